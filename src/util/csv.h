@@ -1,0 +1,13 @@
+/*
+ * RFC 4180 fields: a field is quoted when it contains a comma, a double
+ * quote, CR or LF, or starts or ends with a space; quotes are doubled.
+ */
+#ifndef ATTRIB_UTIL_CSV_H
+#define ATTRIB_UTIL_CSV_H
+
+#include "buf.h"
+
+/* Append one field (quoted if needed) to b; returns 0 or -1. */
+__attribute__((warn_unused_result)) int attrib_csv_field(attrib_buf *b, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Test driver: every unit test binary, then every CLI test script, with one
+# summary line at the end ("N passed, N failed"). Usage: run.sh BUILD [unit|cli]
+# VALGRIND=1 runs the unit tests under valgrind (errors fail the test).
+set -u
+B=${1:-build}
+what=${2:-all}
+ATTRIB=$(cd "$(dirname "$B/attrib")" && pwd)/attrib
+export ATTRIB
+TOP=$(pwd)
+export TOP
+pass=0; fail=0; failed=""
+log_dir="$B/test-logs"; mkdir -p "$log_dir"
+run_one() { # name cmd...
+    name=$1; shift
+    if "$@" >"$log_dir/$name.log" 2>&1; then
+        pass=$((pass + 1)); echo "PASS $name"
+    else
+        fail=$((fail + 1)); failed="$failed $name"; echo "FAIL $name (log: $log_dir/$name.log)"
+        tail -n 30 "$log_dir/$name.log" | sed 's/^/    /'
+    fi
+}
+if [ "$what" != cli ]; then
+    for t in "$B"/tests/test_*; do
+        [ -x "$t" ] || continue
+        n=$(basename "$t")
+        if [ "${VALGRIND:-0}" = 1 ]; then
+            run_one "$n" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$t"
+        else
+            run_one "$n" "$t"
+        fi
+    done
+fi
+if [ "$what" != unit ]; then
+    for t in tests/cli/test_*.sh; do
+        [ -f "$t" ] || continue
+        run_one "$(basename "$t" .sh)" sh "$t"
+    done
+fi
+echo
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] || { echo "failed:$failed"; exit 1; }

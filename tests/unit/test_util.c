@@ -1,0 +1,195 @@
+/* Unit tests of src/util: timestamps, number formatting, CSV quoting, the
+ * bounded buffer, the string map and order-independent sums. */
+#include "testutil.h"
+
+#include "util/buf.h"
+#include "util/csv.h"
+#include "util/numfmt.h"
+#include "util/strmap.h"
+#include "util/ts.h"
+#include "util/xsum.h"
+
+#include <math.h>
+
+static void test_date_parse(void **state)
+{
+    (void)state;
+    int32_t d;
+    assert_int_equal(attrib_date_parse("1970-01-01", 10, &d), 0);
+    assert_int_equal(d, 0);
+    assert_int_equal(attrib_date_parse("2023-09-01", 10, &d), 0);
+    assert_int_equal(d, 19601); /* 2023-09-01 is day 19601 */
+    assert_int_equal(attrib_date_parse("2024-02-29", 10, &d), 0);
+    assert_int_equal(attrib_date_parse("2000-02-29", 10, &d), 0);
+    /* Rejected: not a calendar date, wrong shape, trailing bytes. */
+    const char *bad[] = {"2023-02-29", "1900-02-29", "2023-13-01", "2023-00-10",
+                         "2023-04-31", "2023-9-01",  "2023/09/01", "2023-09-01 ",
+                         "20230901",   "0000-01-01", "2023-09-0a", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(attrib_date_parse(bad[i], strlen(bad[i]), &d), -1);
+    char out[11];
+    attrib_date_format(19601, out);
+    assert_string_equal(out, "2023-09-01");
+    attrib_date_format(-1, out);
+    assert_string_equal(out, "1969-12-31");
+    /* Round trip over four centuries. */
+    for (int32_t day = -200000; day < 200000; day += 37) {
+        attrib_date_format(day, out);
+        assert_int_equal(attrib_date_parse(out, 10, &d), 0);
+        assert_int_equal(d, day);
+    }
+}
+
+static void test_time_parse(void **state)
+{
+    (void)state;
+    int32_t t;
+    assert_int_equal(attrib_time_parse("00:00:00", 8, &t), 0);
+    assert_int_equal(t, 0);
+    assert_int_equal(attrib_time_parse("23:59:59", 8, &t), 0);
+    assert_int_equal(t, 86399);
+    const char *bad[] = {"24:00:00",   "12:60:00", "12:00:60", "1:00:00", "12:00",
+                         "12:00:00.5", "12-00-00", "aa:bb:cc", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(attrib_time_parse(bad[i], strlen(bad[i]), &t), -1);
+    int64_t ts;
+    assert_int_equal(attrib_datetime_parse("2023-09-01 13:01:28", 19, &ts), 0);
+    assert_int_equal(ts, 19601LL * 86400 + 13 * 3600 + 60 + 28);
+    char out[20];
+    attrib_datetime_format(ts, out);
+    assert_string_equal(out, "2023-09-01 13:01:28");
+    assert_int_equal(attrib_ts_day(-1), -1);
+}
+
+static void test_numfmt(void **state)
+{
+    (void)state;
+    char out[ATTRIB_NUMFMT_MAX];
+    struct {
+        double x;
+        const char *s;
+    } cases[] = {{0.0, "0"},
+                 {-0.0, "0"},
+                 {1.0, "1"},
+                 {0.1, "0.1"},
+                 {0.1 + 0.2, "0.30000000000000004"},
+                 {123.45, "123.45"},
+                 {1e21, "1e+21"},
+                 {1.0 / 3, "0.3333333333333333"},
+                 {-2.5, "-2.5"},
+                 {5e-324, "5e-324"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        attrib_numfmt(cases[i].x, out);
+        assert_string_equal(out, cases[i].s);
+    }
+    /* Every formatted value reads back to the same double. */
+    double x = 1.0;
+    for (int i = 0; i < 2000; i++) {
+        x = x * 1.37 + 0.011;
+        if (x > 1e12)
+            x /= 1e15;
+        attrib_numfmt(x, out);
+        assert_true(strtod(out, NULL) == x);
+    }
+    double v;
+    assert_int_equal(attrib_numparse("12.5", 4, &v), 0);
+    assert_true(v == 12.5);
+    assert_int_equal(attrib_numparse("inf", 3, &v), -1);
+    assert_int_equal(attrib_numparse("0x10", 4, &v), -1);
+    assert_int_equal(attrib_numparse("1 ", 2, &v), -1);
+}
+
+static void test_csv(void **state)
+{
+    (void)state;
+    attrib_buf b = ATTRIB_BUF_INIT(0);
+    struct {
+        const char *in, *out;
+    } cases[] = {{"plain", "plain"},
+                 {"a,b", "\"a,b\""},
+                 {"say \"hi\"", "\"say \"\"hi\"\"\""},
+                 {"line\nbreak", "\"line\nbreak\""},
+                 {" pad", "\" pad\""},
+                 {"", ""}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        attrib_buf_reset(&b);
+        assert_int_equal(attrib_csv_field(&b, cases[i].in, strlen(cases[i].in)), 0);
+        assert_string_equal(attrib_buf_cstr(&b), cases[i].out);
+    }
+    attrib_buf_free(&b);
+}
+
+static void test_buf_limit(void **state)
+{
+    (void)state;
+    attrib_buf b = ATTRIB_BUF_INIT(10);
+    assert_int_equal(attrib_buf_adds(&b, "12345"), 0);
+    assert_int_equal(attrib_buf_printf(&b, "%d", 12345), 0);
+    assert_int_equal(attrib_buf_addc(&b, 'x'), -1); /* 11th byte */
+    assert_true(attrib_buf_failed(&b));
+    assert_int_equal(attrib_buf_adds(&b, ""), -1); /* sticky */
+    assert_null(attrib_buf_take(&b));
+    attrib_buf c = ATTRIB_BUF_INIT(0);
+    assert_int_equal(attrib_buf_printf(&c, "%s-%d", "a", 7), 0);
+    char *s = attrib_buf_take(&c);
+    assert_string_equal(s, "a-7");
+    free(s);
+}
+
+static void test_strmap(void **state)
+{
+    (void)state;
+    attrib_strmap m = ATTRIB_STRMAP_INIT;
+    char key[32];
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof(key), "k%d", i);
+        int added = 0;
+        assert_int_equal(attrib_strmap_intern(&m, key, (size_t)n, &added), i);
+        assert_int_equal(added, 1);
+    }
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(key, sizeof(key), "k%d", i);
+        assert_int_equal(attrib_strmap_find(&m, key, (size_t)n), i);
+        assert_string_equal(m.keys[i], key);
+    }
+    assert_int_equal(attrib_strmap_find(&m, "absent", 6), -1);
+    attrib_strmap_free(&m);
+}
+
+static void test_xsum(void **state)
+{
+    (void)state;
+    /* The same terms in two orders give bit-identical sums. */
+    double terms[1000];
+    double x = 0.123;
+    for (int i = 0; i < 1000; i++) {
+        x = fmod(x * 997.13 + 0.7, 1000.0);
+        terms[i] = i % 3 == 0 ? x / 1e6 : x;
+    }
+    attrib_xsum fwd = ATTRIB_XSUM_INIT, rev = ATTRIB_XSUM_INIT;
+    double naive = 0;
+    for (int i = 0; i < 1000; i++) {
+        attrib_xsum_add(&fwd, terms[i]);
+        attrib_xsum_add(&rev, terms[999 - i]);
+        naive += terms[i];
+    }
+    assert_true(attrib_xsum_value(&fwd) == attrib_xsum_value(&rev));
+    assert_near(attrib_xsum_value(&fwd), naive, 1e-9);
+    attrib_xsum s = ATTRIB_XSUM_INIT;
+    attrib_xsum_add(&s, 0.5);
+    attrib_xsum_add(&s, -0.25);
+    assert_true(attrib_xsum_value(&s) == 0.25);
+    attrib_xsum_add(&s, 1e300);
+    assert_true(s.overflow);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_date_parse), cmocka_unit_test(test_time_parse),
+        cmocka_unit_test(test_numfmt),     cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_buf_limit),  cmocka_unit_test(test_strmap),
+        cmocka_unit_test(test_xsum),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
