@@ -239,8 +239,10 @@ void cli_usage(const cli_cmd *cmd)
         return;
     }
     printf("usage: attrib [global options] %s [options]\n\n%s\n", cmd->name, cmd->description);
-    for (size_t g = 0; cmd->groups[g] != NULL; g++) {
-        printf("\n%s:\n", cmd->groups[g] == cli_opts_global ? "Global options" : "Options");
-        print_group(cmd->groups[g]);
-    }
+    printf("\nOptions:\n");
+    for (size_t g = 0; cmd->groups[g] != NULL; g++)
+        if (cmd->groups[g] != cli_opts_global)
+            print_group(cmd->groups[g]);
+    printf("\nGlobal options:\n");
+    print_group(cli_opts_global);
 }

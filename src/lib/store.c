@@ -88,14 +88,22 @@ void attrib__store_rollback(attrib_store *st)
     st->in_tx = false;
 }
 
-/* Skip what precedes the first CREATE (the official schema file starts with a
- * Python coding line and docstring). */
+/* Skip what precedes the first line that starts with a CREATE statement (the
+ * official schema file starts with a Python coding line and a docstring, whose
+ * words may include "Created"). */
 static const char *skip_preamble(const char *sql)
 {
-    for (const char *p = sql; *p != '\0'; p++) {
-        if ((p == sql || p[-1] == '\n' || p[-1] == ' ' || p[-1] == '\t' || p[-1] == ';') &&
-            strncasecmp(p, "CREATE", 6) == 0)
+    const char *line = sql;
+    while (*line != '\0') {
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncasecmp(p, "CREATE", 6) == 0 && (p[6] == ' ' || p[6] == '\t' || p[6] == '\n'))
             return p;
+        const char *nl = strchr(line, '\n');
+        if (nl == NULL)
+            break;
+        line = nl + 1;
     }
     return NULL;
 }
