@@ -343,6 +343,33 @@ done:
     return rc;
 }
 
+int attrib__dataset_summarize(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum)
+{
+    for (size_t i = 0; i < ds->n_convs; i++)
+        sum->conversions_selected += ds->convs[i].selected;
+    sum->conversions_attributed += ds->n_journeys;
+    sum->sessions_read += ds->sessions_read;
+    for (size_t j = 0; j < ds->n_journeys; j++)
+        sum->journey_sessions += ds->journeys[j].n;
+    sum->bad_rows_skipped += ds->bad_sessions + ds->bad_conversions;
+    if (ds->n_unattributable == 0)
+        return ATTRIB_OK;
+    attrib_unattributable *u =
+        realloc(sum->unattributable,
+                (sum->n_unattributable + ds->n_unattributable) * sizeof(*sum->unattributable));
+    if (u == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    sum->unattributable = u;
+    for (size_t i = 0; i < ds->n_unattributable; i++) {
+        char *id = strdup(ds->unattributable[i].conv_id);
+        if (id == NULL)
+            return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        u[sum->n_unattributable++] = (attrib_unattributable){id, ds->unattributable[i].revenue};
+        sum->unattributable_revenue += ds->unattributable[i].revenue;
+    }
+    return ATTRIB_OK;
+}
+
 attrib_channels attrib__dataset_channels(const attrib__dataset *ds)
 {
     return (attrib_channels){.names = ds->channels.keys, .count = ds->channels.count};

@@ -58,6 +58,11 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
 
 void attrib__dataset_free(attrib__dataset *ds);
 
+/* Add the dataset's counts and its unattributable list (copied) to sum:
+ * conversions selected and with a journey, sessions read, journey sessions,
+ * bad rows skipped. */
+int attrib__dataset_summarize(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum);
+
 /* Channel names as the models see them. */
 attrib_channels attrib__dataset_channels(const attrib__dataset *ds);
 

@@ -74,25 +74,6 @@ static const attrib_model_ops *pick_model(const attrib_run_options *o)
     return m != NULL ? m : attrib_model_list()[0];
 }
 
-/* Copy the dataset's unattributable list into the summary (it outlives ds). */
-static int summarize_unattributable(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum)
-{
-    if (ds->n_unattributable == 0)
-        return ATTRIB_OK;
-    sum->unattributable = calloc(ds->n_unattributable, sizeof(*sum->unattributable));
-    if (sum->unattributable == NULL)
-        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-    for (size_t i = 0; i < ds->n_unattributable; i++) {
-        sum->unattributable[i].conv_id = strdup(ds->unattributable[i].conv_id);
-        sum->unattributable[i].revenue = ds->unattributable[i].revenue;
-        if (sum->unattributable[i].conv_id == NULL)
-            return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-        sum->n_unattributable++;
-        sum->unattributable_revenue += ds->unattributable[i].revenue;
-    }
-    return ATTRIB_OK;
-}
-
 /* ---- attribution over all journeys, in parallel ---- */
 
 typedef struct {
@@ -352,15 +333,7 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
         attrib__store_rollback(st);
         goto done;
     }
-    size_t n_sel = 0;
-    for (size_t i = 0; i < ds.n_convs; i++)
-        n_sel += ds.convs[i].selected;
-    sum->conversions_selected += n_sel;
-    sum->conversions_attributed += ds.n_journeys;
-    sum->sessions_read += ds.sessions_read;
-    sum->journey_sessions += total;
-    sum->bad_rows_skipped += ds.bad_sessions + ds.bad_conversions;
-    rc = summarize_unattributable(ctx, &ds, sum);
+    rc = attrib__dataset_summarize(ctx, &ds, sum);
 done:
     if (fuse_report)
         attrib__agg_free(&cp.agg);
