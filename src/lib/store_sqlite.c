@@ -81,7 +81,9 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
                            target);
         goto done;
     }
-    int oflags = (flags & ATTRIB_STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    /* One connection, one thread at a time: no per-call mutex. */
+    int oflags = SQLITE_OPEN_NOMUTEX |
+                 ((flags & ATTRIB_STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
     if (flags & ATTRIB_STORE_CREATE)
         oflags |= SQLITE_OPEN_CREATE;
     if (is_uri)
@@ -93,7 +95,7 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
     }
     sqlite3_extended_result_codes(s->db, 0);
     sqlite3_busy_timeout(s->db, 10000);
-    rc = exec(s, "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;");
+    rc = exec(s, "PRAGMA temp_store=MEMORY;");
     if (rc != ATTRIB_OK)
         goto done;
     /* A file that is not a database fails here, with a clear message. */
