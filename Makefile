@@ -40,7 +40,8 @@ all: $(B)/attrib
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/embed: tools/embed.c
 	@mkdir -p $(B)
@@ -63,7 +64,8 @@ $(B)/attrib: $(CLI_OBJ) $(B)/libattrib.a
 
 $(B)/tests/%: tests/unit/%.c $(B)/libattrib.a tests/unit/testutil.h
 	@mkdir -p $(B)/tests
-	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(B)/libattrib.a $(LIBS) -lcmocka $(LDSAN)
+	@echo "  TEST-CC $<"
+	@$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(B)/libattrib.a $(LIBS) -lcmocka $(LDSAN)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
