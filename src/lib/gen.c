@@ -396,7 +396,7 @@ int attrib_gen_run(attrib_ctx *ctx, const attrib_gen_options *opts, const attrib
 {
     int rc = 0;
     gen_state *g = NULL;
-    attrib_gen_stats st = {0, 0, 0, 0};
+    attrib_gen_stats st = {0, 0, 0, 0, 0};
     attrib_gen_options o = ATTRIB_GEN_OPTIONS_INIT;
     if (opts != NULL)
         o = *opts;
@@ -424,6 +424,7 @@ int attrib_gen_run(attrib_ctx *ctx, const attrib_gen_options *opts, const attrib
                            start);
         goto done;
     }
+    st.days = o.days;
     g = calloc(1, sizeof(*g));
     if (g == NULL) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "gen: out of memory");
