@@ -28,16 +28,23 @@ typedef struct {
     const char *ch_name[MAX_CH];
     uint64_t ch_count[MAX_CH];
     uint64_t holder, closer, impression;
+    uint64_t journey_hist[LEN_BUCKETS]; /* sessions before a conversion, same buckets */
+    uint64_t journey_sessions;
 } profile;
+
+static int bucket(uint64_t n)
+{
+    int b = 0;
+    for (; n > 1 && b < LEN_BUCKETS - 1; n = (n + 1) / 2)
+        b++;
+    return b;
+}
 
 static void end_user(profile *p)
 {
     if (p->user_sessions == 0)
         return;
-    int b = 0;
-    for (uint64_t n = p->user_sessions; n > 1 && b < LEN_BUCKETS - 1; n = (n + 1) / 2)
-        b++;
-    p->len_hist[b]++;
+    p->len_hist[bucket(p->user_sessions)]++;
     if (p->user_convs > 0)
         p->converters++;
     if (p->user_convs > 1)
@@ -74,6 +81,8 @@ static int on_conversion(const attrib_gen_conversion *c, void *payload)
     p->bytes += (uint64_t)c->conv_id[63];
     p->user_convs++;
     p->revenue_sum += c->revenue;
+    p->journey_hist[bucket(p->user_sessions)]++;
+    p->journey_sessions += p->user_sessions;
     return 0;
 }
 
@@ -137,6 +146,11 @@ int main(int argc, char **argv)
     printf("sessions/user histogram (1, 2, 3-4, 5-8, 9-16, 17-32, 33-64, >64):");
     for (int b = 0; b < LEN_BUCKETS; b++)
         printf(" %.2f%%", 100.0 * (double)p->len_hist[b] / (double)st.users);
+    printf("\njourney length (sessions up to the conversion, same buckets, mean %.2f):",
+           (double)p->journey_sessions / (double)(st.conversions ? st.conversions : 1));
+    for (int b = 0; b < LEN_BUCKETS; b++)
+        printf(" %.2f%%",
+               100.0 * (double)p->journey_hist[b] / (double)(st.conversions ? st.conversions : 1));
     printf("\nchannels:");
     for (int i = 0; i < MAX_CH && p->ch_name[i] != NULL; i++)
         printf(" %s %.1f%%;", p->ch_name[i], 100.0 * (double)p->ch_count[i] / (double)st.sessions);

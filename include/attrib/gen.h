@@ -26,7 +26,7 @@ extern "C" {
  *   channels and later ones Direct, brand search and newsletter;
  * - holder and closer engagement more frequent late in a journey and on
  *   converting sessions; impression_interaction on display/video/social ads;
- * - ~3% of users convert (longer journeys more often), ~8% of those twice;
+ * - ~3% of users convert (longer journeys more often), ~5% of those twice;
  *   revenue log-normal (median ~47 EUR);
  * - a cost row for most sessions: paid channels cost per session around
  *   their own median, free channels (direct, organic, referral...) 0 and

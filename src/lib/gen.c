@@ -386,7 +386,7 @@ static void init_tables(gen_state *g)
     g->tail[GEN_MAX_USER + 1] = 0.0;
     /* Longer journeys convert more often; about 3% of users overall. */
     for (uint32_t k = 0; k <= GEN_MAX_USER; k++) {
-        double p = 0.02 * det_exp(0.75 * det_log(k < 1 ? 1.0 : k > 30 ? 30.0 : (double)k));
+        double p = 0.025 * det_exp(0.35 * det_log(k < 1 ? 1.0 : k > 10 ? 10.0 : (double)k));
         g->p_conv[k] = p > 0.6 ? 0.6 : p;
     }
 }
