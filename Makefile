@@ -95,7 +95,7 @@ valgrind: all $(TESTS)
 fuzz:
 	@sh tests/fuzz/run.sh
 
-bench: all
+bench: all $(B)/bench/floor
 	@sh bench/run.sh $(B)/attrib
 
 # The generator alone: sessions per second and a profile of the data.
