@@ -34,7 +34,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embed_models.o
 CLI_OBJ  = $(CLI_SRC:%.c=$(B)/obj/%.o)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-only unit cli-tests asan valgrind fuzz bench format lint clean
+.PHONY: all deps demo test test-only unit cli-tests asan valgrind fuzz bench bench-gen format lint clean
 
 all: $(B)/attrib
 
@@ -95,8 +95,16 @@ valgrind: all $(TESTS)
 fuzz:
 	@sh tests/fuzz/run.sh
 
-bench: all
+bench: all $(B)/bench/floor
 	@sh bench/run.sh $(B)/attrib
+
+# The generator alone: sessions per second and a profile of the data.
+bench-gen: $(B)/bench/gen_bench
+	@$(B)/bench/gen_bench $(BENCH_GEN_SESSIONS)
+
+$(B)/bench/%: bench/%.c $(B)/libattrib.a
+	@mkdir -p $(B)/bench
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(B)/libattrib.a $(LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

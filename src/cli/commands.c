@@ -22,6 +22,18 @@ static const cli_opt opts_journeys[] = {
     CLI_OPT_END,
 };
 
+static const cli_opt opts_gen[] = {
+    CLI_OPT("sessions", 'n', OPT_UINT, sessions, "N", "number of sessions (default 100000)"),
+    CLI_OPT("seed", 0, OPT_UINT, seed, "S", "random seed: same seed, same rows (default 1)"),
+    CLI_OPT("start-date", 0, OPT_STRING, gen_start, "YYYY-MM-DD",
+            "first day of the data (default 2023-01-01)"),
+    CLI_OPT("days", 0, OPT_UINT, gen_days, "N",
+            "days spanned (default ~30 per million sessions, 7..730)"),
+    CLI_OPT("force", 0, OPT_FLAG, force, NULL,
+            "replace existing input data (and empty the attribution and report tables)"),
+    CLI_OPT_END,
+};
+
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
@@ -38,6 +50,7 @@ static const cli_opt *const g_run[] = {cli_opts_global,
                                        cli_opts_summary,
                                        NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
+static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
 
 const cli_cmd cli_commands[] = {
     {"init", "create the output and attrib tables and indexes (idempotent)",
@@ -46,6 +59,15 @@ const cli_cmd cli_commands[] = {
      "(such as the official challenge_db_create.sql) is executed first. Creates the\n"
      "SQLite file if it does not exist.",
      cmd_init, g_init},
+    {"gen", "write a realistic synthetic dataset into the input tables",
+     "Generate sessions, conversions and costs that look like real web analytics data\n"
+     "(16 channels with their own costs, users with 1..n sessions over days, ~3% of users\n"
+     "converting, some twice, log-normal revenue, 64-hex ids) and write them into\n"
+     "session_sources, conversions and session_costs, then create the tables and indexes\n"
+     "`init` creates, all in one transaction. The same --seed and options give the same\n"
+     "rows. Creates the SQLite file if needed; refuses a database whose input tables\n"
+     "already hold rows unless --force.",
+     cmd_gen, g_gen},
     {"journeys", "write the customer journeys as IHC JSON, JSON lines or CSV",
      "Build the journeys of the selected conversions (SPEC §3) and write them, e.g. to\n"
      "inspect them or as a training set for the IHC web UI. Changes nothing.",

@@ -11,5 +11,6 @@ int cmd_report(cli_config *cfg);
 int cmd_export(cli_config *cfg);
 int cmd_run(cli_config *cfg);
 int cmd_models(cli_config *cfg);
+int cmd_gen(cli_config *cfg);
 
 #endif
