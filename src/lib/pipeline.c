@@ -251,6 +251,17 @@ static int visit_cost(const attrib_session_row *row, uint32_t channel, void *pay
     return ATTRIB_OK;
 }
 
+typedef struct {
+    attrib_model *model;
+    const attrib_channels *channels;
+} observe_state;
+
+static int observe_path(const attrib_path *path, void *payload)
+{
+    observe_state *os = payload;
+    return attrib_model_observe(os->model, path, os->channels);
+}
+
 /* Attribute, optionally with the report fused in (no range only). */
 static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                           bool fuse_report, attrib_summary *sum)
@@ -275,19 +286,17 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     if (rc != ATTRIB_OK)
         goto done;
     cp.agg.channels = &ds.channels;
+    ds.all_paths = (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0;
     rc = attrib__dataset_load(ctx, st, opts, !is_ranged(opts), fuse_report ? visit_cost : NULL, &cp,
                               &ds);
     if (rc != ATTRIB_OK)
         goto done;
     attrib_channels ch = attrib__dataset_channels(&ds);
     if (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) {
-        for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
-            attrib_path p = {.sessions = ds.journeys[j].sessions,
-                             .n = ds.journeys[j].n,
-                             .converted = true,
-                             .value = ds.journeys[j].revenue};
-            rc = attrib_model_observe(model, &p, &ch);
-        }
+        observe_state os = {model, &ch};
+        rc = attrib__dataset_paths(&ds, opts, observe_path, &os);
+        if (rc == ATTRIB_ENOMEM)
+            rc = attrib__error(ctx, rc, "out of memory collecting paths");
         if (rc == ATTRIB_OK)
             rc = attrib_model_finish(model, ctx);
         if (rc != ATTRIB_OK)
