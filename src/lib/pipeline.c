@@ -365,6 +365,12 @@ int attrib_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_options
 
 /* ---- report ---- */
 
+static bool date_in_range(const char *d, const attrib_run_options *o)
+{
+    return (o->start_date == NULL || strcmp(d, o->start_date) >= 0) &&
+           (o->end_date == NULL || strcmp(d, o->end_date) <= 0);
+}
+
 typedef struct {
     attrib_ctx *ctx;
     const attrib_run_options *opts;
@@ -372,13 +378,16 @@ typedef struct {
     attrib_strmap channels;
     attrib_strmap dates; /* affected dates outside the range */
     bool all;            /* a full recompute was requested ('*') */
+    bool filter;         /* full scan: keep only the range and `dates` */
     uint64_t sessions, bad;
 } report_state;
 
-static bool date_in_range(const char *d, const attrib_run_options *o)
+/* Above this share of all days, one full scan beats index probes per date. */
+#define REPORT_SCAN_SHARE 0.25
+
+static bool affected(const report_state *rs, const char *d, size_t len)
 {
-    return (o->start_date == NULL || strcmp(d, o->start_date) >= 0) &&
-           (o->end_date == NULL || strcmp(d, o->end_date) <= 0);
+    return !rs->filter || date_in_range(d, rs->opts) || attrib_strmap_find(&rs->dates, d, len) >= 0;
 }
 
 static int on_date(const attrib_value *cols, void *payload)
@@ -407,6 +416,9 @@ static int report_session(const attrib_value *cols, void *payload)
     attrib_session_row r;
     char scratch[2][32];
     rs->sessions++;
+    const attrib_value *d = &cols[ATTRIB_SS_EVENT_DATE];
+    if (d->type == ATTRIB_V_TEXT && !affected(rs, d->s, d->len))
+        return ATTRIB_OK;
     int rc = attrib__session_row(rs->ctx, cols, &r, scratch);
     if (rc != ATTRIB_OK) {
         if (!rs->opts->skip_bad_rows)
@@ -446,6 +458,8 @@ static int report_credit(const attrib_value *cols, void *payload)
         rs->bad++;
         return ATTRIB_OK;
     }
+    if (!affected(rs, d->s, d->len))
+        return ATTRIB_OK;
     int64_t ch = attrib_strmap_intern(&rs->channels, c->s, c->len, NULL);
     if (ch < 0 || attrib__agg_credit(&rs->agg, (uint32_t)ch, day, ihc, revenue) != ATTRIB_OK)
         return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
@@ -477,13 +491,27 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
             goto done;
         full = rs.all;
     }
+    if (!full && st->ops->session_day_span != NULL) {
+        /* Many affected days: one scan filtered here is cheaper than probes. */
+        int32_t first = 0, last = 0, a = 0, b = 0;
+        rc = st->ops->session_day_span(st->impl, &first, &last);
+        if (rc != ATTRIB_OK)
+            goto done;
+        if (opts->start_date == NULL || attrib_date_parse(opts->start_date, 10, &a) != 0 || a < first)
+            a = first;
+        if (opts->end_date == NULL || attrib_date_parse(opts->end_date, 10, &b) != 0 || b > last)
+            b = last;
+        double days = (double)(b >= a ? b - a + 1 : 0) + (double)rs.dates.count;
+        rs.filter = last >= first && days > REPORT_SCAN_SHARE * (double)(last - first + 1);
+    }
     /* Cost pass, then credit pass, over the range and the extra dates. */
     attrib_scan extra = {.dates = rs.dates.keys, .n_dates = rs.dates.count};
+    bool scan_all = full || rs.filter;
     for (int pass = 0; pass < 2 && rc == ATTRIB_OK; pass++) {
         attrib_row_fn fn = pass == 0 ? report_session : report_credit;
-        rc = pass == 0 ? st->ops->scan_sessions(st->impl, full ? NULL : &range, fn, &rs)
-                       : st->ops->scan_attribution(st->impl, full ? NULL : &range, fn, &rs);
-        if (rc == ATTRIB_OK && !full && extra.n_dates > 0)
+        rc = pass == 0 ? st->ops->scan_sessions(st->impl, scan_all ? NULL : &range, fn, &rs)
+                       : st->ops->scan_attribution(st->impl, scan_all ? NULL : &range, fn, &rs);
+        if (rc == ATTRIB_OK && !scan_all && extra.n_dates > 0)
             rc = pass == 0 ? st->ops->scan_sessions(st->impl, &extra, fn, &rs)
                            : st->ops->scan_attribution(st->impl, &extra, fn, &rs);
     }

@@ -7,6 +7,7 @@
 #include "store.h"
 
 #include "util/buf.h"
+#include "util/ts.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -457,6 +458,25 @@ done:
     return rc;
 }
 
+static int span_row(const attrib_value *cols, void *payload)
+{
+    int32_t *days = payload;
+    for (int i = 0; i < 2; i++)
+        if (cols[i].type == ATTRIB_V_TEXT && attrib_date_parse(cols[i].s, cols[i].len, &days[i]) != 0)
+            days[i] = 0;
+    return ATTRIB_OK;
+}
+
+static int sq_session_day_span(void *impl, int32_t *first, int32_t *last)
+{
+    int32_t days[2] = {0, 0};
+    int rc = run_query(impl, "SELECT min(event_date), max(event_date) FROM session_sources", NULL,
+                       2, span_row, days, "reading the date span of session_sources");
+    *first = days[0];
+    *last = days[1];
+    return rc;
+}
+
 static int sq_scan_report(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
     sq_store *s = impl;
@@ -749,6 +769,7 @@ const attrib_store_ops attrib_store_sqlite = {
     .scan_sessions = sq_scan_sessions,
     .scan_attribution = sq_scan_attribution,
     .scan_attribution_dates = sq_scan_attribution_dates,
+    .session_day_span = sq_session_day_span,
     .scan_report = sq_scan_report,
     .delete_attribution = sq_delete_attribution,
     .insert_attribution = sq_insert_attribution,
