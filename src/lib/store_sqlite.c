@@ -21,6 +21,7 @@ typedef struct {
     const char *path;       /* display name */
     bool sessions_rowid;    /* session_sources has a rowid */
     bool conversions_rowid; /* conversions has a rowid */
+    bool costs_rowid;       /* session_costs has a rowid */
     sqlite3_stmt *ins_attr;
     sqlite3_stmt *ins_phase;
 } sq_store;
@@ -105,6 +106,7 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
         goto done;
     s->sessions_rowid = has_rowid(s, "session_sources");
     s->conversions_rowid = has_rowid(s, "conversions");
+    s->costs_rowid = has_rowid(s, "session_costs");
     *display = disp;
     disp = NULL;
     *out = s;
@@ -190,6 +192,7 @@ static int sq_init_schema(void *impl)
     if (rc == ATTRIB_OK) {
         s->sessions_rowid = has_rowid(s, "session_sources");
         s->conversions_rowid = has_rowid(s, "conversions");
+        s->costs_rowid = has_rowid(s, "session_costs");
     }
     return rc;
 }
@@ -407,8 +410,9 @@ static int costs_sorted(sq_store *s, bool *out)
     unsigned char *prev = NULL;
     int prev_len = 0, rc = ATTRIB_OK;
     *out = false;
-    if (sqlite3_prepare_v2(s->db, "SELECT session_id FROM session_costs", -1, &st, NULL) !=
-        SQLITE_OK) {
+    /* ORDER BY rowid: without it the planner may read the narrower id index. */
+    if (sqlite3_prepare_v2(s->db, "SELECT session_id FROM session_costs ORDER BY rowid", -1, &st,
+                           NULL) != SQLITE_OK) {
         rc = sq_fail(s, "reading session_costs");
         goto done;
     }
@@ -461,11 +465,11 @@ static int scan_sessions_merge(sq_store *s, attrib_row_fn fn, void *payload)
     snprintf(sql, sizeof(sql),
              "SELECT session_id, user_id, event_date, event_time, channel_name, "
              "holder_engagement, closer_engagement, impression_interaction, %s "
-             "FROM session_sources",
-             s->sessions_rowid ? "rowid" : "NULL");
+             "FROM session_sources%s",
+             s->sessions_rowid ? "rowid" : "NULL", s->sessions_rowid ? " ORDER BY rowid" : "");
     if (sqlite3_prepare_v2(s->db, sql, -1, &ss, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "SELECT session_id, cost FROM session_costs", -1, &cs, NULL) !=
-            SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "SELECT session_id, cost FROM session_costs ORDER BY rowid", -1,
+                           &cs, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
                            NULL) != SQLITE_OK) {
         rc = sq_fail(s, "reading session_sources");
@@ -547,7 +551,7 @@ static int sq_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn
     sq_store *s = impl;
     attrib_buf sql = ATTRIB_BUF_INIT(0);
     int rc = ATTRIB_OK;
-    if (sel == NULL) {
+    if (sel == NULL && s->costs_rowid) {
         bool sorted = false;
         rc = costs_sorted(s, &sorted);
         if (rc != ATTRIB_OK || sorted) {
