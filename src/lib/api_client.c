@@ -992,6 +992,7 @@ int attrib_api_client_run(attrib_api_client *c, const attrib_journey *journeys, 
         }
         CURLMsg *msg;
         int left;
+        bool progressed = false;
         while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
@@ -1004,6 +1005,7 @@ int attrib_api_client_run(attrib_api_client *c, const attrib_journey *journeys, 
             if (t == NULL)
                 continue;
             finish_transfer(c, t, res, now_mono(), deadline);
+            progressed = true;
             attrib_buf_free(&t->resp);
             t->b = NULL;
             active--;
@@ -1014,6 +1016,8 @@ int attrib_api_client_run(attrib_api_client *c, const attrib_journey *journeys, 
         attrib__progress(c->ctx, "API requests", settled, c->n_batches);
         if (settled == c->n_batches && active == 0)
             break;
+        if (progressed)
+            continue; /* a slot came free or a retry was scheduled: plan again first */
         if (deadline > 0 && deadline < wait_until)
             wait_until = deadline;
         double ms = (wait_until - now_mono()) * 1000.0;
