@@ -34,13 +34,14 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embed_models.o
 CLI_OBJ  = $(CLI_SRC:%.c=$(B)/obj/%.o)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-only unit cli-tests asan valgrind fuzz bench format lint clean
+.PHONY: all deps demo test test-only unit cli-tests asan valgrind fuzz bench bench-gen format lint clean
 
 all: $(B)/attrib
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/embed: tools/embed.c
 	@mkdir -p $(B)
@@ -63,7 +64,8 @@ $(B)/attrib: $(CLI_OBJ) $(B)/libattrib.a
 
 $(B)/tests/%: tests/unit/%.c $(B)/libattrib.a tests/unit/testutil.h
 	@mkdir -p $(B)/tests
-	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(B)/libattrib.a $(LIBS) -lcmocka $(LDSAN)
+	@echo "  TEST-CC $<"
+	@$(CC) $(ALL_CFLAGS) -Itests/unit -DTOP=\"$(CURDIR)\" $< -o $@ $(B)/libattrib.a $(LIBS) -lcmocka $(LDSAN)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 
@@ -93,8 +95,16 @@ valgrind: all $(TESTS)
 fuzz:
 	@sh tests/fuzz/run.sh
 
-bench: all
+bench: all $(B)/bench/floor
 	@sh bench/run.sh $(B)/attrib
+
+# The generator alone: sessions per second and a profile of the data.
+bench-gen: $(B)/bench/gen_bench
+	@$(B)/bench/gen_bench $(BENCH_GEN_SESSIONS)
+
+$(B)/bench/%: bench/%.c $(B)/libattrib.a
+	@mkdir -p $(B)/bench
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(B)/libattrib.a $(LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -7,6 +7,7 @@
 #define ATTRIB_GEN_H
 
 #include "attrib/error.h"
+#include "attrib/store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,11 +16,34 @@
 extern "C" {
 #endif
 
+/*
+ * What the data looks like (all of it valid rows):
+ * - exactly `sessions` sessions, over users with 1..400 sessions each
+ *   (P(n >= k) = k^-1.7: ~69% one session, a few with hundreds), spread over
+ *   days (clicks in one visit, returns later that day, returns days later);
+ * - 16 channels (the 13 of the real IHC data plus Display & Programmatic,
+ *   YouTube Ads, Pinterest Ads), the first session favouring acquisition
+ *   channels and later ones Direct, brand search and newsletter;
+ * - holder and closer engagement more frequent late in a journey and on
+ *   converting sessions; impression_interaction on display/video/social ads;
+ * - ~3% of users convert (longer journeys more often), ~5% of those twice;
+ *   revenue log-normal (median ~47 EUR);
+ * - a cost row for most sessions: paid channels cost per session around
+ *   their own median, free channels (direct, organic, referral...) 0 and
+ *   often no row; ~1-2% of cost rows have a NULL cost;
+ * - ids are 64 lowercase hex digits; every date lies in
+ *   [start_date, start_date + days).
+ * Guarantees: a conversion comes 1 s to 30 min after its converting session
+ * and strictly before the user's next session, so every conversion has at
+ * least one session of its user strictly before it, and its journey (without
+ * lookback) ends at the converting session. A user's sessions have distinct
+ * times, at least 2 s apart.
+ */
 typedef struct {
-    uint64_t sessions;      /* approximate number of sessions to generate */
-    uint64_t seed;          /* same seed, same rows, on any machine */
+    uint64_t sessions;      /* number of sessions to generate (>= 1) */
+    uint64_t seed;          /* same seed and options, same rows, on any machine */
     const char *start_date; /* first day, YYYY-MM-DD (NULL = "2023-01-01") */
-    uint32_t days;          /* span in days (0 = chosen from the size) */
+    uint32_t days;          /* span in days (0 = ~30 days per million sessions, 7..730) */
 } attrib_gen_options;
 
 #define ATTRIB_GEN_OPTIONS_INIT                                                                    \
@@ -56,11 +80,32 @@ typedef struct {
 /* Totals of a generation run. */
 typedef struct {
     uint64_t sessions, conversions, costs, users;
+    uint32_t days; /* span of the dates (options.days, or the one chosen) */
 } attrib_gen_stats;
 
-/* Generate; stats may be NULL. Progress is reported through ctx. */
+/*
+ * Generate into sink; opts NULL = defaults, stats may be NULL (else filled
+ * with what was emitted, also on failure). Memory is bounded (a few KB)
+ * whatever the size. Progress ("generating sessions") is reported through
+ * ctx at most 4 times a second; a cancel on ctx stops with ATTRIB_ECANCEL.
+ * Errors: ATTRIB_EINVAL (bad options), or the code a sink callback returned.
+ */
 int attrib_gen_run(attrib_ctx *ctx, const attrib_gen_options *opts, const attrib_gen_sink *sink,
                    void *payload, attrib_gen_stats *stats);
+
+/* attrib_gen_store flag: replace existing input data (and empty the output
+ * tables derived from it) instead of refusing. */
+#define ATTRIB_GEN_FORCE 0x1u
+
+/*
+ * Generate into the input tables of a store, in one transaction: creates the
+ * input tables when missing, loads the rows, then creates the output tables
+ * and indexes as `attrib init` does. Refuses (ATTRIB_EINVAL, nothing
+ * written) when an input table already holds rows, unless ATTRIB_GEN_FORCE.
+ * Errors: ATTRIB_EINVAL, ATTRIB_EDB, ATTRIB_ECANCEL (rolled back).
+ */
+int attrib_gen_store(attrib_ctx *ctx, attrib_store *st, const attrib_gen_options *opts,
+                     unsigned flags, attrib_gen_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,97 @@
-int main(void)
+/*
+ * attrib's entry point: global options, the command lookup, the config file
+ * (defaults < config file < command line), and the stdout check at exit.
+ */
+#include "cli.h"
+#include "msgs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ATTRIB_VERSION
+#define ATTRIB_VERSION "0.1.0"
+#endif
+
+static void defaults(cli_config *cfg)
 {
-    return 0;
+    memset(cfg, 0, sizeof(*cfg));
+    const char *db = getenv("ATTRIB_DB");
+    cfg->db = db != NULL && db[0] != '\0' ? db : "challenge.db";
+    cfg->log_format = "text";
+    cfg->engine = "local";
+    cfg->out = "channel_reporting.csv";
+    cfg->format = "ihc-json";
+    cfg->sessions = 100000;
+    cfg->seed = 1;
+}
+
+static int finish(int rc)
+{
+    /* Reports often go to pipes and full disks: a failed stdout is a failure. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (rc == CLI_EXIT_OK)
+            rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write to standard output");
+    }
+    if (fclose(stdout) != 0 && rc == CLI_EXIT_OK)
+        rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write to standard output");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    cli_config cfg;
+    defaults(&cfg);
+    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("attrib %s\n", ATTRIB_VERSION);
+            return finish(CLI_EXIT_OK);
+        }
+    }
+    static const cli_opt *const global_only[] = {cli_opts_global, NULL};
+    int cmd_at = 1;
+    int rc = cli_parse(&cfg, global_only, argc, argv, 1, &cmd_at, true);
+    if (rc != CLI_EXIT_OK)
+        return finish(rc);
+    if (cmd_at >= argc) {
+        cli_usage(NULL);
+        return finish(cfg.help ? CLI_EXIT_OK : CLI_EXIT_USAGE);
+    }
+    const cli_cmd *cmd = NULL;
+    for (const cli_cmd *c = cli_commands; c->name != NULL && cmd == NULL; c++)
+        if (strcmp(c->name, argv[cmd_at]) == 0)
+            cmd = c;
+    if (cmd == NULL) {
+        if (strcmp(argv[cmd_at], "help") == 0) {
+            cli_usage(NULL);
+            return finish(CLI_EXIT_OK);
+        }
+        return finish(cli_error_usage("unknown command '%s'", argv[cmd_at]));
+    }
+    /* First pass finds --config; then defaults < file < command line. */
+    rc = cli_parse(&cfg, cmd->groups, argc, argv, cmd_at + 1, NULL, false);
+    if (rc != CLI_EXIT_OK)
+        return finish(rc);
+    if (cfg.help) {
+        cli_usage(cmd);
+        return finish(CLI_EXIT_OK);
+    }
+    cli_msgs_setup(cfg.verbose, cfg.quiet, strcmp(cfg.log_format, "json") == 0);
+    if (strcmp(cfg.log_format, "text") != 0 && strcmp(cfg.log_format, "json") != 0)
+        return finish(
+            cli_error_usage("--log-format must be text or json, not '%s'", cfg.log_format));
+    if (cfg.config != NULL) {
+        const char *config = cfg.config;
+        defaults(&cfg);
+        cfg.config = config;
+        rc = cli_config_file(&cfg, cmd->groups, config);
+        if (rc == CLI_EXIT_OK)
+            rc = cli_parse(&cfg, global_only, argc, argv, 1, &cmd_at, true);
+        if (rc == CLI_EXIT_OK)
+            rc = cli_parse(&cfg, cmd->groups, argc, argv, cmd_at + 1, NULL, false);
+        if (rc != CLI_EXIT_OK)
+            return finish(rc);
+        cli_msgs_setup(cfg.verbose, cfg.quiet, strcmp(cfg.log_format, "json") == 0);
+    }
+    return finish(cmd->run(&cfg));
 }

@@ -19,11 +19,23 @@ size_t attrib_numfmt(double x, char out[ATTRIB_NUMFMT_MAX])
         out[1] = '\0';
         return 1;
     }
-    int n = 0;
-    for (int prec = 1; prec <= 17; prec++) {
-        n = snprintf(out, ATTRIB_NUMFMT_MAX, "%.*g", prec, x);
-        if (strtod(out, NULL) == x)
+    /* Fewest significant digits that read back exactly. */
+    int prec = 1;
+    char sci[ATTRIB_NUMFMT_MAX];
+    for (; prec <= 17; prec++) {
+        snprintf(sci, sizeof(sci), "%.*e", prec - 1, x);
+        if (strtod(sci, NULL) == x)
             break;
+    }
+    const char *e = strchr(sci, 'e');
+    int exp = e != NULL ? (int)strtol(e + 1, NULL, 10) : 0;
+    int n;
+    /* Positional notation where it is short (as Python's repr does). */
+    if (exp >= -4 && exp < 16) {
+        int decimals = prec - 1 - exp;
+        n = snprintf(out, ATTRIB_NUMFMT_MAX, "%.*f", decimals > 0 ? decimals : 0, x);
+    } else {
+        n = snprintf(out, ATTRIB_NUMFMT_MAX, "%s", sci);
     }
     return (size_t)n;
 }

@@ -1,0 +1,161 @@
+/*
+ * Benchmark of the synthetic data generator alone (no storage): sessions per
+ * second on one core, and a profile of what it produced (users, conversion
+ * rate, double converters, cost rows, channel mix, journey lengths) so the
+ * realism can be checked at a glance.
+ *
+ *   build/bench/gen_bench [SESSIONS [SEED]]      (default 10000000, seed 1)
+ */
+#include "attrib/gen.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_CH 64
+#define LEN_BUCKETS 8
+
+typedef struct {
+    uint64_t bytes;                  /* keeps the compiler from skipping work */
+    uint64_t null_costs, free_costs; /* cost rows with NULL, with 0 */
+    double cost_sum, revenue_sum;
+    char user[65];
+    uint64_t user_sessions, user_convs;
+    uint64_t twice, converters;
+    uint64_t len_hist[LEN_BUCKETS]; /* sessions per user: 1,2,3-4,5-8,...,>64 */
+    const char *ch_name[MAX_CH];
+    uint64_t ch_count[MAX_CH];
+    uint64_t holder, closer, impression;
+    uint64_t journey_hist[LEN_BUCKETS]; /* sessions before a conversion, same buckets */
+    uint64_t journey_sessions;
+} profile;
+
+static int bucket(uint64_t n)
+{
+    int b = 0;
+    for (; n > 1 && b < LEN_BUCKETS - 1; n = (n + 1) / 2)
+        b++;
+    return b;
+}
+
+static void end_user(profile *p)
+{
+    if (p->user_sessions == 0)
+        return;
+    p->len_hist[bucket(p->user_sessions)]++;
+    if (p->user_convs > 0)
+        p->converters++;
+    if (p->user_convs > 1)
+        p->twice++;
+    p->user_sessions = p->user_convs = 0;
+}
+
+static int on_session(const attrib_gen_session *s, void *payload)
+{
+    profile *p = payload;
+    p->bytes += (uint64_t)(s->session_id[63] + s->event_time[7] + s->event_date[9]);
+    if (strcmp(s->user_id, p->user) != 0) {
+        end_user(p);
+        memcpy(p->user, s->user_id, 65);
+    }
+    p->user_sessions++;
+    for (int i = 0; i < MAX_CH; i++) {
+        if (p->ch_name[i] == NULL)
+            p->ch_name[i] = s->channel_name;
+        if (p->ch_name[i] == s->channel_name) {
+            p->ch_count[i]++;
+            break;
+        }
+    }
+    p->holder += (uint64_t)s->holder_engagement;
+    p->closer += (uint64_t)s->closer_engagement;
+    p->impression += (uint64_t)s->impression_interaction;
+    return 0;
+}
+
+static int on_conversion(const attrib_gen_conversion *c, void *payload)
+{
+    profile *p = payload;
+    p->bytes += (uint64_t)c->conv_id[63];
+    p->user_convs++;
+    p->revenue_sum += c->revenue;
+    p->journey_hist[bucket(p->user_sessions)]++;
+    p->journey_sessions += p->user_sessions;
+    return 0;
+}
+
+static int on_cost(const attrib_gen_cost *c, void *payload)
+{
+    profile *p = payload;
+    p->bytes += (uint64_t)c->session_id[63];
+    if (c->cost_is_null)
+        p->null_costs++;
+    else if (c->cost == 0)
+        p->free_costs++;
+    else
+        p->cost_sum += c->cost;
+    return 0;
+}
+
+static double now_s(int clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    attrib_gen_options o = ATTRIB_GEN_OPTIONS_INIT;
+    o.sessions = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000;
+    o.seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
+    attrib_ctx *ctx = NULL;
+    if (attrib_ctx_new(&ctx) != 0)
+        return 1;
+    profile *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return 1;
+    attrib_gen_sink sink = {on_session, on_conversion, on_cost};
+    attrib_gen_stats st;
+    double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+    int rc = attrib_gen_run(ctx, &o, &sink, p, &st);
+    double wall = now_s(CLOCK_MONOTONIC) - w0, cpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    end_user(p);
+    if (rc != 0) {
+        fprintf(stderr, "gen_bench: %s\n", attrib_errmsg(ctx));
+        return 1;
+    }
+    printf("gen: %" PRIu64 " sessions in %.3f s wall, %.3f s CPU: %.2f M sessions/s (wall)\n",
+           st.sessions, wall, cpu, (double)st.sessions / wall / 1e6);
+    printf("users %" PRIu64 " (%.2f sessions/user), conversions %" PRIu64
+           ", converting users %.2f%%, of which twice %.1f%%\n",
+           st.users, (double)st.sessions / (double)st.users, st.conversions,
+           100.0 * (double)p->converters / (double)st.users,
+           100.0 * (double)p->twice / (double)(p->converters ? p->converters : 1));
+    printf("cost rows %.1f%% of sessions (NULL %" PRIu64 ", zero %" PRIu64
+           "), cost/session %.3f EUR, revenue/conversion %.2f EUR\n",
+           100.0 * (double)st.costs / (double)st.sessions, p->null_costs, p->free_costs,
+           p->cost_sum / (double)st.sessions,
+           p->revenue_sum / (double)(st.conversions ? st.conversions : 1));
+    printf("flags: holder %.1f%%, closer %.1f%%, impression %.1f%%\n",
+           100.0 * (double)p->holder / (double)st.sessions,
+           100.0 * (double)p->closer / (double)st.sessions,
+           100.0 * (double)p->impression / (double)st.sessions);
+    printf("sessions/user histogram (1, 2, 3-4, 5-8, 9-16, 17-32, 33-64, >64):");
+    for (int b = 0; b < LEN_BUCKETS; b++)
+        printf(" %.2f%%", 100.0 * (double)p->len_hist[b] / (double)st.users);
+    printf("\njourney length (sessions up to the conversion, same buckets, mean %.2f):",
+           (double)p->journey_sessions / (double)(st.conversions ? st.conversions : 1));
+    for (int b = 0; b < LEN_BUCKETS; b++)
+        printf(" %.2f%%",
+               100.0 * (double)p->journey_hist[b] / (double)(st.conversions ? st.conversions : 1));
+    printf("\nchannels:");
+    for (int i = 0; i < MAX_CH && p->ch_name[i] != NULL; i++)
+        printf(" %s %.1f%%;", p->ch_name[i], 100.0 * (double)p->ch_count[i] / (double)st.sessions);
+    printf("\n(checksum %" PRIu64 ")\n", p->bytes);
+    free(p);
+    attrib_ctx_free(ctx);
+    return 0;
+}

@@ -1,0 +1,123 @@
+#!/bin/sh
+# `make bench`: attrib run on generated SQLite datasets against the read floor
+# (SPEC §9). Usage: sh bench/run.sh [path/to/attrib]
+#
+# For each size (1M and 10M sessions; 100M too with BENCH_100M=1):
+#   1. generate the dataset once into a cache outside the repository
+#      ($ATTRIB_BENCH_DIR, default: bench-data next to the repository), keyed by
+#      size, seed and a checksum of the generator, so later runs reuse it;
+#   2. run `attrib run` once untimed (warms the page cache, writes the outputs),
+#      then once timed: wall, CPU (user + sys) and peak RSS;
+#   3. time the floor: bench/floor reads the needed columns of the three input
+#      tables once through the same SQLite build;
+#   4. time a one-day incremental run (the last day of the data);
+# then print the ratios and append a row to bench/results.md.
+#
+# Environment: BENCH_SIZES="N ..." overrides the sizes, BENCH_100M=1 adds
+# 100M (about 50 GB of disk), BENCH_SEED (default 1), ATTRIB_BENCH_DIR.
+set -eu
+
+ATTRIB=${1:-build/attrib}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+case $ATTRIB in /*) ;; *) ATTRIB=$(pwd)/$ATTRIB ;; esac
+B=$(dirname "$ATTRIB")
+FLOOR=$B/bench/floor
+DATA=${ATTRIB_BENCH_DIR:-$(dirname "$TOP")/bench-data}
+SEED=${BENCH_SEED:-1}
+SIZES=${BENCH_SIZES:-"1000000 10000000"}
+if [ "${BENCH_100M:-0}" = 1 ]; then SIZES="$SIZES 100000000"; fi
+RESULTS=$TOP/bench/results.md
+START=2023-01-01
+
+for f in "$ATTRIB" "$FLOOR"; do
+    [ -x "$f" ] || { echo "bench: $f is missing; run 'make bench'" >&2; exit 1; }
+done
+mkdir -p "$DATA"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/attrib-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+GENSUM=$(cat "$TOP/src/lib/gen.c" "$TOP/src/lib/gen_store.c" | cksum | cut -d' ' -f1)
+COMMIT=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ "$COMMIT" != unknown ] && [ -n "$(cd "$TOP" && git status --porcelain -- src include 2>/dev/null)" ]; then
+    COMMIT="$COMMIT+dirty"
+fi
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+MEM=$(awk '/^MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)
+MACHINE="${CPU:-$(uname -m)}, $(nproc 2>/dev/null || echo '?') cores, ${MEM:-? GB}"
+NOW=$(date -u +%Y-%m-%dT%H:%MZ)
+
+# timed OUT CMD...: run CMD, write "wall user sys maxrss_kb" to OUT.
+if [ -x /usr/bin/time ]; then
+    timed() {
+        out=$1; shift
+        /usr/bin/time -f '%e %U %S %M' -o "$out" "$@"
+    }
+else
+    timed() {
+        out=$1; shift
+        t0=$(date +%s.%N)
+        "$@"
+        t1=$(date +%s.%N)
+        echo "$t0 $t1" | awk '{ printf "%.2f 0 0 0\n", $2 - $1 }' >"$out"
+    }
+fi
+
+# The span attrib gen chooses by default (~30 days per million, 7..730),
+# passed explicitly so the last day is known here.
+span_days() {
+    awk -v n="$1" 'BEGIN { d = int(n / 33334); if (d < 7) d = 7; if (d > 730) d = 730; print d }'
+}
+
+if [ ! -f "$RESULTS" ]; then
+    {
+        echo "# Benchmark results"
+        echo
+        echo "Appended by \`make bench\` (bench/run.sh). Times in seconds; CPU = user + sys."
+        echo
+        echo "| date | machine | commit | sessions | gen | run wall | run CPU | peak RSS MB | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    } >"$RESULTS"
+fi
+
+echo "bench: data in $DATA, results appended to bench/results.md"
+for n in $SIZES; do
+    days=$(span_days "$n")
+    db=$DATA/gen-$n-s$SEED-$GENSUM.db
+    gen_s=cached
+    if [ ! -f "$db" ]; then
+        echo "bench: generating $n sessions into $db ..."
+        rm -f "$db.tmp" "$db.tmp-journal"
+        timed "$TMP/gen" "$ATTRIB" -q --db "$db.tmp" gen --sessions "$n" --seed "$SEED" \
+            --start-date "$START" --days "$days"
+        mv "$db.tmp" "$db"
+        gen_s=$(cut -d' ' -f1 "$TMP/gen")
+    fi
+    last_day=$(date -u -d "$START + $((days - 1)) days" +%Y-%m-%d)
+
+    "$ATTRIB" -q --db "$db" run --out "$TMP/warm.csv"
+    timed "$TMP/run" "$ATTRIB" -q --db "$db" run --out "$TMP/run.csv"
+    "$FLOOR" "$db" >"$TMP/floor.out"
+    timed "$TMP/day" "$ATTRIB" -q --db "$db" run --start-date "$last_day" --end-date "$last_day" \
+        --out "$TMP/day.csv"
+
+    read -r run_wall run_user run_sys run_rss <"$TMP/run"
+    read -r day_wall _ _ _ <"$TMP/day"
+    floor_wall=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "s" && $(i + 2) == "wall,") print $i }' "$TMP/floor.out")
+    floor_cpu=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "s" && $(i + 2) == "CPU") print $i }' "$TMP/floor.out")
+    row=$(awk -v n="$n" -v rw="$run_wall" -v ru="$run_user" -v rs="$run_sys" -v rss="$run_rss" \
+        -v fw="$floor_wall" -v fc="$floor_cpu" -v dw="$day_wall" -v g="$gen_s" \
+        -v date="$NOW" -v mach="$MACHINE" -v commit="$COMMIT" 'BEGIN {
+            cpu = ru + rs
+            printf "| %s | %s | %s | %d | %s | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |",
+                date, mach, commit, n, g, rw, cpu, rss / 1024, fw, fc,
+                (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), dw
+        }')
+    echo "$row" >>"$RESULTS"
+    awk -v n="$n" -v rw="$run_wall" -v ru="$run_user" -v rs="$run_sys" -v rss="$run_rss" \
+        -v fw="$floor_wall" -v fc="$floor_cpu" -v dw="$day_wall" -v d="$last_day" -v g="$gen_s" 'BEGIN {
+        cpu = ru + rs
+        printf "%d sessions (%s): run %.2f s wall, %.2f s CPU, %.0f MB peak RSS; floor %.2f s wall, %.2f s CPU; run/floor %.2fx wall, %.2fx CPU; one day (%s) %.2f s = %.1f%% of a full run\n",
+            n, (g == "cached" ? "dataset cached" : "generated in " g " s"), rw, cpu, rss / 1024, fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), d, dw,
+            (rw > 0 ? 100 * dw / rw : 0)
+    }'
+done

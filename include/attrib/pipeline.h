@@ -1,0 +1,117 @@
+/*
+ * attrib — the pipeline steps (SPEC §2–§6): attribute, report, export, and
+ * run (all of them in one pass). Each step reads the store, computes, and
+ * writes its outputs in one transaction: a failure or a cancel leaves the
+ * previous state. Re-running a step with the same options gives the same
+ * tables and byte-identical files.
+ */
+#ifndef ATTRIB_PIPELINE_H
+#define ATTRIB_PIPELINE_H
+
+#include "attrib/error.h"
+#include "attrib/journey.h"
+#include "attrib/model.h"
+#include "attrib/store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *start_date;          /* YYYY-MM-DD, inclusive, on conv_date; NULL = open */
+    const char *end_date;            /* YYYY-MM-DD, inclusive; NULL = open */
+    uint32_t lookback_days;          /* 0 = no limit; else sessions >= conv - days*24h */
+    bool same_time;                  /* also sessions at exactly the conversion second */
+    bool reset_after_conversion;     /* a user's earlier conversion ends the next journey */
+    bool skip_bad_rows;              /* skip and count bad input rows instead of failing */
+    const attrib_model_ops *model;   /* NULL = "ihc" when present, else the first model */
+    attrib_model_options model_opts; /* passed to the model */
+    unsigned threads;                /* attribution threads; 0 = number of cores (max 8) */
+} attrib_run_options;
+
+#define ATTRIB_RUN_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        NULL, NULL, 0, false, false, false, NULL, ATTRIB_MODEL_OPTIONS_INIT, 0                     \
+    }
+
+/* A selected conversion without any session before it (SPEC §3). */
+typedef struct {
+    char *conv_id;
+    double revenue;
+} attrib_unattributable;
+
+/* What a step did; counters of steps that did not run stay 0. */
+typedef struct {
+    uint64_t conversions_selected;         /* conversions in the range */
+    uint64_t conversions_attributed;       /* got attribution rows */
+    uint64_t conversions_failed;           /* engine failures (API); listed in failures */
+    attrib_unattributable *unattributable; /* owned; n_unattributable entries */
+    uint64_t n_unattributable;
+    double unattributable_revenue;
+    uint64_t sessions_read;             /* session rows scanned */
+    uint64_t journey_sessions;          /* sessions over all journeys (= attribution rows) */
+    uint64_t bad_rows_skipped;          /* with skip_bad_rows */
+    uint64_t attribution_rows;          /* rows written to attribution_customer_journey */
+    uint64_t report_dates;              /* dates recomputed in channel_reporting */
+    uint64_t report_rows;               /* rows written to channel_reporting */
+    uint64_t csv_rows;                  /* data rows in the exported CSV */
+    uint64_t api_requests, api_retries; /* ihc-api engine */
+    double seconds;                     /* wall time of the step(s) */
+} attrib_summary;
+
+/* Free what a summary owns (not the struct). NULL is a no-op. */
+void attrib_summary_free(attrib_summary *s);
+
+/*
+ * Attribute the selected conversions with the model and replace their rows
+ * in attribution_customer_journey (phase values in attrib_journey_phases for
+ * models with phases). Errors: ATTRIB_EDATA (bad row, message names it),
+ * ATTRIB_ENOTFOUND (missing tables), ATTRIB_EDB, ATTRIB_ECANCEL.
+ */
+int attrib_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                     attrib_summary *sum);
+
+/*
+ * Recompute the channel_reporting rows whose inputs changed: every date
+ * without a range; else the dates in the range, the dates of the sessions of
+ * the selected conversions' attribution rows, and the dates whose rows an
+ * attribute step replaced since the last report.
+ */
+int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                  attrib_summary *sum);
+
+/*
+ * Write the CSV report of channel_reporting (the range's dates, or all) to
+ * `path` atomically: a temp file in the same directory, renamed over `path`
+ * on success; on failure `path` is untouched. ATTRIB_EIO names the path.
+ */
+int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                      const char *path, attrib_summary *sum);
+
+/* init + attribute + report + export (path NULL = no export), reading the
+ * input once when no range is given. */
+int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts, const char *path,
+               attrib_summary *sum);
+
+/* Output formats of attrib_journeys_write. */
+typedef enum {
+    ATTRIB_JOURNEYS_IHC_JSON = 0, /* {"customer_journeys": [...]} as the API takes it */
+    ATTRIB_JOURNEYS_JSONL = 1,    /* one session object per line */
+    ATTRIB_JOURNEYS_CSV = 2,      /* header + one session per line */
+} attrib_journeys_format;
+
+/* Sink for streamed output: return 0, or a negative code to stop. */
+typedef int (*attrib_write_fn)(const char *data, size_t len, void *payload);
+
+/* Build the selected journeys and stream them in `format` to write(). */
+int attrib_journeys_write(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                          attrib_journeys_format format, attrib_write_fn write, void *payload,
+                          attrib_summary *sum);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,248 @@
+/*
+ * What the commands share: the common option groups, turning the config into
+ * library options, opening the store, mapping library codes to exit codes,
+ * and the run summary (human on stderr, JSON with --summary-json).
+ */
+#include "cli.h"
+#include "msgs.h"
+
+#include "attrib/store.h"
+#include "util/ts.h"
+
+#include <signal.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const cli_opt cli_opts_global[] = {
+    CLI_OPT("db", 0, OPT_STRING, db, "TARGET",
+            "SQLite path or postgresql:// URI (default: $ATTRIB_DB or challenge.db)"),
+    CLI_OPT("config", 0, OPT_STRING, config, "FILE",
+            "read options from FILE (key = value; flags override it)"),
+    CLI_OPT("verbose", 'v', OPT_COUNT, verbose, NULL, "more messages"),
+    CLI_OPT("quiet", 'q', OPT_FLAG, quiet, NULL, "only errors"),
+    CLI_OPT("log-format", 0, OPT_STRING, log_format, "text|json", "message format on stderr"),
+    CLI_OPT("help", 'h', OPT_FLAG, help, NULL, "show help and exit"),
+    CLI_OPT_END,
+};
+
+const cli_opt cli_opts_select[] = {
+    CLI_OPT("start-date", 0, OPT_STRING, start_date, "YYYY-MM-DD",
+            "first conversion date (inclusive); default: no limit"),
+    CLI_OPT("end-date", 0, OPT_STRING, end_date, "YYYY-MM-DD",
+            "last conversion date (inclusive); default: no limit"),
+    CLI_OPT("skip-bad-rows", 0, OPT_FLAG, skip_bad_rows, NULL,
+            "skip and count invalid input rows instead of failing (exit 3)"),
+    CLI_OPT_END,
+};
+
+const cli_opt cli_opts_journey[] = {
+    CLI_OPT("lookback-days", 0, OPT_UINT, lookback_days, "N",
+            "only sessions at most N*24h before the conversion (0 = no limit)"),
+    CLI_OPT("same-time", 0, OPT_FLAG, same_time, NULL,
+            "also sessions at exactly the conversion second"),
+    CLI_OPT("reset-after-conversion", 0, OPT_FLAG, reset_after_conversion, NULL,
+            "a user's earlier conversion ends the journey of the next"),
+    CLI_OPT_END,
+};
+
+const cli_opt cli_opts_engine[] = {
+    CLI_OPT("engine", 0, OPT_STRING, engine, "local|ihc-api",
+            "where IHC credit is computed (default local)"),
+    CLI_OPT("model", 0, OPT_STRING, model, "NAME",
+            "attribution model of the local engine (default ihc; see `attrib models`)"),
+    CLI_OPT("model-file", 0, OPT_STRING, model_file, "FILE",
+            "IHC parameters (JSON) instead of the shipped defaults, or a builtin name"),
+    CLI_OPT("threads", 0, OPT_UINT, threads, "N", "attribution threads (0 = all cores)"),
+    CLI_OPT_END,
+};
+
+const cli_opt cli_opts_summary[] = {
+    CLI_OPT("summary-json", 0, OPT_STRING, summary_json, "FILE",
+            "also write the run summary as JSON to FILE"),
+    CLI_OPT_END,
+};
+
+static bool valid_date_arg(const char *s)
+{
+    int32_t d;
+    return attrib_date_parse(s, strlen(s), &d) == 0;
+}
+
+int cli_run_options(const cli_config *cfg, attrib_run_options *out)
+{
+    attrib_run_options o = ATTRIB_RUN_OPTIONS_INIT;
+    if (cfg->start_date != NULL && !valid_date_arg(cfg->start_date))
+        return cli_error_usage("--start-date '%s' is not a date YYYY-MM-DD", cfg->start_date);
+    if (cfg->end_date != NULL && !valid_date_arg(cfg->end_date))
+        return cli_error_usage("--end-date '%s' is not a date YYYY-MM-DD", cfg->end_date);
+    if (cfg->start_date != NULL && cfg->end_date != NULL &&
+        strcmp(cfg->start_date, cfg->end_date) > 0)
+        return cli_error_usage("--start-date %s is after --end-date %s", cfg->start_date,
+                               cfg->end_date);
+    if (cfg->lookback_days > 100000)
+        return cli_error_usage("--lookback-days %llu is too large (at most 100000)",
+                               (unsigned long long)cfg->lookback_days);
+    o.start_date = cfg->start_date;
+    o.end_date = cfg->end_date;
+    o.lookback_days = (uint32_t)cfg->lookback_days;
+    o.same_time = cfg->same_time;
+    o.reset_after_conversion = cfg->reset_after_conversion;
+    o.skip_bad_rows = cfg->skip_bad_rows;
+    o.threads = cfg->threads > 64 ? 64 : (unsigned)cfg->threads;
+    if (cfg->model != NULL) {
+        o.model = attrib_model_find(cfg->model);
+        if (o.model == NULL)
+            return cli_error_usage("unknown model '%s'; `attrib models` lists them", cfg->model);
+    }
+    if (cfg->model_file != NULL) {
+        if (strcmp(cfg->model_file, "default") == 0 || strcmp(cfg->model_file, "base") == 0)
+            o.model_opts.builtin = cfg->model_file;
+        else
+            o.model_opts.model_file = cfg->model_file;
+    }
+    *out = o;
+    return CLI_EXIT_OK;
+}
+
+int cli_open_store(attrib_ctx *ctx, const cli_config *cfg, unsigned flags, attrib_store **out)
+{
+    int rc = attrib_store_open(ctx, cfg->db, flags, out);
+    return rc == ATTRIB_OK ? CLI_EXIT_OK : cli_fail(ctx, rc);
+}
+
+int cli_fail(attrib_ctx *ctx, int code)
+{
+    const char *msg = attrib_errmsg(ctx);
+    int exit_code;
+    switch (code) {
+    case ATTRIB_EINVAL:
+        exit_code = CLI_EXIT_USAGE;
+        break;
+    case ATTRIB_EDATA:
+        exit_code = CLI_EXIT_DATA;
+        break;
+    case ATTRIB_EPARTIAL:
+        exit_code = CLI_EXIT_PARTIAL;
+        break;
+    default:
+        exit_code = CLI_EXIT_RUNTIME;
+        break;
+    }
+    if (code == ATTRIB_ECANCEL)
+        return cli_errorf(CLI_EXIT_RUNTIME, "interrupted; nothing of this step was written");
+    return cli_errorf(exit_code, "%s", msg[0] != '\0' ? msg : attrib_strerror(code));
+}
+
+static int write_summary_json(const cli_config *cfg, const char *command, const attrib_summary *s,
+                              int status)
+{
+    json_t *root = json_object();
+    json_t *unattr = json_array();
+    int rc = CLI_EXIT_OK;
+    if (root == NULL || unattr == NULL) {
+        rc = cli_errorf(CLI_EXIT_RUNTIME, "out of memory");
+        goto done;
+    }
+    for (uint64_t i = 0; i < s->n_unattributable; i++)
+        json_array_append_new(unattr,
+                              json_pack("{s:s, s:f}", "conv_id", s->unattributable[i].conv_id,
+                                        "revenue", s->unattributable[i].revenue));
+    json_object_set_new(root, "command", json_string(command));
+    json_object_set_new(root, "exit_status", json_integer(status));
+    json_object_set_new(root, "database", json_string(cfg->db));
+    json_object_set_new(root, "start_date",
+                        cfg->start_date ? json_string(cfg->start_date) : json_null());
+    json_object_set_new(root, "end_date", cfg->end_date ? json_string(cfg->end_date) : json_null());
+    json_object_set_new(root, "conversions_selected",
+                        json_integer((json_int_t)s->conversions_selected));
+    json_object_set_new(root, "conversions_attributed",
+                        json_integer((json_int_t)s->conversions_attributed));
+    json_object_set_new(root, "conversions_failed",
+                        json_integer((json_int_t)s->conversions_failed));
+    json_object_set_new(root, "conversions_unattributable",
+                        json_integer((json_int_t)s->n_unattributable));
+    json_object_set_new(root, "unattributable_revenue", json_real(s->unattributable_revenue));
+    json_object_set_new(root, "unattributable", unattr);
+    unattr = NULL;
+    json_object_set_new(root, "sessions_read", json_integer((json_int_t)s->sessions_read));
+    json_object_set_new(root, "journey_sessions", json_integer((json_int_t)s->journey_sessions));
+    json_object_set_new(root, "bad_rows_skipped", json_integer((json_int_t)s->bad_rows_skipped));
+    json_object_set_new(root, "attribution_rows", json_integer((json_int_t)s->attribution_rows));
+    json_object_set_new(root, "report_dates", json_integer((json_int_t)s->report_dates));
+    json_object_set_new(root, "report_rows", json_integer((json_int_t)s->report_rows));
+    json_object_set_new(root, "csv_rows", json_integer((json_int_t)s->csv_rows));
+    json_object_set_new(root, "api_requests", json_integer((json_int_t)s->api_requests));
+    json_object_set_new(root, "api_retries", json_integer((json_int_t)s->api_retries));
+    json_object_set_new(root, "seconds", json_real(s->seconds));
+    if (json_dump_file(root, cfg->summary_json, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
+        rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write --summary-json %s", cfg->summary_json);
+done:
+    json_decref(unattr);
+    json_decref(root);
+    return rc;
+}
+
+int cli_summary(const cli_config *cfg, const char *command, const attrib_summary *s, int status)
+{
+    cli_progress_done();
+    if (s->conversions_selected > 0 || strcmp(command, "attribute") == 0 ||
+        strcmp(command, "run") == 0)
+        cli_infof("attrib %s: %llu conversions selected, %llu attributed, %llu without any "
+                  "session (revenue %.2f)%s",
+                  command, (unsigned long long)s->conversions_selected,
+                  (unsigned long long)s->conversions_attributed,
+                  (unsigned long long)s->n_unattributable, s->unattributable_revenue,
+                  s->conversions_failed > 0 ? ", some failed" : "");
+    for (uint64_t i = 0; i < s->n_unattributable && i < 10; i++)
+        cli_infof("  unattributable: conv_id %s (revenue %.2f)", s->unattributable[i].conv_id,
+                  s->unattributable[i].revenue);
+    if (s->n_unattributable > 10)
+        cli_infof("  ... and %llu more (see --summary-json)",
+                  (unsigned long long)(s->n_unattributable - 10));
+    cli_infof("  %llu sessions read, %llu journey sessions, %llu attribution rows, %llu report "
+              "rows over %llu dates, %llu CSV rows%s, %.2f s",
+              (unsigned long long)s->sessions_read, (unsigned long long)s->journey_sessions,
+              (unsigned long long)s->attribution_rows, (unsigned long long)s->report_rows,
+              (unsigned long long)s->report_dates, (unsigned long long)s->csv_rows,
+              s->bad_rows_skipped > 0 ? ", bad rows skipped" : "", s->seconds);
+    if (s->bad_rows_skipped > 0)
+        cli_warnf("%llu bad input rows were skipped (--skip-bad-rows)",
+                  (unsigned long long)s->bad_rows_skipped);
+    if (s->api_requests > 0)
+        cli_infof("  %llu API requests, %llu retries", (unsigned long long)s->api_requests,
+                  (unsigned long long)s->api_retries);
+    if (cfg->summary_json != NULL) {
+        int rc = write_summary_json(cfg, command, s, status);
+        if (rc != CLI_EXIT_OK && status == CLI_EXIT_OK)
+            return rc;
+    }
+    return status;
+}
+
+/* The one context a signal may cancel (the CLI runs one command). */
+static attrib_ctx *volatile g_signal_ctx;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    attrib_ctx_cancel(g_signal_ctx);
+}
+
+int cli_ctx(const cli_config *cfg, attrib_ctx **out)
+{
+    if (attrib_ctx_new(out) != ATTRIB_OK)
+        return cli_errorf(CLI_EXIT_RUNTIME, "out of memory");
+    g_signal_ctx = *out;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    attrib_ctx_set_log(*out, cfg->verbose > 0 ? ATTRIB_LOG_DEBUG : ATTRIB_LOG_INFO, cli_log, NULL);
+    attrib_ctx_set_progress(*out, cli_progress, NULL);
+    return CLI_EXIT_OK;
+}

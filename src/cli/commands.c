@@ -1,0 +1,98 @@
+/* The command table: name, help, entry point and option groups. Adding a
+ * command: a cmd_<name>.c, its prototype in commands.h, a row here. */
+#include "commands.h"
+
+static const cli_opt opts_init[] = {
+    CLI_OPT("schema-file", 0, OPT_STRING, schema_file, "FILE",
+            "run this schema first (e.g. challenge_db_create.sql; text before the first CREATE "
+            "is skipped)"),
+    CLI_OPT_END,
+};
+
+static const cli_opt opts_out_csv[] = {
+    CLI_OPT("out", 'o', OPT_STRING, out, "FILE",
+            "CSV report path (default channel_reporting.csv; written atomically)"),
+    CLI_OPT_END,
+};
+
+static const cli_opt opts_journeys[] = {
+    CLI_OPT("format", 0, OPT_STRING, format, "ihc-json|jsonl|csv",
+            "output format (default ihc-json: the API's request body)"),
+    CLI_OPT("out", 'o', OPT_STRING, out, "FILE", "write to FILE instead of standard output"),
+    CLI_OPT_END,
+};
+
+static const cli_opt opts_gen[] = {
+    CLI_OPT("sessions", 'n', OPT_UINT, sessions, "N", "number of sessions (default 100000)"),
+    CLI_OPT("seed", 0, OPT_UINT, seed, "S", "random seed: same seed, same rows (default 1)"),
+    CLI_OPT("start-date", 0, OPT_STRING, gen_start, "YYYY-MM-DD",
+            "first day of the data (default 2023-01-01)"),
+    CLI_OPT("days", 0, OPT_UINT, gen_days, "N",
+            "days spanned (default ~30 per million sessions, 7..730)"),
+    CLI_OPT("force", 0, OPT_FLAG, force, NULL,
+            "replace existing input data (and empty the attribution and report tables)"),
+    CLI_OPT_END,
+};
+
+static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
+static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
+                                            opts_journeys, NULL};
+static const cli_opt *const g_attribute[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
+                                             cli_opts_engine, cli_opts_summary, NULL};
+static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, cli_opts_summary, NULL};
+static const cli_opt *const g_export[] = {cli_opts_global, cli_opts_select, opts_out_csv,
+                                          cli_opts_summary, NULL};
+static const cli_opt *const g_run[] = {cli_opts_global,
+                                       cli_opts_select,
+                                       cli_opts_journey,
+                                       cli_opts_engine,
+                                       opts_out_csv,
+                                       cli_opts_summary,
+                                       NULL};
+static const cli_opt *const g_models[] = {cli_opts_global, NULL};
+static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
+
+const cli_cmd cli_commands[] = {
+    {"init", "create the output and attrib tables and indexes (idempotent)",
+     "Create attribution_customer_journey, channel_reporting, attrib's own tables and the\n"
+     "indexes incremental runs need. Safe to run again. With --schema-file, that schema\n"
+     "(such as the official challenge_db_create.sql) is executed first. Creates the\n"
+     "SQLite file if it does not exist.",
+     cmd_init, g_init},
+    {"gen", "write a realistic synthetic dataset into the input tables",
+     "Generate sessions, conversions and costs that look like real web analytics data\n"
+     "(16 channels with their own costs, users with 1..n sessions over days, ~3% of users\n"
+     "converting, some twice, log-normal revenue, 64-hex ids) and write them into\n"
+     "session_sources, conversions and session_costs, then create the tables and indexes\n"
+     "`init` creates, all in one transaction. The same --seed and options give the same\n"
+     "rows. Creates the SQLite file if needed; refuses a database whose input tables\n"
+     "already hold rows unless --force.",
+     cmd_gen, g_gen},
+    {"journeys", "write the customer journeys as IHC JSON, JSON lines or CSV",
+     "Build the journeys of the selected conversions (SPEC §3) and write them, e.g. to\n"
+     "inspect them or as a training set for the IHC web UI. Changes nothing.",
+     cmd_journeys, g_journeys},
+    {"attribute", "compute credit per session into attribution_customer_journey",
+     "Attribute the selected conversions (all without a range) and replace their rows in\n"
+     "attribution_customer_journey in one transaction; IHC phase values go to\n"
+     "attrib_journey_phases. Conversions without any earlier session are listed in the\n"
+     "summary and get no rows.",
+     cmd_attribute, g_attribute},
+    {"report", "recompute the affected channel_reporting rows",
+     "Recompute channel_reporting (channel, date, cost, ihc, ihc_revenue): every row\n"
+     "without a range; with one, the dates in the range, the dates of the sessions of the\n"
+     "selected conversions' journeys, and dates an attribute step changed since.",
+     cmd_report, g_report},
+    {"export", "write the CSV report with CPO and ROAS",
+     "Write channel_reporting (the dates in the range, or all) as CSV sorted by channel and\n"
+     "date, with CPO = cost / ihc and ROAS = ihc_revenue / cost (empty when the divisor\n"
+     "is 0). The file is replaced atomically.",
+     cmd_export, g_export},
+    {"run", "init + attribute + report + export in one go",
+     "The whole pipeline: init, attribute, report and export. Without a range the input is\n"
+     "read once and both tables are written in one transaction.",
+     cmd_run, g_run},
+    {"models", "list the attribution models", "List the models `--model` accepts.", cmd_models,
+     g_models},
+    {NULL, NULL, NULL, NULL, NULL},
+};

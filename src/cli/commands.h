@@ -1,0 +1,16 @@
+/* The command entry points, one per cmd_<name>.c. */
+#ifndef ATTRIB_CLI_COMMANDS_H
+#define ATTRIB_CLI_COMMANDS_H
+
+#include "cli.h"
+
+int cmd_init(cli_config *cfg);
+int cmd_journeys(cli_config *cfg);
+int cmd_attribute(cli_config *cfg);
+int cmd_report(cli_config *cfg);
+int cmd_export(cli_config *cfg);
+int cmd_run(cli_config *cfg);
+int cmd_models(cli_config *cfg);
+int cmd_gen(cli_config *cfg);
+
+#endif

@@ -1,0 +1,518 @@
+/*
+ * Loading the dataset of a run and cutting journeys (SPEC §3).
+ *
+ * Conversions are read first; their users form the set of users whose
+ * sessions are kept. Sessions are then streamed once: every row is
+ * validated (and shown to the optional visitor, which is how the report's
+ * cost pass shares the scan), rows of other users are dropped at once.
+ * Kept sessions are grouped per user by a counting sort and sorted by
+ * (timestamp, session_id); a journey is then a contiguous window of its
+ * user's sessions, found by binary search.
+ */
+#include "dataset.h"
+
+#include "util/ts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Above this many users a full scan beats one index probe per user. */
+#define USER_PROBE_LIMIT 200000
+
+typedef struct {
+    attrib_ctx *ctx;
+    attrib__dataset *ds;
+    const attrib_run_options *opts;
+    bool selected; /* conversions of this scan are in the selection */
+    attrib__session_fn visit;
+    void *payload;
+} load_state;
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap != 0 ? *cap : 1024;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / size)
+            return -1;
+        c *= 2;
+    }
+    void *q = realloc(*p, c * size);
+    if (q == NULL)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* The store's range test on conv_date (text comparison, as SQL does it). */
+static bool in_range(const attrib_value *date, const attrib_run_options *opts)
+{
+    if (date->type != ATTRIB_V_TEXT)
+        return false;
+    if (opts->start_date != NULL && strcmp(date->s, opts->start_date) < 0)
+        return false;
+    if (opts->end_date != NULL && strcmp(date->s, opts->end_date) > 0)
+        return false;
+    return true;
+}
+
+static int on_conversion(const attrib_value *cols, void *payload)
+{
+    load_state *ls = payload;
+    attrib__dataset *ds = ls->ds;
+    attrib_conversion_row r;
+    char scratch[2][32];
+    int rc = attrib__conversion_row(ls->ctx, cols, &r, scratch);
+    if (rc != ATTRIB_OK) {
+        if (!ls->opts->skip_bad_rows)
+            return rc;
+        attrib_clearerr(ls->ctx);
+        ds->bad_conversions++;
+        return ATTRIB_OK;
+    }
+    int64_t user;
+    if (ds->all_paths) {
+        user = attrib_strmap_intern(&ds->users, r.user_id, r.user_id_len, NULL);
+    } else if (ls->selected) {
+        user = attrib_strmap_intern(&ds->users, r.user_id, r.user_id_len, NULL);
+    } else {
+        user = attrib_strmap_find(&ds->users, r.user_id, r.user_id_len);
+        if (user < 0)
+            return ATTRIB_OK; /* not a user of the selection */
+        /* Rows in the range came with the selected scan already. */
+        if (in_range(&cols[ATTRIB_CV_CONV_DATE], ls->opts))
+            return ATTRIB_OK;
+    }
+    if (user < 0 ||
+        grow((void **)&ds->convs, &ds->cap_convs, ds->n_convs + 1, sizeof(*ds->convs)) != 0)
+        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory reading conversions");
+    char *id = attrib_arena_strndup(&ds->arena, r.conv_id, r.conv_id_len);
+    if (id == NULL)
+        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory reading conversions");
+    bool selected = ds->all_paths ? in_range(&cols[ATTRIB_CV_CONV_DATE], ls->opts) : ls->selected;
+    ds->convs[ds->n_convs++] = (attrib__conv){.conv_id = id,
+                                              .user = (uint32_t)user,
+                                              .selected = selected,
+                                              .ts = r.ts,
+                                              .revenue = r.revenue};
+    return ATTRIB_OK;
+}
+
+/* A session of a user who never converts (all_paths): no id kept. */
+static int keep_other(load_state *ls, const attrib_session_row *r, uint32_t channel)
+{
+    attrib__dataset *ds = ls->ds;
+    int64_t user = attrib_strmap_intern(&ds->other_users, r->user_id, r->user_id_len, NULL);
+    size_t cap = ds->cap_other;
+    if (user < 0 || grow((void **)&ds->other, &cap, ds->n_other + 1, sizeof(*ds->other)) != 0 ||
+        grow((void **)&ds->other_user, &ds->cap_other, ds->n_other + 1, sizeof(*ds->other_user)) !=
+            0)
+        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory keeping paths");
+    ds->other[ds->n_other] = (attrib_session){.id = NULL,
+                                              .ts = r->ts,
+                                              .channel = channel,
+                                              .holder = r->holder,
+                                              .closer = r->closer,
+                                              .impression = r->impression};
+    ds->other_user[ds->n_other] = (uint32_t)user;
+    ds->n_other++;
+    return ATTRIB_OK;
+}
+
+static int on_session(const attrib_value *cols, void *payload)
+{
+    load_state *ls = payload;
+    attrib__dataset *ds = ls->ds;
+    attrib_session_row r;
+    char scratch[2][32];
+    ds->sessions_read++;
+    if ((ds->sessions_read & 0xffff) == 0) {
+        if (attrib__cancelled(ls->ctx))
+            return ATTRIB_ECANCEL;
+        attrib__progress(ls->ctx, "reading sessions", ds->sessions_read, 0);
+    }
+    int rc = attrib__session_row(ls->ctx, cols, &r, scratch);
+    if (rc != ATTRIB_OK) {
+        if (!ls->opts->skip_bad_rows)
+            return rc;
+        attrib_clearerr(ls->ctx);
+        ds->bad_sessions++;
+        return ATTRIB_OK;
+    }
+    int64_t ch = attrib_strmap_intern(&ds->channels, r.channel, r.channel_len, NULL);
+    if (ch < 0)
+        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory reading sessions");
+    if (ls->visit != NULL) {
+        rc = ls->visit(&r, (uint32_t)ch, ls->payload);
+        if (rc != ATTRIB_OK)
+            return rc;
+    }
+    int64_t user = attrib_strmap_find(&ds->users, r.user_id, r.user_id_len);
+    if (user < 0)
+        return ds->all_paths ? keep_other(ls, &r, (uint32_t)ch) : ATTRIB_OK;
+    size_t cap = ds->cap_sessions;
+    if (grow((void **)&ds->sessions, &cap, ds->n_sessions + 1, sizeof(*ds->sessions)) != 0 ||
+        grow((void **)&ds->session_user, &ds->cap_sessions, ds->n_sessions + 1,
+             sizeof(*ds->session_user)) != 0)
+        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory keeping sessions");
+    char *id = attrib_arena_strndup(&ds->arena, r.session_id, r.session_id_len);
+    if (id == NULL)
+        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory keeping sessions");
+    ds->sessions[ds->n_sessions] = (attrib_session){.id = id,
+                                                    .ts = r.ts,
+                                                    .channel = (uint32_t)ch,
+                                                    .holder = r.holder,
+                                                    .closer = r.closer,
+                                                    .impression = r.impression};
+    ds->session_user[ds->n_sessions] = (uint32_t)user;
+    ds->n_sessions++;
+    return ATTRIB_OK;
+}
+
+static int cmp_session(const void *a, const void *b)
+{
+    const attrib_session *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+static int cmp_conv_user(const void *a, const void *b)
+{
+    const attrib__conv *x = a, *y = b;
+    if (x->user != y->user)
+        return x->user < y->user ? -1 : 1;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return strcmp(x->conv_id, y->conv_id);
+}
+
+static int cmp_journey(const void *a, const void *b)
+{
+    return strcmp(((const attrib_journey *)a)->conv_id, ((const attrib_journey *)b)->conv_id);
+}
+
+static int cmp_unattr(const void *a, const void *b)
+{
+    return strcmp(((const attrib_unattributable *)a)->conv_id,
+                  ((const attrib_unattributable *)b)->conv_id);
+}
+
+static int cmp_other(const void *a, const void *b)
+{
+    const attrib_session *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->channel < y->channel ? -1 : x->channel > y->channel;
+}
+
+/* Counting sort of sessions[0..n) by user (staging user[]), then qsort within a
+ * user with cmp. On success *sessions is the grouped array and *start[u] the
+ * first session of user u; *user is freed. */
+static int group_by_user(attrib_ctx *ctx, attrib_session **sessions, uint32_t **user, size_t n,
+                         size_t nu, size_t **start, int (*cmp)(const void *, const void *))
+{
+    int rc = ATTRIB_OK;
+    attrib_session *sorted = NULL;
+    size_t *cursor = NULL;
+    *start = calloc(nu + 1, sizeof(**start));
+    cursor = malloc((nu + 1) * sizeof(*cursor));
+    if (*start == NULL || cursor == NULL ||
+        (n > 0 && (sorted = malloc(n * sizeof(*sorted))) == NULL)) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory grouping sessions");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        (*start)[(*user)[i] + 1]++;
+    for (size_t u = 0; u < nu; u++)
+        (*start)[u + 1] += (*start)[u];
+    memcpy(cursor, *start, (nu + 1) * sizeof(*cursor));
+    for (size_t i = 0; i < n; i++)
+        sorted[cursor[(*user)[i]]++] = (*sessions)[i];
+    free(*sessions);
+    *sessions = sorted;
+    sorted = NULL;
+    free(*user);
+    *user = NULL;
+    for (size_t u = 0; u < nu; u++) {
+        size_t a = (*start)[u], b = (*start)[u + 1];
+        if (b - a > 1)
+            qsort(*sessions + a, b - a, sizeof(**sessions), cmp);
+    }
+done:
+    free(cursor);
+    free(sorted);
+    return rc;
+}
+
+/* Group the kept sessions per user, sorted by (ts, id); ids must be unique. */
+static int group_sessions(attrib_ctx *ctx, attrib__dataset *ds)
+{
+    int rc = group_by_user(ctx, &ds->sessions, &ds->session_user, ds->n_sessions, ds->users.count,
+                           &ds->user_start, cmp_session);
+    for (size_t k = 1; rc == ATTRIB_OK && k < ds->n_sessions; k++) {
+        if (strcmp(ds->sessions[k].id, ds->sessions[k - 1].id) == 0)
+            rc = attrib__error(ctx, ATTRIB_EDATA,
+                               "session_sources row session_id '%s': the session appears "
+                               "twice; session_id must be unique",
+                               ds->sessions[k].id);
+    }
+    if (rc == ATTRIB_OK && ds->all_paths)
+        rc = group_by_user(ctx, &ds->other, &ds->other_user, ds->n_other, ds->other_users.count,
+                           &ds->other_start, cmp_other);
+    return rc;
+}
+
+/* First index in s[0..n) whose ts is >= t (strict=false) or > t (strict=true). */
+static size_t lower(const attrib_session *s, size_t n, int64_t t, bool strict)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        bool before = strict ? s[mid].ts <= t : s[mid].ts < t;
+        if (before)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void attrib__journey_window(const attrib_session *s, size_t n, int64_t conv_ts, int64_t prev_ts,
+                            const attrib_run_options *opts, size_t *lo, size_t *hi)
+{
+    /* Sessions strictly before the conversion, or at its second with same_time. */
+    size_t h = lower(s, n, conv_ts, opts->same_time);
+    size_t l = 0;
+    if (opts->lookback_days > 0) {
+        int64_t from = conv_ts - (int64_t)opts->lookback_days * ATTRIB_SECS_PER_DAY;
+        l = lower(s, n, from, false); /* inclusive: exactly N*24h before belongs */
+    }
+    if (opts->reset_after_conversion && prev_ts != INT64_MIN) {
+        /* Sessions that belonged to the previous conversion's time window end there:
+         * with same_time a session at prev_ts was the previous one's. */
+        size_t r = lower(s, n, prev_ts, opts->same_time);
+        if (r > l)
+            l = r;
+    }
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+static int cut_journeys(attrib_ctx *ctx, const attrib_run_options *opts, attrib__dataset *ds)
+{
+    if (ds->n_convs > 1)
+        qsort(ds->convs, ds->n_convs, sizeof(*ds->convs), cmp_conv_user);
+    size_t n_sel = 0;
+    for (size_t i = 0; i < ds->n_convs; i++)
+        n_sel += ds->convs[i].selected;
+    ds->journeys = calloc(n_sel > 0 ? n_sel : 1, sizeof(*ds->journeys));
+    ds->unattributable = calloc(n_sel > 0 ? n_sel : 1, sizeof(*ds->unattributable));
+    if (ds->journeys == NULL || ds->unattributable == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory building journeys");
+    for (size_t i = 0; i < ds->n_convs; i++) {
+        const attrib__conv *c = &ds->convs[i];
+        if (!c->selected)
+            continue;
+        int64_t prev = INT64_MIN;
+        if (i > 0 && ds->convs[i - 1].user == c->user)
+            prev = ds->convs[i - 1].ts;
+        const attrib_session *s = ds->sessions + ds->user_start[c->user];
+        size_t n = ds->user_start[c->user + 1] - ds->user_start[c->user];
+        size_t lo, hi;
+        attrib__journey_window(s, n, c->ts, prev, opts, &lo, &hi);
+        if (hi == lo) {
+            attrib_unattributable *u = &ds->unattributable[ds->n_unattributable++];
+            u->conv_id = (char *)c->conv_id; /* arena-owned; copied for the summary */
+            u->revenue = c->revenue;
+            continue;
+        }
+        ds->journeys[ds->n_journeys++] = (attrib_journey){
+            .conv_id = c->conv_id,
+            .user_id = ds->users.keys[c->user],
+            .ts = c->ts,
+            .revenue = c->revenue,
+            .sessions = s + lo,
+            .n = hi - lo,
+        };
+    }
+    if (ds->n_journeys > 1)
+        qsort(ds->journeys, ds->n_journeys, sizeof(*ds->journeys), cmp_journey);
+    if (ds->n_unattributable > 1)
+        qsort(ds->unattributable, ds->n_unattributable, sizeof(*ds->unattributable), cmp_unattr);
+    return ATTRIB_OK;
+}
+
+int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                         bool all_sessions, attrib__session_fn visit, void *payload,
+                         attrib__dataset *ds)
+{
+    load_state ls = {ctx, ds, opts, true, NULL, NULL};
+    attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
+    bool ranged = opts->start_date != NULL || opts->end_date != NULL;
+    if (ds->all_paths)
+        all_sessions = true; /* every conversion and session is a path */
+    int rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
+    if (rc != ATTRIB_OK)
+        goto done;
+    size_t nu = ds->users.count;
+    bool probe = ranged && !all_sessions && nu <= USER_PROBE_LIMIT;
+    /* The user's earlier conversions outside the range end journeys too. */
+    if (ranged && !ds->all_paths && opts->reset_after_conversion && nu > 0) {
+        attrib_scan us = {.users = ds->users.keys, .n_users = nu};
+        ls.selected = false;
+        rc = st->ops->scan_conversions(st->impl, probe ? &us : NULL, on_conversion, &ls);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
+    ls.visit = visit;
+    ls.payload = payload;
+    if (nu > 0 || visit != NULL) {
+        attrib_scan us = {.users = ds->users.keys, .n_users = nu};
+        rc = st->ops->scan_sessions(st->impl, probe ? &us : NULL, on_session, &ls);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
+    rc = group_sessions(ctx, ds);
+    if (rc == ATTRIB_OK)
+        rc = cut_journeys(ctx, opts, ds);
+done:
+    return rc;
+}
+
+static int cmp_conv_id(const void *a, const void *b)
+{
+    const attrib__conv *const *x = a, *const *y = b;
+    return strcmp((*x)->conv_id, (*y)->conv_id);
+}
+
+/* The non-converting tail s[from..n), cut to the lookback of its last session. */
+static int tail_path(const attrib_session *s, size_t from, size_t n, const attrib_run_options *opts,
+                     attrib__path_fn fn, void *payload)
+{
+    if (from >= n)
+        return ATTRIB_OK;
+    if (opts->lookback_days > 0) {
+        int64_t lo = s[n - 1].ts - (int64_t)opts->lookback_days * ATTRIB_SECS_PER_DAY;
+        while (from < n && s[from].ts < lo)
+            from++;
+    }
+    attrib_path p = {.sessions = s + from, .n = n - from, .converted = false, .value = 0};
+    return fn(&p, payload);
+}
+
+int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *opts,
+                          attrib__path_fn fn, void *payload)
+{
+    int rc = ATTRIB_OK;
+    const attrib__conv **order = malloc((ds->n_convs + 1) * sizeof(*order));
+    if (order == NULL)
+        return ATTRIB_ENOMEM;
+    for (size_t i = 0; i < ds->n_convs; i++)
+        order[i] = &ds->convs[i];
+    qsort(order, ds->n_convs, sizeof(*order), cmp_conv_id);
+    /* convs are sorted by (user, ts, conv_id): the previous one of the same user
+     * is the one just before in that array. */
+    for (size_t i = 0; i < ds->n_convs && rc == ATTRIB_OK; i++) {
+        const attrib__conv *c = order[i];
+        size_t at = (size_t)(c - ds->convs);
+        int64_t prev =
+            at > 0 && ds->convs[at - 1].user == c->user ? ds->convs[at - 1].ts : INT64_MIN;
+        const attrib_session *s = ds->sessions + ds->user_start[c->user];
+        size_t n = ds->user_start[c->user + 1] - ds->user_start[c->user];
+        size_t lo, hi;
+        attrib__journey_window(s, n, c->ts, prev, opts, &lo, &hi);
+        if (hi == lo)
+            continue;
+        attrib_path p = {.sessions = s + lo, .n = hi - lo, .converted = true, .value = c->revenue};
+        rc = fn(&p, payload);
+    }
+    /* Tails after each converting user's last conversion. */
+    size_t nu = ds->users.count;
+    size_t *last = NULL;
+    if (rc == ATTRIB_OK && (last = calloc(nu + 1, sizeof(*last))) == NULL)
+        rc = ATTRIB_ENOMEM;
+    for (size_t i = 0; rc == ATTRIB_OK && i < ds->n_convs; i++) {
+        const attrib__conv *c = &ds->convs[i];
+        last[c->user] = i + 1; /* 1 + index of the user's last conversion */
+    }
+    for (size_t u = 0; rc == ATTRIB_OK && u < nu; u++) {
+        const attrib_session *s = ds->sessions + ds->user_start[u];
+        size_t n = ds->user_start[u + 1] - ds->user_start[u];
+        size_t from = 0;
+        if (last[u] > 0) {
+            int64_t t = ds->convs[last[u] - 1].ts;
+            attrib_run_options o = *opts;
+            o.lookback_days = 0;
+            o.reset_after_conversion = false;
+            size_t lo;
+            attrib__journey_window(s, n, t, INT64_MIN, &o, &lo, &from); /* sessions before */
+        }
+        rc = tail_path(s, from, n, opts, fn, payload);
+    }
+    for (size_t u = 0; rc == ATTRIB_OK && ds->other_start != NULL && u < ds->other_users.count;
+         u++) {
+        const attrib_session *s = ds->other + ds->other_start[u];
+        size_t n = ds->other_start[u + 1] - ds->other_start[u];
+        rc = tail_path(s, 0, n, opts, fn, payload);
+    }
+    free(last);
+    free(order);
+    return rc;
+}
+
+int attrib__dataset_summarize(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum)
+{
+    for (size_t i = 0; i < ds->n_convs; i++)
+        sum->conversions_selected += ds->convs[i].selected;
+    sum->conversions_attributed += ds->n_journeys;
+    sum->sessions_read += ds->sessions_read;
+    for (size_t j = 0; j < ds->n_journeys; j++)
+        sum->journey_sessions += ds->journeys[j].n;
+    sum->bad_rows_skipped += ds->bad_sessions + ds->bad_conversions;
+    if (ds->n_unattributable == 0)
+        return ATTRIB_OK;
+    attrib_unattributable *u =
+        realloc(sum->unattributable,
+                (sum->n_unattributable + ds->n_unattributable) * sizeof(*sum->unattributable));
+    if (u == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    sum->unattributable = u;
+    for (size_t i = 0; i < ds->n_unattributable; i++) {
+        char *id = strdup(ds->unattributable[i].conv_id);
+        if (id == NULL)
+            return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        u[sum->n_unattributable++] = (attrib_unattributable){id, ds->unattributable[i].revenue};
+        sum->unattributable_revenue += ds->unattributable[i].revenue;
+    }
+    return ATTRIB_OK;
+}
+
+attrib_channels attrib__dataset_channels(const attrib__dataset *ds)
+{
+    return (attrib_channels){.names = ds->channels.keys, .count = ds->channels.count};
+}
+
+void attrib__dataset_free(attrib__dataset *ds)
+{
+    if (ds == NULL)
+        return;
+    attrib_arena_free(&ds->arena);
+    attrib_strmap_free(&ds->channels);
+    attrib_strmap_free(&ds->users);
+    free(ds->convs);
+    free(ds->sessions);
+    free(ds->session_user);
+    free(ds->user_start);
+    free(ds->journeys);
+    free(ds->unattributable);
+    attrib_strmap_free(&ds->other_users);
+    free(ds->other);
+    free(ds->other_user);
+    free(ds->other_start);
+    memset(ds, 0, sizeof(*ds));
+}

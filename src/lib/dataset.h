@@ -1,0 +1,101 @@
+/*
+ * The in-memory dataset of one run: the selected conversions, the sessions of
+ * their users grouped per user and sorted by (timestamp, session_id), the
+ * channel table, and the journeys cut from them (SPEC §3). Loading streams
+ * the store once and keeps only what journeys need.
+ */
+#ifndef ATTRIB_LIB_DATASET_H
+#define ATTRIB_LIB_DATASET_H
+
+#include "attrib/pipeline.h"
+#include "rows.h"
+#include "store.h"
+#include "util/arena.h"
+#include "util/strmap.h"
+
+typedef struct {
+    const char *conv_id;
+    uint32_t user;
+    bool selected; /* in the date range (else only a reset boundary) */
+    int64_t ts;
+    double revenue;
+} attrib__conv;
+
+/* Per-session visitor during the load (the report's cost pass rides on it). */
+typedef int (*attrib__session_fn)(const attrib_session_row *row, uint32_t channel, void *payload);
+
+typedef struct {
+    attrib_arena arena;     /* ids of kept sessions and conversions */
+    attrib_strmap channels; /* channel name → index */
+    attrib_strmap users;    /* user_id of a selected conversion → index */
+
+    attrib__conv *convs; /* all loaded conversions, then sorted by (user, ts, conv_id) */
+    size_t n_convs, cap_convs;
+
+    attrib_session *sessions; /* grouped by user, sorted by (ts, id) within a user */
+    uint32_t *session_user;   /* staging: user of sessions[i] before grouping */
+    size_t n_sessions, cap_sessions;
+    size_t *user_start; /* user u: sessions[user_start[u] .. user_start[u+1]) */
+
+    attrib_journey *journeys; /* selected conversions with n > 0, sorted by conv_id */
+    size_t n_journeys;
+
+    attrib_unattributable *unattributable; /* selected conversions with no session */
+    size_t n_unattributable;
+
+    /* With all_paths (models that learn from every path): the sessions of users
+     * without any conversion, without their ids. */
+    bool all_paths;
+    attrib_strmap other_users; /* user_id → index */
+    attrib_session *other;     /* grouped by user, sorted by (ts, channel) */
+    uint32_t *other_user;      /* staging: user of other[i] */
+    size_t n_other, cap_other;
+    size_t *other_start; /* other user u: other[other_start[u] .. other_start[u+1]) */
+
+    uint64_t sessions_read; /* rows seen in the session scan */
+    uint64_t bad_sessions, bad_conversions;
+} attrib__dataset;
+
+/*
+ * Load conversions and sessions for `opts` and cut the journeys. When
+ * `visit` is set it sees every valid session row of the scan (with its
+ * channel index); `all_sessions` forces a full scan of session_sources.
+ */
+int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                         bool all_sessions, attrib__session_fn visit, void *payload,
+                         attrib__dataset *ds);
+
+/*
+ * Every path of the data, for models that learn from all of them (set
+ * ds->all_paths before loading): first the journey of every conversion (in
+ * the range or not) in conv_id order, converted; then, per user, the
+ * sessions after the user's last conversion (all sessions for users who never
+ * convert), not converted — within the lookback of the path's last session
+ * when one is set. The order of the users follows the store's scan: models
+ * must not depend on the order of observe() calls. Sessions of users who never
+ * convert have no id (NULL).
+ */
+typedef int (*attrib__path_fn)(const attrib_path *path, void *payload);
+int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *opts,
+                          attrib__path_fn fn, void *payload);
+
+void attrib__dataset_free(attrib__dataset *ds);
+
+/* Add the dataset's counts and its unattributable list (copied) to sum:
+ * conversions selected and with a journey, sessions read, journey sessions,
+ * bad rows skipped. */
+int attrib__dataset_summarize(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum);
+
+/* Channel names as the models see them. */
+attrib_channels attrib__dataset_channels(const attrib__dataset *ds);
+
+/*
+ * The journey window of a conversion at `conv_ts` over one user's sessions
+ * s[0..n) sorted by (ts, id): sets [*lo, *hi). prev_ts is the timestamp of
+ * the user's previous conversion (INT64_MIN when none), used only with
+ * reset_after_conversion.
+ */
+void attrib__journey_window(const attrib_session *s, size_t n, int64_t conv_ts, int64_t prev_ts,
+                            const attrib_run_options *opts, size_t *lo, size_t *hi);
+
+#endif

@@ -1,0 +1,572 @@
+/*
+ * The pipeline steps: attribute, report, export and the fused run.
+ *
+ * attribute: load the dataset (dataset.c), run the model over every journey
+ * (in parallel chunks whose output does not depend on the thread count),
+ * check the credit invariants, replace the selection's rows in one
+ * transaction.
+ * report: work out which dates changed, aggregate them (report.c), replace
+ * those rows in one transaction.
+ * run without a range: one scan of the sessions feeds both the journeys and
+ * the report's cost sums, and one transaction writes both tables.
+ */
+#include "attrib/pipeline.h"
+
+#include "dataset.h"
+#include "report.h"
+#include "rows.h"
+#include "util/ts.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INSERT_BATCH 4096
+#define MAX_THREADS 8
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool is_ranged(const attrib_run_options *o)
+{
+    return o->start_date != NULL || o->end_date != NULL;
+}
+
+void attrib_summary_free(attrib_summary *s)
+{
+    if (s == NULL)
+        return;
+    for (uint64_t i = 0; i < s->n_unattributable; i++)
+        free(s->unattributable[i].conv_id);
+    free(s->unattributable);
+    s->unattributable = NULL;
+    s->n_unattributable = 0;
+}
+
+static int check_options(attrib_ctx *ctx, const attrib_run_options *o)
+{
+    int32_t a = 0, b = 0;
+    if (o->start_date != NULL && attrib_date_parse(o->start_date, strlen(o->start_date), &a) != 0)
+        return attrib__error(ctx, ATTRIB_EINVAL, "start date '%s' is not a date YYYY-MM-DD",
+                             o->start_date);
+    if (o->end_date != NULL && attrib_date_parse(o->end_date, strlen(o->end_date), &b) != 0)
+        return attrib__error(ctx, ATTRIB_EINVAL, "end date '%s' is not a date YYYY-MM-DD",
+                             o->end_date);
+    if (o->start_date != NULL && o->end_date != NULL && a > b)
+        return attrib__error(ctx, ATTRIB_EINVAL, "start date %s is after end date %s",
+                             o->start_date, o->end_date);
+    return ATTRIB_OK;
+}
+
+static const attrib_model_ops *pick_model(const attrib_run_options *o)
+{
+    if (o->model != NULL)
+        return o->model;
+    const attrib_model_ops *m = attrib_model_find("ihc");
+    return m != NULL ? m : attrib_model_list()[0];
+}
+
+/* ---- attribution over all journeys, in parallel ---- */
+
+typedef struct {
+    const attrib_model *model;
+    const attrib__dataset *ds;
+    const size_t *offset; /* offset[j] = first credit of journey j */
+    attrib_credit *credits;
+    size_t from, to; /* journeys [from, to) */
+    int rc;
+    size_t bad; /* journey whose credit broke an invariant, when rc != OK */
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    for (size_t j = w->from; j < w->to; j++) {
+        const attrib_journey *jr = &w->ds->journeys[j];
+        attrib_credit *c = w->credits + w->offset[j];
+        int rc = attrib_model_attribute(w->model, jr, c);
+        double sum = 0;
+        bool ok = rc == ATTRIB_OK;
+        for (size_t k = 0; ok && k < jr->n; k++) {
+            ok = c[k].ihc >= -1e-12 && c[k].ihc <= 1 + 1e-12 && isfinite(c[k].ihc);
+            sum += c[k].ihc;
+        }
+        if (!ok || fabs(sum - 1) > 1e-6) {
+            w->rc = rc != ATTRIB_OK ? rc : ATTRIB_ERROR;
+            w->bad = j;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static unsigned thread_count(const attrib_run_options *o)
+{
+    unsigned t = o->threads;
+    if (t == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        t = n > 0 ? (unsigned)n : 1;
+    }
+    return t > MAX_THREADS ? MAX_THREADS : t;
+}
+
+static int attribute_all(attrib_ctx *ctx, const attrib_model *model, const attrib__dataset *ds,
+                         const attrib_run_options *opts, size_t **offset_out,
+                         attrib_credit **credits_out, size_t *total_out)
+{
+    int rc = ATTRIB_OK;
+    size_t *offset = malloc((ds->n_journeys + 1) * sizeof(*offset));
+    attrib_credit *credits = NULL;
+    if (offset == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    offset[0] = 0;
+    for (size_t j = 0; j < ds->n_journeys; j++)
+        offset[j + 1] = offset[j] + ds->journeys[j].n;
+    size_t total = offset[ds->n_journeys];
+    credits = calloc(total > 0 ? total : 1, sizeof(*credits));
+    if (credits == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory for %zu credits", total);
+        goto done;
+    }
+    unsigned nt = thread_count(opts);
+    if (ds->n_journeys < 1024)
+        nt = 1;
+    worker w[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    bool started[MAX_THREADS] = {false};
+    for (unsigned t = 0; t < nt; t++) {
+        w[t] = (worker){.model = model,
+                        .ds = ds,
+                        .offset = offset,
+                        .credits = credits,
+                        .from = ds->n_journeys * t / nt,
+                        .to = ds->n_journeys * (t + 1) / nt};
+        if (t + 1 < nt)
+            started[t] = pthread_create(&tid[t], NULL, work, &w[t]) == 0;
+        if (!started[t])
+            work(&w[t]);
+    }
+    for (unsigned t = 0; t < nt; t++)
+        if (started[t])
+            pthread_join(tid[t], NULL);
+    for (unsigned t = 0; t < nt; t++) {
+        if (w[t].rc == ATTRIB_OK)
+            continue;
+        const attrib_journey *j = &ds->journeys[w[t].bad];
+        rc = attrib__error(ctx, ATTRIB_ERROR,
+                           "model %s gave conversion '%s' (%zu sessions) credit that is not "
+                           "in [0,1] or does not sum to 1; this is a bug, please report it",
+                           attrib_model_ops_of(model)->name, j->conv_id, j->n);
+        goto done;
+    }
+    *offset_out = offset;
+    *credits_out = credits;
+    *total_out = total;
+    offset = NULL;
+    credits = NULL;
+done:
+    free(offset);
+    free(credits);
+    return rc;
+}
+
+static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
+                             const size_t *offset, const attrib_credit *credits, bool phases,
+                             const attrib_run_options *opts, attrib_summary *sum)
+{
+    attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
+    int rc = st->ops->delete_attribution(st->impl, &sel, phases);
+    attrib_attr_row *batch = malloc(INSERT_BATCH * sizeof(*batch));
+    size_t nb = 0;
+    if (rc == ATTRIB_OK && batch == NULL)
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    for (size_t j = 0; rc == ATTRIB_OK && j < ds->n_journeys; j++) {
+        const attrib_journey *jr = &ds->journeys[j];
+        for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++) {
+            const attrib_credit *c = &credits[offset[j] + k];
+            batch[nb++] = (attrib_attr_row){.conv_id = jr->conv_id,
+                                            .session_id = jr->sessions[k].id,
+                                            .ihc = c->ihc,
+                                            .initializer = c->initializer,
+                                            .holder = c->holder,
+                                            .closer = c->closer};
+            if (nb == INSERT_BATCH) {
+                rc = st->ops->insert_attribution(st->impl, batch, nb, phases);
+                sum->attribution_rows += nb;
+                nb = 0;
+            }
+        }
+        if ((j & 0x3fff) == 0 && rc == ATTRIB_OK) {
+            attrib__progress(ctx, "writing attribution", j, ds->n_journeys);
+            if (attrib__cancelled(ctx))
+                rc = ATTRIB_ECANCEL;
+        }
+    }
+    if (rc == ATTRIB_OK && nb > 0) {
+        rc = st->ops->insert_attribution(st->impl, batch, nb, phases);
+        sum->attribution_rows += nb;
+    }
+    free(batch);
+    return rc;
+}
+
+/* Models with phases (IHC) store them beside ihc. */
+static bool model_has_phases(const attrib_model_ops *ops)
+{
+    return strcmp(ops->name, "ihc") == 0;
+}
+
+typedef struct {
+    attrib__agg agg;
+    bool on;
+} cost_pass;
+
+/* Distinct dates among report rows (for the summary). */
+static uint64_t count_dates(const attrib_report_row *rows, size_t n)
+{
+    attrib_strmap seen = ATTRIB_STRMAP_INIT;
+    for (size_t i = 0; i < n; i++)
+        if (attrib_strmap_intern(&seen, rows[i].date, strlen(rows[i].date), NULL) < 0)
+            break;
+    uint64_t count = seen.count;
+    attrib_strmap_free(&seen);
+    return count;
+}
+
+static int visit_cost(const attrib_session_row *row, uint32_t channel, void *payload)
+{
+    cost_pass *cp = payload;
+    if (attrib__agg_cost(&cp->agg, channel, row->day, row->cost) != ATTRIB_OK)
+        return ATTRIB_ENOMEM;
+    return ATTRIB_OK;
+}
+
+typedef struct {
+    attrib_model *model;
+    const attrib_channels *channels;
+} observe_state;
+
+static int observe_path(const attrib_path *path, void *payload)
+{
+    observe_state *os = payload;
+    return attrib_model_observe(os->model, path, os->channels);
+}
+
+/* Attribute, optionally with the report fused in (no range only). */
+static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                          bool fuse_report, attrib_summary *sum)
+{
+    double t0 = now_seconds();
+    attrib__dataset ds = {0};
+    attrib_model *model = NULL;
+    size_t *offset = NULL;
+    attrib_credit *credits = NULL;
+    attrib_report_row *rows = NULL;
+    char *dates = NULL;
+    size_t total = 0, n_rows = 0;
+    cost_pass cp = {.on = fuse_report};
+    int rc = check_options(ctx, opts);
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = attrib_store_check(st, true);
+    if (rc != ATTRIB_OK)
+        goto done;
+    const attrib_model_ops *ops = pick_model(opts);
+    rc = attrib_model_new(ctx, ops, &opts->model_opts, &model);
+    if (rc != ATTRIB_OK)
+        goto done;
+    cp.agg.channels = &ds.channels;
+    ds.all_paths = (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0;
+    rc = attrib__dataset_load(ctx, st, opts, !is_ranged(opts), fuse_report ? visit_cost : NULL, &cp,
+                              &ds);
+    if (rc != ATTRIB_OK)
+        goto done;
+    attrib_channels ch = attrib__dataset_channels(&ds);
+    if (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) {
+        observe_state os = {model, &ch};
+        rc = attrib__dataset_paths(&ds, opts, observe_path, &os);
+        if (rc == ATTRIB_ENOMEM)
+            rc = attrib__error(ctx, rc, "out of memory collecting paths");
+        if (rc == ATTRIB_OK)
+            rc = attrib_model_finish(model, ctx);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
+    rc = attrib_model_bind(model, ctx, &ch);
+    if (rc != ATTRIB_OK)
+        goto done;
+    attrib__progress(ctx, "attributing", 0, ds.n_journeys);
+    rc = attribute_all(ctx, model, &ds, opts, &offset, &credits, &total);
+    if (rc != ATTRIB_OK)
+        goto done;
+    if (fuse_report) {
+        for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
+            const attrib_journey *jr = &ds.journeys[j];
+            for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++)
+                rc = attrib__agg_credit(&cp.agg, jr->sessions[k].channel,
+                                        attrib_ts_day(jr->sessions[k].ts),
+                                        credits[offset[j] + k].ihc, jr->revenue);
+        }
+        if (rc != ATTRIB_OK) {
+            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
+            goto done;
+        }
+        rc = attrib__agg_rows(ctx, &cp.agg, &rows, &n_rows, &dates);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
+    rc = attrib__store_begin(st);
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = write_attribution(ctx, st, &ds, offset, credits, model_has_phases(ops), opts, sum);
+    if (rc == ATTRIB_OK && fuse_report) {
+        rc = st->ops->replace_report(st->impl, NULL, rows, n_rows);
+        sum->report_rows += n_rows;
+        sum->report_dates += count_dates(rows, n_rows);
+    }
+    if (rc == ATTRIB_OK && attrib__cancelled(ctx))
+        rc = ATTRIB_ECANCEL;
+    if (rc == ATTRIB_OK)
+        rc = attrib__store_commit(st);
+    if (rc != ATTRIB_OK) {
+        attrib__store_rollback(st);
+        goto done;
+    }
+    rc = attrib__dataset_summarize(ctx, &ds, sum);
+done:
+    if (fuse_report)
+        attrib__agg_free(&cp.agg);
+    free(rows);
+    free(dates);
+    free(offset);
+    free(credits);
+    attrib_model_free(model);
+    attrib__dataset_free(&ds);
+    sum->seconds += now_seconds() - t0;
+    return rc;
+}
+
+int attrib_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                     attrib_summary *sum)
+{
+    attrib_clearerr(ctx);
+    return attribute_impl(ctx, st, opts, false, sum);
+}
+
+/* ---- report ---- */
+
+static bool date_in_range(const char *d, const attrib_run_options *o)
+{
+    return (o->start_date == NULL || strcmp(d, o->start_date) >= 0) &&
+           (o->end_date == NULL || strcmp(d, o->end_date) <= 0);
+}
+
+typedef struct {
+    attrib_ctx *ctx;
+    const attrib_run_options *opts;
+    attrib__agg agg;
+    attrib_strmap channels;
+    attrib_strmap dates; /* affected dates outside the range */
+    bool all;            /* a full recompute was requested ('*') */
+    bool filter;         /* full scan: keep only the range and `dates` */
+    uint64_t sessions, bad;
+} report_state;
+
+/* Above this share of all days, one full scan beats index probes per date. */
+#define REPORT_SCAN_SHARE 0.25
+
+static bool affected(const report_state *rs, const char *d, size_t len)
+{
+    return !rs->filter || date_in_range(d, rs->opts) || attrib_strmap_find(&rs->dates, d, len) >= 0;
+}
+
+static int on_date(const attrib_value *cols, void *payload)
+{
+    report_state *rs = payload;
+    const attrib_value *v = &cols[0];
+    if (v->type != ATTRIB_V_TEXT)
+        return ATTRIB_OK; /* a bad session date: that session is rejected by the scan */
+    if (strcmp(v->s, "*") == 0) {
+        rs->all = true;
+        return ATTRIB_OK;
+    }
+    if (date_in_range(v->s, rs->opts))
+        return ATTRIB_OK;
+    int32_t day;
+    if (attrib_date_parse(v->s, v->len, &day) != 0)
+        return ATTRIB_OK;
+    if (attrib_strmap_intern(&rs->dates, v->s, v->len, NULL) < 0)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    return ATTRIB_OK;
+}
+
+static int report_session(const attrib_value *cols, void *payload)
+{
+    report_state *rs = payload;
+    attrib_session_row r;
+    char scratch[2][32];
+    rs->sessions++;
+    const attrib_value *d = &cols[ATTRIB_SS_EVENT_DATE];
+    if (d->type == ATTRIB_V_TEXT && !affected(rs, d->s, d->len))
+        return ATTRIB_OK;
+    int rc = attrib__session_row(rs->ctx, cols, &r, scratch);
+    if (rc != ATTRIB_OK) {
+        if (!rs->opts->skip_bad_rows)
+            return rc;
+        attrib_clearerr(rs->ctx);
+        rs->bad++;
+        return ATTRIB_OK;
+    }
+    int64_t ch = attrib_strmap_intern(&rs->channels, r.channel, r.channel_len, NULL);
+    if (ch < 0 || attrib__agg_cost(&rs->agg, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
+    return ATTRIB_OK;
+}
+
+static int report_credit(const attrib_value *cols, void *payload)
+{
+    report_state *rs = payload;
+    char row[160];
+    const attrib_value *cid = &cols[ATTRIB_AR_CONV_ID], *sid = &cols[ATTRIB_AR_SESSION_ID];
+    snprintf(row, sizeof(row), "(conv_id '%.60s', session_id '%.60s')",
+             cid->type == ATTRIB_V_TEXT ? cid->s : "?", sid->type == ATTRIB_V_TEXT ? sid->s : "?");
+    double ihc, revenue;
+    int rc = attrib__number(rs->ctx, &cols[ATTRIB_AR_IHC], &ihc, "attribution_customer_journey",
+                            "ihc", row);
+    if (rc == ATTRIB_OK)
+        rc = attrib__number(rs->ctx, &cols[ATTRIB_AR_REVENUE], &revenue, "conversions", "revenue",
+                            row);
+    const attrib_value *d = &cols[ATTRIB_AR_EVENT_DATE], *c = &cols[ATTRIB_AR_CHANNEL];
+    int32_t day = 0;
+    if (rc == ATTRIB_OK && (d->type != ATTRIB_V_TEXT ||
+                            attrib_date_parse(d->s, d->len, &day) != 0 || c->type != ATTRIB_V_TEXT))
+        return ATTRIB_OK; /* the session row itself is bad: rejected or skipped by the cost pass */
+    if (rc != ATTRIB_OK) {
+        if (!rs->opts->skip_bad_rows)
+            return rc;
+        attrib_clearerr(rs->ctx);
+        rs->bad++;
+        return ATTRIB_OK;
+    }
+    if (!affected(rs, d->s, d->len))
+        return ATTRIB_OK;
+    int64_t ch = attrib_strmap_intern(&rs->channels, c->s, c->len, NULL);
+    if (ch < 0 || attrib__agg_credit(&rs->agg, (uint32_t)ch, day, ihc, revenue) != ATTRIB_OK)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
+    return ATTRIB_OK;
+}
+
+int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                  attrib_summary *sum)
+{
+    attrib_clearerr(ctx);
+    double t0 = now_seconds();
+    report_state rs = {.ctx = ctx, .opts = opts};
+    rs.agg.channels = &rs.channels;
+    attrib_report_row *rows = NULL;
+    char *dates = NULL;
+    size_t n_rows = 0;
+    int rc = check_options(ctx, opts);
+    if (rc == ATTRIB_OK)
+        rc = attrib_store_check(st, true);
+    if (rc != ATTRIB_OK)
+        goto done;
+    bool full = !is_ranged(opts);
+    attrib_scan range = {.start_date = opts->start_date, .end_date = opts->end_date};
+    if (!full) {
+        rc = st->ops->scan_dirty_dates(st->impl, on_date, &rs);
+        if (rc == ATTRIB_OK)
+            rc = st->ops->scan_attribution_dates(st->impl, &range, on_date, &rs);
+        if (rc != ATTRIB_OK)
+            goto done;
+        full = rs.all;
+    }
+    if (!full && st->ops->session_day_span != NULL) {
+        /* Many affected days: one scan filtered here is cheaper than probes. */
+        int32_t first = 0, last = 0, a = 0, b = 0;
+        rc = st->ops->session_day_span(st->impl, &first, &last);
+        if (rc != ATTRIB_OK)
+            goto done;
+        if (opts->start_date == NULL || attrib_date_parse(opts->start_date, 10, &a) != 0 || a < first)
+            a = first;
+        if (opts->end_date == NULL || attrib_date_parse(opts->end_date, 10, &b) != 0 || b > last)
+            b = last;
+        double days = (double)(b >= a ? b - a + 1 : 0) + (double)rs.dates.count;
+        rs.filter = last >= first && days > REPORT_SCAN_SHARE * (double)(last - first + 1);
+    }
+    /* Cost pass, then credit pass, over the range and the extra dates. */
+    attrib_scan extra = {.dates = rs.dates.keys, .n_dates = rs.dates.count};
+    bool scan_all = full || rs.filter;
+    for (int pass = 0; pass < 2 && rc == ATTRIB_OK; pass++) {
+        attrib_row_fn fn = pass == 0 ? report_session : report_credit;
+        rc = pass == 0 ? st->ops->scan_sessions(st->impl, scan_all ? NULL : &range, fn, &rs)
+                       : st->ops->scan_attribution(st->impl, scan_all ? NULL : &range, fn, &rs);
+        if (rc == ATTRIB_OK && !scan_all && extra.n_dates > 0)
+            rc = pass == 0 ? st->ops->scan_sessions(st->impl, &extra, fn, &rs)
+                           : st->ops->scan_attribution(st->impl, &extra, fn, &rs);
+    }
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = attrib__agg_rows(ctx, &rs.agg, &rows, &n_rows, &dates);
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = attrib__store_begin(st);
+    if (rc != ATTRIB_OK)
+        goto done;
+    attrib_scan repl = range;
+    repl.dates = rs.dates.keys;
+    repl.n_dates = rs.dates.count;
+    rc = st->ops->replace_report(st->impl, full ? NULL : &repl, rows, n_rows);
+    if (rc == ATTRIB_OK)
+        rc = attrib__store_commit(st);
+    if (rc != ATTRIB_OK) {
+        attrib__store_rollback(st);
+        goto done;
+    }
+    sum->report_rows += n_rows;
+    sum->report_dates += count_dates(rows, n_rows);
+    sum->sessions_read += rs.sessions;
+    sum->bad_rows_skipped += rs.bad;
+done:
+    free(rows);
+    free(dates);
+    attrib__agg_free(&rs.agg);
+    attrib_strmap_free(&rs.channels);
+    attrib_strmap_free(&rs.dates);
+    sum->seconds += now_seconds() - t0;
+    return rc;
+}
+
+int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts, const char *path,
+               attrib_summary *sum)
+{
+    attrib_clearerr(ctx);
+    int rc = check_options(ctx, opts);
+    if (rc != ATTRIB_OK)
+        return rc;
+    rc = attrib_store_check(st, false);
+    if (rc == ATTRIB_OK)
+        rc = attrib_store_init(st, NULL);
+    if (rc != ATTRIB_OK)
+        return rc;
+    if (is_ranged(opts)) {
+        rc = attribute_impl(ctx, st, opts, false, sum);
+        if (rc == ATTRIB_OK)
+            rc = attrib_report(ctx, st, opts, sum);
+    } else {
+        rc = attribute_impl(ctx, st, opts, true, sum);
+    }
+    if (rc == ATTRIB_OK && path != NULL)
+        rc = attrib_export_csv(ctx, st, opts, path, sum);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * channel_reporting aggregation (SPEC §5): per (channel, date), the cost of
+ * every session counted once, Σ ihc and Σ ihc × revenue of the attribution
+ * rows of those sessions. Sums are order-independent (util/xsum.h), so the
+ * fused run, the separate report step and any thread count give the same
+ * bits.
+ */
+#ifndef ATTRIB_LIB_REPORT_H
+#define ATTRIB_LIB_REPORT_H
+
+#include "store.h"
+#include "util/strmap.h"
+#include "util/xsum.h"
+
+typedef struct {
+    uint64_t key; /* channel << 32 | (uint32_t)day; 0 slot marked by used */
+    bool used;
+    uint64_t sessions;
+    attrib_xsum cost, ihc, revenue;
+} attrib__agg_cell;
+
+typedef struct {
+    attrib_strmap *channels; /* borrowed channel table (indices used in keys) */
+    attrib__agg_cell *cells;
+    size_t cap, count;
+} attrib__agg;
+
+/* Add a session's cost to its (channel, day). */
+int attrib__agg_cost(attrib__agg *a, uint32_t channel, int32_t day, double cost);
+/* Add an attribution row's ihc and ihc × revenue to its (channel, day). */
+int attrib__agg_credit(attrib__agg *a, uint32_t channel, int32_t day, double ihc, double revenue);
+
+/*
+ * The report rows of every cell with at least one session, sorted by
+ * (channel, date). *rows and the strings in it are owned by *arena-like
+ * `names` storage: free *rows and *dates with free(). Fails with
+ * ATTRIB_EDATA when a sum went out of range.
+ */
+int attrib__agg_rows(attrib_ctx *ctx, const attrib__agg *a, attrib_report_row **rows, size_t *n,
+                     char **date_store);
+
+void attrib__agg_free(attrib__agg *a);
+
+#endif
