@@ -49,6 +49,7 @@ static const cli_opt *const g_run[] = {cli_opts_global,
                                        opts_out_csv,
                                        cli_opts_summary,
                                        NULL};
+static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
 
@@ -92,6 +93,14 @@ const cli_cmd cli_commands[] = {
      "The whole pipeline: init, attribute, report and export. Without a range the input is\n"
      "read once and both tables are written in one transaction.",
      cmd_run, g_run},
+    {"serve", "answer IHC API requests with the local engine (HTTP)",
+     "Serve POST /v1/compute_ihc?conv_type_id=ID like the IHC API (same request and\n"
+     "response bodies, 4-decimal values, the caps of --max-journeys-per-request and\n"
+     "--max-sessions-per-request) computed by the local model, e.g. as --api-url for\n"
+     "attribute --engine ihc-api. The x-api-key header is checked against --api-key-file\n"
+     "(or $IHC_API_KEY); --no-auth is allowed on loopback addresses only. Stops cleanly on\n"
+     "SIGTERM or SIGINT after answering the requests in progress.",
+     cmd_serve, g_serve},
     {"models", "list the attribution models", "List the models `--model` accepts.", cmd_models,
      g_models},
     {NULL, NULL, NULL, NULL, NULL},
