@@ -177,6 +177,9 @@ static int write_summary_json(const cli_config *cfg, const char *command, const 
     json_object_set_new(root, "api_requests", json_integer((json_int_t)s->api_requests));
     json_object_set_new(root, "api_retries", json_integer((json_int_t)s->api_retries));
     json_object_set_new(root, "seconds", json_real(s->seconds));
+    json_object_set_new(root, "read_seconds", json_real(s->read_seconds));
+    json_object_set_new(root, "model_seconds", json_real(s->model_seconds));
+    json_object_set_new(root, "write_seconds", json_real(s->write_seconds));
     if (json_dump_file(root, cfg->summary_json, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
         rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write --summary-json %s", cfg->summary_json);
 done:
