@@ -46,7 +46,35 @@ typedef struct {
     attrib_ihc_params *p;
     attrib_ihc_chan *chans;
     attrib_credit *pred;
+    double lambda_g; /* holder grid smoothness */
+    double lambda_w; /* channel weights toward 1 */
 } fit_state;
+
+/* Second differences of the holder grid along both axes, and channel
+ * weights' distance from 1: keeps cells and channels with little data
+ * from chasing noise. */
+static double penalty(const fit_state *fs)
+{
+    const attrib_ihc_params *p = fs->p;
+    size_t n = p->g_n;
+    double sg = 0.0, sw = 0.0;
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++) {
+            double v = p->g[a * n + b];
+            if (a > 0 && a + 1 < n) {
+                double d = p->g[(a - 1) * n + b] - 2.0 * v + p->g[(a + 1) * n + b];
+                sg += d * d;
+            }
+            if (b > 0 && b + 1 < n) {
+                double d = p->g[a * n + b - 1] - 2.0 * v + p->g[a * n + b + 1];
+                sg += d * d;
+            }
+        }
+    for (size_t c = 0; c < fs->ds->chan_view.count; c++)
+        for (int q = 0; q < 3; q++)
+            sw += (fs->chans[c].w[q] - 1.0) * (fs->chans[c].w[q] - 1.0);
+    return fs->lambda_g * sg * (double)(n - 1) * (double)(n - 1) + fs->lambda_w * sw;
+}
 
 static double objective(const fit_state *fs)
 {
@@ -64,7 +92,7 @@ static double objective(const fit_state *fs)
             sum += 2.0 * e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3;
         }
     }
-    return sum;
+    return sum + penalty(fs);
 }
 
 /* Solve the n×n system a·x = b in place (partial pivoting); false if singular. */
@@ -208,7 +236,7 @@ static void fit_phase_weights(const fit_state *fs, double w[3])
     }
     double s = b[0] + b[1] + b[2];
     for (int r = 0; r < 3; r++)
-        w[r] = round(b[r] / s * 1e6) / 1e6;
+        w[r] = round(b[r] / s * 1e4) / 1e4;
 }
 
 static void init_tables(const fit_state *fs, attrib_ihc_params *p)
@@ -257,7 +285,7 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
 {
     int rc = ATTRIB_OK;
     attrib_ihc_calibrate_options defaults = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
-    fit_state fs = {.ds = ds};
+    fit_state fs = {.ds = ds, .lambda_g = 1e-3, .lambda_w = 1e-4};
     coord *coords = NULL;
     attrib_buf lb = ATTRIB_BUF_INIT(0);
     if (opts == NULL)
@@ -265,6 +293,8 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
     unsigned pct = opts->holdout_percent != 0 ? opts->holdout_percent : ATTRIB_IHC_HOLDOUT_PERCENT;
     unsigned sweeps = opts->sweeps != 0 ? opts->sweeps : 60;
     size_t nch = ds->chan_view.count;
+    if (getenv("LG")) fs.lambda_g = strtod(getenv("LG"), NULL); /* TMP */
+    if (getenv("LW")) fs.lambda_w = strtod(getenv("LW"), NULL); /* TMP */
 
     fs.jobs = calloc(ds->n_journeys + 1, sizeof(*fs.jobs));
     fs.chans = calloc(nch + 1, sizeof(*fs.chans));
