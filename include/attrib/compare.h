@@ -46,8 +46,7 @@ typedef struct {
  * ATTRIB_EINVAL for no models.
  */
 int attrib_compare_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                       const attrib_model_ops *const *models, size_t n,
-                       attrib_compare_table **out);
+                       const attrib_model_ops *const *models, size_t n, attrib_compare_table **out);
 
 void attrib_compare_free(attrib_compare_table *t);
 

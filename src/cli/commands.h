@@ -12,5 +12,7 @@ int cmd_export(cli_config *cfg);
 int cmd_run(cli_config *cfg);
 int cmd_models(cli_config *cfg);
 int cmd_gen(cli_config *cfg);
+int cmd_compare(cli_config *cfg);
+int cmd_markov(cli_config *cfg);
 
 #endif

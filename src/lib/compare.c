@@ -185,8 +185,7 @@ static int tabulate(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_mod
 }
 
 int attrib_compare_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                       const attrib_model_ops *const *models, size_t n,
-                       attrib_compare_table **out)
+                       const attrib_model_ops *const *models, size_t n, attrib_compare_table **out)
 {
     attrib_clearerr(ctx);
     if (n == 0)
@@ -387,8 +386,8 @@ static int write_text(const attrib_compare_table *t, attrib_write_fn write, void
         for (size_t m = 0; m < t->n_models && rc == 0; m++) {
             const attrib_compare_cell *c = &t->cells[r * t->n_models + m];
             (void)!attrib_buf_printf(&b, "%-*s  %-*s  %12.2f  %14.2f  %5.1f%%  ", cw,
-                                     m == 0 ? t->channels[r] : "", mw, t->models[m],
-                                     c->conversions, c->revenue, 100 * c->share);
+                                     m == 0 ? t->channels[r] : "", mw, t->models[m], c->conversions,
+                                     c->revenue, 100 * c->share);
             if (m == 0)
                 (void)!attrib_buf_printf(&b, "%14.2f  ", t->cost[r]);
             else
@@ -401,8 +400,8 @@ static int write_text(const attrib_compare_table *t, attrib_write_fn write, void
         }
     }
     for (size_t m = 0; m < t->n_models && rc == 0; m++)
-        (void)!attrib_buf_printf(&b, "%-*s  %-*s  %12.2f  %14.2f\n", cw, m == 0 ? "total" : "",
-                                 mw, t->models[m], t->total_conversions[m], t->total_revenue[m]);
+        (void)!attrib_buf_printf(&b, "%-*s  %-*s  %12.2f  %14.2f\n", cw, m == 0 ? "total" : "", mw,
+                                 t->models[m], t->total_conversions[m], t->total_revenue[m]);
     if (rc == 0)
         rc = flush(&b, write, payload, true);
     attrib_buf_free(&b);
