@@ -68,21 +68,40 @@ static const cli_opt *const g_calibrate[] = {cli_opts_global, opts_recorded, opt
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
-static const cli_opt *const g_attribute[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
-                                             cli_opts_engine, cli_opts_summary, NULL};
+static const cli_opt *const g_attribute[] = {cli_opts_global,
+                                             cli_opts_select,
+                                             cli_opts_journey,
+                                             cli_opts_engine,
+                                             cli_opts_model,
+                                             cli_opts_summary,
+                                             NULL};
 static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, cli_opts_summary, NULL};
 static const cli_opt *const g_export[] = {cli_opts_global, cli_opts_select, opts_out_csv,
                                           cli_opts_summary, NULL};
-static const cli_opt *const g_run[] = {cli_opts_global,
-                                       cli_opts_select,
-                                       cli_opts_journey,
-                                       cli_opts_engine,
-                                       opts_out_csv,
-                                       cli_opts_summary,
-                                       NULL};
+static const cli_opt *const g_run[] = {
+    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,
+    cli_opts_model,  opts_out_csv,    cli_opts_summary, NULL};
 static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
+
+static const cli_opt opts_compare[] = {
+    CLI_OPT("models", 0, OPT_STRING, models, "A,B,...",
+            "models to compare (default ihc,last,linear,markov,shapley)"),
+    CLI_OPT("out", 'o', OPT_STRING, out, "FILE", "also write the table to FILE"),
+    CLI_OPT("format", 0, OPT_STRING, format, "csv|markdown",
+            "format of --out (default: markdown for *.md, else csv)"),
+    CLI_OPT_END,
+};
+static const cli_opt opts_markov[] = {
+    CLI_OPT("print-transitions", 0, OPT_FLAG, print_transitions, NULL,
+            "also print every transition (from, to, count, probability)"),
+    CLI_OPT_END,
+};
+static const cli_opt *const g_compare[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
+                                           cli_opts_model,  opts_compare,    NULL};
+static const cli_opt *const g_markov[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
+                                          cli_opts_model,  opts_markov,     NULL};
 
 const cli_cmd cli_commands[] = {
     {"init", "create the output and attrib tables and indexes (idempotent)",
@@ -146,5 +165,16 @@ const cli_cmd cli_commands[] = {
      cmd_calibrate, g_calibrate},
     {"models", "list the attribution models", "List the models `--model` accepts.", cmd_models,
      g_models},
+    {"compare", "compare attribution models per channel",
+     "Run several models (--models) over the same selected journeys and print, per channel\n"
+     "and model, the attributed conversions, revenue, share and ROAS (revenue / cost of the\n"
+     "channel's sessions on the selected dates). --out also writes the table as CSV or\n"
+     "markdown. Changes nothing in the database.",
+     cmd_compare, g_compare},
+    {"markov", "show the Markov model's removal effects and transitions",
+     "Fit the Markov chain (--order, --markov-value) on every path of the data and print\n"
+     "each channel's removal effect and share; --print-transitions adds the transition\n"
+     "matrix. Changes nothing in the database.",
+     cmd_markov, g_markov},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -15,5 +15,7 @@ int cmd_gen(cli_config *cfg);
 int cmd_serve(cli_config *cfg);
 int cmd_eval(cli_config *cfg);
 int cmd_calibrate(cli_config *cfg);
+int cmd_compare(cli_config *cfg);
+int cmd_markov(cli_config *cfg);
 
 #endif
