@@ -268,12 +268,19 @@ int cli_summary(const cli_config *cfg, const char *command, const attrib_summary
     if (s->n_unattributable > 10)
         cli_infof("  ... and %llu more (see --summary-json)",
                   (unsigned long long)(s->n_unattributable - 10));
-    cli_infof("  %llu sessions read, %llu journey sessions, %llu attribution rows, %llu report "
-              "rows over %llu dates, %llu CSV rows%s, %.2f s",
-              (unsigned long long)s->sessions_read, (unsigned long long)s->journey_sessions,
-              (unsigned long long)s->attribution_rows, (unsigned long long)s->report_rows,
-              (unsigned long long)s->report_dates, (unsigned long long)s->csv_rows,
-              s->bad_rows_skipped > 0 ? ", bad rows skipped" : "", s->seconds);
+    char line[512];
+    int n = snprintf(line, sizeof(line), "  %llu sessions read, %llu journey sessions",
+                     (unsigned long long)s->sessions_read, (unsigned long long)s->journey_sessions);
+    if (s->attribution_rows > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu attribution rows written",
+                      (unsigned long long)s->attribution_rows);
+    if (s->report_rows > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu report rows over %llu dates",
+                      (unsigned long long)s->report_rows, (unsigned long long)s->report_dates);
+    if (s->csv_rows > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu CSV rows",
+                      (unsigned long long)s->csv_rows);
+    cli_infof("%s, %.2f s", line, s->seconds);
     if (s->bad_rows_skipped > 0)
         cli_warnf("%llu bad input rows were skipped (--skip-bad-rows)",
                   (unsigned long long)s->bad_rows_skipped);
