@@ -28,13 +28,13 @@
 /* Knots (hours) of the fitted tables. The initializer ends at 1 at 368 h
  * (docs/ihc-api.md §8.4, beyond the data's reach); the closer reaches 0 at
  * 336 h (our choice). */
-static const double knots_i[] = {0,   40,  47,  50,  52,  55,  58,  62,  66,  70,  75,
-                                 80,  86,  92,  100, 110, 120, 130, 140, 155, 170, 185,
-                                 200, 216, 240, 280, 320, 368};
-static const double knots_c[] = {0,  0.03, 0.07, 0.12, 0.2, 0.3, 0.45, 0.65, 0.9, 1.2, 1.6, 2,
-                                 3,  4,    5.5,  7.5,  10,  13,  16,   20,   25,  30,  36,  42,
-                                 48, 56,   64,   72,   84,  96,  110,  125,  140, 160, 180, 200,
-                                 220, 250, 290, 336};
+static const double knots_i[] = {0,   40,  47,  50,  52,  55,  58,  62,  66,  70,
+                                 75,  80,  86,  92,  100, 110, 120, 130, 140, 155,
+                                 170, 185, 200, 216, 240, 280, 320, 368};
+static const double knots_c[] = {0,   0.03, 0.07, 0.12, 0.2, 0.3, 0.45, 0.65, 0.9, 1.2,
+                                 1.6, 2,    3,    4,    5.5, 7.5, 10,   13,   16,  20,
+                                 25,  30,   36,   42,   48,  56,  64,   72,   84,  96,
+                                 110, 125,  140,  160,  180, 200, 220,  250,  290, 336};
 #define N_KI (sizeof(knots_i) / sizeof(knots_i[0]))
 #define N_KC (sizeof(knots_c) / sizeof(knots_c[0]))
 #define GRID 21
@@ -293,8 +293,10 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
     unsigned pct = opts->holdout_percent != 0 ? opts->holdout_percent : ATTRIB_IHC_HOLDOUT_PERCENT;
     unsigned sweeps = opts->sweeps != 0 ? opts->sweeps : 60;
     size_t nch = ds->chan_view.count;
-    if (getenv("LG")) fs.lambda_g = strtod(getenv("LG"), NULL); /* TMP */
-    if (getenv("LW")) fs.lambda_w = strtod(getenv("LW"), NULL); /* TMP */
+    if (getenv("LG"))
+        fs.lambda_g = strtod(getenv("LG"), NULL); /* TMP */
+    if (getenv("LW"))
+        fs.lambda_w = strtod(getenv("LW"), NULL); /* TMP */
 
     fs.jobs = calloc(ds->n_journeys + 1, sizeof(*fs.jobs));
     fs.chans = calloc(nch + 1, sizeof(*fs.chans));
@@ -353,11 +355,12 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
             if (a + b > 0)
                 coords[nc++] = (coord){&fs.p->g[a * gn + b], 0.0, 2.0, 0.01};
     double f = objective(&fs);
-    int lrc = attrib_buf_printf(&lb, "calibrate: %zu journeys of 2+ sessions, %zu parameters\n"
-                                     "phase weights %.6f %.6f %.6f (least squares)\n"
-                                     "sweep   0: sse %.8f\n",
-                                fs.n_jobs, nc, fs.p->phase_w[0], fs.p->phase_w[1],
-                                fs.p->phase_w[2], f);
+    int lrc =
+        attrib_buf_printf(&lb,
+                          "calibrate: %zu journeys of 2+ sessions, %zu parameters\n"
+                          "phase weights %.6f %.6f %.6f (least squares)\n"
+                          "sweep   0: sse %.8f\n",
+                          fs.n_jobs, nc, fs.p->phase_w[0], fs.p->phase_w[1], fs.p->phase_w[2], f);
     for (unsigned sw = 1; sw <= sweeps; sw++) {
         if (attrib__cancelled(ctx)) {
             rc = ATTRIB_ECANCEL;
