@@ -65,7 +65,7 @@ $(B)/attrib: $(CLI_OBJ) $(B)/libattrib.a
 $(B)/tests/%: tests/unit/%.c $(B)/libattrib.a tests/unit/testutil.h
 	@mkdir -p $(B)/tests
 	@echo "  TEST-CC $<"
-	@$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(B)/libattrib.a $(LIBS) -lcmocka $(LDSAN)
+	@$(CC) $(ALL_CFLAGS) -Itests/unit -DTOP=\"$(CURDIR)\" $< -o $@ $(B)/libattrib.a $(LIBS) -lcmocka $(LDSAN)
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
 

@@ -21,19 +21,21 @@ extern "C" {
 #endif
 
 typedef struct {
-    const char *start_date; /* YYYY-MM-DD, inclusive, on conv_date; NULL = open */
-    const char *end_date;   /* YYYY-MM-DD, inclusive; NULL = open */
-    uint32_t lookback_days; /* 0 = no limit; else sessions >= conv - days*24h */
-    bool same_time;         /* also sessions at exactly the conversion second */
-    bool reset_after_conversion; /* a user's earlier conversion ends the next journey */
-    bool skip_bad_rows;          /* skip and count bad input rows instead of failing */
-    const attrib_model_ops *model;    /* NULL = "ihc" when present, else the first model */
-    attrib_model_options model_opts;  /* passed to the model */
-    unsigned threads;                 /* attribution threads; 0 = number of cores (max 8) */
+    const char *start_date;          /* YYYY-MM-DD, inclusive, on conv_date; NULL = open */
+    const char *end_date;            /* YYYY-MM-DD, inclusive; NULL = open */
+    uint32_t lookback_days;          /* 0 = no limit; else sessions >= conv - days*24h */
+    bool same_time;                  /* also sessions at exactly the conversion second */
+    bool reset_after_conversion;     /* a user's earlier conversion ends the next journey */
+    bool skip_bad_rows;              /* skip and count bad input rows instead of failing */
+    const attrib_model_ops *model;   /* NULL = "ihc" when present, else the first model */
+    attrib_model_options model_opts; /* passed to the model */
+    unsigned threads;                /* attribution threads; 0 = number of cores (max 8) */
 } attrib_run_options;
 
 #define ATTRIB_RUN_OPTIONS_INIT                                                                    \
-    {NULL, NULL, 0, false, false, false, NULL, ATTRIB_MODEL_OPTIONS_INIT, 0}
+    {                                                                                              \
+        NULL, NULL, 0, false, false, false, NULL, ATTRIB_MODEL_OPTIONS_INIT, 0                     \
+    }
 
 /* A selected conversion without any session before it (SPEC §3). */
 typedef struct {
@@ -43,21 +45,21 @@ typedef struct {
 
 /* What a step did; counters of steps that did not run stay 0. */
 typedef struct {
-    uint64_t conversions_selected;   /* conversions in the range */
-    uint64_t conversions_attributed; /* got attribution rows */
-    uint64_t conversions_failed;     /* engine failures (API); listed in failures */
+    uint64_t conversions_selected;         /* conversions in the range */
+    uint64_t conversions_attributed;       /* got attribution rows */
+    uint64_t conversions_failed;           /* engine failures (API); listed in failures */
     attrib_unattributable *unattributable; /* owned; n_unattributable entries */
     uint64_t n_unattributable;
     double unattributable_revenue;
-    uint64_t sessions_read;        /* session rows scanned */
-    uint64_t journey_sessions;     /* sessions over all journeys (= attribution rows) */
-    uint64_t bad_rows_skipped;     /* with skip_bad_rows */
-    uint64_t attribution_rows;     /* rows written to attribution_customer_journey */
-    uint64_t report_dates;         /* dates recomputed in channel_reporting */
-    uint64_t report_rows;          /* rows written to channel_reporting */
-    uint64_t csv_rows;             /* data rows in the exported CSV */
+    uint64_t sessions_read;             /* session rows scanned */
+    uint64_t journey_sessions;          /* sessions over all journeys (= attribution rows) */
+    uint64_t bad_rows_skipped;          /* with skip_bad_rows */
+    uint64_t attribution_rows;          /* rows written to attribution_customer_journey */
+    uint64_t report_dates;              /* dates recomputed in channel_reporting */
+    uint64_t report_rows;               /* rows written to channel_reporting */
+    uint64_t csv_rows;                  /* data rows in the exported CSV */
     uint64_t api_requests, api_retries; /* ihc-api engine */
-    double seconds;                /* wall time of the step(s) */
+    double seconds;                     /* wall time of the step(s) */
 } attrib_summary;
 
 /* Free what a summary owns (not the struct). NULL is a no-op. */
@@ -91,8 +93,8 @@ int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_option
 
 /* init + attribute + report + export (path NULL = no export), reading the
  * input once when no range is given. */
-int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-               const char *path, attrib_summary *sum);
+int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts, const char *path,
+               attrib_summary *sum);
 
 /* Output formats of attrib_journeys_write. */
 typedef enum {

@@ -21,8 +21,9 @@ extern "C" {
 typedef struct attrib_store attrib_store;
 
 /* Open flags. */
-#define ATTRIB_STORE_CREATE 0x1u /* create a missing SQLite file (init, gen); without it a
-                                    missing file is ATTRIB_ENOTFOUND and nothing is created */
+#define ATTRIB_STORE_CREATE                                                                        \
+    0x1u /* create a missing SQLite file (init, gen); without it a                                 \
+            missing file is ATTRIB_ENOTFOUND and nothing is created */
 #define ATTRIB_STORE_READONLY 0x2u
 
 /*

@@ -73,7 +73,9 @@ static int on_conversion(const attrib_value *cols, void *payload)
         return ATTRIB_OK;
     }
     int64_t user;
-    if (ls->selected) {
+    if (ds->all_paths) {
+        user = attrib_strmap_intern(&ds->users, r.user_id, r.user_id_len, NULL);
+    } else if (ls->selected) {
         user = attrib_strmap_intern(&ds->users, r.user_id, r.user_id_len, NULL);
     } else {
         user = attrib_strmap_find(&ds->users, r.user_id, r.user_id_len);
@@ -89,11 +91,33 @@ static int on_conversion(const attrib_value *cols, void *payload)
     char *id = attrib_arena_strndup(&ds->arena, r.conv_id, r.conv_id_len);
     if (id == NULL)
         return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory reading conversions");
+    bool selected = ds->all_paths ? in_range(&cols[ATTRIB_CV_CONV_DATE], ls->opts) : ls->selected;
     ds->convs[ds->n_convs++] = (attrib__conv){.conv_id = id,
                                               .user = (uint32_t)user,
-                                              .selected = ls->selected,
+                                              .selected = selected,
                                               .ts = r.ts,
                                               .revenue = r.revenue};
+    return ATTRIB_OK;
+}
+
+/* A session of a user who never converts (all_paths): no id kept. */
+static int keep_other(load_state *ls, const attrib_session_row *r, uint32_t channel)
+{
+    attrib__dataset *ds = ls->ds;
+    int64_t user = attrib_strmap_intern(&ds->other_users, r->user_id, r->user_id_len, NULL);
+    size_t cap = ds->cap_other;
+    if (user < 0 || grow((void **)&ds->other, &cap, ds->n_other + 1, sizeof(*ds->other)) != 0 ||
+        grow((void **)&ds->other_user, &ds->cap_other, ds->n_other + 1, sizeof(*ds->other_user)) !=
+            0)
+        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory keeping paths");
+    ds->other[ds->n_other] = (attrib_session){.id = NULL,
+                                              .ts = r->ts,
+                                              .channel = channel,
+                                              .holder = r->holder,
+                                              .closer = r->closer,
+                                              .impression = r->impression};
+    ds->other_user[ds->n_other] = (uint32_t)user;
+    ds->n_other++;
     return ATTRIB_OK;
 }
 
@@ -127,7 +151,7 @@ static int on_session(const attrib_value *cols, void *payload)
     }
     int64_t user = attrib_strmap_find(&ds->users, r.user_id, r.user_id_len);
     if (user < 0)
-        return ATTRIB_OK;
+        return ds->all_paths ? keep_other(ls, &r, (uint32_t)ch) : ATTRIB_OK;
     size_t cap = ds->cap_sessions;
     if (grow((void **)&ds->sessions, &cap, ds->n_sessions + 1, sizeof(*ds->sessions)) != 0 ||
         grow((void **)&ds->session_user, &ds->cap_sessions, ds->n_sessions + 1,
@@ -176,53 +200,68 @@ static int cmp_unattr(const void *a, const void *b)
                   ((const attrib_unattributable *)b)->conv_id);
 }
 
-/* Counting sort of the kept sessions by user, then (ts, id) within a user. */
-static int group_sessions(attrib_ctx *ctx, attrib__dataset *ds)
+static int cmp_other(const void *a, const void *b)
 {
-    size_t nu = ds->users.count;
+    const attrib_session *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->channel < y->channel ? -1 : x->channel > y->channel;
+}
+
+/* Counting sort of sessions[0..n) by user (staging user[]), then qsort within a
+ * user with cmp. On success *sessions is the grouped array and *start[u] the
+ * first session of user u; *user is freed. */
+static int group_by_user(attrib_ctx *ctx, attrib_session **sessions, uint32_t **user, size_t n,
+                         size_t nu, size_t **start, int (*cmp)(const void *, const void *))
+{
     int rc = ATTRIB_OK;
     attrib_session *sorted = NULL;
-    ds->user_start = calloc(nu + 1, sizeof(*ds->user_start));
-    if (ds->user_start == NULL ||
-        (ds->n_sessions > 0 && (sorted = malloc(ds->n_sessions * sizeof(*sorted))) == NULL)) {
+    size_t *cursor = NULL;
+    *start = calloc(nu + 1, sizeof(**start));
+    cursor = malloc((nu + 1) * sizeof(*cursor));
+    if (*start == NULL || cursor == NULL ||
+        (n > 0 && (sorted = malloc(n * sizeof(*sorted))) == NULL)) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory grouping sessions");
         goto done;
     }
-    for (size_t i = 0; i < ds->n_sessions; i++)
-        ds->user_start[ds->session_user[i] + 1]++;
+    for (size_t i = 0; i < n; i++)
+        (*start)[(*user)[i] + 1]++;
     for (size_t u = 0; u < nu; u++)
-        ds->user_start[u + 1] += ds->user_start[u];
-    /* Scatter with a cursor per user. */
-    size_t *cursor = malloc((nu + 1) * sizeof(*cursor));
-    if (cursor == NULL) {
-        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory grouping sessions");
-        goto done;
-    }
-    memcpy(cursor, ds->user_start, (nu + 1) * sizeof(*cursor));
-    for (size_t i = 0; i < ds->n_sessions; i++)
-        sorted[cursor[ds->session_user[i]]++] = ds->sessions[i];
-    free(cursor);
-    free(ds->sessions);
-    ds->sessions = sorted;
+        (*start)[u + 1] += (*start)[u];
+    memcpy(cursor, *start, (nu + 1) * sizeof(*cursor));
+    for (size_t i = 0; i < n; i++)
+        sorted[cursor[(*user)[i]]++] = (*sessions)[i];
+    free(*sessions);
+    *sessions = sorted;
     sorted = NULL;
-    free(ds->session_user);
-    ds->session_user = NULL;
+    free(*user);
+    *user = NULL;
     for (size_t u = 0; u < nu; u++) {
-        size_t a = ds->user_start[u], b = ds->user_start[u + 1];
+        size_t a = (*start)[u], b = (*start)[u + 1];
         if (b - a > 1)
-            qsort(ds->sessions + a, b - a, sizeof(*ds->sessions), cmp_session);
-        for (size_t k = a + 1; k < b; k++) {
-            if (strcmp(ds->sessions[k].id, ds->sessions[k - 1].id) == 0) {
-                rc = attrib__error(ctx, ATTRIB_EDATA,
-                                   "session_sources row session_id '%s': the session appears "
-                                   "twice; session_id must be unique",
-                                   ds->sessions[k].id);
-                goto done;
-            }
-        }
+            qsort(*sessions + a, b - a, sizeof(**sessions), cmp);
     }
 done:
+    free(cursor);
     free(sorted);
+    return rc;
+}
+
+/* Group the kept sessions per user, sorted by (ts, id); ids must be unique. */
+static int group_sessions(attrib_ctx *ctx, attrib__dataset *ds)
+{
+    int rc = group_by_user(ctx, &ds->sessions, &ds->session_user, ds->n_sessions, ds->users.count,
+                           &ds->user_start, cmp_session);
+    for (size_t k = 1; rc == ATTRIB_OK && k < ds->n_sessions; k++) {
+        if (strcmp(ds->sessions[k].id, ds->sessions[k - 1].id) == 0)
+            rc = attrib__error(ctx, ATTRIB_EDATA,
+                               "session_sources row session_id '%s': the session appears "
+                               "twice; session_id must be unique",
+                               ds->sessions[k].id);
+    }
+    if (rc == ATTRIB_OK && ds->all_paths)
+        rc = group_by_user(ctx, &ds->other, &ds->other_user, ds->n_other, ds->other_users.count,
+                           &ds->other_start, cmp_other);
     return rc;
 }
 
@@ -315,13 +354,15 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     load_state ls = {ctx, ds, opts, true, NULL, NULL};
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
     bool ranged = opts->start_date != NULL || opts->end_date != NULL;
-    int rc = st->ops->scan_conversions(st->impl, &sel, on_conversion, &ls);
+    if (ds->all_paths)
+        all_sessions = true; /* every conversion and session is a path */
+    int rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
     if (rc != ATTRIB_OK)
         goto done;
     size_t nu = ds->users.count;
     bool probe = ranged && !all_sessions && nu <= USER_PROBE_LIMIT;
     /* The user's earlier conversions outside the range end journeys too. */
-    if (ranged && opts->reset_after_conversion && nu > 0) {
+    if (ranged && !ds->all_paths && opts->reset_after_conversion && nu > 0) {
         attrib_scan us = {.users = ds->users.keys, .n_users = nu};
         ls.selected = false;
         rc = st->ops->scan_conversions(st->impl, probe ? &us : NULL, on_conversion, &ls);
@@ -343,6 +384,114 @@ done:
     return rc;
 }
 
+static int cmp_conv_id(const void *a, const void *b)
+{
+    const attrib__conv *const *x = a, *const *y = b;
+    return strcmp((*x)->conv_id, (*y)->conv_id);
+}
+
+/* The non-converting tail s[from..n), cut to the lookback of its last session. */
+static int tail_path(const attrib_session *s, size_t from, size_t n, const attrib_run_options *opts,
+                     attrib__path_fn fn, void *payload)
+{
+    if (from >= n)
+        return ATTRIB_OK;
+    if (opts->lookback_days > 0) {
+        int64_t lo = s[n - 1].ts - (int64_t)opts->lookback_days * ATTRIB_SECS_PER_DAY;
+        while (from < n && s[from].ts < lo)
+            from++;
+    }
+    attrib_path p = {.sessions = s + from, .n = n - from, .converted = false, .value = 0};
+    return fn(&p, payload);
+}
+
+int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *opts,
+                          attrib__path_fn fn, void *payload)
+{
+    int rc = ATTRIB_OK;
+    const attrib__conv **order = malloc((ds->n_convs + 1) * sizeof(*order));
+    if (order == NULL)
+        return ATTRIB_ENOMEM;
+    for (size_t i = 0; i < ds->n_convs; i++)
+        order[i] = &ds->convs[i];
+    qsort(order, ds->n_convs, sizeof(*order), cmp_conv_id);
+    /* convs are sorted by (user, ts, conv_id): the previous one of the same user
+     * is the one just before in that array. */
+    for (size_t i = 0; i < ds->n_convs && rc == ATTRIB_OK; i++) {
+        const attrib__conv *c = order[i];
+        size_t at = (size_t)(c - ds->convs);
+        int64_t prev =
+            at > 0 && ds->convs[at - 1].user == c->user ? ds->convs[at - 1].ts : INT64_MIN;
+        const attrib_session *s = ds->sessions + ds->user_start[c->user];
+        size_t n = ds->user_start[c->user + 1] - ds->user_start[c->user];
+        size_t lo, hi;
+        attrib__journey_window(s, n, c->ts, prev, opts, &lo, &hi);
+        if (hi == lo)
+            continue;
+        attrib_path p = {.sessions = s + lo, .n = hi - lo, .converted = true, .value = c->revenue};
+        rc = fn(&p, payload);
+    }
+    /* Tails after each converting user's last conversion. */
+    size_t nu = ds->users.count;
+    size_t *last = NULL;
+    if (rc == ATTRIB_OK && (last = calloc(nu + 1, sizeof(*last))) == NULL)
+        rc = ATTRIB_ENOMEM;
+    for (size_t i = 0; rc == ATTRIB_OK && i < ds->n_convs; i++) {
+        const attrib__conv *c = &ds->convs[i];
+        last[c->user] = i + 1; /* 1 + index of the user's last conversion */
+    }
+    for (size_t u = 0; rc == ATTRIB_OK && u < nu; u++) {
+        const attrib_session *s = ds->sessions + ds->user_start[u];
+        size_t n = ds->user_start[u + 1] - ds->user_start[u];
+        size_t from = 0;
+        if (last[u] > 0) {
+            int64_t t = ds->convs[last[u] - 1].ts;
+            attrib_run_options o = *opts;
+            o.lookback_days = 0;
+            o.reset_after_conversion = false;
+            size_t lo;
+            attrib__journey_window(s, n, t, INT64_MIN, &o, &lo, &from); /* sessions before */
+        }
+        rc = tail_path(s, from, n, opts, fn, payload);
+    }
+    for (size_t u = 0; rc == ATTRIB_OK && ds->other_start != NULL && u < ds->other_users.count;
+         u++) {
+        const attrib_session *s = ds->other + ds->other_start[u];
+        size_t n = ds->other_start[u + 1] - ds->other_start[u];
+        rc = tail_path(s, 0, n, opts, fn, payload);
+    }
+    free(last);
+    free(order);
+    return rc;
+}
+
+int attrib__dataset_summarize(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum)
+{
+    for (size_t i = 0; i < ds->n_convs; i++)
+        sum->conversions_selected += ds->convs[i].selected;
+    sum->conversions_attributed += ds->n_journeys;
+    sum->sessions_read += ds->sessions_read;
+    for (size_t j = 0; j < ds->n_journeys; j++)
+        sum->journey_sessions += ds->journeys[j].n;
+    sum->bad_rows_skipped += ds->bad_sessions + ds->bad_conversions;
+    if (ds->n_unattributable == 0)
+        return ATTRIB_OK;
+    attrib_unattributable *u =
+        realloc(sum->unattributable,
+                (sum->n_unattributable + ds->n_unattributable) * sizeof(*sum->unattributable));
+    if (u == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    sum->unattributable = u;
+    for (size_t i = 0; i < ds->n_unattributable; i++) {
+        char *id = strdup(ds->unattributable[i].conv_id);
+        if (id == NULL)
+            return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        u[sum->n_unattributable++] = (attrib_unattributable){id, ds->unattributable[i].revenue};
+        sum->unattributable_revenue += ds->unattributable[i].revenue;
+    }
+    return ATTRIB_OK;
+}
+
 attrib_channels attrib__dataset_channels(const attrib__dataset *ds)
 {
     return (attrib_channels){.names = ds->channels.keys, .count = ds->channels.count};
@@ -361,5 +510,9 @@ void attrib__dataset_free(attrib__dataset *ds)
     free(ds->user_start);
     free(ds->journeys);
     free(ds->unattributable);
+    attrib_strmap_free(&ds->other_users);
+    free(ds->other);
+    free(ds->other_user);
+    free(ds->other_start);
     memset(ds, 0, sizeof(*ds));
 }

@@ -43,6 +43,15 @@ typedef struct {
     attrib_unattributable *unattributable; /* selected conversions with no session */
     size_t n_unattributable;
 
+    /* With all_paths (models that learn from every path): the sessions of users
+     * without any conversion, without their ids. */
+    bool all_paths;
+    attrib_strmap other_users; /* user_id → index */
+    attrib_session *other;     /* grouped by user, sorted by (ts, channel) */
+    uint32_t *other_user;      /* staging: user of other[i] */
+    size_t n_other, cap_other;
+    size_t *other_start; /* other user u: other[other_start[u] .. other_start[u+1]) */
+
     uint64_t sessions_read; /* rows seen in the session scan */
     uint64_t bad_sessions, bad_conversions;
 } attrib__dataset;
@@ -56,7 +65,26 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
                          bool all_sessions, attrib__session_fn visit, void *payload,
                          attrib__dataset *ds);
 
+/*
+ * Every path of the data, for models that learn from all of them (set
+ * ds->all_paths before loading): first the journey of every conversion (in
+ * the range or not) in conv_id order, converted; then, per user, the
+ * sessions after the user's last conversion (all sessions for users who never
+ * convert), not converted — within the lookback of the path's last session
+ * when one is set. The order of the users follows the store's scan: models
+ * must not depend on the order of observe() calls. Sessions of users who never
+ * convert have no id (NULL).
+ */
+typedef int (*attrib__path_fn)(const attrib_path *path, void *payload);
+int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *opts,
+                          attrib__path_fn fn, void *payload);
+
 void attrib__dataset_free(attrib__dataset *ds);
+
+/* Add the dataset's counts and its unattributable list (copied) to sum:
+ * conversions selected and with a journey, sessions read, journey sessions,
+ * bad rows skipped. */
+int attrib__dataset_summarize(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum);
 
 /* Channel names as the models see them. */
 attrib_channels attrib__dataset_channels(const attrib__dataset *ds);

@@ -1,11 +1,12 @@
 /*
- * `attrib journeys`: the selected journeys streamed as the IHC API's request
- * body ({"customer_journeys": [...]}), as JSON lines (one session object per
- * line), or as CSV with the same fields. Session objects have the API's
- * fields in the API's order; the conversion session carries conversion = 1.
+ * `attrib journeys`: the selected journeys as the IHC API's request body
+ * (written by the API codec, so it is byte for byte what the client sends),
+ * as JSON lines (one session object per line) or as CSV with the same fields.
+ * The conversion session carries conversion = 1.
  */
 #include "attrib/pipeline.h"
 
+#include "attrib/ihc_json.h"
 #include "dataset.h"
 #include "util/buf.h"
 #include "util/csv.h"
@@ -55,6 +56,31 @@ static int session_csv(attrib_buf *b, const attrib_journey *j, size_t k, const a
     return rc;
 }
 
+/* The whole selection as one request body (the codec writes it whole). */
+static int write_request(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_channels *ch,
+                         attrib_write_fn write, void *payload)
+{
+    const attrib_journey **js = malloc((ds->n_journeys + 1) * sizeof(*js));
+    char *body = NULL;
+    size_t len = 0;
+    int rc = ATTRIB_OK;
+    if (js == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory writing journeys");
+        goto done;
+    }
+    for (size_t j = 0; j < ds->n_journeys; j++)
+        js[j] = &ds->journeys[j];
+    rc = attrib_ihc_request_write(ctx, js, ds->n_journeys, ch, NULL, &body, &len);
+    if (rc == ATTRIB_OK)
+        rc = write(body, len, payload);
+    if (rc == ATTRIB_OK)
+        rc = write("\n", 1, payload);
+done:
+    free(body);
+    free(js);
+    return rc;
+}
+
 int attrib_journeys_write(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                           attrib_journeys_format format, attrib_write_fn write, void *payload,
                           attrib_summary *sum)
@@ -68,36 +94,33 @@ int attrib_journeys_write(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     if (rc != ATTRIB_OK)
         goto done;
     attrib_channels ch = attrib__dataset_channels(&ds);
+    if (format == ATTRIB_JOURNEYS_IHC_JSON) {
+        rc = write_request(ctx, &ds, &ch, write, payload);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
     int brc = 0;
-    if (format == ATTRIB_JOURNEYS_IHC_JSON)
-        brc = attrib_buf_adds(&b, "{\"customer_journeys\": [");
-    else if (format == ATTRIB_JOURNEYS_CSV)
+    if (format == ATTRIB_JOURNEYS_CSV)
         brc = attrib_buf_adds(&b, "conversion_id,session_id,timestamp,channel_label,"
                                   "holder_engagement,closer_engagement,conversion,"
                                   "impression_interaction\r\n");
-    bool first = true;
-    for (size_t j = 0; j < ds.n_journeys && brc == 0 && rc == ATTRIB_OK; j++) {
+    for (size_t j = 0;
+         format != ATTRIB_JOURNEYS_IHC_JSON && j < ds.n_journeys && brc == 0 && rc == ATTRIB_OK;
+         j++) {
         const attrib_journey *jr = &ds.journeys[j];
         for (size_t k = 0; k < jr->n && brc == 0; k++) {
             if (format == ATTRIB_JOURNEYS_CSV) {
                 brc = session_csv(&b, jr, k, &ch);
-                continue;
-            }
-            if (format == ATTRIB_JOURNEYS_IHC_JSON)
-                brc = attrib_buf_adds(&b, first ? "\n  " : ",\n  ");
-            first = false;
-            brc |= session_json(&b, jr, k, &ch);
-            if (format == ATTRIB_JOURNEYS_JSONL)
+            } else {
+                brc = session_json(&b, jr, k, &ch);
                 brc |= attrib_buf_addc(&b, '\n');
+            }
         }
-        sum->journey_sessions += jr->n;
         if (b.len > (1u << 20) && brc == 0) {
             rc = write(b.data, b.len, payload);
             attrib_buf_reset(&b);
         }
     }
-    if (format == ATTRIB_JOURNEYS_IHC_JSON && brc == 0)
-        brc = attrib_buf_adds(&b, "\n]}\n");
     if (brc != 0 || attrib_buf_failed(&b)) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory writing journeys");
         goto done;
@@ -106,12 +129,7 @@ int attrib_journeys_write(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
         rc = write(b.data, b.len, payload);
     if (rc != ATTRIB_OK)
         goto done;
-    sum->conversions_attributed += ds.n_journeys;
-    sum->sessions_read += ds.sessions_read;
-    sum->bad_rows_skipped += ds.bad_sessions + ds.bad_conversions;
-    for (size_t i = 0; i < ds.n_convs; i++)
-        sum->conversions_selected += ds.convs[i].selected;
-    sum->n_unattributable = ds.n_unattributable;
+    rc = attrib__dataset_summarize(ctx, &ds, sum);
 done:
     attrib_buf_free(&b);
     attrib__dataset_free(&ds);

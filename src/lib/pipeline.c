@@ -74,25 +74,6 @@ static const attrib_model_ops *pick_model(const attrib_run_options *o)
     return m != NULL ? m : attrib_model_list()[0];
 }
 
-/* Copy the dataset's unattributable list into the summary (it outlives ds). */
-static int summarize_unattributable(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum)
-{
-    if (ds->n_unattributable == 0)
-        return ATTRIB_OK;
-    sum->unattributable = calloc(ds->n_unattributable, sizeof(*sum->unattributable));
-    if (sum->unattributable == NULL)
-        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-    for (size_t i = 0; i < ds->n_unattributable; i++) {
-        sum->unattributable[i].conv_id = strdup(ds->unattributable[i].conv_id);
-        sum->unattributable[i].revenue = ds->unattributable[i].revenue;
-        if (sum->unattributable[i].conv_id == NULL)
-            return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-        sum->n_unattributable++;
-        sum->unattributable_revenue += ds->unattributable[i].revenue;
-    }
-    return ATTRIB_OK;
-}
-
 /* ---- attribution over all journeys, in parallel ---- */
 
 typedef struct {
@@ -270,6 +251,17 @@ static int visit_cost(const attrib_session_row *row, uint32_t channel, void *pay
     return ATTRIB_OK;
 }
 
+typedef struct {
+    attrib_model *model;
+    const attrib_channels *channels;
+} observe_state;
+
+static int observe_path(const attrib_path *path, void *payload)
+{
+    observe_state *os = payload;
+    return attrib_model_observe(os->model, path, os->channels);
+}
+
 /* Attribute, optionally with the report fused in (no range only). */
 static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                           bool fuse_report, attrib_summary *sum)
@@ -294,19 +286,17 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     if (rc != ATTRIB_OK)
         goto done;
     cp.agg.channels = &ds.channels;
+    ds.all_paths = (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0;
     rc = attrib__dataset_load(ctx, st, opts, !is_ranged(opts), fuse_report ? visit_cost : NULL, &cp,
                               &ds);
     if (rc != ATTRIB_OK)
         goto done;
     attrib_channels ch = attrib__dataset_channels(&ds);
     if (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) {
-        for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
-            attrib_path p = {.sessions = ds.journeys[j].sessions,
-                             .n = ds.journeys[j].n,
-                             .converted = true,
-                             .value = ds.journeys[j].revenue};
-            rc = attrib_model_observe(model, &p, &ch);
-        }
+        observe_state os = {model, &ch};
+        rc = attrib__dataset_paths(&ds, opts, observe_path, &os);
+        if (rc == ATTRIB_ENOMEM)
+            rc = attrib__error(ctx, rc, "out of memory collecting paths");
         if (rc == ATTRIB_OK)
             rc = attrib_model_finish(model, ctx);
         if (rc != ATTRIB_OK)
@@ -352,15 +342,7 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
         attrib__store_rollback(st);
         goto done;
     }
-    size_t n_sel = 0;
-    for (size_t i = 0; i < ds.n_convs; i++)
-        n_sel += ds.convs[i].selected;
-    sum->conversions_selected += n_sel;
-    sum->conversions_attributed += ds.n_journeys;
-    sum->sessions_read += ds.sessions_read;
-    sum->journey_sessions += total;
-    sum->bad_rows_skipped += ds.bad_sessions + ds.bad_conversions;
-    rc = summarize_unattributable(ctx, &ds, sum);
+    rc = attrib__dataset_summarize(ctx, &ds, sum);
 done:
     if (fuse_report)
         attrib__agg_free(&cp.agg);
@@ -383,6 +365,12 @@ int attrib_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_options
 
 /* ---- report ---- */
 
+static bool date_in_range(const char *d, const attrib_run_options *o)
+{
+    return (o->start_date == NULL || strcmp(d, o->start_date) >= 0) &&
+           (o->end_date == NULL || strcmp(d, o->end_date) <= 0);
+}
+
 typedef struct {
     attrib_ctx *ctx;
     const attrib_run_options *opts;
@@ -390,13 +378,16 @@ typedef struct {
     attrib_strmap channels;
     attrib_strmap dates; /* affected dates outside the range */
     bool all;            /* a full recompute was requested ('*') */
+    bool filter;         /* full scan: keep only the range and `dates` */
     uint64_t sessions, bad;
 } report_state;
 
-static bool date_in_range(const char *d, const attrib_run_options *o)
+/* Above this share of all days, one full scan beats index probes per date. */
+#define REPORT_SCAN_SHARE 0.25
+
+static bool affected(const report_state *rs, const char *d, size_t len)
 {
-    return (o->start_date == NULL || strcmp(d, o->start_date) >= 0) &&
-           (o->end_date == NULL || strcmp(d, o->end_date) <= 0);
+    return !rs->filter || date_in_range(d, rs->opts) || attrib_strmap_find(&rs->dates, d, len) >= 0;
 }
 
 static int on_date(const attrib_value *cols, void *payload)
@@ -425,6 +416,9 @@ static int report_session(const attrib_value *cols, void *payload)
     attrib_session_row r;
     char scratch[2][32];
     rs->sessions++;
+    const attrib_value *d = &cols[ATTRIB_SS_EVENT_DATE];
+    if (d->type == ATTRIB_V_TEXT && !affected(rs, d->s, d->len))
+        return ATTRIB_OK;
     int rc = attrib__session_row(rs->ctx, cols, &r, scratch);
     if (rc != ATTRIB_OK) {
         if (!rs->opts->skip_bad_rows)
@@ -464,6 +458,8 @@ static int report_credit(const attrib_value *cols, void *payload)
         rs->bad++;
         return ATTRIB_OK;
     }
+    if (!affected(rs, d->s, d->len))
+        return ATTRIB_OK;
     int64_t ch = attrib_strmap_intern(&rs->channels, c->s, c->len, NULL);
     if (ch < 0 || attrib__agg_credit(&rs->agg, (uint32_t)ch, day, ihc, revenue) != ATTRIB_OK)
         return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
@@ -495,13 +491,28 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
             goto done;
         full = rs.all;
     }
+    if (!full && st->ops->session_day_span != NULL) {
+        /* Many affected days: one scan filtered here is cheaper than probes. */
+        int32_t first = 0, last = 0, a = 0, b = 0;
+        rc = st->ops->session_day_span(st->impl, &first, &last);
+        if (rc != ATTRIB_OK)
+            goto done;
+        if (opts->start_date == NULL || attrib_date_parse(opts->start_date, 10, &a) != 0 ||
+            a < first)
+            a = first;
+        if (opts->end_date == NULL || attrib_date_parse(opts->end_date, 10, &b) != 0 || b > last)
+            b = last;
+        double days = (double)(b >= a ? b - a + 1 : 0) + (double)rs.dates.count;
+        rs.filter = last >= first && days > REPORT_SCAN_SHARE * (double)(last - first + 1);
+    }
     /* Cost pass, then credit pass, over the range and the extra dates. */
     attrib_scan extra = {.dates = rs.dates.keys, .n_dates = rs.dates.count};
+    bool scan_all = full || rs.filter;
     for (int pass = 0; pass < 2 && rc == ATTRIB_OK; pass++) {
         attrib_row_fn fn = pass == 0 ? report_session : report_credit;
-        rc = pass == 0 ? st->ops->scan_sessions(st->impl, full ? NULL : &range, fn, &rs)
-                       : st->ops->scan_attribution(st->impl, full ? NULL : &range, fn, &rs);
-        if (rc == ATTRIB_OK && !full && extra.n_dates > 0)
+        rc = pass == 0 ? st->ops->scan_sessions(st->impl, scan_all ? NULL : &range, fn, &rs)
+                       : st->ops->scan_attribution(st->impl, scan_all ? NULL : &range, fn, &rs);
+        if (rc == ATTRIB_OK && !scan_all && extra.n_dates > 0)
             rc = pass == 0 ? st->ops->scan_sessions(st->impl, &extra, fn, &rs)
                            : st->ops->scan_attribution(st->impl, &extra, fn, &rs);
     }

@@ -23,10 +23,19 @@ static const char *row_name(const attrib_value *id, const attrib_value *rowid, c
     return buf;
 }
 
-static int bad(attrib_ctx *ctx, const char *table, const char *row, const char *column,
+/* Where a row is: enough to name it, formatted only when it is rejected. */
+typedef struct {
+    const attrib_value *id;    /* the row's id column */
+    const attrib_value *rowid; /* its locator */
+    const char *idcol;         /* the id column's name */
+} row_ref;
+
+static int bad(attrib_ctx *ctx, const char *table, const row_ref *ref, const char *column,
                const attrib_value *v, const char *expect)
 {
     char repr[96];
+    char row[128];
+    row_name(ref->id, ref->rowid, ref->idcol, row, sizeof(row));
     return attrib__error(ctx, ATTRIB_EDATA, "%s row %s: column %s: value %s is not %s; %s", table,
                          row, column, attrib__value_repr(v, repr, sizeof(repr)), expect, skip_hint);
 }
@@ -78,9 +87,9 @@ int attrib__session_row(attrib_ctx *ctx, const attrib_value *c, attrib_session_r
                         char scratch[2][32])
 {
     static const char *t = "session_sources";
-    char row[128];
     const attrib_value *idv = &c[ATTRIB_SS_SESSION_ID];
-    row_name(idv, &c[ATTRIB_SS_ROWID], "session_id", row, sizeof(row));
+    const row_ref ref = {idv, &c[ATTRIB_SS_ROWID], "session_id"};
+    const row_ref *row = &ref;
     if (id_value(idv, &out->session_id, &out->session_id_len, scratch[0]) != 0)
         return bad(ctx, t, row, "session_id", idv, "a session id");
     if (id_value(&c[ATTRIB_SS_USER_ID], &out->user_id, &out->user_id_len, scratch[1]) != 0)
@@ -115,9 +124,9 @@ int attrib__conversion_row(attrib_ctx *ctx, const attrib_value *c, attrib_conver
                            char scratch[2][32])
 {
     static const char *t = "conversions";
-    char row[128];
     const attrib_value *idv = &c[ATTRIB_CV_CONV_ID];
-    row_name(idv, &c[ATTRIB_CV_ROWID], "conv_id", row, sizeof(row));
+    const row_ref ref = {idv, &c[ATTRIB_CV_ROWID], "conv_id"};
+    const row_ref *row = &ref;
     if (id_value(idv, &out->conv_id, &out->conv_id_len, scratch[0]) != 0)
         return bad(ctx, t, row, "conv_id", idv, "a conversion id");
     if (id_value(&c[ATTRIB_CV_USER_ID], &out->user_id, &out->user_id_len, scratch[1]) != 0)

@@ -136,6 +136,9 @@ typedef struct attrib_store_ops {
      * whose conv_date is in the range (all when no range): the report's dates. */
     int (*scan_attribution_dates)(void *impl, const attrib_scan *sel, attrib_row_fn fn,
                                   void *payload);
+    /* Smallest and largest session_sources.event_date as days (0/0 when empty);
+     * optional (NULL): lets the report choose a full scan over many index probes. */
+    int (*session_day_span)(void *impl, int32_t *first, int32_t *last);
     /* channel_reporting rows with date in the range (unordered). */
     int (*scan_report)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
 

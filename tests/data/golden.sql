@@ -16,3 +16,8 @@ INSERT INTO conversions VALUES
  ('c4', 'u3', '2023-09-06', '23:00:00', 20.0);
 INSERT INTO session_costs VALUES
  ('s1', 1.5), ('s2', NULL), ('s4', 2.0), ('s5', 0.25), ('s6a', 1), ('s6b', 3), ('s7', 10);
+-- u5: the lookback boundary (s8 is exactly 24 h before c5, s9 one second more).
+INSERT INTO session_sources VALUES
+ ('s8', 'u5', '2023-09-10', '12:00:00', 'Affiliate', 1, 1, 0),
+ ('s9', 'u5', '2023-09-10', '11:59:59', 'Affiliate', 0, 0, 0);
+INSERT INTO conversions VALUES ('c5', 'u5', '2023-09-11', '12:00:00', 10.0);

@@ -1,0 +1,49 @@
+# Helpers for the CLI tests: $ATTRIB is the binary, $TOP the repository root.
+# Each test script sources this, works in a private temp dir, and exits
+# non-zero on the first failed expectation (with the reason on stdout).
+set -u
+: "${ATTRIB:?run through tests/run.sh}"
+: "${TOP:?run through tests/run.sh}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/attrib-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+
+fail() {
+    echo "FAIL: $*"
+    [ -f "$T/err" ] && { echo "--- stderr of the last command:"; cat "$T/err"; }
+    exit 1
+}
+
+# expect_exit CODE CMD... : run CMD, stdout to $T/out, stderr to $T/err.
+expect_exit() {
+    want=$1
+    shift
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    [ "$got" -eq "$want" ] || fail "expected exit $want, got $got: $*"
+}
+
+# expect_err PATTERN: the last stderr matches the extended regex.
+expect_err() {
+    grep -Eq -- "$1" "$T/err" || fail "stderr does not match /$1/"
+}
+
+q() { sqlite3 -batch "$1" "$2"; }
+
+# eq ACTUAL EXPECTED WHAT
+eq() {
+    [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# A fresh database with the built-in schema and the golden rows.
+golden_db() {
+    rm -f "$1"
+    "$ATTRIB" --db "$1" init -q >/dev/null 2>&1 || fail "init $1"
+    sqlite3 -batch "$1" <"$TOP/tests/data/golden.sql" || fail "load golden.sql"
+}
+
+# Output tables in a canonical text form, for comparisons.
+dump_outputs() {
+    sqlite3 -batch "$1" "SELECT conv_id, session_id, quote(ihc) FROM attribution_customer_journey ORDER BY 1, 2;
+SELECT channel_name, date, quote(cost), quote(ihc), quote(ihc_revenue) FROM channel_reporting ORDER BY 1, 2;"
+}

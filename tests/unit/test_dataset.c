@@ -1,0 +1,89 @@
+/* Unit tests of the dataset loader on the golden database (tests/data/golden.sql):
+ * the journeys it cuts and every path it hands to models that learn from all
+ * paths (converting and not). */
+#include "testutil.h"
+
+#include "lib/dataset.h"
+#include "util/buf.h"
+
+#include <unistd.h>
+
+static attrib_store *golden_store(attrib_ctx *ctx, char *path)
+{
+    attrib_store *st = NULL;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(attrib_store_open(ctx, path, ATTRIB_STORE_CREATE, &st), ATTRIB_OK);
+    assert_int_equal(attrib_store_init(st, NULL), ATTRIB_OK);
+    FILE *f = fopen(TOP "/tests/data/golden.sql", "r");
+    assert_non_null(f);
+    static char sql[1 << 16];
+    size_t n = fread(sql, 1, sizeof(sql) - 1, f);
+    fclose(f);
+    sql[n] = '\0';
+    assert_int_equal(st->ops->exec_script(st->impl, sql), ATTRIB_OK);
+    return st;
+}
+
+typedef struct {
+    attrib_buf text;
+    const attrib_channels *ch;
+} collect;
+
+/* "+s1,s2|" for a converting path, "-Paid Search|" (channels: no ids) otherwise. */
+static int on_path(const attrib_path *p, void *payload)
+{
+    collect *c = payload;
+    int rc = attrib_buf_addc(&c->text, p->converted ? '+' : '-');
+    for (size_t k = 0; k < p->n; k++)
+        rc |= attrib_buf_printf(&c->text, "%s%s", k > 0 ? "," : "",
+                                p->sessions[k].id != NULL ? p->sessions[k].id
+                                                          : c->ch->names[p->sessions[k].channel]);
+    rc |= attrib_buf_addc(&c->text, '|');
+    return rc == 0 ? ATTRIB_OK : ATTRIB_ENOMEM;
+}
+
+static void test_paths(void **state)
+{
+    (void)state;
+    attrib_ctx *ctx = NULL;
+    assert_int_equal(attrib_ctx_new(&ctx), ATTRIB_OK);
+    char path[] = "/tmp/attrib-dataset-XXXXXX";
+    attrib_store *st = golden_store(ctx, path);
+    attrib_run_options o = ATTRIB_RUN_OPTIONS_INIT;
+    /* A range: journeys only for c2 and c4, but paths from everything. */
+    o.start_date = "2023-09-05";
+    o.end_date = "2023-09-06";
+    attrib__dataset ds = {0};
+    ds.all_paths = true;
+    assert_int_equal(attrib__dataset_load(ctx, st, &o, false, NULL, NULL, &ds), ATTRIB_OK);
+    assert_int_equal(ds.n_journeys, 2);
+    assert_string_equal(ds.journeys[0].conv_id, "c2");
+    assert_string_equal(ds.journeys[1].conv_id, "c4");
+    attrib_channels ch = attrib__dataset_channels(&ds);
+    collect c = {ATTRIB_BUF_INIT(0), &ch};
+    assert_int_equal(attrib__dataset_paths(&ds, &o, on_path, &c), ATTRIB_OK);
+    /* Converting, in conv_id order: c1 [s1], c2 [s1 s2 s3], c4 [s5 s6a s6b],
+     * c5 [s9 s8] (c3 has no session before it). Then the tails: u2's s4 comes
+     * after c3; u4 (s7) never converts. u1, u3, u5 have nothing after their
+     * last conversion. */
+    const char *got = attrib_buf_cstr(&c.text);
+    const char *conv = "+s1|+s1,s2,s3|+s5,s6a,s6b|+s9,s8|";
+    assert_true(strncmp(got, conv, strlen(conv)) == 0);
+    const char *tails = got + strlen(conv);
+    assert_true(strcmp(tails, "-s4|-Paid Search|") == 0 || strcmp(tails, "-Paid Search|-s4|") == 0);
+    attrib_buf_free(&c.text);
+    attrib__dataset_free(&ds);
+    attrib_store_close(st);
+    unlink(path);
+    attrib_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
