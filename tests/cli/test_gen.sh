@@ -11,8 +11,10 @@ SELECT session_id, quote(cost) FROM session_costs ORDER BY session_id;"
 }
 
 expect_exit 0 "$ATTRIB" --db a.db gen --sessions 3000 --seed 5 --start-date 2024-03-01 --days 10
-expect_err "wrote 3000 sessions"
-eq "$(q a.db "SELECT count(*) FROM session_sources")" 3000 "sessions"
+expect_err "wrote [0-9]+ sessions"
+n=$(q a.db "SELECT count(*) FROM session_sources")
+[ "$n" -ge 2700 ] && [ "$n" -le 3300 ] || fail "about 3000 sessions asked, $n written"
+expect_err "wrote $n sessions"
 eq "$(q a.db "SELECT min(event_date) >= '2024-03-01' AND max(event_date) <= '2024-03-10' FROM session_sources")" \
     1 "dates within --start-date and --days"
 eq "$(q a.db "SELECT count(*) FROM session_sources WHERE length(session_id) <> 64 OR session_id GLOB '*[^0-9a-f]*'")" \
@@ -38,7 +40,8 @@ expect_err "already holds input data.*--force"
 eq "$(dump_inputs a.db | cksum)" "$before" "refused gen changed nothing"
 expect_exit 0 "$ATTRIB" --db a.db run -q --out a.csv
 expect_exit 0 "$ATTRIB" --db a.db gen -q --sessions 100 --seed 9 --force
-eq "$(q a.db "SELECT count(*) FROM session_sources")" 100 "sessions after --force"
+n=$(q a.db "SELECT count(*) FROM session_sources")
+[ "$n" -ge 50 ] && [ "$n" -le 150 ] || fail "about 100 sessions asked after --force, $n there"
 eq "$(q a.db "SELECT count(*) FROM attribution_customer_journey")" 0 "stale attribution emptied by --force"
 
 # Bad options are usage errors and create nothing.
