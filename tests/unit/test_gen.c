@@ -263,9 +263,9 @@ static void test_rows_valid(void **state)
     run *r = calloc(1, sizeof(run));
     assert_non_null(r);
     attrib_gen_stats st;
-    assert_int_equal(gen(r, 300000, 42, "2024-02-27", 5, &st), 0);
+    assert_int_equal(gen(r, 100000, 42, "2024-02-27", 5, &st), 0);
     assert_int_equal(r->bad, 0);
-    assert_near_count(st.sessions, 300000, 0.03);
+    assert_near_count(st.sessions, 100000, 0.03);
     /* Stats agree with the rows seen. */
     assert_int_equal(r->sessions, st.sessions);
     assert_int_equal(r->conversions, st.conversions);
@@ -281,9 +281,9 @@ static void test_realism(void **state)
     run *r = calloc(1, sizeof(run));
     assert_non_null(r);
     attrib_gen_stats st;
-    assert_int_equal(gen(r, 400000, 3, "2023-09-01", 30, &st), 0);
+    assert_int_equal(gen(r, 200000, 3, "2023-09-01", 30, &st), 0);
     assert_int_equal(r->bad, 0);
-    assert_near_count(st.sessions, 400000, 0.03);
+    assert_near_count(st.sessions, 200000, 0.03);
     user_totals t = totals(r);
     double conv_rate = (double)t.converters / (double)t.users;
     if (conv_rate < 0.02 || conv_rate > 0.04)
@@ -321,7 +321,7 @@ static void test_days_even(void **state)
     uint64_t per_day[20] = {0};
     attrib_gen_sink sink = {on_session_day, NULL, NULL};
     attrib_gen_options o = ATTRIB_GEN_OPTIONS_INIT;
-    o.sessions = 400000;
+    o.sessions = 200000;
     o.days = 20;
     attrib_gen_stats st;
     assert_int_equal(attrib_gen_run(NULL, &o, &sink, per_day, &st), 0);
