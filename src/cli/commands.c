@@ -23,7 +23,8 @@ static const cli_opt opts_journeys[] = {
 };
 
 static const cli_opt opts_gen[] = {
-    CLI_OPT("sessions", 'n', OPT_UINT, sessions, "N", "number of sessions (default 100000)"),
+    CLI_OPT("sessions", 'n', OPT_UINT, sessions, "N",
+            "about N sessions (default 100000; within ~2% from 100k up)"),
     CLI_OPT("seed", 0, OPT_UINT, seed, "S", "random seed: same seed, same rows (default 1)"),
     CLI_OPT("start-date", 0, OPT_STRING, gen_start, "YYYY-MM-DD",
             "first day of the data (default 2023-01-01)"),
@@ -113,11 +114,11 @@ const cli_cmd cli_commands[] = {
     {"gen", "write a realistic synthetic dataset into the input tables",
      "Generate sessions, conversions and costs that look like real web analytics data\n"
      "(16 channels with their own costs, users with 1..n sessions over days, ~3% of users\n"
-     "converting, some twice, log-normal revenue, 64-hex ids) and write them into\n"
-     "session_sources, conversions and session_costs, then create the tables and indexes\n"
-     "`init` creates, all in one transaction. The same --seed and options give the same\n"
-     "rows. Creates the SQLite file if needed; refuses a database whose input tables\n"
-     "already hold rows unless --force.",
+     "converting, some twice, log-normal revenue, 64-hex ids, rows in time order as a\n"
+     "tracking table fills up) into session_sources, conversions and session_costs, then\n"
+     "create the tables and indexes `init` creates, all in one transaction. The same\n"
+     "--seed and options give the same rows. Creates the SQLite file if needed; refuses a\n"
+     "database whose input tables already hold rows unless --force.",
      cmd_gen, g_gen},
     {"journeys", "write the customer journeys as IHC JSON, JSON lines or CSV",
      "Build the journeys of the selected conversions (SPEC §3) and write them, e.g. to\n"
