@@ -161,7 +161,8 @@ int main(int argc, char **argv)
     const char *const *specs = argc > 3 ? (const char *const *)argv + 3 : defaults;
     int ns = argc > 3 ? argc - 3 : nm;
     const char *base = attrib_model_find("ihc") != NULL ? "ihc" : "linear";
-    double fit_b = 0, tb = time_model(ctx, &ds, &ro, base, threads, &fit_b);
+    double fit_b = 0, tb = time_model(ctx, &ds, &ro, base, threads, &fit_b); /* warm-up */
+    tb = time_model(ctx, &ds, &ro, base, threads, &fit_b);
     printf("dataset %s: %zu journeys, %zu channels; load %.2f s; %u threads; baseline %s "
            "%.3f s\n",
            argv[1], ds.n_journeys, attrib__dataset_channels(&ds).count, load, threads, base, tb);
