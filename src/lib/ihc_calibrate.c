@@ -64,7 +64,6 @@ static size_t make_knots(double *out, const double *anchors, size_t n_anchors, d
     return n;
 }
 
-
 typedef struct {
     const attrib_ihc_dataset *ds;
     size_t *jobs; /* training journeys with 2+ sessions */
@@ -322,6 +321,18 @@ static bool init_tables(const fit_state *fs, attrib_ihc_params *p)
     return true;
 }
 
+/* Resample the holder grid to n knots per axis (bilinear from the old). */
+static void resample_grid(attrib_ihc_params *p, size_t n)
+{
+    static double g[ATTRIB_IHC_MAX_GRID * ATTRIB_IHC_MAX_GRID];
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++)
+            g[a * n + b] = attrib__ihc_holder_eval(p, (double)a / (double)(n - 1),
+                                                   (double)b / (double)(n - 1));
+    memcpy(p->g, g, n * n * sizeof(double));
+    p->g_n = n;
+}
+
 typedef struct {
     double *v;
     double lo, hi;
@@ -334,16 +345,14 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
 {
     int rc = ATTRIB_OK;
     attrib_ihc_calibrate_options defaults = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
-    fit_state fs = {.ds = ds, .lambda_g = 1e-3, .lambda_w = 1e-4};
+    fit_state fs = {.ds = ds, .lambda_g = 1e-2, .lambda_w = 1e-4};
     coord *coords = NULL;
     attrib_buf lb = ATTRIB_BUF_INIT(0);
     if (opts == NULL)
         opts = &defaults;
     unsigned pct = opts->holdout_percent != 0 ? opts->holdout_percent : ATTRIB_IHC_HOLDOUT_PERCENT;
-    unsigned sweeps = opts->sweeps != 0 ? opts->sweeps : 60;
+    unsigned sweeps = opts->sweeps != 0 ? opts->sweeps : 40;
     size_t nch = ds->chan_view.count;
-    if (getenv("LG")) fs.lambda_g = strtod(getenv("LG"), NULL); /* TMP */
-    if (getenv("LW")) fs.lambda_w = strtod(getenv("LW"), NULL); /* TMP */
 
     fs.jobs = calloc(ds->n_journeys + 1, sizeof(*fs.jobs));
     fs.chans = calloc(nch + 1, sizeof(*fs.chans));
@@ -386,6 +395,7 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
     }
     if (opts->start_model == NULL) {
         fit_phase_weights(&fs, fs.p->phase_w);
+        resample_grid(fs.p, 21);
         if (!init_tables(&fs, fs.p)) {
             rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
             goto done;
@@ -406,11 +416,12 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
             if (a + b > 0)
                 coords[nc++] = (coord){&fs.p->g[a * gn + b], 0.0, 2.0, 0.01};
     double f = objective(&fs);
-    int lrc = attrib_buf_printf(&lb, "calibrate: %zu journeys of 2+ sessions, %zu parameters\n"
-                                     "phase weights %.6f %.6f %.6f (least squares)\n"
-                                     "sweep   0: sse %.8f\n",
-                                fs.n_jobs, nc, fs.p->phase_w[0], fs.p->phase_w[1],
-                                fs.p->phase_w[2], f);
+    int lrc =
+        attrib_buf_printf(&lb,
+                          "calibrate: %zu journeys of 2+ sessions, %zu parameters\n"
+                          "phase weights %.6f %.6f %.6f (least squares)\n"
+                          "sweep   0: sse %.8f\n",
+                          fs.n_jobs, nc, fs.p->phase_w[0], fs.p->phase_w[1], fs.p->phase_w[2], f);
     for (unsigned sw = 1; sw <= sweeps; sw++) {
         if (attrib__cancelled(ctx)) {
             rc = ATTRIB_ECANCEL;
