@@ -34,7 +34,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embed_models.o
 CLI_OBJ  = $(CLI_SRC:%.c=$(B)/obj/%.o)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-only unit cli-tests asan valgrind fuzz bench bench-gen format lint clean
+.PHONY: all deps demo test test-only unit cli-tests asan valgrind fuzz bench bench-gen bench-engine format lint clean
 
 all: $(B)/attrib
 
@@ -101,6 +101,10 @@ bench: all $(B)/bench/floor
 # The generator alone: sessions per second and a profile of the data.
 bench-gen: $(B)/bench/gen_bench
 	@$(B)/bench/gen_bench $(BENCH_GEN_SESSIONS)
+
+# The local IHC engine alone: journeys per second on one core.
+bench-engine: $(B)/bench/engine_bench
+	@$(B)/bench/engine_bench $(BENCH_ENGINE_JOURNEYS)
 
 $(B)/bench/%: bench/%.c $(B)/libattrib.a
 	@mkdir -p $(B)/bench
