@@ -58,7 +58,7 @@ static const cli_opt opts_eval[] = {
 
 static const cli_opt opts_calibrate[] = {
     CLI_OPT("out", 'o', OPT_STRING, out, "FILE", "model file to write (required)"),
-    CLI_OPT("sweeps", 0, OPT_UINT, sweeps, "N", "coordinate-descent passes (default 60)"),
+    CLI_OPT("sweeps", 0, OPT_UINT, sweeps, "N", "coordinate-descent passes (default 40)"),
     CLI_OPT("start-model", 0, OPT_STRING, start_model, "FILE",
             "start from this model file instead of the built-in starting tables"),
     CLI_OPT_END,
