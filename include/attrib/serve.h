@@ -39,7 +39,7 @@ typedef struct {
 
 #define ATTRIB_SERVE_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        "127.0.0.1", 0, "ihc", NULL, NULL, false, 100, 3000, (size_t)16 << 20, 4                   \
+        "127.0.0.1", 0, NULL, NULL, NULL, false, 100, 3000, (size_t)16 << 20, 4                    \
     }
 
 /* Figures since start (read at any time). */

@@ -332,10 +332,13 @@ int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_s
         rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: an API key file is required (or --no-auth)");
         goto done;
     }
-    const attrib_model_ops *ops = attrib_model_find(opts->model != NULL ? opts->model : "ihc");
+    /* no model named: "ihc" when built in, else the first (as the pipeline picks) */
+    const attrib_model_ops *ops =
+        opts->model != NULL ? attrib_model_find(opts->model) : attrib_model_find("ihc");
+    if (ops == NULL && opts->model == NULL)
+        ops = attrib_model_list()[0];
     if (ops == NULL) {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: unknown model %s",
-                           opts->model != NULL ? opts->model : "ihc");
+        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: unknown model %s", opts->model);
         goto done;
     }
     if ((ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0) {
