@@ -65,6 +65,9 @@ typedef struct {
     uint64_t csv_rows;                  /* data rows in the exported CSV */
     uint64_t api_requests, api_retries; /* ihc-api engine */
     double seconds;                     /* wall time of the step(s) */
+    double read_seconds;                /* of which: reading the input and cutting journeys */
+    double model_seconds;               /*           running the model over the journeys */
+    double write_seconds;               /*           writing attribution (and a fused report) */
 } attrib_summary;
 
 /* Free what a summary owns (not the struct). NULL is a no-op. */

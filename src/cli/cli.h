@@ -38,6 +38,15 @@ typedef struct {
     const char *model;      /* --model NAME */
     const char *model_file; /* IHC parameters */
     uint64_t threads;
+    /* model options (models other than ihc) */
+    const char *direct_channels; /* last-non-direct: comma-separated names */
+    const char *position_first;  /* position: share of the first session (number) */
+    const char *position_last;
+    const char *half_life;  /* time-decay: days (number) */
+    uint64_t markov_order;  /* markov: 0 = default 1 */
+    bool markov_value;      /* markov: removal effects on revenue */
+    const char *models;     /* compare: comma-separated model names */
+    bool print_transitions; /* markov: also print the transition matrix */
     /* outputs */
     const char *out;
     const char *summary_json;
@@ -49,6 +58,13 @@ typedef struct {
     uint64_t seed;
     const char *gen_start;
     uint64_t gen_days;
+    /* eval / calibrate */
+    const char *requests, *responses; /* recorded API calls (or audit_dir below) */
+    const char *split;                            /* all | train | holdout */
+    uint64_t holdout_percent;                     /* share held out by hash of conversion_id */
+    uint64_t sweeps;                              /* calibrate: coordinate-descent passes */
+    uint64_t worst;                               /* eval: worst journeys listed */
+    const char *start_model;                      /* calibrate: model file to start from */
     bool help;
     /* ihc-api engine and serve (cli_api.c) */
     const char *conv_type_id;
@@ -110,6 +126,7 @@ extern const cli_opt cli_opts_engine[];
 extern const cli_opt cli_opts_summary[];
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */
 extern const cli_opt cli_opts_serve[]; /* attrib serve (cli_api.c) */
+extern const cli_opt cli_opts_model[];
 
 /* The command table (commands.c), NULL-name terminated. */
 extern const cli_cmd cli_commands[];

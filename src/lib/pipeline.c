@@ -327,6 +327,8 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
                               &ds);
     if (rc != ATTRIB_OK)
         goto done;
+    double t1 = now_seconds();
+    sum->read_seconds += t1 - t0;
     attrib_channels ch = attrib__dataset_channels(&ds);
     if (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) {
         observe_state os = {model, &ch};
@@ -352,6 +354,8 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
         rc = attribute_all(ctx, model, &ds, opts, &offset, &credits, &total);
     if (rc != ATTRIB_OK)
         goto done;
+    double t2 = now_seconds();
+    sum->model_seconds += t2 - t1;
     if (fuse_report) {
         for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
             const attrib_journey *jr = &ds.journeys[j];
@@ -388,6 +392,7 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
         attrib__store_rollback(st);
         goto done;
     }
+    sum->write_seconds += now_seconds() - t2;
     rc = attrib__dataset_summarize(ctx, &ds, sum);
     if (api_state != NULL)
         for (size_t j = 0; j < ds.n_journeys; j++)
