@@ -28,7 +28,10 @@ typedef struct {
     const char *bind_addr;                  /* IPv4 address to listen on ("127.0.0.1") */
     uint16_t port;                          /* 0 = an ephemeral port (see attrib_serve_port) */
     const char *model;                      /* model name ("ihc"); see attrib_model_find */
-    const attrib_model_options *model_opts; /* NULL = defaults */
+    const attrib_model_options *model_opts; /* NULL = defaults; copied, but what its
+                                               pointers point to must outlive the server. A
+                                               request's redistribution_parameter replaces
+                                               model_opts->redistribution for that request. */
     const char *api_key;                    /* required unless no_auth; compared in constant time */
     bool no_auth;          /* accept requests without a key: loopback addresses only */
     size_t max_journeys;   /* per request (100) */
@@ -39,7 +42,7 @@ typedef struct {
 
 #define ATTRIB_SERVE_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        "127.0.0.1", 0, "ihc", NULL, NULL, false, 100, 3000, (size_t)16 << 20, 4                   \
+        "127.0.0.1", 0, NULL, NULL, NULL, false, 100, 3000, (size_t)16 << 20, 4                    \
     }
 
 /* Figures since start (read at any time). */

@@ -6,6 +6,7 @@
 #ifndef ATTRIB_CLI_H
 #define ATTRIB_CLI_H
 
+#include "attrib/ihc_json.h"
 #include "attrib/pipeline.h"
 
 #include <stdbool.h>
@@ -160,6 +161,16 @@ int cli_summary(const cli_config *cfg, const char *command, const attrib_summary
 /* The API key from --api-key-file (refused when group/others may read it) or
  * $IHC_API_KEY; *out is malloc'ed (NULL when neither is set). Exit code. */
 int cli_read_api_key(const cli_config *cfg, char **out);
+
+/* API client options from the config (--engine ihc-api): the key is read,
+ * the redistribution parsed; release with cli_api_free. */
+typedef struct {
+    attrib_api_options opts;
+    char *key;
+    attrib_ihc_redist *redist;
+} cli_api;
+int cli_api_setup(const cli_config *cfg, cli_api *out);
+void cli_api_free(cli_api *a);
 
 /* A context with log and progress wired to the terminal. */
 int cli_ctx(const cli_config *cfg, attrib_ctx **out);

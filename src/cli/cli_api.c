@@ -6,6 +6,8 @@
 #include "cli.h"
 #include "msgs.h"
 
+#include "attrib/ihc_json.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,8 @@ const cli_opt cli_opts_api[] = {
             "keep every request and response body here (never the key)"),
     CLI_OPT("redistribution", 0, OPT_STRING, redistribution, "JSON|@FILE",
             "redistribution_parameter object sent with every request (ihc-api.md §3)"),
+    CLI_OPT("force", 0, OPT_FLAG, force, NULL,
+            "ignore stored API results and send every selected journey again"),
     CLI_OPT_END,
 };
 
@@ -88,4 +92,108 @@ int cli_read_api_key(const cli_config *cfg, char **out)
     *out = strdup(buf);
     memset(buf, 0, sizeof(buf));
     return *out != NULL ? CLI_EXIT_OK : cli_errorf(CLI_EXIT_RUNTIME, "out of memory");
+}
+
+void cli_api_free(cli_api *a)
+{
+    if (a->key != NULL) {
+        memset(a->key, 0, strlen(a->key));
+        free(a->key);
+    }
+    attrib_ihc_redist_free(a->redist);
+    memset(a, 0, sizeof(*a));
+}
+
+/* The redistribution object: inline JSON or @FILE. */
+static int read_redistribution(const char *arg, attrib_ihc_redist **out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (arg[0] == '@') {
+        FILE *f = fopen(arg + 1, "rb");
+        if (f == NULL)
+            return cli_errorf(CLI_EXIT_USAGE, "cannot open %s: %s", arg + 1, strerror(errno));
+        size_t cap = 4096;
+        text = malloc(cap);
+        for (size_t r; text != NULL && (r = fread(text + len, 1, cap - len, f)) > 0;) {
+            len += r;
+            if (len == cap && len < ((size_t)1 << 24)) {
+                char *t = realloc(text, cap *= 2);
+                if (t == NULL)
+                    free(text);
+                text = t;
+            }
+        }
+        fclose(f);
+        if (text == NULL)
+            return cli_errorf(CLI_EXIT_RUNTIME, "out of memory");
+    }
+    attrib_ctx *ctx = NULL;
+    if (attrib_ctx_new(&ctx) != ATTRIB_OK) {
+        free(text);
+        return cli_errorf(CLI_EXIT_RUNTIME, "out of memory");
+    }
+    int rc = attrib_ihc_redist_parse(ctx, text != NULL ? text : arg,
+                                     text != NULL ? len : strlen(arg), out);
+    int exit_code =
+        rc == ATTRIB_OK ? CLI_EXIT_OK : cli_error_usage("--redistribution: %s", attrib_errmsg(ctx));
+    attrib_ctx_free(ctx);
+    free(text);
+    return exit_code;
+}
+
+int cli_api_setup(const cli_config *cfg, cli_api *out)
+{
+    attrib_api_options o = ATTRIB_API_OPTIONS_INIT;
+    memset(out, 0, sizeof(*out));
+    if (cfg->conv_type_id == NULL)
+        return cli_error_usage("--engine ihc-api needs --conv-type-id ID");
+    if (strcmp(cfg->oversize, "keep-latest") == 0)
+        o.oversize = ATTRIB_API_OVERSIZE_KEEP_LATEST;
+    else if (strcmp(cfg->oversize, "skip") == 0)
+        o.oversize = ATTRIB_API_OVERSIZE_SKIP;
+    else if (strcmp(cfg->oversize, "fail") == 0)
+        o.oversize = ATTRIB_API_OVERSIZE_FAIL;
+    else
+        return cli_error_usage("--oversize takes keep-latest, skip or fail, not '%s'",
+                               cfg->oversize);
+    if (cfg->max_journeys < 1 || cfg->max_sessions < 1 || cfg->concurrency < 1 ||
+        cfg->concurrency > 256 || cfg->max_attempts < 1 || cfg->max_attempts > 100 ||
+        cfg->api_timeout < 1)
+        return cli_error_usage("the per-request caps, --concurrency (1..256), --max-attempts "
+                               "(1..100) and --api-timeout must be at least 1");
+    if (cfg->max_rps != NULL) {
+        char *end = NULL;
+        errno = 0;
+        o.max_rps = strtod(cfg->max_rps, &end);
+        if (end == cfg->max_rps || *end != '\0' || errno != 0 || !(o.max_rps >= 0))
+            return cli_error_usage("--max-requests-per-second takes a number, not '%s'",
+                                   cfg->max_rps);
+    }
+    int rc = cli_read_api_key(cfg, &out->key);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (out->key == NULL)
+        return cli_error_usage("--engine ihc-api needs the API key in $IHC_API_KEY or "
+                               "--api-key-file FILE");
+    if (cfg->redistribution != NULL) {
+        rc = read_redistribution(cfg->redistribution, &out->redist);
+        if (rc != CLI_EXIT_OK) {
+            cli_api_free(out);
+            return rc;
+        }
+        o.redistribution = &out->redist->redistribution;
+    }
+    o.api_url = cfg->api_url;
+    o.conv_type_id = cfg->conv_type_id;
+    o.api_key = out->key;
+    o.max_journeys = cfg->max_journeys;
+    o.max_sessions = cfg->max_sessions;
+    o.concurrency = (int)cfg->concurrency;
+    o.timeout_ms = (long)(cfg->api_timeout > 86400 ? 86400 : cfg->api_timeout) * 1000;
+    o.max_attempts = (int)cfg->max_attempts;
+    o.deadline_s = (double)cfg->api_deadline;
+    o.audit_dir = cfg->audit_dir;
+    out->opts = o;
+    return CLI_EXIT_OK;
 }

@@ -69,19 +69,15 @@ static const cli_opt *const g_calibrate[] = {cli_opts_global, opts_recorded, opt
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
-static const cli_opt *const g_attribute[] = {cli_opts_global,
-                                             cli_opts_select,
-                                             cli_opts_journey,
-                                             cli_opts_engine,
-                                             cli_opts_model,
-                                             cli_opts_summary,
-                                             NULL};
+static const cli_opt *const g_attribute[] = {
+    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,
+    cli_opts_api,    cli_opts_model,  cli_opts_summary, NULL};
 static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, cli_opts_summary, NULL};
 static const cli_opt *const g_export[] = {cli_opts_global, cli_opts_select, opts_out_csv,
                                           cli_opts_summary, NULL};
-static const cli_opt *const g_run[] = {
-    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,
-    cli_opts_model,  opts_out_csv,    cli_opts_summary, NULL};
+static const cli_opt *const g_run[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
+                                       cli_opts_engine, cli_opts_api,     cli_opts_model,
+                                       opts_out_csv,    cli_opts_summary, NULL};
 static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};

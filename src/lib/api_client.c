@@ -87,6 +87,7 @@ struct attrib_api_client {
     int cb_rc;     /* first non-zero callback return */
     int stop_code; /* ATTRIB_EAUTH after 401/403 */
     char stop_reason[200];
+    char run_id[96]; /* UTC start time and pid: audit files of runs never collide */
 };
 
 static double now_mono(void)
@@ -326,7 +327,7 @@ static void audit_write(attrib_api_client *c, const batch *b, const char *kind, 
     if (c->o.audit_dir == NULL)
         return;
     char path[4096];
-    snprintf(path, sizeof(path), "%s/batch%06zu-%s-a%d.%s", c->o.audit_dir,
+    snprintf(path, sizeof(path), "%s/%s-batch%06zu-%s-a%d.%s", c->o.audit_dir, c->run_id,
              (size_t)(b - c->batches), b->hash, b->attempts, kind);
     FILE *f = fopen(path, "wb");
     int ok = f != NULL && fwrite(data, 1, len, f) == len;
@@ -908,6 +909,11 @@ int attrib_api_client_run(attrib_api_client *c, const attrib_journey *journeys, 
     c->stop_code = 0;
     c->stop_reason[0] = '\0';
     const double t_start = now_mono();
+    time_t wall = time(NULL);
+    struct tm tmv;
+    gmtime_r(&wall, &tmv);
+    snprintf(c->run_id, sizeof(c->run_id), "%04d%02d%02dT%02d%02d%02dZ-%ld", tmv.tm_year + 1900,
+             tmv.tm_mon + 1, tmv.tm_mday, tmv.tm_hour, tmv.tm_min, tmv.tm_sec, (long)getpid());
     const double deadline = c->o.deadline_s > 0 ? t_start + c->o.deadline_s : 0;
 
     rc = plan(c, journeys, n);

@@ -36,6 +36,8 @@ struct attrib_server {
     attrib_serve_options o;
     char *api_key;
     attrib_model *model;
+    const attrib_model_ops *ops;
+    attrib_model_options mopts; /* for per-request instances (redistribution) */
     pthread_rwlock_t lock;
     attrib_strmap chans; /* server-wide channel table (write lock) */
     atomic_uint_fast64_t requests, journeys, sessions, rejected;
@@ -164,14 +166,29 @@ static int compute(attrib_server *s, attrib_ctx *ctx, const attrib_ihc_request *
     long *units = malloc(ns * sizeof(*units));
     double *rem = malloc(ns * sizeof(*rem));
     bool locked = false;
+    attrib_model *own = NULL; /* a request's own instance when it carries redistribution */
+    const attrib_model *model = s->model;
     if (map == NULL || copy == NULL || cr == NULL || rows == NULL || units == NULL || rem == NULL) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
         goto done;
     }
-    rc = map_channels(s, ctx, &req->channels, map);
-    if (rc != ATTRIB_OK)
-        goto done;
-    locked = true;
+    if (req->has_redistribution) {
+        attrib_model_options mo = s->mopts;
+        mo.redistribution = &req->redistribution;
+        rc = attrib_model_new(ctx, s->ops, &mo, &own);
+        if (rc == ATTRIB_OK)
+            rc = attrib_model_bind(own, ctx, &req->channels);
+        if (rc != ATTRIB_OK)
+            goto done;
+        for (size_t i = 0; i < req->channels.count; i++)
+            map[i] = (uint32_t)i;
+        model = own;
+    } else {
+        rc = map_channels(s, ctx, &req->channels, map);
+        if (rc != ATTRIB_OK)
+            goto done;
+        locked = true;
+    }
     size_t at = 0;
     for (size_t i = 0; i < req->n_journeys; i++) {
         const attrib_journey *j = &req->journeys[i];
@@ -181,7 +198,7 @@ static int compute(attrib_server *s, attrib_ctx *ctx, const attrib_ihc_request *
         }
         attrib_journey mj = *j;
         mj.sessions = &copy[at];
-        rc = attrib_model_attribute(s->model, &mj, &cr[at]);
+        rc = attrib_model_attribute(model, &mj, &cr[at]);
         if (rc != ATTRIB_OK) {
             attrib__error(ctx, rc, "model failed on conversion %s", j->conv_id);
             goto done;
@@ -194,7 +211,8 @@ static int compute(attrib_server *s, attrib_ctx *ctx, const attrib_ihc_request *
             rows[at + k] = (attrib_ihc_row){j->conv_id, j->sessions[k].id, cr[at + k]};
         at += j->n;
     }
-    pthread_rwlock_unlock(&s->lock);
+    if (locked)
+        pthread_rwlock_unlock(&s->lock);
     locked = false;
     rc = attrib_ihc_response_write(ctx, req->n_failures ? 206 : 200, rows, at, req->failures,
                                    req->n_failures, out, out_len);
@@ -203,6 +221,7 @@ static int compute(attrib_server *s, attrib_ctx *ctx, const attrib_ihc_request *
 done:
     if (locked)
         pthread_rwlock_unlock(&s->lock);
+    attrib_model_free(own);
     free(map);
     free(copy);
     free(cr);
@@ -332,10 +351,13 @@ int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_s
         rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: an API key file is required (or --no-auth)");
         goto done;
     }
-    const attrib_model_ops *ops = attrib_model_find(opts->model != NULL ? opts->model : "ihc");
+    /* no model named: "ihc" when built in, else the first (as the pipeline picks) */
+    const attrib_model_ops *ops =
+        opts->model != NULL ? attrib_model_find(opts->model) : attrib_model_find("ihc");
+    if (ops == NULL && opts->model == NULL)
+        ops = attrib_model_list()[0];
     if (ops == NULL) {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: unknown model %s",
-                           opts->model != NULL ? opts->model : "ihc");
+        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: unknown model %s", opts->model);
         goto done;
     }
     if ((ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0) {
@@ -359,7 +381,10 @@ int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_s
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
         goto done;
     }
-    rc = attrib_model_new(ctx, ops, opts->model_opts, &s->model);
+    attrib_model_options defaults = ATTRIB_MODEL_OPTIONS_INIT;
+    s->ops = ops;
+    s->mopts = opts->model_opts != NULL ? *opts->model_opts : defaults;
+    rc = attrib_model_new(ctx, ops, &s->mopts, &s->model);
     if (rc != ATTRIB_OK)
         goto done;
     attrib_channels none = {NULL, 0};

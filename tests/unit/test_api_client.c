@@ -675,14 +675,20 @@ static void test_resume(void **state)
             rest[n_rest++] = js.js[i];
     }
     assert_int_equal(stored, 300);
-    size_t mark = f.n_req;
+    /* "restart": a fresh server (stopping the first waits for requests still in
+     * its hands), a fresh client, the conversions without a stored result */
+    fake_stop(&f);
+    attrib_api_client_free(c);
+    fake_start(&f, &js, NULL, 0);
+    test_opts(&o, url, sizeof(url), f.port);
+    assert_int_equal(attrib_api_client_new(ctx, &o, &c), 0);
     l.stop_after_results = 0;
     attrib_clearerr(ctx);
     assert_int_equal(attrib_api_client_run(c, rest, n_rest, &channels, &cbs, &l), 0);
     for (size_t i = 0; i < js.n; i++)
         assert_int_equal(l.results[i], 1);
     /* the second run sent only conversions that had no stored result */
-    for (size_t r = mark; r < f.n_req; r++)
+    for (size_t r = 0; r < f.n_req; r++)
         for (size_t k = 0; k < f.n_convs[r]; k++) {
             size_t ci = f.convs[r][k];
             int missing = 0;
@@ -691,7 +697,13 @@ static void test_resume(void **state)
                     missing = 1;
             assert_true(missing);
         }
-    assert_true(f.n_req - mark < first_req + 2);
+    /* and each of them exactly once, in as few requests as the caps allow */
+    size_t sent2 = 0;
+    for (size_t r = 0; r < f.n_req; r++)
+        sent2 += f.n_convs[r];
+    assert_int_equal(sent2, n_rest);
+    assert_int_equal(f.n_req, attrib_api_client_stats(c)->batches);
+    assert_true(first_req > 0);
     free(rest);
     attrib_api_client_free(c);
     attrib_ctx_free(ctx);
@@ -864,6 +876,64 @@ static void test_against_serve(void **state)
     jset_free(&js);
 }
 
+/* The total deadline: a Retry-After beyond it fails the batch at once. */
+static void test_deadline(void **state)
+{
+    (void)state;
+    jset js;
+    jset_make(&js, 30);
+    static const enum fault plan[] = {FT_429};
+    fake f;
+    fake_start(&f, &js, plan, 1);
+    char url[128];
+    attrib_api_options o;
+    test_opts(&o, url, sizeof(url), f.port);
+    o.deadline_s = 0.5; /* Retry-After is 1 s */
+    attrib_ctx *ctx = NULL;
+    assert_int_equal(attrib_ctx_new(&ctx), 0);
+    ledger l;
+    ledger_init(&l, &js);
+    attrib_api_client *c = NULL;
+    assert_int_equal(attrib_api_client_new(ctx, &o, &c), 0);
+    assert_int_equal(attrib_api_client_run(c, js.js, js.n, &channels, &cbs, &l), ATTRIB_EPARTIAL);
+    assert_int_equal(f.n_req, 1);
+    assert_non_null(strstr(l.reasons[0], "deadline reached after 1 attempts: HTTP 429"));
+    attrib_api_client_free(c);
+    attrib_ctx_free(ctx);
+    ledger_free(&l);
+    fake_stop(&f);
+    jset_free(&js);
+}
+
+/* --max-requests-per-second spaces the request starts. */
+static void test_rate_limit(void **state)
+{
+    (void)state;
+    jset js;
+    jset_make(&js, 600);
+    fake f;
+    fake_start(&f, &js, NULL, 0);
+    char url[128];
+    attrib_api_options o;
+    test_opts(&o, url, sizeof(url), f.port);
+    o.max_rps = 25;
+    attrib_ctx *ctx = NULL;
+    assert_int_equal(attrib_ctx_new(&ctx), 0);
+    ledger l;
+    ledger_init(&l, &js);
+    attrib_api_client *c = NULL;
+    assert_int_equal(attrib_api_client_new(ctx, &o, &c), 0);
+    assert_int_equal(attrib_api_client_run(c, js.js, js.n, &channels, &cbs, &l), 0);
+    assert_true(f.n_req >= 6);
+    for (size_t i = 1; i < f.n_req; i++) /* arrivals at most 25/s (a little slack for jitter) */
+        assert_true(f.at[i] - f.at[0] >= (double)i / 25.0 - 0.01);
+    attrib_api_client_free(c);
+    attrib_ctx_free(ctx);
+    ledger_free(&l);
+    fake_stop(&f);
+    jset_free(&js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -871,6 +941,7 @@ int main(void)
         cmocka_unit_test(test_forbidden),    cmocka_unit_test(test_bounded_attempts),
         cmocka_unit_test(test_resume),       cmocka_unit_test(test_oversize),
         cmocka_unit_test(test_tls_verified), cmocka_unit_test(test_against_serve),
+        cmocka_unit_test(test_deadline),     cmocka_unit_test(test_rate_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
