@@ -48,6 +48,8 @@ typedef struct {
     uint64_t seed;
     const char *gen_start;
     uint64_t gen_days;
+    /* copy */
+    const char *copy_from, *copy_to;
     bool help;
 } cli_config;
 

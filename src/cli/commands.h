@@ -12,5 +12,6 @@ int cmd_export(cli_config *cfg);
 int cmd_run(cli_config *cfg);
 int cmd_models(cli_config *cfg);
 int cmd_gen(cli_config *cfg);
+int cmd_copy(cli_config *cfg);
 
 #endif

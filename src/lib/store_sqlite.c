@@ -462,7 +462,8 @@ static int span_row(const attrib_value *cols, void *payload)
 {
     int32_t *days = payload;
     for (int i = 0; i < 2; i++)
-        if (cols[i].type == ATTRIB_V_TEXT && attrib_date_parse(cols[i].s, cols[i].len, &days[i]) != 0)
+        if (cols[i].type == ATTRIB_V_TEXT &&
+            attrib_date_parse(cols[i].s, cols[i].len, &days[i]) != 0)
             days[i] = 0;
     return ATTRIB_OK;
 }
@@ -753,6 +754,12 @@ static int sq_insert_costs(void *impl, const attrib_value *rows, size_t n_rows)
                        n_rows, "writing session_costs");
 }
 
+static int sq_scan_costs(void *impl, attrib_row_fn fn, void *payload)
+{
+    return run_query(impl, "SELECT session_id, cost FROM session_costs", NULL, 2, fn, payload,
+                     "reading session_costs");
+}
+
 const attrib_store_ops attrib_store_sqlite = {
     .name = "sqlite",
     .accepts = sq_accepts,
@@ -778,4 +785,5 @@ const attrib_store_ops attrib_store_sqlite = {
     .insert_sessions = sq_insert_sessions,
     .insert_conversions = sq_insert_conversions,
     .insert_costs = sq_insert_costs,
+    .scan_costs = sq_scan_costs,
 };
