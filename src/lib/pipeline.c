@@ -497,7 +497,8 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
         rc = st->ops->session_day_span(st->impl, &first, &last);
         if (rc != ATTRIB_OK)
             goto done;
-        if (opts->start_date == NULL || attrib_date_parse(opts->start_date, 10, &a) != 0 || a < first)
+        if (opts->start_date == NULL || attrib_date_parse(opts->start_date, 10, &a) != 0 ||
+            a < first)
             a = first;
         if (opts->end_date == NULL || attrib_date_parse(opts->end_date, 10, &b) != 0 || b > last)
             b = last;
