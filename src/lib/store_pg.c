@@ -528,7 +528,7 @@ static char *uri_decode(const char *p, size_t n)
 }
 
 /*
- * Split the target into what libpq gets (without attrib's schema=NAME), the
+ * Split the target into the URI for libpq (without attrib's schema=NAME), the
  * schema, and the display form (no password in the user info, no password=
  * parameter).
  */
