@@ -66,6 +66,16 @@ static const cli_opt opts_calibrate[] = {
 
 static const cli_opt *const g_eval[] = {cli_opts_global, opts_recorded, opts_eval, NULL};
 static const cli_opt *const g_calibrate[] = {cli_opts_global, opts_recorded, opts_calibrate, NULL};
+static const cli_opt opts_copy[] = {
+    CLI_OPT("from", 0, OPT_STRING, copy_from, "TARGET",
+            "source: SQLite path or postgresql:// URI (required)"),
+    CLI_OPT("to", 0, OPT_STRING, copy_to, "TARGET",
+            "destination: SQLite path or postgresql:// URI (required; created if missing)"),
+    CLI_OPT("force", 0, OPT_FLAG, force, NULL,
+            "replace the destination's rows (its attribution and report tables are emptied too)"),
+    CLI_OPT_END,
+};
+
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
@@ -81,6 +91,7 @@ static const cli_opt *const g_run[] = {cli_opts_global, cli_opts_select,  cli_op
 static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
+static const cli_opt *const g_copy[] = {cli_opts_global, opts_copy, NULL};
 
 static const cli_opt opts_compare[] = {
     CLI_OPT("models", 0, OPT_STRING, models, "A,B,...",
@@ -116,6 +127,13 @@ const cli_cmd cli_commands[] = {
      "--seed and options give the same rows. Creates the SQLite file if needed; refuses a\n"
      "database whose input tables already hold rows unless --force.",
      cmd_gen, g_gen},
+    {"copy", "move the input tables between stores (SQLite <-> PostgreSQL)",
+     "Stream session_sources, conversions and session_costs from --from into --to in one\n"
+     "transaction on --to, creating its tables and indexes as `init` does. Values travel\n"
+     "as stored, so every command gives the same results on both. Refuses a destination\n"
+     "that already holds input rows unless --force. Example:\n"
+     "  attrib copy --from challenge.db --to postgresql://me@dbhost/attrib",
+     cmd_copy, g_copy},
     {"journeys", "write the customer journeys as IHC JSON, JSON lines or CSV",
      "Build the journeys of the selected conversions (SPEC §3) and write them, e.g. to\n"
      "inspect them or as a training set for the IHC web UI. Changes nothing.",
