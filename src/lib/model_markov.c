@@ -206,7 +206,7 @@ static int markov_observe(void *state, const attrib_path *p, const attrib_channe
     if (count_step(s, prev, p->converted ? S_CONV : S_NULL) != ATTRIB_OK)
         return ATTRIB_ENOMEM;
     if (p->converted) {
-        if (!(p->value >= 0 && isfinite(p->value)))
+        if (s->value && !isfinite(p->value))
             return ATTRIB_EDATA;
         attrib_xsum_add(&s->conv_value[prev], p->value);
         s->conversions++;
