@@ -240,6 +240,9 @@ static int write_summary_json(const cli_config *cfg, const char *command, const 
     json_object_set_new(root, "api_requests", json_integer((json_int_t)s->api_requests));
     json_object_set_new(root, "api_retries", json_integer((json_int_t)s->api_retries));
     json_object_set_new(root, "seconds", json_real(s->seconds));
+    json_object_set_new(root, "read_seconds", json_real(s->read_seconds));
+    json_object_set_new(root, "model_seconds", json_real(s->model_seconds));
+    json_object_set_new(root, "write_seconds", json_real(s->write_seconds));
     if (json_dump_file(root, cfg->summary_json, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
         rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write --summary-json %s", cfg->summary_json);
 done:
@@ -265,12 +268,19 @@ int cli_summary(const cli_config *cfg, const char *command, const attrib_summary
     if (s->n_unattributable > 10)
         cli_infof("  ... and %llu more (see --summary-json)",
                   (unsigned long long)(s->n_unattributable - 10));
-    cli_infof("  %llu sessions read, %llu journey sessions, %llu attribution rows, %llu report "
-              "rows over %llu dates, %llu CSV rows%s, %.2f s",
-              (unsigned long long)s->sessions_read, (unsigned long long)s->journey_sessions,
-              (unsigned long long)s->attribution_rows, (unsigned long long)s->report_rows,
-              (unsigned long long)s->report_dates, (unsigned long long)s->csv_rows,
-              s->bad_rows_skipped > 0 ? ", bad rows skipped" : "", s->seconds);
+    char line[512];
+    int n = snprintf(line, sizeof(line), "  %llu sessions read, %llu journey sessions",
+                     (unsigned long long)s->sessions_read, (unsigned long long)s->journey_sessions);
+    if (s->attribution_rows > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu attribution rows written",
+                      (unsigned long long)s->attribution_rows);
+    if (s->report_rows > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu report rows over %llu dates",
+                      (unsigned long long)s->report_rows, (unsigned long long)s->report_dates);
+    if (s->csv_rows > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu CSV rows",
+                      (unsigned long long)s->csv_rows);
+    cli_infof("%s, %.2f s", line, s->seconds);
     if (s->bad_rows_skipped > 0)
         cli_warnf("%llu bad input rows were skipped (--skip-bad-rows)",
                   (unsigned long long)s->bad_rows_skipped);

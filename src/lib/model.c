@@ -12,6 +12,7 @@
 #include <string.h>
 
 static const attrib_model_ops *const registry[] = {
+    &attrib_model_ihc,
     &attrib_model_linear,
     &attrib_model_first,
     &attrib_model_last,

@@ -4,6 +4,7 @@
 
 #include "attrib/model.h"
 
+extern const attrib_model_ops attrib_model_ihc;
 extern const attrib_model_ops attrib_model_linear;
 extern const attrib_model_ops attrib_model_first;
 extern const attrib_model_ops attrib_model_last;

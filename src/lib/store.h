@@ -136,6 +136,9 @@ typedef struct attrib_store_ops {
      * whose conv_date is in the range (all when no range): the report's dates. */
     int (*scan_attribution_dates)(void *impl, const attrib_scan *sel, attrib_row_fn fn,
                                   void *payload);
+    /* Smallest and largest session_sources.event_date as days (0/0 when empty);
+     * optional (NULL): lets the report choose a full scan over many index probes. */
+    int (*session_day_span)(void *impl, int32_t *first, int32_t *last);
     /* channel_reporting rows with date in the range (unordered). */
     int (*scan_report)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
 
@@ -153,10 +156,18 @@ typedef struct attrib_store_ops {
     int (*replace_report)(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
                           size_t n);
 
+    /* A SELECT of attrib's own tables (the API result cache): `ncols` columns per row
+     * to fn. The SQL uses only what SQLite and PostgreSQL share. */
+    int (*query)(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload);
+
     /* Bulk input writes (gen, copy): one call per row kind, any number of rows. */
     int (*insert_sessions)(void *impl, const attrib_value *rows, size_t n_rows);
     int (*insert_conversions)(void *impl, const attrib_value *rows, size_t n_rows);
     int (*insert_costs)(void *impl, const attrib_value *rows, size_t n_rows);
+
+    /* session_costs as it is (attrib copy): session_id, cost; every row, also those
+     * without a session, values as stored (cost NULL when NULL). Unordered. */
+    int (*scan_costs)(void *impl, attrib_row_fn fn, void *payload);
 } attrib_store_ops;
 
 struct attrib_store {
@@ -168,6 +179,7 @@ struct attrib_store {
 };
 
 extern const attrib_store_ops attrib_store_sqlite;
+extern const attrib_store_ops attrib_store_pg;
 
 /* Transactions through the store, tracked so close() can roll back. */
 int attrib__store_begin(attrib_store *st);

@@ -93,6 +93,14 @@ eq "$(q rg.db "SELECT printf('%.6f', ihc) FROM channel_reporting WHERE channel_n
 # Export covers the range's dates only.
 eq "$(tr -d '\r' <rg.csv | tail -n +2 | cut -d, -f1,2 | tr '\n' ' ')" "Paid Search,2023-09-06 " "export of a range"
 
+# A range touching few days (09-10 and 09-11 of the 23 days of data) reads them
+# through the date index instead of a full scan; same rules: c5's journey is on
+# 09-10, so Affiliate 09-10 is the only row.
+golden_db few.db
+expect_exit 0 "$ATTRIB" --db few.db run --model linear --start-date 2023-09-11 --out few.csv -q
+eq "$(q few.db "SELECT channel_name || '@' || date || ':' || cost || ',' || ihc || ',' || ihc_revenue FROM channel_reporting")" \
+   "Affiliate@2023-09-10:0.0,1.0,10.0" "report of a range touching few days"
+
 # A second, overlapping range replaces only its own conversions' rows: after a
 # full run, re-attributing 09-01..09-02 with --same-time changes c1 (and c3,
 # still unattributable) but leaves c2, c4 and c5 as they were.
