@@ -5,9 +5,10 @@
  * (models that need paths), bind, and attribute() over every journey on T
  * threads split like the pipeline's. Prints seconds per model and the ratio
  * to the baseline model (ihc when the build has it, else linear), both for
- * the model alone and for the whole step estimated as load + model (the
- * write of the attribution rows is the same for every model and is left
- * out, which makes the step ratios conservative: larger than with it).
+ * the model alone and for the whole step estimated as load + model, where
+ * the load includes the non-converting paths only for the models that need
+ * them (the write of the attribution rows is the same for every model and is
+ * left out, which makes the step ratios conservative: larger than with it).
  *
  *   build/bench/models_bench DB [THREADS] [MODEL[:opt] ...]
  *   MODEL:k   markov with order k (e.g. markov:3); MODEL:v  markov on revenue
@@ -194,8 +195,15 @@ int main(int argc, char **argv)
             printf("%-20s failed\n", specs[i]);
             continue;
         }
+        /* the step: the load this model needs (with the non-converting paths or
+         * not) plus the model, against the baseline's plain load plus its model */
+        char name[64];
+        snprintf(name, sizeof(name), "%s", specs[i]);
+        name[strcspn(name, ":")] = '\0';
+        const attrib_model_ops *ops = attrib_model_find(name);
+        double l = ops != NULL && (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) ? load : load_plain;
         printf("%-20s %10.3f %10.3f %12.2f %14.2f\n", specs[i], fit, t, tb > 0 ? t / tb : 0,
-               (load + t) / (load + tb));
+               (l + t) / (load_plain + tb));
     }
     attrib__dataset_free(&ds);
     attrib_store_close(st);
