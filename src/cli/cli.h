@@ -60,11 +60,11 @@ typedef struct {
     uint64_t gen_days;
     /* eval / calibrate */
     const char *requests, *responses; /* recorded API calls (or audit_dir below) */
-    const char *split;                            /* all | train | holdout */
-    uint64_t holdout_percent;                     /* share held out by hash of conversion_id */
-    uint64_t sweeps;                              /* calibrate: coordinate-descent passes */
-    uint64_t worst;                               /* eval: worst journeys listed */
-    const char *start_model;                      /* calibrate: model file to start from */
+    const char *split;                /* all | train | holdout */
+    uint64_t holdout_percent;         /* share held out by hash of conversion_id */
+    uint64_t sweeps;                  /* calibrate: coordinate-descent passes */
+    uint64_t worst;                   /* eval: worst journeys listed */
+    const char *start_model;          /* calibrate: model file to start from */
     bool help;
     /* ihc-api engine and serve (cli_api.c) */
     const char *conv_type_id;
