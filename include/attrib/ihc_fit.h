@@ -89,7 +89,7 @@ int attrib_ihc_eval(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
 typedef struct {
     attrib_ihc_split split;   /* conversions fitted on (TRAIN by default) */
     unsigned holdout_percent; /* 0 → ATTRIB_IHC_HOLDOUT_PERCENT */
-    unsigned sweeps;          /* coordinate-descent passes (0 → 60) */
+    unsigned sweeps;          /* coordinate-descent passes (0 → 40) */
     const char *start_model;  /* model file to start from; NULL = builtin "base" tables */
     const char *name;         /* "name" written into the model file */
 } attrib_ihc_calibrate_options;

@@ -65,6 +65,8 @@ typedef struct {
     uint64_t sweeps;                  /* calibrate: coordinate-descent passes */
     uint64_t worst;                   /* eval: worst journeys listed */
     const char *start_model;          /* calibrate: model file to start from */
+    /* copy */
+    const char *copy_from, *copy_to;
     bool help;
     /* ihc-api engine and serve (cli_api.c) */
     const char *conv_type_id;

@@ -23,7 +23,8 @@ static const cli_opt opts_journeys[] = {
 };
 
 static const cli_opt opts_gen[] = {
-    CLI_OPT("sessions", 'n', OPT_UINT, sessions, "N", "number of sessions (default 100000)"),
+    CLI_OPT("sessions", 'n', OPT_UINT, sessions, "N",
+            "about N sessions (default 100000; within ~2% from 100k up)"),
     CLI_OPT("seed", 0, OPT_UINT, seed, "S", "random seed: same seed, same rows (default 1)"),
     CLI_OPT("start-date", 0, OPT_STRING, gen_start, "YYYY-MM-DD",
             "first day of the data (default 2023-01-01)"),
@@ -57,7 +58,7 @@ static const cli_opt opts_eval[] = {
 
 static const cli_opt opts_calibrate[] = {
     CLI_OPT("out", 'o', OPT_STRING, out, "FILE", "model file to write (required)"),
-    CLI_OPT("sweeps", 0, OPT_UINT, sweeps, "N", "coordinate-descent passes (default 60)"),
+    CLI_OPT("sweeps", 0, OPT_UINT, sweeps, "N", "coordinate-descent passes (default 40)"),
     CLI_OPT("start-model", 0, OPT_STRING, start_model, "FILE",
             "start from this model file instead of the built-in starting tables"),
     CLI_OPT_END,
@@ -65,6 +66,16 @@ static const cli_opt opts_calibrate[] = {
 
 static const cli_opt *const g_eval[] = {cli_opts_global, opts_recorded, opts_eval, NULL};
 static const cli_opt *const g_calibrate[] = {cli_opts_global, opts_recorded, opts_calibrate, NULL};
+static const cli_opt opts_copy[] = {
+    CLI_OPT("from", 0, OPT_STRING, copy_from, "TARGET",
+            "source: SQLite path or postgresql:// URI (required)"),
+    CLI_OPT("to", 0, OPT_STRING, copy_to, "TARGET",
+            "destination: SQLite path or postgresql:// URI (required; created if missing)"),
+    CLI_OPT("force", 0, OPT_FLAG, force, NULL,
+            "replace the destination's rows (its attribution and report tables are emptied too)"),
+    CLI_OPT_END,
+};
+
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
@@ -80,6 +91,7 @@ static const cli_opt *const g_run[] = {cli_opts_global, cli_opts_select,  cli_op
 static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
+static const cli_opt *const g_copy[] = {cli_opts_global, opts_copy, NULL};
 
 static const cli_opt opts_compare[] = {
     CLI_OPT("models", 0, OPT_STRING, models, "A,B,...",
@@ -109,12 +121,19 @@ const cli_cmd cli_commands[] = {
     {"gen", "write a realistic synthetic dataset into the input tables",
      "Generate sessions, conversions and costs that look like real web analytics data\n"
      "(16 channels with their own costs, users with 1..n sessions over days, ~3% of users\n"
-     "converting, some twice, log-normal revenue, 64-hex ids) and write them into\n"
-     "session_sources, conversions and session_costs, then create the tables and indexes\n"
-     "`init` creates, all in one transaction. The same --seed and options give the same\n"
-     "rows. Creates the SQLite file if needed; refuses a database whose input tables\n"
-     "already hold rows unless --force.",
+     "converting, some twice, log-normal revenue, 64-hex ids, rows in time order as a\n"
+     "tracking table fills up) into session_sources, conversions and session_costs, then\n"
+     "create the tables and indexes `init` creates, all in one transaction. The same\n"
+     "--seed and options give the same rows. Creates the SQLite file if needed; refuses a\n"
+     "database whose input tables already hold rows unless --force.",
      cmd_gen, g_gen},
+    {"copy", "move the input tables between stores (SQLite <-> PostgreSQL)",
+     "Stream session_sources, conversions and session_costs from --from into --to in one\n"
+     "transaction on --to, creating its tables and indexes as `init` does. Values travel\n"
+     "as stored, so every command gives the same results on both. Refuses a destination\n"
+     "that already holds input rows unless --force. Example:\n"
+     "  attrib copy --from challenge.db --to postgresql://me@dbhost/attrib",
+     cmd_copy, g_copy},
     {"journeys", "write the customer journeys as IHC JSON, JSON lines or CSV",
      "Build the journeys of the selected conversions (SPEC §3) and write them, e.g. to\n"
      "inspect them or as a training set for the IHC web UI. Changes nothing.",

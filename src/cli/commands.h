@@ -17,5 +17,6 @@ int cmd_eval(cli_config *cfg);
 int cmd_calibrate(cli_config *cfg);
 int cmd_compare(cli_config *cfg);
 int cmd_markov(cli_config *cfg);
+int cmd_copy(cli_config *cfg);
 
 #endif

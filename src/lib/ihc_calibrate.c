@@ -25,19 +25,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Knots (hours) of the fitted tables. The initializer ends at 1 at 368 h
- * (docs/ihc-api.md §8.4, beyond the data's reach); the closer reaches 0 at
- * 336 h (our choice). */
-static const double knots_i[] = {0,   40,  47,  50,  52,  55,  58,  62,  66,  70,  75,
-                                 80,  86,  92,  100, 110, 120, 130, 140, 155, 170, 185,
-                                 200, 216, 240, 280, 320, 368};
-static const double knots_c[] = {0,  0.03, 0.07, 0.12, 0.2, 0.3, 0.45, 0.65, 0.9, 1.2, 1.6, 2,
-                                 3,  4,    5.5,  7.5,  10,  13,  16,   20,   25,  30,  36,  42,
-                                 48, 56,   64,   72,   84,  96,  110,  125,  140, 160, 180, 200,
-                                 220, 250, 290, 336};
-#define N_KI (sizeof(knots_i) / sizeof(knots_i[0]))
-#define N_KC (sizeof(knots_c) / sizeof(knots_c[0]))
-#define GRID 21
+/* Knots (hours) of the fitted tables: anchors plus the quantiles of the
+ * hours observed in the training data, so knots are dense where data is.
+ * The initializer is 0 up to 49.9 h (no credit seen below 50 h) and 1 from
+ * 368 h (docs/ihc-api.md §8.4; beyond the data's reach, so it restarts
+ * nothing here); the closer is 1 at 0 h and 0 from 336 h (our choice). */
+#define N_QI 36 /* quantile knots of the initializer */
+#define N_QC 52 /* quantile knots of the closer */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Knots = lo_anchors, quantiles of xs (sorted; those in (lo, hi)), hi anchor. */
+static size_t make_knots(double *out, const double *anchors, size_t n_anchors, double hi,
+                         double *xs, size_t n_xs, size_t n_q)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < n_anchors; k++)
+        out[n++] = anchors[k];
+    double lo = anchors[n_anchors - 1];
+    qsort(xs, n_xs, sizeof(*xs), cmp_double);
+    size_t first = 0, last = n_xs;
+    while (first < n_xs && xs[first] <= lo + 0.01)
+        first++;
+    while (last > first && xs[last - 1] >= hi - 0.01)
+        last--;
+    size_t m = last - first;
+    for (size_t q = 1; q <= n_q && m > 0; q++) {
+        size_t idx = first + (q * m) / (n_q + 1);
+        double x = xs[idx < last ? idx : last - 1];
+        if (x > out[n - 1] + 0.01 && x < hi - 0.01)
+            out[n++] = x;
+    }
+    out[n++] = hi;
+    return n;
+}
 
 typedef struct {
     const attrib_ihc_dataset *ds;
@@ -239,17 +264,39 @@ static void fit_phase_weights(const fit_state *fs, double w[3])
         w[r] = round(b[r] / s * 1e4) / 1e4;
 }
 
-static void init_tables(const fit_state *fs, attrib_ihc_params *p)
+static bool init_tables(const fit_state *fs, attrib_ihc_params *p)
 {
     static table_ls ti, tc; /* large; calibrate is not re-entrant per thread anyway */
     memset(&ti, 0, sizeof(ti));
     memset(&tc, 0, sizeof(tc));
-    ti.n = N_KI;
-    ti.x = knots_i;
+    static double ki[ATTRIB_IHC_MAX_KNOTS], kc[ATTRIB_IHC_MAX_KNOTS];
+    const attrib_ihc_dataset *ds0 = fs->ds;
+    double *xi = calloc(ds0->n_sessions + 1, sizeof(double));
+    double *xc = calloc(ds0->n_sessions + 1, sizeof(double));
+    size_t ni = 0, nc = 0;
+    if (xi == NULL || xc == NULL) {
+        free(xi);
+        free(xc);
+        return false;
+    }
+    for (size_t i = 0; i < fs->n_jobs; i++) {
+        const attrib_journey *jr = &ds0->journeys[fs->jobs[i]];
+        for (size_t k = 0; k < jr->n; k++) {
+            if (k > 0)
+                xi[ni++] = (double)(jr->sessions[k].ts - jr->sessions[k - 1].ts) / 3600.0;
+            if (k + 1 < jr->n && jr->sessions[k].closer)
+                xc[nc++] = (double)(jr->sessions[jr->n - 1].ts - jr->sessions[k].ts) / 3600.0;
+        }
+    }
+    static const double anchors_i[] = {0.0, 49.9}, anchors_c[] = {0.0, 0.0999, 0.1};
+    ti.n = make_knots(ki, anchors_i, 2, 368.0, xi, ni, N_QI);
+    tc.n = make_knots(kc, anchors_c, 3, 336.0, xc, nc, N_QC);
+    free(xi);
+    free(xc);
+    ti.x = ki;
     ti.y_first = 0.0;
     ti.y_last = 1.0;
-    tc.n = N_KC;
-    tc.x = knots_c;
+    tc.x = kc;
     tc.y_first = 1.0;
     tc.y_last = 0.0;
     const attrib_ihc_dataset *ds = fs->ds;
@@ -271,6 +318,19 @@ static void init_tables(const fit_state *fs, attrib_ihc_params *p)
     }
     table_ls_solve(&ti, 1.0, &p->m_i, true);
     table_ls_solve(&tc, 1.0, &p->m_c, false);
+    return true;
+}
+
+/* Resample the holder grid to n knots per axis (bilinear from the old). */
+static void resample_grid(attrib_ihc_params *p, size_t n)
+{
+    static double g[ATTRIB_IHC_MAX_GRID * ATTRIB_IHC_MAX_GRID];
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++)
+            g[a * n + b] = attrib__ihc_holder_eval(p, (double)a / (double)(n - 1),
+                                                   (double)b / (double)(n - 1));
+    memcpy(p->g, g, n * n * sizeof(double));
+    p->g_n = n;
 }
 
 typedef struct {
@@ -285,21 +345,20 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
 {
     int rc = ATTRIB_OK;
     attrib_ihc_calibrate_options defaults = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
-    fit_state fs = {.ds = ds, .lambda_g = 1e-3, .lambda_w = 1e-4};
+    fit_state fs = {.ds = ds, .lambda_g = 1e-2, .lambda_w = 1e-4};
     coord *coords = NULL;
     attrib_buf lb = ATTRIB_BUF_INIT(0);
     if (opts == NULL)
         opts = &defaults;
     unsigned pct = opts->holdout_percent != 0 ? opts->holdout_percent : ATTRIB_IHC_HOLDOUT_PERCENT;
-    unsigned sweeps = opts->sweeps != 0 ? opts->sweeps : 60;
+    unsigned sweeps = opts->sweeps != 0 ? opts->sweeps : 40;
     size_t nch = ds->chan_view.count;
-    if (getenv("LG")) fs.lambda_g = strtod(getenv("LG"), NULL); /* TMP */
-    if (getenv("LW")) fs.lambda_w = strtod(getenv("LW"), NULL); /* TMP */
 
     fs.jobs = calloc(ds->n_journeys + 1, sizeof(*fs.jobs));
     fs.chans = calloc(nch + 1, sizeof(*fs.chans));
     fs.pred = calloc(ds->n_sessions + 1, sizeof(*fs.pred));
-    coords = calloc(N_KI + N_KC + 3 * nch + GRID * GRID, sizeof(*coords));
+    coords = calloc(2 * ATTRIB_IHC_MAX_KNOTS + 3 * nch + ATTRIB_IHC_MAX_GRID * ATTRIB_IHC_MAX_GRID,
+                    sizeof(*coords));
     if (fs.jobs == NULL || fs.chans == NULL || fs.pred == NULL || coords == NULL) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
         goto done;
@@ -336,7 +395,11 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
     }
     if (opts->start_model == NULL) {
         fit_phase_weights(&fs, fs.p->phase_w);
-        init_tables(&fs, fs.p);
+        resample_grid(fs.p, 21);
+        if (!init_tables(&fs, fs.p)) {
+            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+            goto done;
+        }
     }
     /* The coordinates, in a fixed order. */
     size_t nc = 0;
@@ -353,11 +416,12 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
             if (a + b > 0)
                 coords[nc++] = (coord){&fs.p->g[a * gn + b], 0.0, 2.0, 0.01};
     double f = objective(&fs);
-    int lrc = attrib_buf_printf(&lb, "calibrate: %zu journeys of 2+ sessions, %zu parameters\n"
-                                     "phase weights %.6f %.6f %.6f (least squares)\n"
-                                     "sweep   0: sse %.8f\n",
-                                fs.n_jobs, nc, fs.p->phase_w[0], fs.p->phase_w[1],
-                                fs.p->phase_w[2], f);
+    int lrc =
+        attrib_buf_printf(&lb,
+                          "calibrate: %zu journeys of 2+ sessions, %zu parameters\n"
+                          "phase weights %.6f %.6f %.6f (least squares)\n"
+                          "sweep   0: sse %.8f\n",
+                          fs.n_jobs, nc, fs.p->phase_w[0], fs.p->phase_w[1], fs.p->phase_w[2], f);
     for (unsigned sw = 1; sw <= sweeps; sw++) {
         if (attrib__cancelled(ctx)) {
             rc = ATTRIB_ECANCEL;

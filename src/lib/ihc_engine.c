@@ -78,6 +78,15 @@ static void redistribute(const attrib_ihc_chan *chans, size_t n_chans,
     }
 }
 
+void attrib__ihc_redistribute(const attrib_ihc_chan *chans, size_t n_chans,
+                              const attrib_redistribution *rd, const attrib_session *s,
+                              size_t from, size_t n, attrib_credit *out)
+{
+    redistribute(chans, n_chans, &rd->initializer, ATTRIB_IHC_I, s, from, n, out);
+    redistribute(chans, n_chans, &rd->holder, ATTRIB_IHC_H, s, from, n, out);
+    redistribute(chans, n_chans, &rd->closer, ATTRIB_IHC_C, s, from, n, out);
+}
+
 void attrib__ihc_compute(const attrib_ihc_params *p, const attrib_ihc_chan *chans, size_t n_chans,
                          const attrib_redistribution *rd, bool api_rounding,
                          const attrib_session *s, size_t n, attrib_credit *out)
@@ -137,12 +146,8 @@ void attrib__ihc_compute(const attrib_ihc_params *p, const attrib_ihc_chan *chan
             for (size_t k = start; k < n; k++)
                 out[k].holder /= sh;
     }
-    if (rd != NULL) {
-        redistribute(chans, n_chans, &rd->initializer, ATTRIB_IHC_I, s, start, n, out);
-        if (sh > 0.0)
-            redistribute(chans, n_chans, &rd->holder, ATTRIB_IHC_H, s, start, n, out);
-        redistribute(chans, n_chans, &rd->closer, ATTRIB_IHC_C, s, start, n, out);
-    }
+    if (rd != NULL)
+        attrib__ihc_redistribute(chans, n_chans, rd, s, start, n, out);
     double wi = p->phase_w[ATTRIB_IHC_I], wh = sh > 0.0 ? p->phase_w[ATTRIB_IHC_H] : 0.0,
            wc = p->phase_w[ATTRIB_IHC_C];
     double inv = 1.0 / (wi + wh + wc);

@@ -164,6 +164,10 @@ typedef struct attrib_store_ops {
     int (*insert_sessions)(void *impl, const attrib_value *rows, size_t n_rows);
     int (*insert_conversions)(void *impl, const attrib_value *rows, size_t n_rows);
     int (*insert_costs)(void *impl, const attrib_value *rows, size_t n_rows);
+
+    /* session_costs as it is (attrib copy): session_id, cost; every row, also those
+     * without a session, values as stored (cost NULL when NULL). Unordered. */
+    int (*scan_costs)(void *impl, attrib_row_fn fn, void *payload);
 } attrib_store_ops;
 
 struct attrib_store {
@@ -175,6 +179,7 @@ struct attrib_store {
 };
 
 extern const attrib_store_ops attrib_store_sqlite;
+extern const attrib_store_ops attrib_store_pg;
 
 /* Transactions through the store, tracked so close() can roll back. */
 int attrib__store_begin(attrib_store *st);

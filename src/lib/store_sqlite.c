@@ -928,6 +928,12 @@ static int sq_insert_costs(void *impl, const attrib_value *rows, size_t n_rows)
                        n_rows, "writing session_costs");
 }
 
+static int sq_scan_costs(void *impl, attrib_row_fn fn, void *payload)
+{
+    return run_query(impl, "SELECT session_id, cost FROM session_costs", NULL, 2, fn, payload,
+                     "reading session_costs");
+}
+
 const attrib_store_ops attrib_store_sqlite = {
     .name = "sqlite",
     .accepts = sq_accepts,
@@ -954,4 +960,5 @@ const attrib_store_ops attrib_store_sqlite = {
     .insert_sessions = sq_insert_sessions,
     .insert_conversions = sq_insert_conversions,
     .insert_costs = sq_insert_costs,
+    .scan_costs = sq_scan_costs,
 };
