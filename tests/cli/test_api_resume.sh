@@ -38,7 +38,12 @@ start_serve s1
     --max-journeys-per-request 10 --max-requests-per-second 8 --concurrency 1 \
     >run1.out 2>run1.err) &
 apid=$! # the attrib process itself (exec), so kill -9 hits it
-sleep 1.5
+# kill it once some batches are stored (polling: slow builds load data slower)
+for i in $(seq 1 150); do
+    n=$(sqlite3 x.db "SELECT count(DISTINCT conv_id) FROM attrib_api_results" 2>/dev/null)
+    [ "${n:-0}" -ge 20 ] && break
+    sleep 0.1
+done
 kill -9 "$apid"
 wait "$apid" 2>/dev/null
 stop_serve s1

@@ -266,7 +266,7 @@ static enum MHD_Result fake_handler(void *cls, struct MHD_Connection *c, const c
         ret = reply(c, 503, "<html>Service Unavailable</html>", NULL);
         break;
     case FT_SLOW:
-        usleep(1200 * 1000); /* the client gave up at 400 ms */
+        usleep(2500 * 1000); /* the client gives up at 400 ms (a wide margin for slow builds) */
         body = answer(req, 0);
         ret = reply(c, 200, body, NULL);
         break;
