@@ -156,6 +156,10 @@ typedef struct attrib_store_ops {
     int (*replace_report)(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
                           size_t n);
 
+    /* A SELECT of attrib's own tables (the API result cache): `ncols` columns per row
+     * to fn. The SQL uses only what SQLite and PostgreSQL share. */
+    int (*query)(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload);
+
     /* Bulk input writes (gen, copy): one call per row kind, any number of rows. */
     int (*insert_sessions)(void *impl, const attrib_value *rows, size_t n_rows);
     int (*insert_conversions)(void *impl, const attrib_value *rows, size_t n_rows);

@@ -370,6 +370,13 @@ done:
     return rc;
 }
 
+static int sq_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
+{
+    if (ncols < 1 || ncols > 16)
+        return attrib__error(((sq_store *)impl)->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
+    return run_query(impl, sql, NULL, ncols, fn, payload, "reading the API result cache");
+}
+
 static int sq_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
     sq_store *s = impl;
@@ -949,6 +956,7 @@ const attrib_store_ops attrib_store_sqlite = {
     .insert_attribution = sq_insert_attribution,
     .scan_dirty_dates = sq_scan_dirty_dates,
     .replace_report = sq_replace_report,
+    .query = sq_query,
     .insert_sessions = sq_insert_sessions,
     .insert_conversions = sq_insert_conversions,
     .insert_costs = sq_insert_costs,
