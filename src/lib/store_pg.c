@@ -895,6 +895,14 @@ static int scan(pg_store *s, const char *head, const attrib_scan *sel, const cha
     return rc;
 }
 
+static int pg_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
+{
+    pg_store *s = impl;
+    if (ncols < 1 || ncols > 16)
+        return attrib__error(s->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
+    return run_query(s, sql, NULL, ncols, fn, payload, "reading the API result cache");
+}
+
 static int pg_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
     return scan(impl,
@@ -1176,6 +1184,7 @@ const attrib_store_ops attrib_store_pg = {
     .insert_attribution = pg_insert_attribution,
     .scan_dirty_dates = pg_scan_dirty_dates,
     .replace_report = pg_replace_report,
+    .query = pg_query,
     .insert_sessions = pg_insert_sessions,
     .insert_conversions = pg_insert_conversions,
     .insert_costs = pg_insert_costs,

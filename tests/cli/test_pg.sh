@@ -155,6 +155,34 @@ pg_dump_outputs "${S}_gen" >gen.dump
 [ -s gen.dump ] || fail "no output rows in PostgreSQL"
 cmp -s gen.dump gen2.dump || { diff gen.dump gen2.dump | head; fail "gen into PostgreSQL vs copy into PostgreSQL: output tables (exact bits) differ"; }
 
+# ---- 3b. the API engine caches its results in PostgreSQL too ----
+if "$ATTRIB" serve --help >/dev/null 2>&1; then
+    printf 'pg-api-key-2718\n' >key
+    chmod 600 key
+    "$ATTRIB" serve --model linear --api-key-file key --port 0 >serve.out 2>serve.err &
+    spid=$!
+    i=0
+    while ! grep -q listening serve.out 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    url=$(sed -n 's/^listening on //p' serve.out)
+    [ -n "$url" ] || { kill $spid; fail "serve did not start: $(cat serve.err)"; }
+    for db in gen.db "$P"; do
+        expect_exit 0 env IHC_API_KEY=pg-api-key-2718 "$ATTRIB" attribute --db "$db" -q \
+            --model linear --engine ihc-api --conv-type-id pg_test --api-url "$url"
+        expect_exit 0 "$ATTRIB" --db "$db" report -q
+        expect_exit 0 "$ATTRIB" --db "$db" export -q --out "api-$(echo "$db" | cut -c1-3).csv"
+    done
+    # Again on PostgreSQL: every result comes from its cache, the same CSV.
+    expect_exit 0 env IHC_API_KEY=pg-api-key-2718 "$ATTRIB" attribute --db "$P" -q \
+        --model linear --engine ihc-api --conv-type-id pg_test --api-url "$url"
+    expect_exit 0 "$ATTRIB" --db "$P" report -q
+    expect_exit 0 "$ATTRIB" --db "$P" export -q --out api-again.csv
+    kill -TERM $spid
+    wait $spid
+    cmp -s api-gen.csv api-pos.csv || fail "API engine: CSV on PostgreSQL differs from SQLite's"
+    cmp -s api-pos.csv api-again.csv || fail "API engine from the cache: CSV differs"
+    [ "$(pgs "${S}_gen" "SELECT count(*) > 0 FROM attrib_api_results")" = t ] || fail "no API results cached in PostgreSQL"
+fi
+
 # ---- 4. failures ----
 port_free=1
 expect_exit 1 "$ATTRIB" --db "postgresql://attrib:hunter2secret@127.0.0.1:$port_free/attrib" run -q
