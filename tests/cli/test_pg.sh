@@ -183,6 +183,13 @@ if "$ATTRIB" serve --help >/dev/null 2>&1; then
     [ "$(pgs "${S}_gen" "SELECT count(*) > 0 FROM attrib_api_results")" = t ] || fail "no API results cached in PostgreSQL"
 fi
 
+# ---- 3c. the official schema file: SQLite's real (8 bytes) becomes double precision ----
+O=$(uri "${S}_official")
+expect_exit 0 "$ATTRIB" --db "$O" init --schema-file "$TOP/tests/data/challenge_db_create.sql"
+expect_exit 0 "$ATTRIB" --db "$O" init --schema-file "$TOP/tests/data/challenge_db_create.sql"
+eq "$(pg -c "SELECT string_agg(DISTINCT data_type, ',') FROM information_schema.columns WHERE table_schema = '${S}_official' AND column_name IN ('revenue', 'cost', 'ihc')")" \
+   "double precision" "float columns of the official schema on PostgreSQL"
+
 # ---- 4. failures ----
 port_free=1
 expect_exit 1 "$ATTRIB" --db "postgresql://attrib:hunter2secret@127.0.0.1:$port_free/attrib" run -q
