@@ -18,6 +18,8 @@ run_one() { # name cmd...
     name=$1; shift
     if "$@" >"$log_dir/$name.log" 2>&1; then
         pass=$((pass + 1)); echo "PASS $name"
+        # A test that could not run says so loudly (e.g. no PostgreSQL server).
+        grep -h '^SKIPPED:' "$log_dir/$name.log" | sort -u | sed 's/^/    /'
     else
         fail=$((fail + 1)); failed="$failed $name"; echo "FAIL $name (log: $log_dir/$name.log)"
         tail -n 30 "$log_dir/$name.log" | sed 's/^/    /'

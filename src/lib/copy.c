@@ -1,6 +1,7 @@
 /*
  * attrib copy: stream the input tables of one store into another through
- * the backend ops (scan on the source, bulk insert on the target), in
+ * the backend ops (scan on the source, bulk insert on the target, indexes
+ * after the load, all in one transaction on the target), in
  * batches whose strings are copied into one pool per batch, so memory stays
  * flat whatever the size of the tables.
  */
@@ -29,6 +30,21 @@ typedef struct {
     size_t n;
     uint64_t total;
 } batch;
+
+/* The input tables, without attrib's indexes: those are built after the load
+ * (init_schema), by sorting rather than by one random insert per row; the
+ * same DDL as attrib gen's (SQLite-flavoured: PostgreSQL reads `real` as
+ * double precision). */
+static const char input_tables[] =
+    "CREATE TABLE IF NOT EXISTS conversions (conv_id text NOT NULL, user_id text NOT NULL,"
+    " conv_date text NOT NULL, conv_time text NOT NULL, revenue real NOT NULL,"
+    " PRIMARY KEY(conv_id));"
+    "CREATE TABLE IF NOT EXISTS session_costs (session_id text NOT NULL, cost real,"
+    " PRIMARY KEY(session_id));"
+    "CREATE TABLE IF NOT EXISTS session_sources (session_id text NOT NULL, user_id text NOT NULL,"
+    " event_date text NOT NULL, event_time text NOT NULL, channel_name text NOT NULL,"
+    " holder_engagement INTEGER NOT NULL, closer_engagement INTEGER NOT NULL,"
+    " impression_interaction INTEGER NOT NULL, PRIMARY KEY(session_id));";
 
 /* Tables emptied by --force: the inputs and everything derived from them. */
 static const char *const clear_tables[] = {
@@ -146,7 +162,7 @@ int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned 
                            attrib_store_display(to));
         goto done;
     }
-    rc = to->ops->init_schema(to->impl);
+    rc = to->ops->exec_script(to->impl, input_tables);
     if (rc == ATTRIB_OK && has_data)
         rc = clear_target(to);
     if (rc != ATTRIB_OK)
@@ -175,6 +191,10 @@ int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned 
         if (rc == ATTRIB_OK)
             rc = flush(b);
         counts[t] = b->total;
+    }
+    if (rc == ATTRIB_OK) {
+        attrib__progress(ctx, "creating indexes", 0, 0);
+        rc = to->ops->init_schema(to->impl);
     }
     if (rc == ATTRIB_OK && attrib__cancelled(ctx))
         rc = ATTRIB_ECANCEL;

@@ -104,9 +104,12 @@ static int pg_fail(pg_store *s, const PGresult *res, const char *what)
                              s->disp, what, msg);
     const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *detail = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
-    char det[300] = "";
+    const char *context = res != NULL ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
+    char det[300] = "", ctxt[200] = "";
     if (detail != NULL)
         one_line(detail, det, sizeof(det));
+    if (context != NULL && strncmp(context, "COPY ", 5) == 0) /* names the row and column */
+        one_line(context, ctxt, sizeof(ctxt));
     int code = ATTRIB_EDB;
     if (state != NULL && strcmp(state, "42P01") == 0)
         code = ATTRIB_ENOTFOUND; /* undefined_table */
@@ -114,8 +117,9 @@ static int pg_fail(pg_store *s, const PGresult *res, const char *what)
         code = ATTRIB_EAUTH;
     else if (state != NULL && strcmp(state, "53200") == 0)
         code = ATTRIB_ENOMEM;
-    return attrib__error(s->ctx, code, "%s: %s: %s%s%s", s->disp, what, msg,
-                         det[0] != '\0' ? " " : "", det);
+    return attrib__error(s->ctx, code, "%s: %s: %s%s%s%s%s%s", s->disp, what, msg,
+                         det[0] != '\0' ? " " : "", det, ctxt[0] != '\0' ? " (" : "", ctxt,
+                         ctxt[0] != '\0' ? ")" : "");
 }
 
 static int oom(pg_store *s)
@@ -423,7 +427,9 @@ static int put_value(copier *c, const attrib_value *v, col_kind kind, const char
         e = attrib_buf_printf(b, "%lld", (long long)v->i);
         break;
     case ATTRIB_V_REAL:
-        if (kind == COL_INT) {
+        if (kind == COL_TEXT) {
+            bad = true; /* only an untyped SQLite column holds a float where text belongs */
+        } else if (kind == COL_INT) {
             if (v->r != floor(v->r) || fabs(v->r) > 9.2e18)
                 bad = true;
             else
@@ -446,7 +452,9 @@ static int put_value(copier *c, const attrib_value *v, col_kind kind, const char
                              "without changing it; fix the row",
                              table, attrib__value_repr(id, idr, sizeof(idr)), column,
                              attrib__value_repr(v, repr, sizeof(repr)), c->s->disp,
-                             kind == COL_INT ? "integer" : "double precision");
+                             kind == COL_INT    ? "integer"
+                             : kind == COL_TEXT ? "text"
+                                                : "double precision");
     }
     return e != 0 ? oom(c->s) : ATTRIB_OK;
 }
@@ -885,6 +893,14 @@ static int scan(pg_store *s, const char *head, const attrib_scan *sel, const cha
     attrib_buf_free(&sql);
     params_free(&p);
     return rc;
+}
+
+static int pg_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
+{
+    pg_store *s = impl;
+    if (ncols < 1 || ncols > 16)
+        return attrib__error(s->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
+    return run_query(s, sql, NULL, ncols, fn, payload, "reading the API result cache");
 }
 
 static int pg_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
