@@ -25,6 +25,7 @@ enum {
 typedef struct {
     /* global */
     const char *db;
+    const char *db_display; /* db without password, set once the store is open */
     const char *config;
     int verbose;            /* -v count */
     bool quiet;             /* -q */
@@ -151,8 +152,7 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out);
 
 /* Open the store of cfg->db; flags ATTRIB_STORE_*. Exit code. */
 struct attrib_store;
-int cli_open_store(attrib_ctx *ctx, const cli_config *cfg, unsigned flags,
-                   struct attrib_store **out);
+int cli_open_store(attrib_ctx *ctx, cli_config *cfg, unsigned flags, struct attrib_store **out);
 
 /* Map a library code to an exit code, printing the context's message. */
 int cli_fail(attrib_ctx *ctx, int code);

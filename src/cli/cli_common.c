@@ -170,10 +170,14 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
     return CLI_EXIT_OK;
 }
 
-int cli_open_store(attrib_ctx *ctx, const cli_config *cfg, unsigned flags, attrib_store **out)
+int cli_open_store(attrib_ctx *ctx, cli_config *cfg, unsigned flags, attrib_store **out)
 {
     int rc = attrib_store_open(ctx, cfg->db, flags, out);
-    return rc == ATTRIB_OK ? CLI_EXIT_OK : cli_fail(ctx, rc);
+    if (rc != ATTRIB_OK)
+        return cli_fail(ctx, rc);
+    /* What summaries may show: the target without its password. */
+    cfg->db_display = attrib_store_display(*out);
+    return CLI_EXIT_OK;
 }
 
 int cli_fail(attrib_ctx *ctx, int code)
@@ -215,7 +219,8 @@ static int write_summary_json(const cli_config *cfg, const char *command, const 
                                         "revenue", s->unattributable[i].revenue));
     json_object_set_new(root, "command", json_string(command));
     json_object_set_new(root, "exit_status", json_integer(status));
-    json_object_set_new(root, "database", json_string(cfg->db));
+    json_object_set_new(root, "database",
+                        cfg->db_display != NULL ? json_string(cfg->db_display) : json_null());
     json_object_set_new(root, "start_date",
                         cfg->start_date ? json_string(cfg->start_date) : json_null());
     json_object_set_new(root, "end_date", cfg->end_date ? json_string(cfg->end_date) : json_null());

@@ -100,24 +100,18 @@ static int on_conversion(const attrib_value *cols, void *payload)
     return ATTRIB_OK;
 }
 
-/* A session of a user who never converts (all_paths): no id kept. */
+/* A session of a user who never converts (all_paths): a compact row. */
 static int keep_other(load_state *ls, const attrib_session_row *r, uint32_t channel)
 {
     attrib__dataset *ds = ls->ds;
-    int64_t user = attrib_strmap_intern(&ds->other_users, r->user_id, r->user_id_len, NULL);
-    size_t cap = ds->cap_other;
-    if (user < 0 || grow((void **)&ds->other, &cap, ds->n_other + 1, sizeof(*ds->other)) != 0 ||
-        grow((void **)&ds->other_user, &ds->cap_other, ds->n_other + 1, sizeof(*ds->other_user)) !=
-            0)
+    if (grow((void **)&ds->other, &ds->cap_other, ds->n_other + 1, sizeof(*ds->other)) != 0)
         return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory keeping paths");
-    ds->other[ds->n_other] = (attrib_session){.id = NULL,
-                                              .ts = r->ts,
-                                              .channel = channel,
-                                              .holder = r->holder,
-                                              .closer = r->closer,
-                                              .impression = r->impression};
-    ds->other_user[ds->n_other] = (uint32_t)user;
-    ds->n_other++;
+    ds->other[ds->n_other++] = (attrib__other){.user = attrib_hash(r->user_id, r->user_id_len),
+                                               .ts = r->ts,
+                                               .channel = channel,
+                                               .holder = r->holder,
+                                               .closer = r->closer,
+                                               .impression = r->impression};
     return ATTRIB_OK;
 }
 
@@ -200,12 +194,71 @@ static int cmp_unattr(const void *a, const void *b)
                   ((const attrib_unattributable *)b)->conv_id);
 }
 
-static int cmp_other(const void *a, const void *b)
+static bool other_before(const attrib__other *x, const attrib__other *y)
 {
-    const attrib_session *x = a, *y = b;
     if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return x->channel < y->channel ? -1 : x->channel > y->channel;
+        return x->ts < y->ts;
+    if (x->channel != y->channel)
+        return x->channel < y->channel;
+    if (x->holder != y->holder)
+        return x->holder < y->holder;
+    if (x->closer != y->closer)
+        return x->closer < y->closer;
+    return x->impression < y->impression;
+}
+
+/* Group the compact rows by user hash: a stable LSD radix sort on the hash
+ * (4 passes of 16 bits), then an insertion sort by time within each user,
+ * which is linear when rows arrived in time order as tables usually are. */
+static int group_other(attrib_ctx *ctx, attrib__dataset *ds)
+{
+    size_t n = ds->n_other;
+    if (n < 2)
+        return ATTRIB_OK;
+    attrib__other *tmp = malloc(n * sizeof(*tmp));
+    size_t *count = malloc(65536 * sizeof(*count));
+    int rc = ATTRIB_OK;
+    if (tmp == NULL || count == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory grouping paths");
+        goto done;
+    }
+    attrib__other *src = ds->other, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, 65536 * sizeof(*count));
+        for (size_t i = 0; i < n; i++)
+            count[(src[i].user >> shift) & 0xffff]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i].user >> shift) & 0xffff]++] = src[i];
+        attrib__other *t = src;
+        src = dst;
+        dst = t;
+    }
+    /* Four passes: the sorted rows are back in ds->other. */
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && src[b].user == src[a].user)
+            b++;
+        for (size_t i = a + 1; i < b; i++) {
+            attrib__other x = src[i];
+            size_t j = i;
+            while (j > a && other_before(&x, &src[j - 1])) {
+                src[j] = src[j - 1];
+                j--;
+            }
+            src[j] = x;
+        }
+        a = b;
+    }
+done:
+    free(count);
+    free(tmp);
+    return rc;
 }
 
 /* Counting sort of sessions[0..n) by user (staging user[]), then qsort within a
@@ -260,8 +313,7 @@ static int group_sessions(attrib_ctx *ctx, attrib__dataset *ds)
                                ds->sessions[k].id);
     }
     if (rc == ATTRIB_OK && ds->all_paths)
-        rc = group_by_user(ctx, &ds->other, &ds->other_user, ds->n_other, ds->other_users.count,
-                           &ds->other_start, cmp_other);
+        rc = group_other(ctx, ds);
     return rc;
 }
 
@@ -454,12 +506,35 @@ int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *o
         }
         rc = tail_path(s, from, n, opts, fn, payload);
     }
-    for (size_t u = 0; rc == ATTRIB_OK && ds->other_start != NULL && u < ds->other_users.count;
-         u++) {
-        const attrib_session *s = ds->other + ds->other_start[u];
-        size_t n = ds->other_start[u + 1] - ds->other_start[u];
-        rc = tail_path(s, 0, n, opts, fn, payload);
+    /* Users who never convert: one path each, rebuilt as sessions without ids. */
+    attrib_session *buf = NULL;
+    size_t cap = 0;
+    for (size_t a = 0; rc == ATTRIB_OK && a < ds->n_other;) {
+        size_t b = a + 1;
+        while (b < ds->n_other && ds->other[b].user == ds->other[a].user)
+            b++;
+        if (b - a > cap) {
+            cap = b - a;
+            attrib_session *p = realloc(buf, cap * sizeof(*buf));
+            if (p == NULL) {
+                rc = ATTRIB_ENOMEM;
+                break;
+            }
+            buf = p;
+        }
+        for (size_t i = a; i < b; i++) {
+            const attrib__other *o = &ds->other[i];
+            buf[i - a] = (attrib_session){.id = NULL,
+                                          .ts = o->ts,
+                                          .channel = o->channel,
+                                          .holder = o->holder,
+                                          .closer = o->closer,
+                                          .impression = o->impression};
+        }
+        rc = tail_path(buf, 0, b - a, opts, fn, payload);
+        a = b;
     }
+    free(buf);
     free(last);
     free(order);
     return rc;
@@ -510,9 +585,6 @@ void attrib__dataset_free(attrib__dataset *ds)
     free(ds->user_start);
     free(ds->journeys);
     free(ds->unattributable);
-    attrib_strmap_free(&ds->other_users);
     free(ds->other);
-    free(ds->other_user);
-    free(ds->other_start);
     memset(ds, 0, sizeof(*ds));
 }

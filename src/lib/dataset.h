@@ -21,6 +21,15 @@ typedef struct {
     double revenue;
 } attrib__conv;
 
+/* A session of a user who never converts (all_paths). Two users whose ids
+ * hash alike (p ~ n^2 / 2^65) would share one path: a statistics-only effect. */
+typedef struct {
+    uint64_t user; /* attrib_hash of user_id */
+    int64_t ts;
+    uint32_t channel;
+    uint8_t holder, closer, impression, pad_;
+} attrib__other;
+
 /* Per-session visitor during the load (the report's cost pass rides on it). */
 typedef int (*attrib__session_fn)(const attrib_session_row *row, uint32_t channel, void *payload);
 
@@ -44,13 +53,11 @@ typedef struct {
     size_t n_unattributable;
 
     /* With all_paths (models that learn from every path): the sessions of users
-     * without any conversion, without their ids. */
+     * without any conversion, as compact rows keyed by a 64-bit hash of the user
+     * id (no id strings kept: ~24 bytes a session), grouped by a radix sort. */
     bool all_paths;
-    attrib_strmap other_users; /* user_id → index */
-    attrib_session *other;     /* grouped by user, sorted by (ts, channel) */
-    uint32_t *other_user;      /* staging: user of other[i] */
+    attrib__other *other; /* grouped by user hash, sorted by (ts, channel) within */
     size_t n_other, cap_other;
-    size_t *other_start; /* other user u: other[other_start[u] .. other_start[u+1]) */
 
     uint64_t sessions_read; /* rows seen in the session scan */
     uint64_t bad_sessions, bad_conversions;

@@ -1161,14 +1161,6 @@ static int pg_insert_costs(void *impl, const attrib_value *rows, size_t n_rows)
     return copy_values(impl, "session_costs", cols, kinds, 2, rows, n_rows);
 }
 
-/* A SELECT of attrib's own tables (the API result cache, api_run.c). */
-static int pg_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
-{
-    if (ncols < 1 || ncols > 16)
-        return attrib__error(((pg_store *)impl)->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
-    return run_query(impl, sql, NULL, ncols, fn, payload, "reading the API result cache");
-}
-
 const attrib_store_ops attrib_store_pg = {
     .name = "postgresql",
     .accepts = pg_accepts,
