@@ -46,11 +46,11 @@ static void test_golden_default(void **state)
     assert_non_null(strstr(report, "Direct Traffic"));
     /* The shipped model against the API on these journeys (docs/model.md). */
     assert_int_equal(s.journeys, 14);
-    assert_true(s.max[0] <= 0.01);
-    assert_true(s.mae[0] <= 0.001);
+    assert_true(s.max[0] <= 0.005);
+    assert_true(s.mae[0] <= 0.0005);
     for (int q = 1; q < 4; q++) {
-        assert_true(s.mae[q] <= 0.002);
-        assert_true(s.max[q] <= 0.02);
+        assert_true(s.mae[q] <= 0.001);
+        assert_true(s.max[q] <= 0.01);
     }
     assert_true(s.within_01[0] == 1.0);
     /* The untrained model is far off: the defaults carry real information. */
@@ -80,7 +80,7 @@ static void test_golden_default(void **state)
             seen |= 1;
         }
         if (strncmp(jr->conv_id, "d95d4544", 8) == 0) {
-            assert_near(out[0].closer, t[0].closer, 0.002);
+            assert_near(out[0].closer, t[0].closer, 0.0015);
             assert_true(out[0].closer < 0.5 && t[0].closer < 0.5);
             seen |= 2;
         }
