@@ -80,8 +80,8 @@ static void redistribute(const attrib_ihc_chan *chans, size_t n_chans,
 }
 
 void attrib__ihc_redistribute(const attrib_ihc_chan *chans, size_t n_chans,
-                              const attrib_redistribution *rd, const attrib_session *s,
-                              size_t from, size_t n, attrib_credit *out)
+                              const attrib_redistribution *rd, const attrib_session *s, size_t from,
+                              size_t n, attrib_credit *out)
 {
     redistribute(chans, n_chans, &rd->initializer, ATTRIB_IHC_I, s, from, n, out);
     redistribute(chans, n_chans, &rd->holder, ATTRIB_IHC_H, s, from, n, out);

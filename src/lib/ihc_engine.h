@@ -31,8 +31,8 @@ void attrib__ihc_compute(const attrib_ihc_params *p, const attrib_ihc_chan *chan
  * place; out[].ihc is used as scratch and must be recomputed afterwards.
  */
 void attrib__ihc_redistribute(const attrib_ihc_chan *chans, size_t n_chans,
-                              const attrib_redistribution *rd, const attrib_session *s,
-                              size_t from, size_t n, attrib_credit *out);
+                              const attrib_redistribution *rd, const attrib_session *s, size_t from,
+                              size_t n, attrib_credit *out);
 
 /* Round to 4 decimals like the API (half away from zero). */
 double attrib__ihc_round4(double x);
