@@ -341,7 +341,7 @@ typedef struct {
 
 int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
                          const attrib_ihc_calibrate_options *opts, const char *out_path,
-                         attrib_ihc_eval_summary *fit, char **log)
+                         attrib_ihc_eval_summary *fit, char **log_text)
 {
     int rc = ATTRIB_OK;
     attrib_ihc_calibrate_options defaults = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
@@ -453,6 +453,23 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
             lrc |= attrib_buf_printf(&lb, "sweep %3u: sse %.8f\n", sw, f);
         attrib__progress(ctx, "calibrating", sw, sweeps);
     }
+    /* Only ratios of channel weights within a journey matter; scale each
+     * phase so the session-weighted geometric mean of the channels is 1,
+     * which makes "an unknown channel weighs 1" mean "an average channel".
+     * Predictions for the channels in the file do not change. */
+    for (int q = 0; q < 3; q++) {
+        double lsum = 0.0, cnt = 0.0;
+        for (size_t i = 0; i < fs.n_jobs; i++) {
+            const attrib_journey *jr = &ds->journeys[fs.jobs[i]];
+            for (size_t k = 0; k < jr->n; k++) {
+                lsum += log(fs.chans[jr->sessions[k].channel].w[q]);
+                cnt += 1.0;
+            }
+        }
+        double scale = cnt > 0.0 ? exp(-lsum / cnt) : 1.0;
+        for (size_t c = 0; c < nch; c++)
+            fs.chans[c].w[q] *= scale;
+    }
     /* Channel weights into the file: every channel of the data. */
     for (size_t c = 0; c < nch; c++) {
         rc = attrib__ihc_params_set_channel(ctx, fs.p, ds->chan_view.names[c], fs.chans[c].w);
@@ -472,8 +489,8 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
         if (rc != ATTRIB_OK)
             goto done;
     }
-    if (log != NULL) {
-        if (lrc != 0 || attrib_buf_failed(&lb) || (*log = attrib_buf_take(&lb)) == NULL) {
+    if (log_text != NULL) {
+        if (lrc != 0 || attrib_buf_failed(&lb) || (*log_text = attrib_buf_take(&lb)) == NULL) {
             rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
             goto done;
         }
