@@ -34,7 +34,8 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embed_models.o
 CLI_OBJ  = $(CLI_SRC:%.c=$(B)/obj/%.o)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-only unit cli-tests asan valgrind fuzz bench bench-gen bench-engine format lint clean
+.PHONY: all deps demo test test-only unit cli-tests asan valgrind fuzz bench bench-gen bench-api \
+        bench-engine bench-models format lint clean
 
 all: $(B)/attrib
 
@@ -101,6 +102,11 @@ bench: all $(B)/bench/floor
 # The generator alone: sessions per second and a profile of the data.
 bench-gen: $(B)/bench/gen_bench
 	@$(B)/bench/gen_bench $(BENCH_GEN_SESSIONS)
+
+# The API client against attrib serve on loopback: requests/s, sessions/s,
+# fill of the session cap, JSON CPU per session (BENCH_API_CONVERSIONS, 100000).
+bench-api: $(B)/bench/api_bench
+	@$(B)/bench/api_bench $(BENCH_API_CONVERSIONS)
 
 # The local IHC engine alone: journeys per second on one core.
 bench-engine: $(B)/bench/engine_bench

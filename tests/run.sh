@@ -9,6 +9,9 @@ ATTRIB=$(cd "$(dirname "$B/attrib")" && pwd)/attrib
 export ATTRIB
 TOP=$(pwd)
 export TOP
+CFLAGS_SAN=""
+case "$B" in *asan*) CFLAGS_SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" ;; esac
+export CFLAGS_SAN
 pass=0; fail=0; failed=""
 log_dir="$B/test-logs"; mkdir -p "$log_dir"
 run_one() { # name cmd...

@@ -20,7 +20,7 @@ if git grep -nE '\b(printf|fprintf|puts|perror|exit|abort)[[:space:]]*\(' -- 'sr
     | grep -v 'snprintf\|vsnprintf'; then
     echo "lint: the library never prints or exits (STYLE.md §8)" >&2; rc=1
 fi
-if git grep -nE '\bstderr\b' -- 'src/cli/*.c' | grep -v '^src/cli/msgs\.c:'; then
+if git grep -nE '(\(|, *)stderr *[,)]|STDERR_FILENO|\bperror *\(' -- 'src/cli/*.c' | grep -v '^src/cli/msgs\.c:'; then
     echo "lint: only src/cli/msgs.c writes to stderr (STYLE.md §9)" >&2; rc=1
 fi
 exit $rc

@@ -18,15 +18,19 @@ extern "C" {
 
 /*
  * What the data looks like (all of it valid rows):
- * - exactly `sessions` sessions, over users with 1..400 sessions each
- *   (P(n >= k) = k^-1.7: ~69% one session, a few with hundreds), spread over
- *   days (clicks in one visit, returns later that day, returns days later);
+ * - about `sessions` sessions (within ~1-2% from 100k up; a few hundred rows
+ *   vary more), in time order as a tracking table fills: users arrive day by
+ *   day (weekly rhythm, hourly profile of the real data) and return over
+ *   days, users interleaved; 1..400 sessions per user (P(n >= k) = k^-1.7:
+ *   ~69% one session, a few with hundreds); users who arrived before
+ *   start_date return on the first days, so every day is alike;
  * - 16 channels (the 13 of the real IHC data plus Display & Programmatic,
  *   YouTube Ads, Pinterest Ads), the first session favouring acquisition
  *   channels and later ones Direct, brand search and newsletter;
  * - holder and closer engagement more frequent late in a journey and on
  *   converting sessions; impression_interaction on display/video/social ads;
  * - ~3% of users convert (longer journeys more often), ~5% of those twice;
+ *   journeys of 1/2/3-4/5-8 sessions ~63/17/11/6% (real data: 58/21/14/5%);
  *   revenue log-normal (median ~47 EUR);
  * - a cost row for most sessions: paid channels cost per session around
  *   their own median, free channels (direct, organic, referral...) 0 and
@@ -36,11 +40,11 @@ extern "C" {
  * Guarantees: a conversion comes 1 s to 30 min after its converting session
  * and strictly before the user's next session, so every conversion has at
  * least one session of its user strictly before it, and its journey (without
- * lookback) ends at the converting session. A user's sessions have distinct
- * times, at least 2 s apart.
+ * lookback) ends at the converting session. A user's sessions are at least
+ * 2 s apart. Conversions that would fall after the span are not emitted.
  */
 typedef struct {
-    uint64_t sessions;      /* number of sessions to generate (>= 1) */
+    uint64_t sessions;      /* about how many sessions to generate (>= 1) */
     uint64_t seed;          /* same seed and options, same rows, on any machine */
     const char *start_date; /* first day, YYYY-MM-DD (NULL = "2023-01-01") */
     uint32_t days;          /* span in days (0 = ~30 days per million sessions, 7..730) */
@@ -85,10 +89,11 @@ typedef struct {
 
 /*
  * Generate into sink; opts NULL = defaults, stats may be NULL (else filled
- * with what was emitted, also on failure). Memory is bounded (a few KB)
- * whatever the size. Progress ("generating sessions") is reported through
- * ctx at most 4 times a second; a cancel on ctx stops with ATTRIB_ECANCEL.
- * Errors: ATTRIB_EINVAL (bad options), or the code a sink callback returned.
+ * with what was emitted, also on failure). Memory is bounded by the users
+ * active at once (~1e5, a few MB at 100M sessions), not by the size.
+ * Progress ("generating sessions") is reported through ctx at most 4 times a
+ * second; a cancel on ctx stops with ATTRIB_ECANCEL. Errors: ATTRIB_EINVAL
+ * (bad options), or the code a sink callback returned.
  */
 int attrib_gen_run(attrib_ctx *ctx, const attrib_gen_options *opts, const attrib_gen_sink *sink,
                    void *payload, attrib_gen_stats *stats);

@@ -8,6 +8,7 @@
 #ifndef ATTRIB_PIPELINE_H
 #define ATTRIB_PIPELINE_H
 
+#include "attrib/api.h"
 #include "attrib/error.h"
 #include "attrib/journey.h"
 #include "attrib/model.h"
@@ -30,11 +31,15 @@ typedef struct {
     const attrib_model_ops *model;   /* NULL = "ihc" when present, else the first model */
     attrib_model_options model_opts; /* passed to the model */
     unsigned threads;                /* attribution threads; 0 = number of cores (max 8) */
+    const attrib_api_options *api;   /* non-NULL: the IHC API computes the credit (--engine
+                                        ihc-api); results are cached per conversion, so a rerun
+                                        sends only journeys without a stored result */
+    bool api_force;                  /* ignore (and replace) cached API results */
 } attrib_run_options;
 
 #define ATTRIB_RUN_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        NULL, NULL, 0, false, false, false, NULL, ATTRIB_MODEL_OPTIONS_INIT, 0                     \
+        NULL, NULL, 0, false, false, false, NULL, ATTRIB_MODEL_OPTIONS_INIT, 0, NULL, false        \
     }
 
 /* A selected conversion without any session before it (SPEC §3). */
@@ -60,6 +65,9 @@ typedef struct {
     uint64_t csv_rows;                  /* data rows in the exported CSV */
     uint64_t api_requests, api_retries; /* ihc-api engine */
     double seconds;                     /* wall time of the step(s) */
+    double read_seconds;                /* of which: reading the input and cutting journeys */
+    double model_seconds;               /*           running the model over the journeys */
+    double write_seconds;               /*           writing attribution (and a fused report) */
 } attrib_summary;
 
 /* Free what a summary owns (not the struct). NULL is a no-op. */

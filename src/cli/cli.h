@@ -6,6 +6,7 @@
 #ifndef ATTRIB_CLI_H
 #define ATTRIB_CLI_H
 
+#include "attrib/ihc_json.h"
 #include "attrib/pipeline.h"
 
 #include <stdbool.h>
@@ -37,6 +38,15 @@ typedef struct {
     const char *model;      /* --model NAME */
     const char *model_file; /* IHC parameters */
     uint64_t threads;
+    /* model options (models other than ihc) */
+    const char *direct_channels; /* last-non-direct: comma-separated names */
+    const char *position_first;  /* position: share of the first session (number) */
+    const char *position_last;
+    const char *half_life;  /* time-decay: days (number) */
+    uint64_t markov_order;  /* markov: 0 = default 1 */
+    bool markov_value;      /* markov: removal effects on revenue */
+    const char *models;     /* compare: comma-separated model names */
+    bool print_transitions; /* markov: also print the transition matrix */
     /* outputs */
     const char *out;
     const char *summary_json;
@@ -49,13 +59,32 @@ typedef struct {
     const char *gen_start;
     uint64_t gen_days;
     /* eval / calibrate */
-    const char *requests, *responses, *audit_dir; /* recorded API calls */
-    const char *split;                            /* all | train | holdout */
-    uint64_t holdout_percent;                     /* share held out by hash of conversion_id */
-    uint64_t sweeps;                              /* calibrate: coordinate-descent passes */
-    uint64_t worst;                               /* eval: worst journeys listed */
-    const char *start_model;                      /* calibrate: model file to start from */
+    const char *requests, *responses; /* recorded API calls (or audit_dir below) */
+    const char *split;                /* all | train | holdout */
+    uint64_t holdout_percent;         /* share held out by hash of conversion_id */
+    uint64_t sweeps;                  /* calibrate: coordinate-descent passes */
+    uint64_t worst;                   /* eval: worst journeys listed */
+    const char *start_model;          /* calibrate: model file to start from */
+    /* copy */
+    const char *copy_from, *copy_to;
     bool help;
+    /* ihc-api engine and serve (cli_api.c) */
+    const char *conv_type_id;
+    const char *api_url;
+    const char *api_key_file;
+    uint64_t max_journeys; /* per request */
+    uint64_t max_sessions; /* per request */
+    const char *oversize;  /* keep-latest | skip | fail */
+    uint64_t concurrency;
+    const char *max_rps;  /* a decimal number */
+    uint64_t api_timeout; /* seconds per request */
+    uint64_t max_attempts;
+    uint64_t api_deadline; /* seconds for the whole run, 0 = none */
+    const char *audit_dir;
+    const char *redistribution; /* JSON object, or @FILE */
+    const char *bind;
+    uint64_t port;
+    bool no_auth;
 } cli_config;
 
 typedef enum {
@@ -97,6 +126,9 @@ extern const cli_opt cli_opts_select[];
 extern const cli_opt cli_opts_journey[];
 extern const cli_opt cli_opts_engine[];
 extern const cli_opt cli_opts_summary[];
+extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */
+extern const cli_opt cli_opts_serve[]; /* attrib serve (cli_api.c) */
+extern const cli_opt cli_opts_model[];
 
 /* The command table (commands.c), NULL-name terminated. */
 extern const cli_cmd cli_commands[];
@@ -127,6 +159,20 @@ int cli_fail(attrib_ctx *ctx, int code);
 
 /* Print the human summary on stderr and write --summary-json. Exit code. */
 int cli_summary(const cli_config *cfg, const char *command, const attrib_summary *sum, int status);
+
+/* The API key from --api-key-file (refused when group/others may read it) or
+ * $IHC_API_KEY; *out is malloc'ed (NULL when neither is set). Exit code. */
+int cli_read_api_key(const cli_config *cfg, char **out);
+
+/* API client options from the config (--engine ihc-api): the key is read,
+ * the redistribution parsed; release with cli_api_free. */
+typedef struct {
+    attrib_api_options opts;
+    char *key;
+    attrib_ihc_redist *redist;
+} cli_api;
+int cli_api_setup(const cli_config *cfg, cli_api *out);
+void cli_api_free(cli_api *a);
 
 /* A context with log and progress wired to the terminal. */
 int cli_ctx(const cli_config *cfg, attrib_ctx **out);

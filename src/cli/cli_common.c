@@ -7,6 +7,7 @@
 #include "msgs.h"
 
 #include "attrib/store.h"
+#include "util/numfmt.h"
 #include "util/ts.h"
 
 #include <signal.h>
@@ -59,6 +60,65 @@ const cli_opt cli_opts_engine[] = {
     CLI_OPT_END,
 };
 
+const cli_opt cli_opts_model[] = {
+    CLI_OPT("direct-channels", 0, OPT_STRING, direct_channels, "A,B",
+            "last-non-direct: channels that count as direct (default Direct Traffic)"),
+    CLI_OPT("position-first", 0, OPT_STRING, position_first, "X",
+            "position: share of the first session (default 0.4)"),
+    CLI_OPT("position-last", 0, OPT_STRING, position_last, "X",
+            "position: share of the last session (default 0.4)"),
+    CLI_OPT("half-life", 0, OPT_STRING, half_life, "DAYS",
+            "time-decay: half-life in days (default 7)"),
+    CLI_OPT("order", 0, OPT_UINT, markov_order, "K",
+            "markov: states are the last K channels (default 1)"),
+    CLI_OPT("markov-value", 0, OPT_FLAG, markov_value, NULL,
+            "markov: removal effects on revenue instead of conversions"),
+    CLI_OPT_END,
+};
+
+/* --direct-channels A,B: names kept for the process (the CLI runs one command). */
+static const char *g_direct[64];
+static char g_direct_buf[4096];
+
+static int model_options(const cli_config *cfg, attrib_model_options *mo)
+{
+    if (cfg->direct_channels != NULL) {
+        size_t len = strlen(cfg->direct_channels), n = 0;
+        if (len >= sizeof(g_direct_buf))
+            return cli_error_usage("--direct-channels is too long");
+        memcpy(g_direct_buf, cfg->direct_channels, len + 1);
+        for (char *p = g_direct_buf; p != NULL;) {
+            char *comma = strchr(p, ',');
+            if (comma != NULL)
+                *comma = '\0';
+            if (*p == '\0' || n == sizeof(g_direct) / sizeof(g_direct[0]))
+                return cli_error_usage("--direct-channels wants up to 64 non-empty names "
+                                       "separated by commas");
+            g_direct[n++] = p;
+            p = comma != NULL ? comma + 1 : NULL;
+        }
+        mo->direct_channels = g_direct;
+        mo->n_direct_channels = n;
+    }
+    struct {
+        const char *arg, *name;
+        double *out;
+    } nums[] = {{cfg->position_first, "--position-first", &mo->position_first},
+                {cfg->position_last, "--position-last", &mo->position_last},
+                {cfg->half_life, "--half-life", &mo->half_life_days}};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        if (nums[i].arg != NULL &&
+            attrib_numparse(nums[i].arg, strlen(nums[i].arg), nums[i].out) != 0)
+            return cli_error_usage("%s '%s' is not a number", nums[i].name, nums[i].arg);
+    if (cfg->markov_order > 8)
+        return cli_error_usage("--order %llu is not in 1..8",
+                               (unsigned long long)cfg->markov_order);
+    if (cfg->markov_order > 0)
+        mo->markov_order = (int)cfg->markov_order;
+    mo->markov_value = cfg->markov_value;
+    return CLI_EXIT_OK;
+}
+
 const cli_opt cli_opts_summary[] = {
     CLI_OPT("summary-json", 0, OPT_STRING, summary_json, "FILE",
             "also write the run summary as JSON to FILE"),
@@ -103,6 +163,9 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
         else
             o.model_opts.model_file = cfg->model_file;
     }
+    int mrc = model_options(cfg, &o.model_opts);
+    if (mrc != CLI_EXIT_OK)
+        return mrc;
     *out = o;
     return CLI_EXIT_OK;
 }
@@ -177,6 +240,9 @@ static int write_summary_json(const cli_config *cfg, const char *command, const 
     json_object_set_new(root, "api_requests", json_integer((json_int_t)s->api_requests));
     json_object_set_new(root, "api_retries", json_integer((json_int_t)s->api_retries));
     json_object_set_new(root, "seconds", json_real(s->seconds));
+    json_object_set_new(root, "read_seconds", json_real(s->read_seconds));
+    json_object_set_new(root, "model_seconds", json_real(s->model_seconds));
+    json_object_set_new(root, "write_seconds", json_real(s->write_seconds));
     if (json_dump_file(root, cfg->summary_json, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
         rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write --summary-json %s", cfg->summary_json);
 done:
@@ -202,12 +268,19 @@ int cli_summary(const cli_config *cfg, const char *command, const attrib_summary
     if (s->n_unattributable > 10)
         cli_infof("  ... and %llu more (see --summary-json)",
                   (unsigned long long)(s->n_unattributable - 10));
-    cli_infof("  %llu sessions read, %llu journey sessions, %llu attribution rows, %llu report "
-              "rows over %llu dates, %llu CSV rows%s, %.2f s",
-              (unsigned long long)s->sessions_read, (unsigned long long)s->journey_sessions,
-              (unsigned long long)s->attribution_rows, (unsigned long long)s->report_rows,
-              (unsigned long long)s->report_dates, (unsigned long long)s->csv_rows,
-              s->bad_rows_skipped > 0 ? ", bad rows skipped" : "", s->seconds);
+    char line[512];
+    int n = snprintf(line, sizeof(line), "  %llu sessions read, %llu journey sessions",
+                     (unsigned long long)s->sessions_read, (unsigned long long)s->journey_sessions);
+    if (s->attribution_rows > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu attribution rows written",
+                      (unsigned long long)s->attribution_rows);
+    if (s->report_rows > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu report rows over %llu dates",
+                      (unsigned long long)s->report_rows, (unsigned long long)s->report_dates);
+    if (s->csv_rows > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu CSV rows",
+                      (unsigned long long)s->csv_rows);
+    cli_infof("%s, %.2f s", line, s->seconds);
     if (s->bad_rows_skipped > 0)
         cli_warnf("%llu bad input rows were skipped (--skip-bad-rows)",
                   (unsigned long long)s->bad_rows_skipped);

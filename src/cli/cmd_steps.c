@@ -22,9 +22,15 @@ static int step(cli_config *cfg, step_kind kind)
     int rc = cli_run_options(cfg, &opts);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (strcmp(cfg->engine, "local") != 0)
-        return cli_error_usage("--engine %s is not available in this build; use --engine local",
-                               cfg->engine);
+    cli_api api = {0};
+    if (strcmp(cfg->engine, "ihc-api") == 0 && (kind == STEP_ATTRIBUTE || kind == STEP_RUN)) {
+        rc = cli_api_setup(cfg, &api);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+        opts.api = &api.opts;
+        opts.api_force = cfg->force;
+    } else if (strcmp(cfg->engine, "local") != 0)
+        return cli_error_usage("--engine takes local or ihc-api, not '%s'", cfg->engine);
     rc = cli_ctx(cfg, &ctx);
     if (rc == CLI_EXIT_OK)
         rc = cli_open_store(ctx, cfg, 0, &st);
@@ -51,6 +57,7 @@ static int step(cli_config *cfg, step_kind kind)
     if (rc == CLI_EXIT_OK || rc == CLI_EXIT_PARTIAL)
         rc = cli_summary(cfg, step_names[kind], &sum, rc);
 done:
+    cli_api_free(&api);
     attrib_summary_free(&sum);
     attrib_store_close(st);
     attrib_ctx_free(ctx);

@@ -23,7 +23,8 @@ static const cli_opt opts_journeys[] = {
 };
 
 static const cli_opt opts_gen[] = {
-    CLI_OPT("sessions", 'n', OPT_UINT, sessions, "N", "number of sessions (default 100000)"),
+    CLI_OPT("sessions", 'n', OPT_UINT, sessions, "N",
+            "about N sessions (default 100000; within ~2% from 100k up)"),
     CLI_OPT("seed", 0, OPT_UINT, seed, "S", "random seed: same seed, same rows (default 1)"),
     CLI_OPT("start-date", 0, OPT_STRING, gen_start, "YYYY-MM-DD",
             "first day of the data (default 2023-01-01)"),
@@ -65,23 +66,50 @@ static const cli_opt opts_calibrate[] = {
 
 static const cli_opt *const g_eval[] = {cli_opts_global, opts_recorded, opts_eval, NULL};
 static const cli_opt *const g_calibrate[] = {cli_opts_global, opts_recorded, opts_calibrate, NULL};
+static const cli_opt opts_copy[] = {
+    CLI_OPT("from", 0, OPT_STRING, copy_from, "TARGET",
+            "source: SQLite path or postgresql:// URI (required)"),
+    CLI_OPT("to", 0, OPT_STRING, copy_to, "TARGET",
+            "destination: SQLite path or postgresql:// URI (required; created if missing)"),
+    CLI_OPT("force", 0, OPT_FLAG, force, NULL,
+            "replace the destination's rows (its attribution and report tables are emptied too)"),
+    CLI_OPT_END,
+};
+
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
-static const cli_opt *const g_attribute[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
-                                             cli_opts_engine, cli_opts_summary, NULL};
+static const cli_opt *const g_attribute[] = {
+    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,
+    cli_opts_api,    cli_opts_model,  cli_opts_summary, NULL};
 static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, cli_opts_summary, NULL};
 static const cli_opt *const g_export[] = {cli_opts_global, cli_opts_select, opts_out_csv,
                                           cli_opts_summary, NULL};
-static const cli_opt *const g_run[] = {cli_opts_global,
-                                       cli_opts_select,
-                                       cli_opts_journey,
-                                       cli_opts_engine,
-                                       opts_out_csv,
-                                       cli_opts_summary,
-                                       NULL};
+static const cli_opt *const g_run[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
+                                       cli_opts_engine, cli_opts_api,     cli_opts_model,
+                                       opts_out_csv,    cli_opts_summary, NULL};
+static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
+static const cli_opt *const g_copy[] = {cli_opts_global, opts_copy, NULL};
+
+static const cli_opt opts_compare[] = {
+    CLI_OPT("models", 0, OPT_STRING, models, "A,B,...",
+            "models to compare (default ihc,last,linear,markov,shapley)"),
+    CLI_OPT("out", 'o', OPT_STRING, out, "FILE", "also write the table to FILE"),
+    CLI_OPT("format", 0, OPT_STRING, format, "csv|markdown",
+            "format of --out (default: markdown for *.md, else csv)"),
+    CLI_OPT_END,
+};
+static const cli_opt opts_markov[] = {
+    CLI_OPT("print-transitions", 0, OPT_FLAG, print_transitions, NULL,
+            "also print every transition (from, to, count, probability)"),
+    CLI_OPT_END,
+};
+static const cli_opt *const g_compare[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
+                                           cli_opts_model,  opts_compare,    NULL};
+static const cli_opt *const g_markov[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
+                                          cli_opts_model,  opts_markov,     NULL};
 
 const cli_cmd cli_commands[] = {
     {"init", "create the output and attrib tables and indexes (idempotent)",
@@ -93,12 +121,19 @@ const cli_cmd cli_commands[] = {
     {"gen", "write a realistic synthetic dataset into the input tables",
      "Generate sessions, conversions and costs that look like real web analytics data\n"
      "(16 channels with their own costs, users with 1..n sessions over days, ~3% of users\n"
-     "converting, some twice, log-normal revenue, 64-hex ids) and write them into\n"
-     "session_sources, conversions and session_costs, then create the tables and indexes\n"
-     "`init` creates, all in one transaction. The same --seed and options give the same\n"
-     "rows. Creates the SQLite file if needed; refuses a database whose input tables\n"
-     "already hold rows unless --force.",
+     "converting, some twice, log-normal revenue, 64-hex ids, rows in time order as a\n"
+     "tracking table fills up) into session_sources, conversions and session_costs, then\n"
+     "create the tables and indexes `init` creates, all in one transaction. The same\n"
+     "--seed and options give the same rows. Creates the SQLite file if needed; refuses a\n"
+     "database whose input tables already hold rows unless --force.",
      cmd_gen, g_gen},
+    {"copy", "move the input tables between stores (SQLite <-> PostgreSQL)",
+     "Stream session_sources, conversions and session_costs from --from into --to in one\n"
+     "transaction on --to, creating its tables and indexes as `init` does. Values travel\n"
+     "as stored, so every command gives the same results on both. Refuses a destination\n"
+     "that already holds input rows unless --force. Example:\n"
+     "  attrib copy --from challenge.db --to postgresql://me@dbhost/attrib",
+     cmd_copy, g_copy},
     {"journeys", "write the customer journeys as IHC JSON, JSON lines or CSV",
      "Build the journeys of the selected conversions (SPEC §3) and write them, e.g. to\n"
      "inspect them or as a training set for the IHC web UI. Changes nothing.",
@@ -123,6 +158,14 @@ const cli_cmd cli_commands[] = {
      "The whole pipeline: init, attribute, report and export. Without a range the input is\n"
      "read once and both tables are written in one transaction.",
      cmd_run, g_run},
+    {"serve", "answer IHC API requests with the local engine (HTTP)",
+     "Serve POST /v1/compute_ihc?conv_type_id=ID like the IHC API (same request and\n"
+     "response bodies, 4-decimal values, the caps of --max-journeys-per-request and\n"
+     "--max-sessions-per-request) computed by the local model, e.g. as --api-url for\n"
+     "attribute --engine ihc-api. The x-api-key header is checked against --api-key-file\n"
+     "(or $IHC_API_KEY); --no-auth is allowed on loopback addresses only. Stops cleanly on\n"
+     "SIGTERM or SIGINT after answering the requests in progress.",
+     cmd_serve, g_serve},
     {"eval", "measure the local IHC engine against recorded API calls",
      "Run the local IHC engine (API-compatible rounding) on recorded requests and compare\n"
      "with the recorded responses: MAE, max error and the share of sessions within 0.01\n"
@@ -137,5 +180,16 @@ const cli_cmd cli_commands[] = {
      cmd_calibrate, g_calibrate},
     {"models", "list the attribution models", "List the models `--model` accepts.", cmd_models,
      g_models},
+    {"compare", "compare attribution models per channel",
+     "Run several models (--models) over the same selected journeys and print, per channel\n"
+     "and model, the attributed conversions, revenue, share and ROAS (revenue / cost of the\n"
+     "channel's sessions on the selected dates). --out also writes the table as CSV or\n"
+     "markdown. Changes nothing in the database.",
+     cmd_compare, g_compare},
+    {"markov", "show the Markov model's removal effects and transitions",
+     "Fit the Markov chain (--order, --markov-value) on every path of the data and print\n"
+     "each channel's removal effect and share; --print-transitions adds the transition\n"
+     "matrix. Changes nothing in the database.",
+     cmd_markov, g_markov},
     {NULL, NULL, NULL, NULL, NULL},
 };

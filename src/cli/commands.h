@@ -12,7 +12,11 @@ int cmd_export(cli_config *cfg);
 int cmd_run(cli_config *cfg);
 int cmd_models(cli_config *cfg);
 int cmd_gen(cli_config *cfg);
+int cmd_serve(cli_config *cfg);
 int cmd_eval(cli_config *cfg);
 int cmd_calibrate(cli_config *cfg);
+int cmd_compare(cli_config *cfg);
+int cmd_markov(cli_config *cfg);
+int cmd_copy(cli_config *cfg);
 
 #endif

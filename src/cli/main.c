@@ -24,6 +24,14 @@ static void defaults(cli_config *cfg)
     cfg->format = "ihc-json";
     cfg->sessions = 100000;
     cfg->seed = 1;
+    cfg->max_journeys = 100;
+    cfg->max_sessions = 3000;
+    cfg->oversize = "keep-latest";
+    cfg->concurrency = 4;
+    cfg->api_timeout = 120;
+    cfg->max_attempts = 6;
+    cfg->bind = "127.0.0.1";
+    cfg->port = 8080;
 }
 
 static int finish(int rc)

@@ -1,15 +1,24 @@
 /*
- * Synthetic dataset generator (SPEC §8). Users are generated and emitted one
- * at a time, so memory is bounded by the longest journey (GEN_MAX_USER
- * sessions), whatever the size.
+ * Synthetic dataset generator (SPEC §8), written as a small event
+ * simulation so that rows come out in time order, as a real tracking table
+ * fills up: users arrive day by day (a weekly rhythm, an hourly profile),
+ * each with a planned number of sessions (heavy tail) and its own random
+ * stream; a heap holds every active user keyed by the time of its next
+ * session; popping the heap emits sessions in time order, users interleaved.
+ * Memory is bounded by the users active at the same time (arrivals per day x
+ * mean journey duration: ~1e5 users, a few MB, at 100M sessions over two
+ * years), never by the size of the dataset.
  *
  * Ids are 64 lowercase hex digits. The first 16 digits of a session id are
- * slot * stride + random offset, where slot is the session's sequence number
- * and stride = 2^64 / sessions: ids are random-looking yet strictly ascending
- * in generation order, so sinks insert them sequentially. A conversion takes
- * its prefix from the slot of its converting session (a fresh offset) and a
- * user from the slot of its first session, which keeps conversion ids
- * ascending too and makes every id unique. The other 48 digits are random.
+ * slot * stride + random offset, where slot is the emission sequence number
+ * and stride = 2^64 / capacity: ids look random yet ascend strictly in
+ * emission order, so sinks insert them sequentially. A conversion is emitted
+ * right after its converting session and takes its prefix from that
+ * session's slot (with a fresh offset), so conversion ids ascend too. User ids
+ * are fully random (256 bits; not correlated with session ids).
+ *
+ * The span starts with a warm-up (users who arrived before start_date; their
+ * earlier sessions are not emitted) so the first days look like the others.
  *
  * Determinism: only integer PRNG output and IEEE +, -, *, / are used (the
  * build does not contract to FMA under -std=c11), plus exp/log written here
@@ -26,9 +35,11 @@
 #include <string.h>
 #include <time.h>
 
-#define GEN_MAX_USER 400   /* longest journey of one user */
+#define GEN_MAX_USER 400   /* most sessions planned for one user */
 #define GEN_TAIL_ALPHA 1.7 /* P(sessions >= k) = k^-alpha */
 #define GEN_DAYS_MAX 36500 /* span bound accepted from the caller */
+#define GEN_WARMUP_DAYS 60 /* users arrive from up to this many days before the span */
+#define GEN_CALIBRATION_USERS 100000
 #define GEN_LN2 0.6931471805599453
 #define GEN_SQRT3 1.7320508075688772
 
@@ -67,19 +78,44 @@ static const uint32_t HOUR_WEIGHT[24] = {167, 74,  45,  27,  12,  17,  34,  92,
                                          172, 264, 256, 217, 160, 194, 194, 182,
                                          162, 168, 184, 173, 216, 231, 257, 211};
 
+/* Relative traffic by weekday, Sunday first (mean 1). */
+static const double WEEKDAY[7] = {0.92, 1.06, 1.05, 1.03, 1.0, 0.97, 0.97};
+
+/* An active user: what it will do, and its own random stream (so the rows of
+ * one user do not depend on who else is active). */
 typedef struct {
     attrib_rng rng;
-    uint64_t stride; /* 2^64 / sessions: width of one id slot */
-    uint64_t slot;   /* sequence number of the next session */
-    int64_t span_t0; /* first second of the span */
-    uint32_t days;   /* span length in days */
+    char id[65];
+    uint32_t n, i;        /* planned sessions; index of the next one */
+    int32_t conv1, conv2; /* converting session indices, -1 = none */
+    uint32_t channel;     /* channel of the previous session */
+    bool seen;            /* has emitted a session */
+} user;
+
+typedef struct {
+    int64_t t;  /* time of the user's next session */
+    uint32_t u; /* index into users[]; also breaks ties deterministically */
+} heap_entry;
+
+typedef struct {
+    attrib_rng rng;   /* arrivals and user seeds */
+    uint64_t stride;  /* 2^64 / capacity: width of one id slot */
+    uint64_t slot;    /* sequence number of the next emitted session */
+    uint64_t cap;     /* most sessions emitted (ids must not overflow) */
+    int64_t t0, t1;   /* the span: [t0, t1) in seconds */
+    double per_day;   /* mean user arrivals per day */
+    double arrivals;  /* fractional arrivals carried to the next day */
+    user *users;      /* slab of active users */
+    uint32_t *free_u; /* free slab slots */
+    uint32_t n_users, cap_users, n_free;
+    heap_entry *heap;
+    size_t n_heap, cap_heap;
     uint64_t cum_first[N_CHANNELS], cum_later[N_CHANNELS], cum_hour[24];
     double tail[GEN_MAX_USER + 2]; /* tail[k] = P(sessions >= k) */
     double p_conv[GEN_MAX_USER + 1];
-    int64_t t[GEN_MAX_USER]; /* the current user's session times */
-    int32_t cached_day;      /* day held in date[] */
+    int32_t cached_day; /* day held in date[] */
     char date[11], cdate[11], time[9], ctime[9];
-    char sid[65], uid[65], cid[65];
+    char sid[65], cid[65];
 } gen_state;
 
 /* exp and log from +, -, *, / only (see the file comment); accurate to about
@@ -91,11 +127,9 @@ static double det_exp(double x)
     if (x < -700)
         x = -700;
     double k = floor(x / GEN_LN2 + 0.5);
-    double r = x - k * GEN_LN2, term = 1, sum = 1;
-    for (int i = 1; i <= 18; i++) {
-        term = term * r / i;
-        sum += term;
-    }
+    double r = x - k * GEN_LN2, sum = 1; /* |r| <= ln2/2: 14 terms reach 1e-16 */
+    for (int i = 14; i >= 1; i--)
+        sum = 1 + sum * r / i;
     return ldexp(sum, (int)k);
 }
 
@@ -116,25 +150,25 @@ static double det_log(double x)
 }
 
 /* Uniform in (0, 1]: safe to take the log of. */
-static double unit_open(gen_state *g)
+static double unit_open(attrib_rng *r)
 {
-    return (double)((attrib_rng_next(&g->rng) >> 11) + 1) * 0x1.0p-53;
+    return (double)((attrib_rng_next(r) >> 11) + 1) * 0x1.0p-53;
 }
 
 /* Approximately standard normal: Irwin-Hall sum of n uniforms, n = 4 (one
  * random word, bounded at +-3.5) or 12 (bounded at +-6). */
-static double normal4(gen_state *g)
+static double normal4(attrib_rng *r)
 {
-    uint64_t r = attrib_rng_next(&g->rng);
-    double s = (double)((r & 0xffff) + ((r >> 16) & 0xffff) + ((r >> 32) & 0xffff) + (r >> 48));
+    uint64_t w = attrib_rng_next(r);
+    double s = (double)((w & 0xffff) + ((w >> 16) & 0xffff) + ((w >> 32) & 0xffff) + (w >> 48));
     return (s / 65536.0 - 2.0) * GEN_SQRT3;
 }
 
-static double normal12(gen_state *g)
+static double normal12(attrib_rng *r)
 {
     double s = 0;
     for (int i = 0; i < 12; i++)
-        s += attrib_rng_unit(&g->rng);
+        s += attrib_rng_unit(r);
     return s - 6.0;
 }
 
@@ -144,11 +178,11 @@ static double round_cents(double x)
 }
 
 /* Index drawn from cumulative weights scaled to 2^64 - 1. */
-static size_t pick(gen_state *g, const uint64_t *cum, size_t n)
+static uint32_t pick(attrib_rng *r, const uint64_t *cum, uint32_t n)
 {
-    uint64_t r = attrib_rng_next(&g->rng);
-    size_t i = 0;
-    while (i + 1 < n && r >= cum[i])
+    uint64_t w = attrib_rng_next(r);
+    uint32_t i = 0;
+    while (i + 1 < n && w >= cum[i])
         i++;
     return i;
 }
@@ -175,11 +209,11 @@ static void hex64(char *out, uint64_t v)
 }
 
 /* A 64-hex id whose first 16 digits lie in the given slot. */
-static void make_id(gen_state *g, char out[65], uint64_t slot)
+static void make_id(const gen_state *g, attrib_rng *r, char out[65], uint64_t slot)
 {
-    hex64(out, slot * g->stride + attrib_rng_below(&g->rng, g->stride));
+    hex64(out, slot * g->stride + attrib_rng_below(r, g->stride));
     for (int i = 1; i < 4; i++)
-        hex64(out + 16 * i, attrib_rng_next(&g->rng));
+        hex64(out + 16 * i, attrib_rng_next(r));
     out[64] = '\0';
 }
 
@@ -199,35 +233,35 @@ static void format_time(char out[9], int64_t t)
 }
 
 /* A second of the day, following the real hourly profile. */
-static int64_t time_of_day(gen_state *g)
+static int64_t time_of_day(const gen_state *g, attrib_rng *r)
 {
-    size_t h = pick(g, g->cum_hour, 24);
-    return (int64_t)h * 3600 + (int64_t)attrib_rng_below(&g->rng, 3600);
+    uint32_t h = pick(r, g->cum_hour, 24);
+    return (int64_t)h * 3600 + (int64_t)attrib_rng_below(r, 3600);
 }
 
-/* Seconds from one session to the next: a click in the same visit, a return
- * later that day, or a return days later (log-normal, heavy tail) at a time
- * of day from the hourly profile. Always >= 2 s. */
-static int64_t next_time(gen_state *g, int64_t t)
+/* Time of the next session: a click in the same visit, a return later that
+ * day, or a return days later (log-normal, heavy tail) at a time of day from
+ * the hourly profile. Always >= t + 2 s. */
+static int64_t next_time(const gen_state *g, attrib_rng *r, int64_t t)
 {
-    double u = attrib_rng_unit(&g->rng);
+    double u = attrib_rng_unit(r);
     int64_t next;
     if (u < 0.36) {
-        next = t + 15 + (int64_t)(-240.0 * det_log(unit_open(g)));
+        next = t + 15 + (int64_t)(-240.0 * det_log(unit_open(r)));
     } else if (u < 0.58) {
-        next = t + 600 + (int64_t)(-10800.0 * det_log(unit_open(g)));
+        next = t + 600 + (int64_t)(-10800.0 * det_log(unit_open(r)));
     } else {
-        double d = det_exp(0.5 + 1.0 * normal4(g));
+        double d = det_exp(0.5 + 1.0 * normal4(r));
         int64_t days = 1 + (d > 120 ? 120 : (int64_t)d);
-        next = ((int64_t)attrib_ts_day(t) + days) * ATTRIB_SECS_PER_DAY + time_of_day(g);
+        next = ((int64_t)attrib_ts_day(t) + days) * ATTRIB_SECS_PER_DAY + time_of_day(g, r);
     }
     return next < t + 2 ? t + 2 : next;
 }
 
 /* Heavy-tailed session count: P(n >= k) = k^-alpha, capped. */
-static uint32_t user_sessions(gen_state *g)
+static uint32_t user_sessions(const gen_state *g, attrib_rng *r)
 {
-    double u = unit_open(g);
+    double u = unit_open(r);
     uint32_t lo = 1, hi = GEN_MAX_USER; /* largest k with tail[k] >= u */
     while (lo < hi) {
         uint32_t mid = (lo + hi + 1) / 2;
@@ -239,63 +273,138 @@ static uint32_t user_sessions(gen_state *g)
     return lo;
 }
 
-/* Times of the current user's n sessions, absolute, inside the span with
- * room for a conversion after the last one (at most 1800 s later). */
-static void place_user(gen_state *g, uint32_t n)
+/* ---- the heap of active users, keyed by (next session time, slab index) ---- */
+
+static bool before(const heap_entry *a, const heap_entry *b)
 {
-    int64_t *t = g->t;
-    t[0] = time_of_day(g);
-    for (uint32_t i = 1; i < n; i++)
-        t[i] = next_time(g, t[i - 1]);
-    int64_t span = (int64_t)g->days * ATTRIB_SECS_PER_DAY;
-    int64_t days_used = attrib_ts_day(t[n - 1] + 1800) + 1;
-    int64_t shift;
-    if (days_used <= (int64_t)g->days) {
-        shift = (int64_t)attrib_rng_below(&g->rng, (uint64_t)(g->days - days_used + 1)) *
-                ATTRIB_SECS_PER_DAY;
-    } else { /* too long for the span: squeeze it into a random part of it,
-              * keeping gaps >= 2 s (the time-of-day profile is lost) */
-        int64_t avail = span - 1801 - 2 * (int64_t)n, first = t[0];
-        int64_t len = t[n - 1] - first;
-        int64_t fit = avail / 2 + (int64_t)attrib_rng_below(&g->rng, (uint64_t)(avail / 2) + 1);
-        for (uint32_t i = 0; i < n; i++) {
-            int64_t v = len > 0 ? (t[i] - first) * fit / len : 0;
-            t[i] = i > 0 && v < t[i - 1] + 2 ? t[i - 1] + 2 : v;
-        }
-        shift = (int64_t)attrib_rng_below(&g->rng, (uint64_t)(avail - fit) + 1);
-    }
-    for (uint32_t i = 0; i < n; i++)
-        t[i] += g->span_t0 + shift;
+    return a->t < b->t || (a->t == b->t && a->u < b->u);
 }
 
-static int emit_conversion(gen_state *g, const attrib_gen_sink *sink, void *payload, uint64_t slot,
-                           int64_t t_session, int64_t t_next)
+static int heap_push(attrib_ctx *ctx, gen_state *g, int64_t t, uint32_t u)
 {
-    int64_t delay = 20 + (int64_t)(-240.0 * det_log(unit_open(g)));
+    if (g->n_heap == g->cap_heap) {
+        size_t cap = g->cap_heap ? g->cap_heap * 2 : 4096;
+        heap_entry *h = realloc(g->heap, cap * sizeof(*h));
+        if (h == NULL)
+            return attrib__error(ctx, ATTRIB_ENOMEM, "gen: out of memory (%zu active users)",
+                                 g->n_heap);
+        g->heap = h;
+        g->cap_heap = cap;
+    }
+    heap_entry e = {t, u};
+    size_t i = g->n_heap++;
+    while (i > 0 && before(&e, &g->heap[(i - 1) / 2])) {
+        g->heap[i] = g->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    g->heap[i] = e;
+    return 0;
+}
+
+static heap_entry heap_pop(gen_state *g)
+{
+    heap_entry top = g->heap[0], last = g->heap[--g->n_heap];
+    size_t i = 0, n = g->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && before(&g->heap[c + 1], &g->heap[c]))
+            c++;
+        if (!before(&g->heap[c], &last))
+            break;
+        g->heap[i] = g->heap[c];
+        i = c;
+    }
+    if (n > 0)
+        g->heap[i] = last;
+    return top;
+}
+
+/* A slab slot for a new user. */
+static int user_alloc(attrib_ctx *ctx, gen_state *g, uint32_t *out)
+{
+    if (g->n_free > 0) {
+        *out = g->free_u[--g->n_free];
+        return 0;
+    }
+    if (g->n_users == g->cap_users) {
+        uint32_t cap = g->cap_users ? g->cap_users * 2 : 4096;
+        user *u = cap > g->cap_users ? realloc(g->users, (size_t)cap * sizeof(*u)) : NULL;
+        uint32_t *f = u != NULL ? realloc(g->free_u, (size_t)cap * sizeof(*f)) : NULL;
+        if (u != NULL)
+            g->users = u;
+        if (f == NULL)
+            return attrib__error(ctx, ATTRIB_ENOMEM, "gen: out of memory (%u active users)",
+                                 g->n_users);
+        g->free_u = f;
+        g->cap_users = cap;
+    }
+    *out = g->n_users++;
+    return 0;
+}
+
+/* A user arriving on `day`: its plan, and its first session in the heap. */
+static int arrive(attrib_ctx *ctx, gen_state *g, int64_t day)
+{
+    uint32_t ui = 0;
+    int rc = user_alloc(ctx, g, &ui);
+    if (rc != 0)
+        return rc;
+    user *u = &g->users[ui];
+    attrib_rng_seed(&u->rng, attrib_rng_next(&g->rng));
+    for (int i = 0; i < 4; i++)
+        hex64(u->id + 16 * i, attrib_rng_next(&u->rng));
+    u->id[64] = '\0';
+    u->n = user_sessions(g, &u->rng);
+    u->i = 0;
+    u->channel = 0;
+    u->seen = false;
+    /* Converting sessions: often the last one; a second conversion, when
+     * there is one, comes with later sessions. */
+    u->conv1 = u->conv2 = -1;
+    if (attrib_rng_chance(&u->rng, g->p_conv[u->n])) {
+        u->conv1 = attrib_rng_chance(&u->rng, 0.55) ? (int32_t)u->n - 1
+                                                    : (int32_t)attrib_rng_below(&u->rng, u->n);
+        if (u->conv1 < (int32_t)u->n - 1 && attrib_rng_chance(&u->rng, 0.45))
+            u->conv2 =
+                u->conv1 + 1 +
+                (int32_t)attrib_rng_below(&u->rng, (uint64_t)(u->n - 1 - (uint32_t)u->conv1));
+    }
+    return heap_push(ctx, g, day * ATTRIB_SECS_PER_DAY + time_of_day(g, &u->rng), ui);
+}
+
+static int emit_conversion(gen_state *g, user *u, const attrib_gen_sink *sink, void *payload,
+                           int64_t t_session, int64_t t_next, attrib_gen_stats *st)
+{
+    attrib_rng *r = &u->rng;
+    int64_t delay = 20 + (int64_t)(-240.0 * det_log(unit_open(r)));
     int64_t max_delay = t_next != INT64_MIN ? t_next - t_session - 1 : 1800;
     if (delay > max_delay)
         delay = max_delay;
     if (delay < 1)
         delay = 1;
-    int64_t tc = t_session + delay;
-    attrib_date_format(attrib_ts_day(tc), g->cdate);
-    format_time(g->ctime, tc);
-    make_id(g, g->cid, slot);
-    double revenue = round_cents(det_exp(3.85 + 0.85 * normal12(g)));
+    double revenue = round_cents(det_exp(3.85 + 0.85 * normal12(r)));
     if (revenue < 0.5)
         revenue = 0.5;
-    attrib_gen_conversion row = {g->cid, g->uid, g->cdate, g->ctime, revenue};
+    make_id(g, r, g->cid, g->slot);
+    int64_t tc = t_session + delay;
+    if (tc >= g->t1) /* after the end of the data: not recorded yet */
+        return 0;
+    attrib_date_format(attrib_ts_day(tc), g->cdate);
+    format_time(g->ctime, tc);
+    attrib_gen_conversion row = {g->cid, u->id, g->cdate, g->ctime, revenue};
+    st->conversions++;
     return sink->conversion != NULL ? sink->conversion(&row, payload) : 0;
 }
 
-static int emit_cost(gen_state *g, const attrib_gen_sink *sink, void *payload, const channel *c,
-                     attrib_gen_stats *st)
+static int emit_cost(gen_state *g, user *u, const attrib_gen_sink *sink, void *payload,
+                     const channel *c, attrib_gen_stats *st)
 {
-    /* Draw the same numbers whatever the sink, so rows do not depend on it. */
-    double u = attrib_rng_unit(&g->rng), spread = normal4(g);
-    if (u < c->p_no_row)
+    double x = attrib_rng_unit(&u->rng), spread = normal4(&u->rng);
+    if (x < c->p_no_row)
         return 0;
-    attrib_gen_cost row = {g->sid, 0.0, u < c->p_no_row + c->p_null};
+    attrib_gen_cost row = {g->sid, 0.0, x < c->p_no_row + c->p_null};
     if (!row.cost_is_null && c->cpc > 0) {
         row.cost = round_cents(c->cpc * det_exp(0.5 * spread));
         if (row.cost < 0.01)
@@ -305,69 +414,82 @@ static int emit_cost(gen_state *g, const attrib_gen_sink *sink, void *payload, c
     return sink->cost != NULL ? sink->cost(&row, payload) : 0;
 }
 
-/* Generate one user of n sessions: sessions, costs and conversions in order. */
-static int gen_user(gen_state *g, uint32_t n, const attrib_gen_sink *sink, void *payload,
-                    attrib_gen_stats *st)
+/* The next session of user ui at time t: draw it, emit it when it lies in
+ * the span (with its cost row and conversion), and schedule the user's next
+ * session or retire the user. */
+static int step_user(attrib_ctx *ctx, gen_state *g, uint32_t ui, int64_t t,
+                     const attrib_gen_sink *sink, void *payload, attrib_gen_stats *st)
 {
     int rc = 0;
-    place_user(g, n);
-    uint64_t first_slot = g->slot;
-    make_id(g, g->uid, first_slot);
-    /* Converting sessions: often the last one; a second conversion, when
-     * there is one, comes with later sessions. */
-    int64_t conv1 = -1, conv2 = -1;
-    if (attrib_rng_chance(&g->rng, g->p_conv[n])) {
-        conv1 = attrib_rng_chance(&g->rng, 0.55) ? (int64_t)n - 1
-                                                 : (int64_t)attrib_rng_below(&g->rng, n);
-        if (conv1 < (int64_t)n - 1 && attrib_rng_chance(&g->rng, 0.45))
-            conv2 = conv1 + 1 + (int64_t)attrib_rng_below(&g->rng, (uint64_t)(n - 1 - conv1));
-    }
-    size_t ch = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (i == 0)
-            ch = pick(g, g->cum_first, N_CHANNELS);
-        else if (!attrib_rng_chance(&g->rng, 0.4))
-            ch = pick(g, g->cum_later, N_CHANNELS);
-        const channel *c = &CHANNELS[ch];
-        bool converting = (int64_t)i == conv1 || (int64_t)i == conv2;
-        double r = n > 1 ? (double)i / (double)(n - 1) : 0.0;
-        double p_hold = converting ? 0.98 : 0.78 + 0.18 * r;
-        double p_close = converting ? 0.97 : 0.40 + 0.30 * r;
-        int32_t day = attrib_ts_day(g->t[i]);
+    user *u = &g->users[ui];
+    attrib_rng *r = &u->rng;
+    uint32_t i = u->i++;
+    if (i == 0)
+        u->channel = pick(r, g->cum_first, N_CHANNELS);
+    else if (!attrib_rng_chance(r, 0.4))
+        u->channel = pick(r, g->cum_later, N_CHANNELS);
+    const channel *c = &CHANNELS[u->channel];
+    bool converting = (int32_t)i == u->conv1 || (int32_t)i == u->conv2;
+    double pos = u->n > 1 ? (double)i / (double)(u->n - 1) : 0.0;
+    double p_hold = converting ? 0.98 : 0.78 + 0.18 * pos;
+    double p_close = converting ? 0.97 : 0.40 + 0.30 * pos;
+    int holder = attrib_rng_chance(r, p_hold), closer = attrib_rng_chance(r, p_close);
+    int impression = c->p_impression > 0 && attrib_rng_chance(r, c->p_impression);
+    int64_t t_next = i + 1 < u->n ? next_time(g, r, t) : INT64_MIN;
+    if (t >= g->t0 && g->slot < g->cap) {
+        int32_t day = attrib_ts_day(t);
         if (day != g->cached_day) {
             attrib_date_format(day, g->date);
             g->cached_day = day;
         }
-        format_time(g->time, g->t[i]);
-        make_id(g, g->sid, g->slot);
-        attrib_gen_session row = {g->sid,
-                                  g->uid,
-                                  g->date,
-                                  g->time,
-                                  c->name,
-                                  attrib_rng_chance(&g->rng, p_hold),
-                                  attrib_rng_chance(&g->rng, p_close),
-                                  c->p_impression > 0 &&
-                                      attrib_rng_chance(&g->rng, c->p_impression)};
+        format_time(g->time, t);
+        make_id(g, r, g->sid, g->slot);
+        attrib_gen_session row = {g->sid,  u->id,  g->date, g->time,
+                                  c->name, holder, closer,  impression};
         rc = sink->session != NULL ? sink->session(&row, payload) : 0;
         if (rc != 0)
             goto done;
         st->sessions++;
-        rc = emit_cost(g, sink, payload, c, st);
+        if (!u->seen) {
+            u->seen = true;
+            st->users++;
+        }
+        rc = emit_cost(g, u, sink, payload, c, st);
+        if (rc == 0 && converting)
+            rc = emit_conversion(g, u, sink, payload, t, t_next, st);
+        g->slot++;
         if (rc != 0)
             goto done;
-        if (converting) {
-            int64_t t_next = i + 1 < n ? g->t[i + 1] : INT64_MIN;
-            rc = emit_conversion(g, sink, payload, g->slot, g->t[i], t_next);
-            if (rc != 0)
-                goto done;
-            st->conversions++;
-        }
-        g->slot++;
     }
-    st->users++;
+    if (t_next != INT64_MIN && t_next < g->t1)
+        rc = heap_push(ctx, g, t_next, ui);
+    else
+        g->free_u[g->n_free++] = ui;
 done:
     return rc;
+}
+
+/* Expected sessions inside a span of `days` days per user arriving uniformly
+ * over [-warmup, days): estimated once by simulating sample users on a
+ * fixed stream (users arriving late or long ago keep only part of their
+ * sessions, which depends on the span, not on the size). Same timeline code
+ * as the real users; the result is the same for every seed. */
+static double sessions_per_arrival(const gen_state *g, uint32_t days, uint32_t warmup)
+{
+    attrib_rng r;
+    attrib_rng_seed(&r, 0x5eed5eed5eed5eedULL);
+    int64_t end = (int64_t)days * ATTRIB_SECS_PER_DAY;
+    uint64_t in_span = 0;
+    for (uint32_t k = 0; k < GEN_CALIBRATION_USERS; k++) {
+        int64_t day = (int64_t)attrib_rng_below(&r, days + warmup) - warmup;
+        int64_t t = day * ATTRIB_SECS_PER_DAY + time_of_day(g, &r);
+        uint32_t n = user_sessions(g, &r);
+        for (uint32_t i = 0; i < n && t < end; i++) {
+            in_span += t >= 0;
+            t = next_time(g, &r, t);
+        }
+    }
+    return in_span > 0 ? (double)in_span / GEN_CALIBRATION_USERS : 1.0;
 }
 
 static void init_tables(gen_state *g)
@@ -419,7 +541,11 @@ int attrib_gen_run(attrib_ctx *ctx, const attrib_gen_options *opts, const attrib
         uint64_t d = o.sessions / 33334;
         o.days = d < 7 ? 7 : d > 730 ? 730 : (uint32_t)d;
     }
-    if (o.days > GEN_DAYS_MAX || day0 + (int64_t)o.days > attrib_days_from_civil(9999, 12, 31)) {
+    /* The warm-up is as long as the span, 14..60 days: enough returning
+     * users on the first days without simulating much more than the span. */
+    uint32_t warmup = o.days < 14 ? 14 : o.days > GEN_WARMUP_DAYS ? GEN_WARMUP_DAYS : o.days;
+    if (o.days > GEN_DAYS_MAX || day0 + (int64_t)o.days > attrib_days_from_civil(9999, 12, 31) ||
+        day0 - (int64_t)warmup < attrib_days_from_civil(1, 1, 1)) {
         rc = attrib__error(ctx, ATTRIB_EINVAL, "gen: %u days from %s is out of range", o.days,
                            start);
         goto done;
@@ -431,43 +557,58 @@ int attrib_gen_run(attrib_ctx *ctx, const attrib_gen_options *opts, const attrib
         goto done;
     }
     attrib_rng_seed(&g->rng, o.seed);
-    g->stride = UINT64_MAX / o.sessions;
-    g->span_t0 = (int64_t)day0 * ATTRIB_SECS_PER_DAY;
-    g->days = o.days;
-    g->cached_day = INT32_MIN;
     init_tables(g);
+    /* Arrivals so that the expected number of sessions in the span is the
+     * requested one; ids have 25% of headroom. */
+    g->per_day =
+        (double)o.sessions / sessions_per_arrival(g, o.days, warmup) / (double)(o.days + warmup);
+    g->cap = o.sessions + o.sessions / 4 + 1024;
+    g->stride = UINT64_MAX / g->cap;
+    g->t0 = (int64_t)day0 * ATTRIB_SECS_PER_DAY;
+    g->t1 = g->t0 + (int64_t)o.days * ATTRIB_SECS_PER_DAY;
+    g->cached_day = INT32_MIN;
 
     struct timespec last = {0, 0}, now;
     clock_gettime(CLOCK_MONOTONIC, &last);
     uint64_t next_check = 1u << 16;
-    while (st.sessions < o.sessions) {
-        uint64_t left = o.sessions - st.sessions;
-        uint32_t n = user_sessions(g);
-        if (n > left)
-            n = (uint32_t)left;
-        rc = gen_user(g, n, sink, payload, &st);
+    for (int64_t day = day0 - (int64_t)warmup; day < day0 + (int64_t)o.days; day++) {
+        g->arrivals += g->per_day * WEEKDAY[((day % 7) + 11) % 7]; /* 1970-01-01: Thursday */
+        for (; g->arrivals >= 1.0 && rc == 0; g->arrivals -= 1.0)
+            rc = arrive(ctx, g, day);
+        int64_t day_end = (day + 1) * ATTRIB_SECS_PER_DAY;
+        while (rc == 0 && g->n_heap > 0 && g->heap[0].t < day_end) {
+            heap_entry e = heap_pop(g);
+            if (g->n_heap > 0) /* likely the next one: hide its cache miss */
+                __builtin_prefetch(&g->users[g->heap[0].u]);
+            rc = step_user(ctx, g, e.u, e.t, sink, payload, &st);
+            if (rc == 0 && st.sessions >= next_check) {
+                next_check = st.sessions + (1u << 16);
+                if (attrib__cancelled(ctx)) {
+                    rc = ATTRIB_ECANCEL;
+                    goto done;
+                }
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if ((now.tv_sec - last.tv_sec) * 1000000000L + (now.tv_nsec - last.tv_nsec) >=
+                    250000000L) {
+                    attrib__progress(ctx, "generating sessions", st.sessions, o.sessions);
+                    last = now;
+                }
+            }
+        }
         if (rc != 0) {
             if (attrib_errcode(ctx) == ATTRIB_OK)
                 attrib__error(ctx, rc, "gen: the sink stopped at session %llu",
                               (unsigned long long)st.sessions);
             goto done;
         }
-        if (st.sessions >= next_check) {
-            next_check = st.sessions + (1u << 16);
-            if (attrib__cancelled(ctx)) {
-                rc = ATTRIB_ECANCEL;
-                goto done;
-            }
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if ((now.tv_sec - last.tv_sec) * 1000000000L + (now.tv_nsec - last.tv_nsec) >=
-                250000000L) {
-                attrib__progress(ctx, "generating sessions", st.sessions, o.sessions);
-                last = now;
-            }
-        }
     }
-    attrib__progress(ctx, "generating sessions", st.sessions, o.sessions);
+    attrib__progress(ctx, "generating sessions", st.sessions, st.sessions);
 done:
+    if (g != NULL) {
+        free(g->heap);
+        free(g->users);
+        free(g->free_u);
+    }
     free(g);
     if (stats != NULL)
         *stats = st;

@@ -14,6 +14,15 @@
 static const attrib_model_ops *const registry[] = {
     &attrib_model_ihc,
     &attrib_model_linear,
+    &attrib_model_first,
+    &attrib_model_last,
+    &attrib_model_last_non_direct,
+    &attrib_model_position,
+    &attrib_model_time_decay,
+    &attrib_model_markov,
+    &attrib_model_shapley,
+    &attrib_model_shapley_simplified,
+    &attrib_model_counterfactual,
     NULL,
 };
 
@@ -71,6 +80,11 @@ int attrib_model_bind(attrib_model *m, attrib_ctx *ctx, const attrib_channels *c
 int attrib_model_attribute(const attrib_model *m, const attrib_journey *j, attrib_credit *out)
 {
     return m->ops->attribute(m->state, j, out);
+}
+
+void *attrib__model_state(const attrib_model *m)
+{
+    return m->state;
 }
 
 const attrib_model_ops *attrib_model_ops_of(const attrib_model *m)

@@ -12,6 +12,7 @@
  */
 #include "attrib/pipeline.h"
 
+#include "api_run.h"
 #include "dataset.h"
 #include "report.h"
 #include "rows.h"
@@ -181,7 +182,8 @@ done:
 }
 
 static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
-                             const size_t *offset, const attrib_credit *credits, bool phases,
+                             const size_t *offset, const attrib_credit *credits,
+                             const unsigned char *api_state, bool phases,
                              const attrib_run_options *opts, attrib_summary *sum)
 {
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
@@ -192,6 +194,8 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
     for (size_t j = 0; rc == ATTRIB_OK && j < ds->n_journeys; j++) {
         const attrib_journey *jr = &ds->journeys[j];
+        if (api_state != NULL && api_state[j] != ATTRIB__API_DONE)
+            continue; /* no API result: no rows (listed as a failure) */
         for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++) {
             const attrib_credit *c = &credits[offset[j] + k];
             batch[nb++] = (attrib_attr_row){.conv_id = jr->conv_id,
@@ -224,6 +228,36 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
 static bool model_has_phases(const attrib_model_ops *ops)
 {
     return strcmp(ops->name, "ihc") == 0;
+}
+
+/* The ihc-api engine: credits from the API (or its result cache) instead of a model. */
+static int api_credits(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                       const attrib__dataset *ds, const attrib_channels *ch, size_t **offset_out,
+                       attrib_credit **credits_out, size_t *total_out, unsigned char **state_out,
+                       attrib_summary *sum)
+{
+    size_t n = ds->n_journeys;
+    size_t *offset = malloc((n + 1) * sizeof(*offset));
+    unsigned char *state = calloc(n ? n : 1, 1);
+    attrib_credit *credits = NULL;
+    if (offset != NULL) {
+        offset[0] = 0;
+        for (size_t j = 0; j < n; j++)
+            offset[j + 1] = offset[j] + ds->journeys[j].n;
+        credits = calloc(offset[n] ? offset[n] : 1, sizeof(*credits));
+    }
+    if (offset == NULL || state == NULL || credits == NULL) {
+        free(offset);
+        free(state);
+        free(credits);
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    }
+    int rc = attrib__api_attribute(ctx, st, opts, ds->journeys, n, ch, offset, credits, state, sum);
+    *offset_out = offset;
+    *credits_out = credits;
+    *total_out = offset[n];
+    *state_out = state;
+    return rc;
 }
 
 typedef struct {
@@ -275,6 +309,8 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     char *dates = NULL;
     size_t total = 0, n_rows = 0;
     cost_pass cp = {.on = fuse_report};
+    unsigned char *api_state = NULL;
+    int api_rc = ATTRIB_OK;
     int rc = check_options(ctx, opts);
     if (rc != ATTRIB_OK)
         goto done;
@@ -291,6 +327,8 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
                               &ds);
     if (rc != ATTRIB_OK)
         goto done;
+    double t1 = now_seconds();
+    sum->read_seconds += t1 - t0;
     attrib_channels ch = attrib__dataset_channels(&ds);
     if (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) {
         observe_state os = {model, &ch};
@@ -306,12 +344,23 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     if (rc != ATTRIB_OK)
         goto done;
     attrib__progress(ctx, "attributing", 0, ds.n_journeys);
-    rc = attribute_all(ctx, model, &ds, opts, &offset, &credits, &total);
+    if (opts->api != NULL) {
+        rc = api_credits(ctx, st, opts, &ds, &ch, &offset, &credits, &total, &api_state, sum);
+        if (rc == ATTRIB_EPARTIAL || rc == ATTRIB_EAUTH) {
+            api_rc = rc; /* store the others, then report the failures */
+            rc = ATTRIB_OK;
+        }
+    } else
+        rc = attribute_all(ctx, model, &ds, opts, &offset, &credits, &total);
     if (rc != ATTRIB_OK)
         goto done;
+    double t2 = now_seconds();
+    sum->model_seconds += t2 - t1;
     if (fuse_report) {
         for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
             const attrib_journey *jr = &ds.journeys[j];
+            if (api_state != NULL && api_state[j] != ATTRIB__API_DONE)
+                continue;
             for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++)
                 rc = attrib__agg_credit(&cp.agg, jr->sessions[k].channel,
                                         attrib_ts_day(jr->sessions[k].ts),
@@ -328,7 +377,8 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     rc = attrib__store_begin(st);
     if (rc != ATTRIB_OK)
         goto done;
-    rc = write_attribution(ctx, st, &ds, offset, credits, model_has_phases(ops), opts, sum);
+    rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
+                           opts->api != NULL || model_has_phases(ops), opts, sum);
     if (rc == ATTRIB_OK && fuse_report) {
         rc = st->ops->replace_report(st->impl, NULL, rows, n_rows);
         sum->report_rows += n_rows;
@@ -342,8 +392,20 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
         attrib__store_rollback(st);
         goto done;
     }
+    sum->write_seconds += now_seconds() - t2;
     rc = attrib__dataset_summarize(ctx, &ds, sum);
+    if (api_state != NULL)
+        for (size_t j = 0; j < ds.n_journeys; j++)
+            if (api_state[j] != ATTRIB__API_DONE)
+                sum->conversions_attributed--;
+    if (rc == ATTRIB_OK && api_rc != ATTRIB_OK)
+        rc = attrib__error(ctx, api_rc,
+                           "%llu conversions got no result from the IHC API; all "
+                           "others were stored (the failures are listed above and "
+                           "in attrib_api_failures)",
+                           (unsigned long long)sum->conversions_failed);
 done:
+    free(api_state);
     if (fuse_report)
         attrib__agg_free(&cp.agg);
     free(rows);
@@ -497,7 +559,8 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
         rc = st->ops->session_day_span(st->impl, &first, &last);
         if (rc != ATTRIB_OK)
             goto done;
-        if (opts->start_date == NULL || attrib_date_parse(opts->start_date, 10, &a) != 0 || a < first)
+        if (opts->start_date == NULL || attrib_date_parse(opts->start_date, 10, &a) != 0 ||
+            a < first)
             a = first;
         if (opts->end_date == NULL || attrib_date_parse(opts->end_date, 10, &b) != 0 || b > last)
             b = last;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 static const attrib_store_ops *const backends[] = {
+    &attrib_store_pg,     /* postgresql:// and postgres:// URIs */
     &attrib_store_sqlite, /* last: takes any path */
     NULL,
 };

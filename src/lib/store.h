@@ -156,10 +156,18 @@ typedef struct attrib_store_ops {
     int (*replace_report)(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
                           size_t n);
 
+    /* A SELECT of attrib's own tables (the API result cache): `ncols` columns per row
+     * to fn. The SQL uses only what SQLite and PostgreSQL share. */
+    int (*query)(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload);
+
     /* Bulk input writes (gen, copy): one call per row kind, any number of rows. */
     int (*insert_sessions)(void *impl, const attrib_value *rows, size_t n_rows);
     int (*insert_conversions)(void *impl, const attrib_value *rows, size_t n_rows);
     int (*insert_costs)(void *impl, const attrib_value *rows, size_t n_rows);
+
+    /* session_costs as it is (attrib copy): session_id, cost; every row, also those
+     * without a session, values as stored (cost NULL when NULL). Unordered. */
+    int (*scan_costs)(void *impl, attrib_row_fn fn, void *payload);
 } attrib_store_ops;
 
 struct attrib_store {
@@ -171,6 +179,7 @@ struct attrib_store {
 };
 
 extern const attrib_store_ops attrib_store_sqlite;
+extern const attrib_store_ops attrib_store_pg;
 
 /* Transactions through the store, tracked so close() can roll back. */
 int attrib__store_begin(attrib_store *st);

@@ -21,6 +21,7 @@ typedef struct {
     const char *path;       /* display name */
     bool sessions_rowid;    /* session_sources has a rowid */
     bool conversions_rowid; /* conversions has a rowid */
+    bool costs_rowid;       /* session_costs has a rowid */
     sqlite3_stmt *ins_attr;
     sqlite3_stmt *ins_phase;
 } sq_store;
@@ -105,6 +106,7 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
         goto done;
     s->sessions_rowid = has_rowid(s, "session_sources");
     s->conversions_rowid = has_rowid(s, "conversions");
+    s->costs_rowid = has_rowid(s, "session_costs");
     *display = disp;
     disp = NULL;
     *out = s;
@@ -190,6 +192,7 @@ static int sq_init_schema(void *impl)
     if (rc == ATTRIB_OK) {
         s->sessions_rowid = has_rowid(s, "session_sources");
         s->conversions_rowid = has_rowid(s, "conversions");
+        s->costs_rowid = has_rowid(s, "session_costs");
     }
     return rc;
 }
@@ -367,6 +370,13 @@ done:
     return rc;
 }
 
+static int sq_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
+{
+    if (ncols < 1 || ncols > 16)
+        return attrib__error(((sq_store *)impl)->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
+    return run_query(impl, sql, NULL, ncols, fn, payload, "reading the API result cache");
+}
+
 static int sq_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
     sq_store *s = impl;
@@ -388,11 +398,175 @@ done:
     return rc;
 }
 
+/* SQLite's BINARY collation: memcmp, then the shorter first. */
+static int binary_cmp(const unsigned char *a, int na, const unsigned char *b, int nb)
+{
+    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
+    return c != 0 ? c : na - nb;
+}
+
+/*
+ * Whether session_costs, read in rowid order, has strictly ascending text
+ * session_ids. Stops at the first row out of order, so data inserted in random
+ * order answers at once; data inserted in id order (attrib gen, most bulk
+ * loads of sorted exports) costs one read of the narrow cost table.
+ */
+static int costs_sorted(sq_store *s, bool *out)
+{
+    sqlite3_stmt *st = NULL;
+    unsigned char *prev = NULL;
+    int prev_len = 0, rc = ATTRIB_OK;
+    *out = false;
+    /* ORDER BY rowid: without it the planner may read the narrower id index. */
+    if (sqlite3_prepare_v2(s->db, "SELECT session_id FROM session_costs ORDER BY rowid", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = sq_fail(s, "reading session_costs");
+        goto done;
+    }
+    bool sorted = true;
+    int step;
+    while (sorted && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *id = sqlite3_column_text(st, 0);
+        int len = sqlite3_column_bytes(st, 0);
+        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || id == NULL) {
+            sorted = false;
+            break;
+        }
+        if (prev != NULL && binary_cmp(prev, prev_len, id, len) >= 0) {
+            sorted = false;
+            break;
+        }
+        unsigned char *p = realloc(prev, (size_t)len + 1);
+        if (p == NULL) {
+            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+            goto done;
+        }
+        prev = p;
+        memcpy(prev, id, (size_t)len);
+        prev_len = len;
+    }
+    if (sorted && step != SQLITE_DONE) {
+        rc = sq_fail(s, "reading session_costs");
+        goto done;
+    }
+    *out = sorted;
+done:
+    free(prev);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * All sessions with their cost, by a merge of the two tables in rowid order
+ * (valid because costs_sorted() said session_costs is in id order). Sessions
+ * that come out of id order are looked up by index instead, so
+ * session_sources itself may be in any order.
+ */
+static int scan_sessions_merge(sq_store *s, attrib_row_fn fn, void *payload)
+{
+    sqlite3_stmt *ss = NULL, *cs = NULL, *look = NULL;
+    unsigned char *passed = NULL; /* the largest cost id passed so far */
+    int passed_len = -1, rc = ATTRIB_OK;
+    attrib_value v[ATTRIB_SS_NCOLS];
+    char sql[320];
+    snprintf(sql, sizeof(sql),
+             "SELECT session_id, user_id, event_date, event_time, channel_name, "
+             "holder_engagement, closer_engagement, impression_interaction, %s "
+             "FROM session_sources%s",
+             s->sessions_rowid ? "rowid" : "NULL", s->sessions_rowid ? " ORDER BY rowid" : "");
+    if (sqlite3_prepare_v2(s->db, sql, -1, &ss, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "SELECT session_id, cost FROM session_costs ORDER BY rowid", -1,
+                           &cs, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
+                           NULL) != SQLITE_OK) {
+        rc = sq_fail(s, "reading session_sources");
+        goto done;
+    }
+    int cstep = sqlite3_step(cs);
+    for (;;) {
+        int step = sqlite3_step(ss);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW || (cstep != SQLITE_ROW && cstep != SQLITE_DONE)) {
+            rc = sq_fail(s, "reading session_sources");
+            goto done;
+        }
+        memset(v, 0, sizeof(v));
+        for (int i = 0; i < 8; i++)
+            column_value(ss, i, &v[i]);
+        column_value(ss, 8, &v[ATTRIB_SS_ROWID]);
+        v[ATTRIB_SS_COST].type = ATTRIB_V_NULL;
+        v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
+        const attrib_value *id = &v[ATTRIB_SS_SESSION_ID];
+        const unsigned char *x = (const unsigned char *)id->s;
+        int xl = (int)id->len;
+        bool lookup = id->type != ATTRIB_V_TEXT ||
+                      (passed_len >= 0 && binary_cmp(x, xl, passed, passed_len) <= 0);
+        if (lookup) {
+            /* Out of id order: the merge has passed it; ask the index. */
+            sqlite3_reset(look);
+            sqlite3_bind_value(look, 1, sqlite3_column_value(ss, 0));
+            int l = sqlite3_step(look);
+            if (l == SQLITE_ROW) {
+                column_value(look, 0, &v[ATTRIB_SS_COST]);
+                v[ATTRIB_SS_HAS_COST].i = 1;
+            } else if (l != SQLITE_DONE) {
+                rc = sq_fail(s, "reading session_costs");
+                goto done;
+            }
+        } else {
+            while (cstep == SQLITE_ROW) {
+                const unsigned char *c = sqlite3_column_text(cs, 0);
+                int cl = sqlite3_column_bytes(cs, 0);
+                int cmp = binary_cmp(c, cl, x, xl);
+                if (cmp > 0)
+                    break;
+                unsigned char *p = realloc(passed, (size_t)cl + 1);
+                if (p == NULL) {
+                    rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+                    goto done;
+                }
+                passed = p;
+                memcpy(passed, c, (size_t)cl);
+                passed_len = cl;
+                if (cmp == 0) {
+                    column_value(cs, 1, &v[ATTRIB_SS_COST]);
+                    v[ATTRIB_SS_HAS_COST].i = 1;
+                }
+                /* The value read above stays valid until the next step. */
+                if (cmp == 0)
+                    break;
+                cstep = sqlite3_step(cs);
+            }
+        }
+        rc = fn(v, payload);
+        if (rc != ATTRIB_OK)
+            goto done;
+        if (!lookup && v[ATTRIB_SS_HAS_COST].i == 1)
+            cstep = sqlite3_step(cs); /* consumed the matching cost row */
+    }
+done:
+    free(passed);
+    sqlite3_finalize(ss);
+    sqlite3_finalize(cs);
+    sqlite3_finalize(look);
+    return rc;
+}
+
 static int sq_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
     sq_store *s = impl;
     attrib_buf sql = ATTRIB_BUF_INIT(0);
     int rc = ATTRIB_OK;
+    if (sel == NULL && s->costs_rowid) {
+        bool sorted = false;
+        rc = costs_sorted(s, &sorted);
+        if (rc != ATTRIB_OK || sorted) {
+            if (rc == ATTRIB_OK)
+                rc = scan_sessions_merge(s, fn, payload);
+            goto done;
+        }
+    }
     if (attrib_buf_printf(&sql,
                           "SELECT s.session_id, s.user_id, s.event_date, s.event_time, "
                           "s.channel_name, s.holder_engagement, s.closer_engagement, "
@@ -462,7 +636,8 @@ static int span_row(const attrib_value *cols, void *payload)
 {
     int32_t *days = payload;
     for (int i = 0; i < 2; i++)
-        if (cols[i].type == ATTRIB_V_TEXT && attrib_date_parse(cols[i].s, cols[i].len, &days[i]) != 0)
+        if (cols[i].type == ATTRIB_V_TEXT &&
+            attrib_date_parse(cols[i].s, cols[i].len, &days[i]) != 0)
             days[i] = 0;
     return ATTRIB_OK;
 }
@@ -753,6 +928,12 @@ static int sq_insert_costs(void *impl, const attrib_value *rows, size_t n_rows)
                        n_rows, "writing session_costs");
 }
 
+static int sq_scan_costs(void *impl, attrib_row_fn fn, void *payload)
+{
+    return run_query(impl, "SELECT session_id, cost FROM session_costs", NULL, 2, fn, payload,
+                     "reading session_costs");
+}
+
 const attrib_store_ops attrib_store_sqlite = {
     .name = "sqlite",
     .accepts = sq_accepts,
@@ -775,7 +956,9 @@ const attrib_store_ops attrib_store_sqlite = {
     .insert_attribution = sq_insert_attribution,
     .scan_dirty_dates = sq_scan_dirty_dates,
     .replace_report = sq_replace_report,
+    .query = sq_query,
     .insert_sessions = sq_insert_sessions,
     .insert_conversions = sq_insert_conversions,
     .insert_costs = sq_insert_costs,
+    .scan_costs = sq_scan_costs,
 };

@@ -1,0 +1,78 @@
+/*
+ * attrib — `attrib serve`: the IHC API answered by a local model.
+ *
+ * POST /v1/compute_ihc?conv_type_id=ID with the API's request body gets the
+ * API's response body (docs/ihc-api.md §4: rows rounded to 4 decimals, each
+ * journey's values still summing to what they summed to before rounding).
+ * Requests are validated like the API: caps on journeys and sessions
+ * (400), field types (a bad journey is reported in partialFailureErrors with
+ * statusCode 206, the others computed), a missing or wrong x-api-key (403),
+ * bodies above a size bound (413). Requests are served concurrently by a
+ * thread pool (libmicrohttpd).
+ */
+#ifndef ATTRIB_SERVE_H
+#define ATTRIB_SERVE_H
+
+#include "attrib/error.h"
+#include "attrib/model.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *bind_addr;                  /* IPv4 address to listen on ("127.0.0.1") */
+    uint16_t port;                          /* 0 = an ephemeral port (see attrib_serve_port) */
+    const char *model;                      /* model name ("ihc"); see attrib_model_find */
+    const attrib_model_options *model_opts; /* NULL = defaults; copied, but what its
+                                               pointers point to must outlive the server. A
+                                               request's redistribution_parameter replaces
+                                               model_opts->redistribution for that request. */
+    const char *api_key;                    /* required unless no_auth; compared in constant time */
+    bool no_auth;          /* accept requests without a key: loopback addresses only */
+    size_t max_journeys;   /* per request (100) */
+    size_t max_sessions;   /* per request (3000) */
+    size_t max_body_bytes; /* larger bodies get 413 (16 MiB) */
+    unsigned threads;      /* worker threads (4) */
+} attrib_serve_options;
+
+#define ATTRIB_SERVE_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        "127.0.0.1", 0, NULL, NULL, NULL, false, 100, 3000, (size_t)16 << 20, 4                    \
+    }
+
+/* Figures since start (read at any time). */
+typedef struct {
+    uint64_t requests; /* HTTP requests answered */
+    uint64_t journeys; /* journeys computed */
+    uint64_t sessions; /* sessions computed */
+    uint64_t rejected; /* 4xx answers */
+} attrib_serve_stats;
+
+typedef struct attrib_server attrib_server;
+
+/*
+ * Create the model and start listening; returns once the socket is bound.
+ * ATTRIB_EINVAL for a bad address, unknown model, missing key, or no_auth on
+ * a non-loopback address; ATTRIB_EIO when the port cannot be bound.
+ * *out owned by the caller; attrib_serve_free stops the server after the
+ * requests in progress are answered.
+ */
+int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_server **out);
+
+/* The port actually bound (useful with port 0). */
+uint16_t attrib_serve_port(const attrib_server *s);
+
+void attrib_serve_get_stats(const attrib_server *s, attrib_serve_stats *out);
+
+/* Stop accepting, finish requests in progress, free everything. NULL is a no-op. */
+void attrib_serve_free(attrib_server *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

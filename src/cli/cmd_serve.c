@@ -1,0 +1,89 @@
+/*
+ * attrib serve: the IHC API on a local port, answered by the local engine.
+ * SIGTERM and SIGINT are blocked before the server's threads start (so they
+ * inherit the mask) and taken with sigwait: the server then stops cleanly,
+ * answering the requests in progress.
+ */
+#include "commands.h"
+#include "msgs.h"
+
+#include "attrib/serve.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_serve(cli_config *cfg)
+{
+    attrib_ctx *ctx = NULL;
+    attrib_server *srv = NULL;
+    char *key = NULL;
+    attrib_run_options ro;
+    int rc = cli_run_options(cfg, &ro);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (cfg->port > 65535)
+        return cli_error_usage("--port %llu is not a TCP port", (unsigned long long)cfg->port);
+    if (cfg->max_journeys < 1 || cfg->max_sessions < 1)
+        return cli_error_usage("--max-journeys-per-request and --max-sessions-per-request must "
+                               "be at least 1");
+    if (!cfg->no_auth) {
+        rc = cli_read_api_key(cfg, &key);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+        if (key == NULL)
+            return cli_error_usage("serve needs --api-key-file or $IHC_API_KEY (or --no-auth on "
+                                   "a loopback address)");
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    rc = cli_ctx(cfg, &ctx);
+    if (rc != CLI_EXIT_OK)
+        goto done;
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    attrib_serve_options so = ATTRIB_SERVE_OPTIONS_INIT;
+    so.bind_addr = cfg->bind;
+    so.port = (uint16_t)cfg->port;
+    so.model = ro.model != NULL ? ro.model->name : NULL;
+    so.model_opts = &ro.model_opts;
+    so.api_key = key;
+    so.no_auth = cfg->no_auth;
+    so.max_journeys = cfg->max_journeys;
+    so.max_sessions = cfg->max_sessions;
+    if (cfg->threads > 0)
+        so.threads = (unsigned)(cfg->threads > 64 ? 64 : cfg->threads);
+    int lrc = attrib_serve_new(ctx, &so, &srv);
+    if (lrc != ATTRIB_OK) {
+        rc = cli_fail(ctx, lrc);
+        goto done;
+    }
+    /* the port line goes to stdout, so scripts using --port 0 can read it */
+    printf("listening on http://%s:%u/v1/compute_ihc\n", cfg->bind,
+           (unsigned)attrib_serve_port(srv));
+    fflush(stdout);
+    cli_notef("serving model %s with caps %llu journeys / %llu sessions per request%s",
+              so.model != NULL ? so.model : "ihc", (unsigned long long)cfg->max_journeys,
+              (unsigned long long)cfg->max_sessions, cfg->no_auth ? " (no auth)" : "");
+    int sig = 0;
+    sigwait(&set, &sig);
+    attrib_serve_stats st;
+    attrib_serve_get_stats(srv, &st);
+    attrib_serve_free(srv);
+    srv = NULL;
+    cli_infof("attrib serve: stopped by %s after %llu requests (%llu journeys, %llu sessions, "
+              "%llu rejected)",
+              sig == SIGTERM ? "SIGTERM" : "SIGINT", (unsigned long long)st.requests,
+              (unsigned long long)st.journeys, (unsigned long long)st.sessions,
+              (unsigned long long)st.rejected);
+done:
+    attrib_serve_free(srv);
+    if (key != NULL) {
+        memset(key, 0, strlen(key));
+        free(key);
+    }
+    attrib_ctx_free(ctx);
+    return rc;
+}

@@ -1,0 +1,59 @@
+# attrib gen: creates a usable database, same seed gives the same rows,
+# refuses to overwrite input data without --force, rejects bad options, and
+# the generated data runs through the pipeline with every conversion
+# attributed (the generator puts a session before every conversion).
+. "$TOP/tests/cli/lib.sh"
+
+dump_inputs() {
+    sqlite3 -batch "$1" "SELECT * FROM session_sources ORDER BY session_id;
+SELECT conv_id, user_id, conv_date, conv_time, quote(revenue) FROM conversions ORDER BY conv_id;
+SELECT session_id, quote(cost) FROM session_costs ORDER BY session_id;"
+}
+
+expect_exit 0 "$ATTRIB" --db a.db gen --sessions 3000 --seed 5 --start-date 2024-03-01 --days 10
+expect_err "wrote [0-9]+ sessions"
+n=$(q a.db "SELECT count(*) FROM session_sources")
+[ "$n" -ge 2700 ] && [ "$n" -le 3300 ] || fail "about 3000 sessions asked, $n written"
+expect_err "wrote $n sessions"
+eq "$(q a.db "SELECT min(event_date) >= '2024-03-01' AND max(event_date) <= '2024-03-10' FROM session_sources")" \
+    1 "dates within --start-date and --days"
+eq "$(q a.db "SELECT count(*) FROM session_sources WHERE length(session_id) <> 64 OR session_id GLOB '*[^0-9a-f]*'")" \
+    0 "64-hex session ids"
+eq "$(q a.db "SELECT count(*) > 0 FROM session_costs WHERE cost IS NULL")" 1 "some NULL costs"
+eq "$(q a.db "SELECT count(*) > 0 FROM session_sources s WHERE NOT EXISTS (SELECT 1 FROM session_costs c WHERE c.session_id = s.session_id)")" \
+    1 "some sessions without a cost row"
+eq "$(q a.db "SELECT count(DISTINCT channel_name) >= 12 FROM session_sources")" 1 "channels"
+# The tables and indexes of `init` are there too.
+eq "$(q a.db "SELECT count(*) FROM sqlite_schema WHERE name IN ('attribution_customer_journey', 'channel_reporting', 'attrib_session_sources_user')")" \
+    3 "output tables and indexes"
+
+# Same seed and options: the same rows; another seed: other rows.
+expect_exit 0 "$ATTRIB" --db b.db gen -q --sessions 3000 --seed 5 --start-date 2024-03-01 --days 10
+eq "$(dump_inputs b.db | cksum)" "$(dump_inputs a.db | cksum)" "same seed, same rows"
+expect_exit 0 "$ATTRIB" --db c.db gen -q --sessions 3000 --seed 6 --start-date 2024-03-01 --days 10
+[ "$(dump_inputs c.db | cksum)" != "$(dump_inputs a.db | cksum)" ] || fail "another seed gave the same rows"
+
+# Existing input data: refused (usage error), nothing changed; --force replaces it.
+before=$(dump_inputs a.db | cksum)
+expect_exit 2 "$ATTRIB" --db a.db gen --sessions 100 --seed 9
+expect_err "already holds input data.*--force"
+eq "$(dump_inputs a.db | cksum)" "$before" "refused gen changed nothing"
+expect_exit 0 "$ATTRIB" --db a.db run -q --out a.csv
+expect_exit 0 "$ATTRIB" --db a.db gen -q --sessions 100 --seed 9 --force
+n=$(q a.db "SELECT count(*) FROM session_sources")
+[ "$n" -ge 50 ] && [ "$n" -le 150 ] || fail "about 100 sessions asked after --force, $n there"
+eq "$(q a.db "SELECT count(*) FROM attribution_customer_journey")" 0 "stale attribution emptied by --force"
+
+# Bad options are usage errors and create nothing.
+expect_exit 2 "$ATTRIB" --db d.db gen --sessions 0
+expect_exit 2 "$ATTRIB" --db d.db gen --start-date 2023-02-30
+expect_err "2023-02-30"
+[ ! -f d.db ] || fail "a rejected gen created d.db"
+
+# Through the pipeline: every conversion is attributed, credit sums to 1.
+expect_exit 0 "$ATTRIB" --db a.db run --out a.csv
+expect_err " 0 without any session"
+eq "$(q a.db "SELECT count(*) FROM (SELECT conv_id, abs(sum(ihc) - 1) > 1e-9 AS off FROM attribution_customer_journey GROUP BY conv_id) WHERE off")" \
+    0 "credit sums to 1 per conversion"
+eq "$(q a.db "SELECT count(DISTINCT conv_id) = (SELECT count(*) FROM conversions) FROM attribution_customer_journey")" \
+    1 "every conversion attributed"

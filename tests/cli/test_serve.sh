@@ -1,0 +1,61 @@
+# attrib serve: answers a real request body in the API's format, checks the
+# key, rejects over-cap requests, and stops cleanly on SIGTERM.
+. "$TOP/tests/cli/lib.sh"
+
+KEY=serve-test-key-42
+printf '%s\n' "$KEY" >key
+chmod 644 key
+expect_exit 2 "$ATTRIB" serve --model linear --api-key-file key --port 0
+expect_err "may be read by others"
+chmod 600 key
+expect_exit 2 "$ATTRIB" serve --model linear --no-auth --bind 0.0.0.0 --port 0
+expect_err "loopback"
+
+"$ATTRIB" serve --model linear --api-key-file key --port 0 --max-sessions-per-request 200 \
+    >serve.out 2>serve.err &
+pid=$!
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    grep -q listening serve.out 2>/dev/null && break
+    sleep 0.1
+done
+url=$(sed -n 's/^listening on //p' serve.out)
+[ -n "$url" ] || { kill "$pid"; fail "serve did not start: $(cat serve.err)"; }
+
+# the first real request of ihc_new (83 sessions)
+REAL=${ATTRIB_IHC_REAL:-$TOP/../shared/data/ihc-real}
+jq -c '.[0]' "$REAL/ihc_new/requests.json" >body.json || fail "cannot read the real request"
+code=$(curl -s -o resp.json -w '%{http_code}' -H "x-api-key: $KEY" \
+    -H 'Content-Type: application/json' --data-binary @body.json "$url?conv_type_id=ihc_new")
+[ "$code" = 200 ] || fail "HTTP $code: $(cat resp.json)"
+[ "$(jq -r 'keys_unsorted | join(",")' resp.json)" = "statusCode,value,partialFailureErrors" ] ||
+    fail "top-level keys: $(head -c 200 resp.json)"
+[ "$(jq '.value | length' resp.json)" = 83 ] || fail "not one row per session"
+[ "$(jq -r '.value[0] | keys_unsorted | join(",")' resp.json)" = \
+    "conversion_id,session_id,initializer,holder,closer,ihc" ] || fail "row keys"
+# pairs equal to those sent, ihc sums to 1 per conversion, 4 decimals at most
+[ "$(jq -c '[.customer_journeys[] | [.conversion_id, .session_id]] | sort' body.json)" = \
+  "$(jq -c '[.value[] | [.conversion_id, .session_id]] | sort' resp.json)" ] || fail "pairs differ"
+jq -e '[.value | group_by(.conversion_id)[] | (map(.ihc) | add) - 1 | fabs < 1e-9] | all' \
+    resp.json >/dev/null || fail "ihc does not sum to 1"
+grep -Eq '[0-9]\.[0-9]{5}' resp.json && fail "more than 4 decimals"
+
+# no key, wrong key: 403; over the session cap: 400; wrong path: 404
+code=$(curl -s -o r2 -w '%{http_code}' --data-binary @body.json "$url?conv_type_id=x")
+[ "$code" = 403 ] || fail "no key gave $code"
+code=$(curl -s -o r2 -w '%{http_code}' -H 'x-api-key: nope' --data-binary @body.json \
+    "$url?conv_type_id=x")
+[ "$code" = 403 ] || fail "wrong key gave $code"
+jq -c '{customer_journeys: ([.[0:4][] | .customer_journeys[]])}' \
+    "$REAL/ihc_new/requests.json" >big.json
+code=$(curl -s -o r3 -w '%{http_code}' -H "x-api-key: $KEY" --data-binary @big.json \
+    "$url?conv_type_id=x")
+[ "$code" = 400 ] || fail "over-cap request gave $code"
+grep -q "limits are" r3 || fail "over-cap message: $(cat r3)"
+
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 0 ] || fail "serve exited $rc after SIGTERM: $(cat serve.err)"
+grep -q "stopped by SIGTERM after 4 requests" serve.err || fail "stop line: $(cat serve.err)"
+grep -q "$KEY" serve.out serve.err && fail "the key was printed"
+exit 0
