@@ -30,8 +30,8 @@
  * The initializer is 0 up to 49.9 h (no credit seen below 50 h) and 1 from
  * 368 h (docs/ihc-api.md §8.4; beyond the data's reach, so it restarts
  * nothing here); the closer is 1 at 0 h and 0 from 336 h (our choice). */
-#define N_QI 36 /* quantile knots of the initializer */
-#define N_QC 52 /* quantile knots of the closer */
+#define N_QI 60  /* quantile knots of the initializer */
+#define N_QC 110 /* quantile knots of the closer */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -162,12 +162,12 @@ typedef struct {
     size_t n;
     const double *x;
     double y_first, y_last;
-    double ata[64 * 64], atb[64];
+    double ata[ATTRIB_IHC_MAX_KNOTS * ATTRIB_IHC_MAX_KNOTS], atb[ATTRIB_IHC_MAX_KNOTS];
 } table_ls;
 
 static void table_ls_add(table_ls *t, double x, double r, double w)
 {
-    double basis[64] = {0};
+    double basis[ATTRIB_IHC_MAX_KNOTS] = {0};
     if (x <= t->x[0])
         basis[0] = 1.0;
     else if (x >= t->x[t->n - 1])
@@ -194,7 +194,7 @@ static void table_ls_solve(table_ls *t, double lambda, attrib_ihc_table *out, bo
 {
     size_t n = t->n;
     for (size_t k = 1; k + 1 < n; k++) { /* rows of the slope difference at knot k */
-        double d[64] = {0};
+        double d[ATTRIB_IHC_MAX_KNOTS] = {0};
         double h0 = t->x[k] - t->x[k - 1], h1 = t->x[k + 1] - t->x[k];
         double s = (h0 + h1) / 2.0;
         d[k - 1] = s / h0;
