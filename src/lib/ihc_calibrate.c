@@ -4,9 +4,9 @@
  * 1. Phase weights: closed-form least squares of the API's ihc on its own
  *    phase values (journeys with a non-empty holder phase), scaled to sum 1.
  * 2. Membership tables on knots (hours) at anchors and quantiles of the
- *    observed hours: least squares of the observed ratios I_k/I_start over the gap and C_k/C_last over the time
- *    to the conversion, with a small second-difference penalty so knots
- *    without data follow their neighbours.
+ *    observed hours: least squares of the observed ratios I_k/I_start over the gap and C_k/C_last
+ * over the time to the conversion, with a small second-difference penalty so knots without data
+ * follow their neighbours.
  * 3. Coordinate descent (per-parameter step that grows on success and
  *    shrinks on failure) on the squared error of ihc, initializer, holder
  *    and closer over all sessions, over every membership knot, every
