@@ -37,7 +37,9 @@ mkdir -p "$DATA"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/attrib-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
-GENSUM=$(cat "$TOP/src/lib/gen.c" "$TOP/src/lib/gen_store.c" | cksum | cut -d' ' -f1)
+# The rows depend on the generator only (the store sink just writes them;
+# `attrib run` adds any index a newer schema wants).
+GENSUM=$(cksum <"$TOP/src/lib/gen.c" | cut -d' ' -f1)
 COMMIT=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$COMMIT" != unknown ] && [ -n "$(cd "$TOP" && git status --porcelain -- src include 2>/dev/null)" ]; then
     COMMIT="$COMMIT+dirty"

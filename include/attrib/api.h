@@ -57,12 +57,14 @@ typedef struct {
     const char *ca_file;                         /* CA bundle for TLS; NULL = system default */
     const char *ca_path;                         /* CA directory; NULL = system default */
     size_t max_response_bytes;                   /* a larger body is an error (64 MiB) */
+    double max_retry_after_s; /* a longer Retry-After (a spent monthly quota, say) fails the
+                                 batch instead of waiting (300); 0 = no limit */
 } attrib_api_options;
 
 #define ATTRIB_API_OPTIONS_INIT                                                                    \
     {                                                                                              \
         NULL, NULL, NULL, 100, 3000, ATTRIB_API_OVERSIZE_KEEP_LATEST, 4, 0.0, 10000, 120000, 6,    \
-            1.0, 60.0, 0.0, NULL, NULL, 0, NULL, NULL, (size_t)64 << 20                            \
+            1.0, 60.0, 0.0, NULL, NULL, 0, NULL, NULL, (size_t)64 << 20, 300.0                     \
     }
 
 /* One attempt at one batch. */

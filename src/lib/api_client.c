@@ -632,6 +632,12 @@ static void retry_or_fail(attrib_api_client *c, batch *b, const char *err, doubl
     if (retry_after > delay)
         delay = retry_after;
     char reason[400];
+    if (c->o.max_retry_after_s > 0 && retry_after > c->o.max_retry_after_s) {
+        snprintf(reason, sizeof(reason), "the server asks to retry after %.0f s: %s", retry_after,
+                 err);
+        fail_batch(c, b, ATTRIB_API_BATCH_FAILED, reason);
+        return;
+    }
     if (b->attempts >= c->o.max_attempts) {
         snprintf(reason, sizeof(reason), "gave up after %d attempts: %s", b->attempts, err);
         fail_batch(c, b, ATTRIB_API_BATCH_FAILED, reason);

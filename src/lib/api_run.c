@@ -321,6 +321,7 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     int rc = ATTRIB_OK;
     attrib_api_client *client = NULL;
     attrib_journey *todo = NULL;
+    unsigned char *was_cached = NULL;
     run_state rs = {.ctx = ctx,
                     .st = st,
                     .conv_type = opts->api->conv_type_id,
@@ -350,22 +351,25 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
             goto done;
         }
     }
-    if (!opts->api_force) {
-        rc = load_cache(&rs, n, offset[n], opts->api->max_sessions);
-        if (rc != ATTRIB_OK)
-            goto done;
-    }
+    /* with --force the stored results are still read: a conversion whose new
+     * request fails keeps its earlier result rather than losing its rows */
+    rc = load_cache(&rs, n, offset[n], opts->api->max_sessions);
+    if (rc != ATTRIB_OK)
+        goto done;
     todo = malloc((n ? n : 1) * sizeof(*todo));
-    if (todo == NULL) {
+    was_cached = calloc(n ? n : 1, 1);
+    if (todo == NULL || was_cached == NULL) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
         goto done;
     }
     size_t n_todo = 0, cached = 0;
     for (size_t j = 0; j < n; j++) {
-        if (state[j] == ATTRIB__API_DONE)
-            cached++;
-        else
+        was_cached[j] = state[j] == ATTRIB__API_DONE;
+        cached += was_cached[j];
+        if (!was_cached[j] || opts->api_force) {
+            state[j] = ATTRIB__API_TODO;
             todo[n_todo++] = js[j];
+        }
     }
     ATTRIB_LOG(ctx, ATTRIB_LOG_INFO,
                "IHC API: %zu conversions have a stored result, %zu to send (conv type %s)", cached,
@@ -377,14 +381,18 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     sum->api_requests += stats->requests;
     sum->api_retries += stats->retries;
     sum->conversions_failed += stats->failed;
-    for (size_t j = 0; j < n; j++) /* not reported at all: treat as failed for this run */
+    for (size_t j = 0; j < n; j++) {
         if (state[j] == ATTRIB__API_TODO && rc == ATTRIB_OK)
-            state[j] = ATTRIB__API_FAILED;
+            state[j] = ATTRIB__API_FAILED; /* not reported at all: failed for this run */
+        if (state[j] == ATTRIB__API_FAILED && was_cached[j])
+            state[j] = ATTRIB__API_DONE; /* --force: the earlier result stays */
+    }
 done:
     attrib_api_client_free(client);
     attrib_strmap_free(&rs.convs);
     attrib_buf_free(&rs.sql);
     attrib_buf_free(&rs.fail_sql);
     free(todo);
+    free(was_cached);
     return rc;
 }

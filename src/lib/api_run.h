@@ -19,8 +19,8 @@ enum {
 };
 
 /*
- * Fill credits[offset[j] .. offset[j] + js[j].n) for every journey that
- * gets (or already has) an API result and set state[j]; sessions trimmed by
+ * Fill credits[offset[j] .. offset[j] + js[j].n) for every journey with an
+ * API result (from this run or stored before) and set state[j]; sessions trimmed by
  * --oversize keep-latest get 0. Must be called outside a transaction: each
  * settled batch commits its own. Returns ATTRIB_OK, ATTRIB_EPARTIAL (some
  * failed; the others are filled), ATTRIB_EAUTH, or an error.

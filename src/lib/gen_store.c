@@ -3,10 +3,11 @@
  * rows into the backend's bulk inserts, inside one transaction (a failure or
  * a cancel leaves the database as it was).
  *
- * Loading order matters for speed: the input tables are created bare, the
- * rows go in (sorted ids append to the primary-key B-trees), and only then
- * does the built-in schema add the output tables and attrib's indexes, which
- * SQLite builds by sorting instead of by random inserts.
+ * Loading order matters for speed: the input tables are created bare (or
+ * attrib's indexes on them dropped), the rows go in (sorted ids append to
+ * the primary-key B-trees), and only then does the built-in schema add the
+ * output tables and attrib's indexes, which the database builds by sorting
+ * instead of by random inserts.
  */
 #include "attrib/gen.h"
 
@@ -30,6 +31,16 @@ static const char input_tables[] =
     " event_date text NOT NULL, event_time text NOT NULL, channel_name text NOT NULL,"
     " holder_engagement INTEGER NOT NULL, closer_engagement INTEGER NOT NULL,"
     " impression_interaction INTEGER NOT NULL, PRIMARY KEY(session_id));";
+
+/* attrib's indexes on the input tables (as both backends' built-in schema
+ * names them): dropped before the load when `attrib init` or an earlier gen
+ * made them, since init_schema rebuilds them after it in the same
+ * transaction. Random inserts into them made a load into an initialised
+ * database about three times slower than into a new one. */
+static const char drop_input_indexes[] = "DROP INDEX IF EXISTS attrib_session_sources_user;"
+                                         "DROP INDEX IF EXISTS attrib_session_sources_date;"
+                                         "DROP INDEX IF EXISTS attrib_conversions_date;"
+                                         "DROP INDEX IF EXISTS attrib_conversions_user;";
 
 /* Tables emptied by ATTRIB_GEN_FORCE: the inputs, and the outputs derived
  * from them (stale once the inputs are replaced). */
@@ -196,6 +207,8 @@ int attrib_gen_store(attrib_ctx *ctx, attrib_store *st, const attrib_gen_options
         goto done;
     }
     rc = st->ops->exec_script(st->impl, input_tables);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->exec_script(st->impl, drop_input_indexes);
     if (rc == ATTRIB_OK && has_data)
         rc = clear_tables(st);
     if (rc != ATTRIB_OK)

@@ -171,10 +171,8 @@ static int position_attribute(const void *state, const attrib_journey *j, attrib
     if (n == 1) {
         out[0].ihc = 1;
     } else if (n == 2) {
-        /* The middle share has nowhere to go: first and last split in their ratio
-         * (50/50 with the default 40/40). */
-        out[0].ihc = s->first / (s->first + s->last);
-        out[1].ihc = s->last / (s->first + s->last);
+        out[0].ihc = 0.5; /* whatever the weights (issue P6) */
+        out[1].ihc = 0.5;
     } else {
         double mid = (1 - s->first - s->last) / (double)(n - 2);
         out[0].ihc = s->first;

@@ -206,7 +206,7 @@ static int markov_observe(void *state, const attrib_path *p, const attrib_channe
     if (count_step(s, prev, p->converted ? S_CONV : S_NULL) != ATTRIB_OK)
         return ATTRIB_ENOMEM;
     if (p->converted) {
-        if (!(p->value >= 0 && isfinite(p->value)))
+        if (s->value && !isfinite(p->value))
             return ATTRIB_EDATA;
         attrib_xsum_add(&s->conv_value[prev], p->value);
         s->conversions++;
@@ -382,26 +382,22 @@ done:
     return rc;
 }
 
-static int markov_finish(void *state, attrib_ctx *ctx)
+/* Sort the tuple states by their canonical channel tuples: order[r] = local
+ * tuple index of canonical state r + 1, canon[local id] = canonical id. Also
+ * the state names and, per transient state, its last channel and which
+ * channels it contains. */
+static int canon_states(markov_state *s, uint32_t *order, uint32_t *canon, chain *c)
 {
-    markov_state *s = state;
+    size_t k = (size_t)s->order, m = s->states.count, nc = s->cm.n;
     int rc = ATTRIB_OK;
-    size_t k = (size_t)s->order, m = s->states.count;
-    uint32_t *tuple = NULL, *order = NULL, *canon = NULL;
-    chain c = {0};
-    if (attrib__chan_finish(&s->cm) != ATTRIB_OK)
-        goto oom;
-    size_t nc = s->cm.n, ns = m + 3;
-    tuple = malloc((m * k + 1) * sizeof(*tuple));
-    order = malloc((m + 1) * sizeof(*order));
-    canon = malloc((ns + 1) * sizeof(*canon));
-    s->state_names = calloc(ns, sizeof(*s->state_names));
-    s->transitions = malloc((s->trans_count + 1) * sizeof(*s->transitions));
-    s->removal = calloc(nc + 1, sizeof(*s->removal));
-    s->share = calloc(nc + 1, sizeof(*s->share));
-    if (tuple == NULL || order == NULL || canon == NULL || s->state_names == NULL ||
-        s->transitions == NULL || s->removal == NULL || s->share == NULL)
-        goto oom;
+    uint32_t *tuple = malloc((m * k + 1) * sizeof(*tuple));
+    c->t = m + 1;
+    c->last = malloc((c->t + 1) * sizeof(*c->last));
+    c->contains = calloc(nc * c->t + 1, 1);
+    if (tuple == NULL || c->last == NULL || c->contains == NULL) {
+        rc = ATTRIB_ENOMEM;
+        goto done;
+    }
     for (size_t j = 0; j < m; j++) {
         uint32_t raw[MAX_ORDER];
         memcpy(raw, s->states.keys[j], s->tuple_len[j] * sizeof(uint32_t));
@@ -415,35 +411,42 @@ static int markov_finish(void *state, attrib_ctx *ctx)
     canon[S_START] = 0;
     canon[S_CONV] = (uint32_t)m + 1;
     canon[S_NULL] = (uint32_t)m + 2;
-    s->info.n_states = ns;
     if ((s->state_names[0] = strdup("(start)")) == NULL ||
         (s->state_names[m + 1] = strdup("(conversion)")) == NULL ||
-        (s->state_names[m + 2] = strdup("(null)")) == NULL)
-        goto oom;
-    c.t = m + 1;
-    c.last = malloc((c.t + 1) * sizeof(*c.last));
-    c.contains = calloc(nc * c.t + 1, 1);
-    c.r = calloc(c.t + 1, sizeof(*c.r));
-    c.row = calloc(c.t + 2, sizeof(*c.row));
-    c.col = malloc((s->trans_count + 1) * sizeof(*c.col));
-    c.val = malloc((s->trans_count + 1) * sizeof(*c.val));
-    if (c.last == NULL || c.contains == NULL || c.r == NULL || c.row == NULL || c.col == NULL ||
-        c.val == NULL)
-        goto oom;
-    c.last[0] = ATTRIB_CHAN_NONE;
+        (s->state_names[m + 2] = strdup("(null)")) == NULL) {
+        rc = ATTRIB_ENOMEM;
+        goto done;
+    }
+    c->last[0] = ATTRIB_CHAN_NONE;
     for (size_t r = 0; r < m; r++) {
         uint32_t j = order[r];
         canon[j + 3] = (uint32_t)r + 1;
         const uint32_t *tj = tuple + (size_t)j * k;
         size_t len = s->tuple_len[j];
-        if ((s->state_names[r + 1] = tuple_name(s, tj, len)) == NULL)
-            goto oom;
-        c.last[r + 1] = tj[len - 1];
+        if ((s->state_names[r + 1] = tuple_name(s, tj, len)) == NULL) {
+            rc = ATTRIB_ENOMEM;
+            goto done;
+        }
+        c->last[r + 1] = tj[len - 1];
         for (size_t i = 0; i < len; i++)
-            c.contains[(size_t)tj[i] * c.t + r + 1] = 1;
+            c->contains[(size_t)tj[i] * c->t + r + 1] = 1;
     }
-    /* transitions in canonical order */
-    size_t nt = 0;
+done:
+    free(tuple);
+    return rc;
+}
+
+/* The transitions in canonical (from, to) order with their probabilities,
+ * the one-step rewards r and the transient block Q in compressed rows. */
+static int build_chain(markov_state *s, const uint32_t *order, const uint32_t *canon, chain *c)
+{
+    size_t m = s->states.count, nt = 0;
+    c->r = calloc(c->t + 1, sizeof(*c->r));
+    c->row = calloc(c->t + 2, sizeof(*c->row));
+    c->col = malloc((s->trans_count + 1) * sizeof(*c->col));
+    c->val = malloc((s->trans_count + 1) * sizeof(*c->val));
+    if (c->r == NULL || c->row == NULL || c->col == NULL || c->val == NULL)
+        return ATTRIB_ENOMEM;
     for (size_t i = 0; i < s->trans_cap; i++) {
         if (s->trans[i].key == 0)
             continue;
@@ -460,28 +463,54 @@ static int markov_finish(void *state, attrib_ctx *ctx)
             s->transitions[e].probability = (double)s->transitions[e].count / (double)total;
         uint32_t from = s->transitions[a].from;
         size_t local = from == 0 ? S_START : (size_t)order[from - 1] + 3;
-        if (s->value)
-            c.r[from] = attrib_xsum_value(&s->conv_value[local]) / (double)total;
+        if (s->value) /* expected revenue of the next step */
+            c->r[from] = attrib_xsum_value(&s->conv_value[local]) / (double)total;
     }
     size_t e = 0;
     for (size_t i = 0; i < nt; i++) {
         const attrib_markov_transition *tr = &s->transitions[i];
         if (tr->to == m + 1 && !s->value)
-            c.r[tr->from] = tr->probability;
+            c->r[tr->from] = tr->probability;
         if (tr->to <= m) {
-            c.col[e] = tr->to;
-            c.val[e] = tr->probability;
+            c->col[e] = tr->to;
+            c->val[e] = tr->probability;
             e++;
-            c.row[tr->from + 1] = e;
+            c->row[tr->from + 1] = e;
         }
     }
-    for (size_t i = 1; i <= c.t; i++)
-        if (c.row[i] < c.row[i - 1])
-            c.row[i] = c.row[i - 1];
+    for (size_t i = 1; i <= c->t; i++) /* rows without transient steps */
+        if (c->row[i] < c->row[i - 1])
+            c->row[i] = c->row[i - 1];
+    s->info.n_transitions = nt;
+    return ATTRIB_OK;
+}
+
+static int markov_finish(void *state, attrib_ctx *ctx)
+{
+    markov_state *s = state;
+    int rc = ATTRIB_OK;
+    size_t m = s->states.count, ns = m + 3;
+    uint32_t *order = NULL, *canon = NULL;
+    chain c = {0};
+    if (attrib__chan_finish(&s->cm) != ATTRIB_OK)
+        goto oom;
+    size_t nc = s->cm.n;
+    order = malloc((m + 1) * sizeof(*order));
+    canon = malloc((ns + 1) * sizeof(*canon));
+    s->state_names = calloc(ns, sizeof(*s->state_names));
+    s->transitions = malloc((s->trans_count + 1) * sizeof(*s->transitions));
+    s->removal = calloc(nc + 1, sizeof(*s->removal));
+    s->share = calloc(nc + 1, sizeof(*s->share));
+    if (order == NULL || canon == NULL || s->state_names == NULL || s->transitions == NULL ||
+        s->removal == NULL || s->share == NULL)
+        goto oom;
+    s->info.n_states = ns;
+    if (canon_states(s, order, canon, &c) != ATTRIB_OK ||
+        build_chain(s, order, canon, &c) != ATTRIB_OK)
+        goto oom;
     s->info.order = s->order;
     s->info.value = s->value;
     s->info.states = (const char *const *)s->state_names;
-    s->info.n_transitions = nt;
     s->info.transitions = s->transitions;
     s->info.n_channels = nc;
     s->info.channels = s->cm.sorted;
@@ -511,7 +540,6 @@ oom:
     rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory building the Markov chain");
 done:
     chain_free(&c);
-    free(tuple);
     free(order);
     free(canon);
     return rc;

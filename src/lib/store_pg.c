@@ -1145,6 +1145,14 @@ static int pg_insert_costs(void *impl, const attrib_value *rows, size_t n_rows)
     return copy_values(impl, "session_costs", cols, kinds, 2, rows, n_rows);
 }
 
+/* A SELECT of attrib's own tables (the API result cache, api_run.c). */
+static int pg_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
+{
+    if (ncols < 1 || ncols > 16)
+        return attrib__error(((pg_store *)impl)->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
+    return run_query(impl, sql, NULL, ncols, fn, payload, "reading the API result cache");
+}
+
 const attrib_store_ops attrib_store_pg = {
     .name = "postgresql",
     .accepts = pg_accepts,
@@ -1168,6 +1176,7 @@ const attrib_store_ops attrib_store_pg = {
     .insert_attribution = pg_insert_attribution,
     .scan_dirty_dates = pg_scan_dirty_dates,
     .replace_report = pg_replace_report,
+    .query = pg_query,
     .insert_sessions = pg_insert_sessions,
     .insert_conversions = pg_insert_conversions,
     .insert_costs = pg_insert_costs,

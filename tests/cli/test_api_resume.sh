@@ -38,7 +38,12 @@ start_serve s1
     --max-journeys-per-request 10 --max-requests-per-second 8 --concurrency 1 \
     >run1.out 2>run1.err) &
 apid=$! # the attrib process itself (exec), so kill -9 hits it
-sleep 1.5
+# kill it once some batches are stored (polling: slow builds load data slower)
+for i in $(seq 1 150); do
+    n=$(sqlite3 x.db "SELECT count(DISTINCT conv_id) FROM attrib_api_results" 2>/dev/null)
+    [ "${n:-0}" -ge 20 ] && break
+    sleep 0.1
+done
 kill -9 "$apid"
 wait "$apid" 2>/dev/null
 stop_serve s1
@@ -72,7 +77,22 @@ expect_exit 0 api
 stop_serve s3
 [ "$served" = 0 ] || fail "third run computed $served journeys"
 
-# 4. the key is nowhere
-grep -q "$KEY" x.db run1.out run1.err s1.err s2.err s3.err "$T/err" "$T/out" &&
+# 4. --force with requests the server refuses (its cap is 200 sessions, ours 3000):
+#    exit 4, every failure listed and recorded, earlier results kept
+start_serve s4
+IHC_API_KEY=$KEY "$ATTRIB" attribute --db x.db --model linear --engine ihc-api \
+    --conv-type-id resume_test --api-url "$url" --max-sessions-per-request 3000 --force \
+    >"$T/out" 2>"$T/err"
+[ $? = 4 ] || fail "a refused --force run should exit 4"
+stop_serve s4
+nfail=$(sqlite3 x.db "SELECT count(*) FROM attrib_api_failures WHERE reason LIKE 'HTTP 400%'")
+[ "$nfail" -gt 0 ] || fail "no failures recorded"
+[ "$(grep -c 'failed: HTTP 400' "$T/err")" = "$nfail" ] || fail "failures not listed on stderr"
+grep -q "conversions failed at the API; all others were stored" "$T/err" || fail "no failure summary"
+[ "$(sqlite3 x.db 'SELECT count(DISTINCT conv_id) FROM attribution_customer_journey')" = \
+  "$((total - unattributable))" ] || fail "a failed --force run lost earlier results"
+
+# 5. the key is nowhere
+grep -q "$KEY" x.db run1.out run1.err s1.err s2.err s3.err s4.err "$T/err" "$T/out" &&
     fail "the key leaked"
 exit 0

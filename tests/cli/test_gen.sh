@@ -57,3 +57,12 @@ eq "$(q a.db "SELECT count(*) FROM (SELECT conv_id, abs(sum(ihc) - 1) > 1e-9 AS 
     0 "credit sums to 1 per conversion"
 eq "$(q a.db "SELECT count(DISTINCT conv_id) = (SELECT count(*) FROM conversions) FROM attribution_customer_journey")" \
     1 "every conversion attributed"
+
+# Into a database `attrib init` prepared (indexes already there): accepted,
+# and attrib's indexes are there afterwards.
+expect_exit 0 "$ATTRIB" --db e.db init -q
+expect_exit 0 "$ATTRIB" --db e.db gen -q --sessions 3000 --seed 5 --start-date 2024-03-01 --days 10
+eq "$(dump_inputs e.db | cksum)" "$(dump_inputs b.db | cksum)" "gen after init: the same rows"
+eq "$(q e.db "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'attrib_%'")" \
+    "$(q b.db "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name LIKE 'attrib_%'")" \
+    "attrib's indexes after gen into an initialised database"

@@ -63,6 +63,22 @@ eq "$(grep '^C1,markov,' "$T/c.csv")" "C1,markov,0.2,18,0.2,20,0.9" "csv C1 mark
 expect_exit 0 "$ATTRIB" --db "$DB" compare --models linear --out "$T/c.md" -q
 eq "$(sed -n 3p "$T/c.md")" "| C1 | linear | 0.33 | 30.00 | 33.3% | 20.00 | 1.50 |" "markdown row"
 
+# Same bits with 1 and 4 threads, and from run to run (more than 1024
+# journeys, so the pipeline really splits the work).
+G=$T/g.db
+expect_exit 0 "$ATTRIB" --db "$G" gen --sessions 100000 --seed 3 -q
+for m in markov shapley counterfactual time-decay; do
+    expect_exit 0 "$ATTRIB" --db "$G" attribute --model "$m" --threads 1 -q
+    q "$G" "SELECT conv_id, session_id, quote(ihc) FROM attribution_customer_journey ORDER BY 1, 2" >"$T/t1"
+    expect_exit 0 "$ATTRIB" --db "$G" attribute --model "$m" --threads 4 -q
+    q "$G" "SELECT conv_id, session_id, quote(ihc) FROM attribution_customer_journey ORDER BY 1, 2" >"$T/t4"
+    cmp -s "$T/t1" "$T/t4" || fail "$m: 1 and 4 threads differ"
+    [ "$(wc -l <"$T/t1")" -gt 1024 ] || fail "$m: too few rows to test threads"
+done
+expect_exit 0 "$ATTRIB" --db "$G" compare --models markov,shapley --out "$T/a.csv" -q
+expect_exit 0 "$ATTRIB" --db "$G" compare --models markov,shapley --out "$T/b.csv" -q
+cmp -s "$T/a.csv" "$T/b.csv" || fail "compare differs from run to run"
+
 # usage errors
 expect_exit 2 "$ATTRIB" --db "$DB" compare --models markov,nope
 expect_err "unknown model 'nope'"

@@ -141,14 +141,14 @@ static void test_position(void **state)
     /* 20% over 3 middle sessions: 0.2 / 3 each */
     EXPECT(m, W(0.4, 0.2 / 3, 0.2 / 3, 0.2 / 3, 0.4), A, B, C, D, E);
     attrib_model_free(m);
-    /* 30/50: two sessions split in the ratio 3:5 = 0.375 / 0.625;
+    /* 30/50: two sessions still split 50/50;
      * four: 0.3, (1 - 0.8) / 2 = 0.1, 0.1, 0.5 */
     attrib_model_options o = ATTRIB_MODEL_OPTIONS_INIT;
     o.position_first = 0.3;
     o.position_last = 0.5;
     m = make("position", &o);
     ready(m, &CH);
-    EXPECT(m, W(0.375, 0.625), A, B);
+    EXPECT(m, W(0.5, 0.5), A, B);
     EXPECT(m, W(0.3, 0.1, 0.1, 0.5), A, B, C, D);
     attrib_model_free(m);
     /* invalid weights are refused */
