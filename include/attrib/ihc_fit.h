@@ -31,7 +31,9 @@ typedef struct attrib_ihc_dataset attrib_ihc_dataset;
 int attrib_ihc_dataset_load_pairs(attrib_ctx *ctx, const char *requests_path,
                                   const char *responses_path, attrib_ihc_dataset **out);
 
-/* Read every NNNNNN.request.json with its NNNNNN.response.json from dir. */
+/* Read every NAME.request.json with its NAME.response.json from dir (the API
+ * client's --audit-dir). Calls without a response file, or whose response is
+ * not a 200/206 IHC body (failed attempts), are skipped and counted. */
 int attrib_ihc_dataset_load_audit(attrib_ctx *ctx, const char *dir, attrib_ihc_dataset **out);
 
 /* Journeys (and sessions) read; journeys skipped because the response had
@@ -39,6 +41,9 @@ int attrib_ihc_dataset_load_audit(attrib_ctx *ctx, const char *dir, attrib_ihc_d
 size_t attrib_ihc_dataset_journeys(const attrib_ihc_dataset *ds);
 size_t attrib_ihc_dataset_sessions(const attrib_ihc_dataset *ds);
 size_t attrib_ihc_dataset_skipped(const attrib_ihc_dataset *ds);
+
+/* Audit-directory calls skipped (no response, or an error response). */
+size_t attrib_ihc_dataset_skipped_calls(const attrib_ihc_dataset *ds);
 
 void attrib_ihc_dataset_free(attrib_ihc_dataset *ds);
 

@@ -75,9 +75,11 @@ int cmd_eval(cli_config *cfg)
         goto done;
     }
     static const char *const split_name[] = {"all", "train", "holdout"};
-    printf("attrib eval: model %s, %s conversions, %zu journeys read (%zu skipped)\n\n%s",
+    printf("attrib eval: model %s, %s conversions, %zu journeys read (%zu skipped, %zu failed "
+           "calls skipped)\n\n%s",
            cfg->model_file != NULL ? cfg->model_file : "default", split_name[eo.split],
-           attrib_ihc_dataset_journeys(ds), attrib_ihc_dataset_skipped(ds), report);
+           attrib_ihc_dataset_journeys(ds), attrib_ihc_dataset_skipped(ds),
+           attrib_ihc_dataset_skipped_calls(ds), report);
     printf("\nsummary (2+ sessions, %zu journeys): ihc MAE %.6f max %.4f; initializer MAE %.6f; "
            "holder MAE %.6f; closer MAE %.6f; ihc within 0.001 %.2f%%, within 0.01 %.2f%%\n",
            sum.journeys, sum.mae[0], sum.max[0], sum.mae[1], sum.mae[2], sum.mae[3],

@@ -3,16 +3,17 @@
  *
  * 1. Phase weights: closed-form least squares of the API's ihc on its own
  *    phase values (journeys with a non-empty holder phase), scaled to sum 1.
- * 2. Membership tables on fixed knots (hours): least squares of the
- *    observed ratios I_k/I_start over the gap and C_k/C_last over the time
- *    to the conversion, with a small second-difference penalty so knots
- *    without data follow their neighbours.
+ * 2. Membership tables on knots (hours) at anchors and quantiles of the
+ *    observed hours: least squares of the observed ratios I_k/I_start over the gap and C_k/C_last
+ * over the time to the conversion, with a small second-difference penalty so knots without data
+ * follow their neighbours.
  * 3. Coordinate descent (per-parameter step that grows on success and
  *    shrinks on failure) on the squared error of ihc, initializer, holder
  *    and closer over all sessions, over every membership knot, every
  *    channel weight and every free cell of the holder grid.
- * All of it is deterministic: fixed knots, fixed parameter order, no
- * randomness.
+ * 4. Channel weights rescaled per phase to a geometric mean of 1.
+ * All of it is deterministic: knots from sorted data, fixed parameter
+ * order, no randomness.
  */
 #include "attrib/ihc_fit.h"
 
@@ -30,8 +31,8 @@
  * The initializer is 0 up to 49.9 h (no credit seen below 50 h) and 1 from
  * 368 h (docs/ihc-api.md §8.4; beyond the data's reach, so it restarts
  * nothing here); the closer is 1 at 0 h and 0 from 336 h (our choice). */
-#define N_QI 36 /* quantile knots of the initializer */
-#define N_QC 52 /* quantile knots of the closer */
+#define N_QI 60  /* quantile knots of the initializer */
+#define N_QC 110 /* quantile knots of the closer */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -162,12 +163,12 @@ typedef struct {
     size_t n;
     const double *x;
     double y_first, y_last;
-    double ata[64 * 64], atb[64];
+    double ata[ATTRIB_IHC_MAX_KNOTS * ATTRIB_IHC_MAX_KNOTS], atb[ATTRIB_IHC_MAX_KNOTS];
 } table_ls;
 
 static void table_ls_add(table_ls *t, double x, double r, double w)
 {
-    double basis[64] = {0};
+    double basis[ATTRIB_IHC_MAX_KNOTS] = {0};
     if (x <= t->x[0])
         basis[0] = 1.0;
     else if (x >= t->x[t->n - 1])
@@ -194,7 +195,7 @@ static void table_ls_solve(table_ls *t, double lambda, attrib_ihc_table *out, bo
 {
     size_t n = t->n;
     for (size_t k = 1; k + 1 < n; k++) { /* rows of the slope difference at knot k */
-        double d[64] = {0};
+        double d[ATTRIB_IHC_MAX_KNOTS] = {0};
         double h0 = t->x[k] - t->x[k - 1], h1 = t->x[k + 1] - t->x[k];
         double s = (h0 + h1) / 2.0;
         d[k - 1] = s / h0;
@@ -341,7 +342,7 @@ typedef struct {
 
 int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
                          const attrib_ihc_calibrate_options *opts, const char *out_path,
-                         attrib_ihc_eval_summary *fit, char **log)
+                         attrib_ihc_eval_summary *fit, char **log_text)
 {
     int rc = ATTRIB_OK;
     attrib_ihc_calibrate_options defaults = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
@@ -453,6 +454,23 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
             lrc |= attrib_buf_printf(&lb, "sweep %3u: sse %.8f\n", sw, f);
         attrib__progress(ctx, "calibrating", sw, sweeps);
     }
+    /* Only ratios of channel weights within a journey matter; scale each
+     * phase so the session-weighted geometric mean of the channels is 1,
+     * which makes "an unknown channel weighs 1" mean "an average channel".
+     * Predictions for the channels in the file do not change. */
+    for (int q = 0; q < 3; q++) {
+        double lsum = 0.0, cnt = 0.0;
+        for (size_t i = 0; i < fs.n_jobs; i++) {
+            const attrib_journey *jr = &ds->journeys[fs.jobs[i]];
+            for (size_t k = 0; k < jr->n; k++) {
+                lsum += log(fs.chans[jr->sessions[k].channel].w[q]);
+                cnt += 1.0;
+            }
+        }
+        double scale = cnt > 0.0 ? exp(-lsum / cnt) : 1.0;
+        for (size_t c = 0; c < nch; c++)
+            fs.chans[c].w[q] *= scale;
+    }
     /* Channel weights into the file: every channel of the data. */
     for (size_t c = 0; c < nch; c++) {
         rc = attrib__ihc_params_set_channel(ctx, fs.p, ds->chan_view.names[c], fs.chans[c].w);
@@ -472,8 +490,8 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
         if (rc != ATTRIB_OK)
             goto done;
     }
-    if (log != NULL) {
-        if (lrc != 0 || attrib_buf_failed(&lb) || (*log = attrib_buf_take(&lb)) == NULL) {
+    if (log_text != NULL) {
+        if (lrc != 0 || attrib_buf_failed(&lb) || (*log_text = attrib_buf_take(&lb)) == NULL) {
             rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
             goto done;
         }

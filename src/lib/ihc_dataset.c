@@ -31,6 +31,11 @@ size_t attrib_ihc_dataset_skipped(const attrib_ihc_dataset *ds)
     return ds->skipped;
 }
 
+size_t attrib_ihc_dataset_skipped_calls(const attrib_ihc_dataset *ds)
+{
+    return ds->skipped_calls;
+}
+
 void attrib_ihc_dataset_free(attrib_ihc_dataset *ds)
 {
     if (ds == NULL)
@@ -105,7 +110,7 @@ static int grow(attrib_ctx *ctx, attrib_ihc_dataset *ds, size_t more_sessions)
 
 /* Add the journeys of one request/response pair. */
 static int add_pair(attrib_ctx *ctx, attrib_ihc_dataset *ds, const char *req_body, size_t req_len,
-                    const char *resp_body, size_t resp_len, const char *what)
+                    const char *resp_body, size_t resp_len, const char *what, bool lenient)
 {
     int rc = ATTRIB_OK;
     attrib_ihc_request *req = NULL;
@@ -114,8 +119,17 @@ static int add_pair(attrib_ctx *ctx, attrib_ihc_dataset *ds, const char *req_bod
     attrib_buf key = ATTRIB_BUF_INIT(0);
     int64_t *chan_map = NULL;
     rc = attrib_ihc_request_parse(ctx, req_body, req_len, &req);
-    if (rc == ATTRIB_OK)
+    if (rc == ATTRIB_OK) {
         rc = attrib_ihc_response_parse(ctx, resp_body, resp_len, &resp);
+        /* An audit directory also keeps failed attempts (429, 5xx bodies). */
+        if (lenient && (rc == ATTRIB_EPARSE || (rc == ATTRIB_OK && resp->status_code != 200 &&
+                                                resp->status_code != 206))) {
+            attrib_clearerr(ctx);
+            ds->skipped_calls++;
+            rc = ATTRIB_OK;
+            goto done;
+        }
+    }
     if (rc != ATTRIB_OK) {
         attrib__error_prefix(ctx, "%s", what);
         goto done;
@@ -252,7 +266,7 @@ int attrib_ihc_dataset_load_pairs(attrib_ctx *ctx, const char *requests_path,
             goto done;
         }
         snprintf(what, sizeof(what), "pair %zu", i);
-        rc = add_pair(ctx, ds, rq, strlen(rq), rs, strlen(rs), what);
+        rc = add_pair(ctx, ds, rq, strlen(rq), rs, strlen(rs), what, false);
         if (rc != ATTRIB_OK)
             goto done;
         free(rq);
@@ -332,8 +346,10 @@ int attrib_ihc_dataset_load_audit(attrib_ctx *ctx, const char *dir, attrib_ihc_d
             goto done;
         }
         FILE *probe = fopen(path.data, "rb");
-        if (probe == NULL)
-            continue; /* a request without an answer (failed call) */
+        if (probe == NULL) { /* a request without an answer (failed call) */
+            ds->skipped_calls++;
+            continue;
+        }
         fclose(probe);
         rc = read_file(ctx, path.data, &sb);
         attrib_buf_reset(&path);
@@ -343,7 +359,7 @@ int attrib_ihc_dataset_load_audit(attrib_ctx *ctx, const char *dir, attrib_ihc_d
             rc = read_file(ctx, path.data, &rb);
         if (rc == ATTRIB_OK)
             rc = add_pair(ctx, ds, rb.data != NULL ? rb.data : "", rb.len,
-                          sb.data != NULL ? sb.data : "", sb.len, path.data);
+                          sb.data != NULL ? sb.data : "", sb.len, path.data, true);
         if (rc != ATTRIB_OK)
             goto done;
     }

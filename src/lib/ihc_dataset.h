@@ -15,7 +15,8 @@ struct attrib_ihc_dataset {
     attrib_journey *journeys; /* sessions point into `sessions` once loading is done */
     size_t *first;            /* first session index per journey */
     size_t n_journeys, cap_journeys;
-    size_t skipped;
+    size_t skipped;         /* journeys without a complete answer */
+    size_t skipped_calls;   /* audit pairs without a usable response */
     attrib_strmap channels; /* channel label → index */
     attrib_channels chan_view;
     attrib_arena arena; /* ids */

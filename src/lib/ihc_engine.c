@@ -3,7 +3,8 @@
  * Per journey: initializer membership of the gap to the prior session
  * (restart at full membership), closer membership of the time to the last
  * session, channel weights, the holder function of each session's
- * normalized initializer and closer values, redistribution, phase weights.
+ * normalized initializer and closer memberships (before channel weights),
+ * redistribution, phase weights.
  * out[] doubles as scratch, so nothing is allocated per journey.
  */
 #include "ihc_engine.h"
@@ -108,22 +109,27 @@ void attrib__ihc_compute(const attrib_ihc_params *p, const attrib_ihc_chan *chan
     }
     for (size_t k = 0; k < start; k++)
         out[k] = (attrib_credit){0};
+    /* Memberships first (out[].initializer/closer hold them unweighted), with
+     * the sums with and without channel weights: the holder function reads
+     * the unweighted normalized values, the returned phases are weighted. */
     double T = (double)s[n - 1].ts;
-    double si = 0.0, sc = 0.0;
+    double ui = 0.0, uc = 0.0, si = 0.0, sc = 0.0;
     for (size_t k = start; k < n; k++) {
         const attrib_ihc_chan *c = chan_of(chans, n_chans, s[k].channel);
-        out[k].initializer *= c->w[ATTRIB_IHC_I];
-        si += out[k].initializer;
-        double cr = 0.0;
+        double mi = out[k].initializer;
+        ui += mi;
+        si += c->w[ATTRIB_IHC_I] * mi;
+        double mc = 0.0;
         if (s[k].closer || k == n - 1)
-            cr = c->w[ATTRIB_IHC_C] *
-                 attrib__ihc_table_eval(&p->m_c, (T - (double)s[k].ts) / 3600.0);
-        out[k].closer = cr;
-        sc += cr;
+            mc = attrib__ihc_table_eval(&p->m_c, (T - (double)s[k].ts) / 3600.0);
+        out[k].closer = mc;
+        uc += mc;
+        sc += c->w[ATTRIB_IHC_C] * mc;
     }
-    if (sc <= 0.0) { /* a closer table that is 0 at 0 h: the last session closes */
+    if (uc <= 0.0 || sc <= 0.0) { /* a closer table that is 0 at 0 h: the last session closes */
         out[n - 1].closer = 1.0;
-        sc = 1.0;
+        uc = 1.0;
+        sc = chan_of(chans, n_chans, s[n - 1].channel)->w[ATTRIB_IHC_C];
     }
     double sh = 0.0;
     if (start == n - 1) { /* one session survives the restart */
@@ -133,14 +139,15 @@ void attrib__ihc_compute(const attrib_ihc_params *p, const attrib_ihc_chan *chan
         sh = out[start].holder;
     } else {
         for (size_t k = start; k < n; k++) {
-            out[k].initializer /= si;
-            out[k].closer /= sc;
+            const attrib_ihc_chan *c = chan_of(chans, n_chans, s[k].channel);
             double h = 0.0;
             if (s[k].holder)
-                h = chan_of(chans, n_chans, s[k].channel)->w[ATTRIB_IHC_H] *
-                    attrib__ihc_holder_eval(p, out[k].initializer, out[k].closer);
+                h = c->w[ATTRIB_IHC_H] *
+                    attrib__ihc_holder_eval(p, out[k].initializer / ui, out[k].closer / uc);
             out[k].holder = h;
             sh += h;
+            out[k].initializer = c->w[ATTRIB_IHC_I] * out[k].initializer / si;
+            out[k].closer = c->w[ATTRIB_IHC_C] * out[k].closer / sc;
         }
         if (sh > 0.0)
             for (size_t k = start; k < n; k++)

@@ -31,14 +31,16 @@ double attrib__ihc_table_eval(const attrib_ihc_table *t, double x)
         return t->y[0];
     if (x >= t->x[t->n - 1])
         return t->y[t->n - 1];
-    size_t lo = 0, hi = t->n - 1; /* x[lo] < x < x[hi] */
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (t->x[mid] <= x)
-            lo = mid;
-        else
-            hi = mid;
+    /* Branchless search for the last knot <= x (tables have up to 128
+     * knots; a branchy search mispredicts on every step). */
+    const double *b = t->x;
+    size_t len = t->n - 1; /* x[0] < x < x[n-1]: the answer is in [0, n-2] */
+    while (len > 1) {
+        size_t half = len / 2;
+        b = b[half] <= x ? b + half : b;
+        len -= half;
     }
+    size_t lo = (size_t)(b - t->x), hi = lo + 1;
     double f = (x - t->x[lo]) / (t->x[hi] - t->x[lo]);
     return t->y[lo] + f * (t->y[hi] - t->y[lo]);
 }
@@ -166,7 +168,7 @@ static int parse_table(attrib_ctx *ctx, const char *what, const char *key, json_
         return bad(ctx, what, key, "\"hours\" and \"values\" must be arrays");
     size_t n = json_array_size(xs);
     if (n < 1 || n > ATTRIB_IHC_MAX_KNOTS || json_array_size(ys) != n)
-        return bad(ctx, what, key, "\"hours\" and \"values\" need the same length, 1..64");
+        return bad(ctx, what, key, "\"hours\" and \"values\" need the same length, 1..128");
     for (size_t k = 0; k < n; k++) {
         snprintf(sub, sizeof(sub), "%s.hours[%zu]", key, k);
         int rc = get_number(ctx, what, sub, json_array_get(xs, k), 0.0, 1e7, &t->x[k]);

@@ -11,8 +11,8 @@
 
 #include <stddef.h>
 
-#define ATTRIB_IHC_MAX_KNOTS 64 /* per membership table */
-#define ATTRIB_IHC_MAX_GRID 41  /* holder grid knots per axis */
+#define ATTRIB_IHC_MAX_KNOTS 128 /* per membership table */
+#define ATTRIB_IHC_MAX_GRID 41   /* holder grid knots per axis */
 
 enum { ATTRIB_IHC_I = 0, ATTRIB_IHC_H = 1, ATTRIB_IHC_C = 2 };
 

@@ -46,11 +46,11 @@ static void test_golden_default(void **state)
     assert_non_null(strstr(report, "Direct Traffic"));
     /* The shipped model against the API on these journeys (docs/model.md). */
     assert_int_equal(s.journeys, 14);
-    assert_true(s.max[0] <= 0.01);
-    assert_true(s.mae[0] <= 0.001);
+    assert_true(s.max[0] <= 0.005);
+    assert_true(s.mae[0] <= 0.0005);
     for (int q = 1; q < 4; q++) {
-        assert_true(s.mae[q] <= 0.002);
-        assert_true(s.max[q] <= 0.02);
+        assert_true(s.mae[q] <= 0.001);
+        assert_true(s.max[q] <= 0.01);
     }
     assert_true(s.within_01[0] == 1.0);
     /* The untrained model is far off: the defaults carry real information. */
@@ -80,7 +80,7 @@ static void test_golden_default(void **state)
             seen |= 1;
         }
         if (strncmp(jr->conv_id, "d95d4544", 8) == 0) {
-            assert_near(out[0].closer, t[0].closer, 0.002);
+            assert_near(out[0].closer, t[0].closer, 0.0015);
             assert_true(out[0].closer < 0.5 && t[0].closer < 0.5);
             seen |= 2;
         }
@@ -410,9 +410,29 @@ static void test_calibrate_round_trip(void **state)
         write_file(path, body, len);
         free(body);
     }
+    /* Failed attempts as the API client keeps them: an error body, and a
+     * request whose response never came. */
+    const char *one_req = "{\"customer_journeys\":[{\"conversion_id\":\"x\",\"session_id\":\"y\","
+                          "\"timestamp\":\"2023-09-01 10:00:00\",\"channel_label\":\"Referral\","
+                          "\"holder_engagement\":0,\"closer_engagement\":0,\"conversion\":1}]}";
+    char path[160];
+    snprintf(path, sizeof(path), "%s/000099.request.json", dir);
+    write_file(path, one_req, strlen(one_req));
+    snprintf(path, sizeof(path), "%s/000099.response.json", dir);
+    write_file(path, "{\"message\":\"Too Many Requests\"}", 31);
+    snprintf(path, sizeof(path), "%s/000098.request.json", dir);
+    write_file(path, one_req, strlen(one_req));
     attrib_ihc_dataset *ds = NULL;
-    assert_int_equal(attrib_ihc_dataset_load_audit(ctx, dir, &ds), ATTRIB_OK);
+    if (attrib_ihc_dataset_load_audit(ctx, dir, &ds) != ATTRIB_OK)
+        fail_msg("%s", attrib_errmsg(ctx));
     assert_int_equal(attrib_ihc_dataset_journeys(ds), NJ);
+    assert_int_equal(attrib_ihc_dataset_skipped_calls(ds), 2);
+    snprintf(path, sizeof(path), "%s/000099.request.json", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/000099.response.json", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/000098.request.json", dir);
+    unlink(path);
     char model[160];
     snprintf(model, sizeof(model), "%s/model.json", dir);
     attrib_ihc_calibrate_options co = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
@@ -447,7 +467,6 @@ static void test_calibrate_round_trip(void **state)
     attrib__ihc_params_free(a);
     attrib__ihc_params_free(b);
     for (int r = 0; r < NJ / PER_REQ; r++) {
-        char path[128];
         snprintf(path, sizeof(path), "%s/%06d.request.json", dir, r);
         unlink(path);
         snprintf(path, sizeof(path), "%s/%06d.response.json", dir, r);
