@@ -30,7 +30,7 @@ if [ "$what" != cli ]; then
         [ -x "$t" ] || continue
         n=$(basename "$t")
         if [ "${VALGRIND:-0}" = 1 ]; then
-            run_one "$n" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$t"
+            run_one "$n" env ATTRIB_TEST_SLOW=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$t"
         else
             run_one "$n" "$t"
         fi

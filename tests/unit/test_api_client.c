@@ -151,6 +151,15 @@ static size_t conv_index(const char *id)
     return (size_t)strtoul(id + 1, NULL, 10);
 }
 
+/* Under valgrind (tests/run.sh sets ATTRIB_TEST_SLOW) every request is many
+ * times slower: timeouts and the deliberately slow response stretch alike, so
+ * the fault plan means the same thing. */
+static double slow_factor(void)
+{
+    const char *s = getenv("ATTRIB_TEST_SLOW");
+    return s != NULL && s[0] == '1' ? 6.0 : 1.0;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *body,
                              const char *retry_after)
 {
@@ -266,7 +275,8 @@ static enum MHD_Result fake_handler(void *cls, struct MHD_Connection *c, const c
         ret = reply(c, 503, "<html>Service Unavailable</html>", NULL);
         break;
     case FT_SLOW:
-        usleep(2500 * 1000); /* the client gives up at 400 ms (a wide margin for slow builds) */
+        /* the client gives up at 400 ms (a wide margin for slow builds) */
+        usleep((useconds_t)(2500 * 1000 * slow_factor()));
         body = answer(req, 0);
         ret = reply(c, 200, body, NULL);
         break;
@@ -450,8 +460,8 @@ static void test_opts(attrib_api_options *o, char *url, size_t urllen, uint16_t 
     o->api_key = KEY;
     o->max_journeys = MAXJ;
     o->max_sessions = MAXS;
-    o->timeout_ms = 400;
-    o->connect_timeout_ms = 400;
+    o->timeout_ms = (long)(400 * slow_factor());
+    o->connect_timeout_ms = (long)(400 * slow_factor());
     o->backoff_base_s = 0.02;
     o->backoff_max_s = 0.1;
     o->max_attempts = 5;
