@@ -46,36 +46,14 @@ static int visit_cost(const attrib_session_row *row, uint32_t channel, void *pay
     return ATTRIB_OK;
 }
 
-typedef struct {
-    attrib_model *model;
-    const attrib_channels *channels;
-} observe_state;
-
-static int observe_path(const attrib_path *path, void *payload)
-{
-    observe_state *os = payload;
-    return attrib_model_observe(os->model, path, os->channels);
-}
-
 /* create → [observe all paths → finish] → bind */
 static int fit(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_run_options *opts,
                const attrib_model_ops *ops, attrib_model **out)
 {
     attrib_model *m = NULL;
-    attrib_channels ch = attrib__dataset_channels(ds);
     int rc = attrib_model_new(ctx, ops, &opts->model_opts, &m);
-    if (rc == ATTRIB_OK && (ops->flags & ATTRIB_MODEL_NEEDS_PATHS)) {
-        observe_state os = {m, &ch};
-        rc = attrib__dataset_paths(ds, opts, observe_path, &os);
-        if (rc == ATTRIB_ENOMEM)
-            rc = attrib__error(ctx, rc, "out of memory collecting paths");
-        else if (rc != ATTRIB_OK)
-            rc = attrib__error(ctx, rc, "model %s rejected a path", ops->name);
-        if (rc == ATTRIB_OK)
-            rc = attrib_model_finish(m, ctx);
-    }
     if (rc == ATTRIB_OK)
-        rc = attrib_model_bind(m, ctx, &ch);
+        rc = attrib__dataset_fit(ctx, ds, opts, m);
     if (rc != ATTRIB_OK) {
         attrib_model_free(m);
         return rc;

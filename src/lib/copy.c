@@ -31,21 +31,6 @@ typedef struct {
     uint64_t total;
 } batch;
 
-/* The input tables, without attrib's indexes: those are built after the load
- * (init_schema), by sorting rather than by one random insert per row; the
- * same DDL as attrib gen's (SQLite-flavoured: PostgreSQL reads `real` as
- * double precision). */
-static const char input_tables[] =
-    "CREATE TABLE IF NOT EXISTS conversions (conv_id text NOT NULL, user_id text NOT NULL,"
-    " conv_date text NOT NULL, conv_time text NOT NULL, revenue real NOT NULL,"
-    " PRIMARY KEY(conv_id));"
-    "CREATE TABLE IF NOT EXISTS session_costs (session_id text NOT NULL, cost real,"
-    " PRIMARY KEY(session_id));"
-    "CREATE TABLE IF NOT EXISTS session_sources (session_id text NOT NULL, user_id text NOT NULL,"
-    " event_date text NOT NULL, event_time text NOT NULL, channel_name text NOT NULL,"
-    " holder_engagement INTEGER NOT NULL, closer_engagement INTEGER NOT NULL,"
-    " impression_interaction INTEGER NOT NULL, PRIMARY KEY(session_id));";
-
 /* Tables emptied by --force: the inputs and everything derived from them. */
 static const char *const clear_tables[] = {
     "session_sources",    "conversions",
@@ -162,7 +147,9 @@ int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned 
                            attrib_store_display(to));
         goto done;
     }
-    rc = to->ops->exec_script(to->impl, input_tables);
+    /* Input tables without attrib's indexes: init_schema builds those after the
+     * load, by sorting rather than by one random insert per row. */
+    rc = to->ops->exec_script(to->impl, attrib__schema_inputs);
     if (rc == ATTRIB_OK && has_data)
         rc = clear_target(to);
     if (rc != ATTRIB_OK)

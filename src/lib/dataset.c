@@ -540,6 +540,38 @@ int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *o
     return rc;
 }
 
+typedef struct {
+    attrib_model *model;
+    const attrib_channels *channels;
+} observe_state;
+
+static int observe_path(const attrib_path *path, void *payload)
+{
+    observe_state *os = payload;
+    return attrib_model_observe(os->model, path, os->channels);
+}
+
+int attrib__dataset_fit(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_run_options *opts,
+                        attrib_model *model)
+{
+    attrib_channels ch = attrib__dataset_channels(ds);
+    const attrib_model_ops *ops = attrib_model_ops_of(model);
+    int rc = ATTRIB_OK;
+    if (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) {
+        observe_state os = {model, &ch};
+        rc = attrib__dataset_paths(ds, opts, observe_path, &os);
+        if (rc == ATTRIB_ENOMEM)
+            rc = attrib__error(ctx, rc, "out of memory collecting paths");
+        else if (rc != ATTRIB_OK)
+            rc = attrib__error(ctx, rc, "model %s rejected a path", ops->name);
+        if (rc == ATTRIB_OK)
+            rc = attrib_model_finish(model, ctx);
+    }
+    if (rc == ATTRIB_OK)
+        rc = attrib_model_bind(model, ctx, &ch);
+    return rc;
+}
+
 int attrib__dataset_summarize(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum)
 {
     for (size_t i = 0; i < ds->n_convs; i++)

@@ -88,6 +88,14 @@ int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *o
 
 void attrib__dataset_free(attrib__dataset *ds);
 
+/*
+ * Prepare a model for this dataset: for models flagged NEEDS_PATHS, observe
+ * every path (attrib__dataset_paths) and finish; then bind the channels.
+ * The dataset must have been loaded with all_paths for such models.
+ */
+int attrib__dataset_fit(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_run_options *opts,
+                        attrib_model *model);
+
 /* Add the dataset's counts and its unattributable list (copied) to sum:
  * conversions selected and with a journey, sessions read, journey sessions,
  * bad rows skipped. */

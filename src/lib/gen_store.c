@@ -19,19 +19,6 @@
 
 #define BATCH 1024
 
-/* The input tables of SPEC §1, without indexes (the built-in schema adds
- * those after the load); same columns as the built-in schema. */
-static const char input_tables[] =
-    "CREATE TABLE IF NOT EXISTS conversions (conv_id text NOT NULL, user_id text NOT NULL,"
-    " conv_date text NOT NULL, conv_time text NOT NULL, revenue real NOT NULL,"
-    " PRIMARY KEY(conv_id));"
-    "CREATE TABLE IF NOT EXISTS session_costs (session_id text NOT NULL, cost real,"
-    " PRIMARY KEY(session_id));"
-    "CREATE TABLE IF NOT EXISTS session_sources (session_id text NOT NULL, user_id text NOT NULL,"
-    " event_date text NOT NULL, event_time text NOT NULL, channel_name text NOT NULL,"
-    " holder_engagement INTEGER NOT NULL, closer_engagement INTEGER NOT NULL,"
-    " impression_interaction INTEGER NOT NULL, PRIMARY KEY(session_id));";
-
 /* attrib's indexes on the input tables (as both backends' built-in schema
  * names them): dropped before the load when `attrib init` or an earlier gen
  * made them, since init_schema rebuilds them after it in the same
@@ -206,7 +193,7 @@ int attrib_gen_store(attrib_ctx *ctx, attrib_store *st, const attrib_gen_options
                            attrib_store_display(st));
         goto done;
     }
-    rc = st->ops->exec_script(st->impl, input_tables);
+    rc = st->ops->exec_script(st->impl, attrib__schema_inputs);
     if (rc == ATTRIB_OK)
         rc = st->ops->exec_script(st->impl, drop_input_indexes);
     if (rc == ATTRIB_OK && has_data)

@@ -285,17 +285,6 @@ static int visit_cost(const attrib_session_row *row, uint32_t channel, void *pay
     return ATTRIB_OK;
 }
 
-typedef struct {
-    attrib_model *model;
-    const attrib_channels *channels;
-} observe_state;
-
-static int observe_path(const attrib_path *path, void *payload)
-{
-    observe_state *os = payload;
-    return attrib_model_observe(os->model, path, os->channels);
-}
-
 /* Attribute, optionally with the report fused in (no range only). */
 static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                           bool fuse_report, attrib_summary *sum)
@@ -330,17 +319,7 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     double t1 = now_seconds();
     sum->read_seconds += t1 - t0;
     attrib_channels ch = attrib__dataset_channels(&ds);
-    if (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) {
-        observe_state os = {model, &ch};
-        rc = attrib__dataset_paths(&ds, opts, observe_path, &os);
-        if (rc == ATTRIB_ENOMEM)
-            rc = attrib__error(ctx, rc, "out of memory collecting paths");
-        if (rc == ATTRIB_OK)
-            rc = attrib_model_finish(model, ctx);
-        if (rc != ATTRIB_OK)
-            goto done;
-    }
-    rc = attrib_model_bind(model, ctx, &ch);
+    rc = attrib__dataset_fit(ctx, &ds, opts, model);
     if (rc != ATTRIB_OK)
         goto done;
     attrib__progress(ctx, "attributing", 0, ds.n_journeys);

@@ -10,6 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char attrib__schema_inputs[] =
+    "CREATE TABLE IF NOT EXISTS conversions (conv_id text NOT NULL, user_id text NOT NULL,"
+    " conv_date text NOT NULL, conv_time text NOT NULL, revenue real NOT NULL,"
+    " PRIMARY KEY(conv_id));"
+    "CREATE TABLE IF NOT EXISTS session_costs (session_id text NOT NULL, cost real,"
+    " PRIMARY KEY(session_id));"
+    "CREATE TABLE IF NOT EXISTS session_sources (session_id text NOT NULL, user_id text NOT NULL,"
+    " event_date text NOT NULL, event_time text NOT NULL, channel_name text NOT NULL,"
+    " holder_engagement INTEGER NOT NULL, closer_engagement INTEGER NOT NULL,"
+    " impression_interaction INTEGER NOT NULL, PRIMARY KEY(session_id));";
+
 static const attrib_store_ops *const backends[] = {
     &attrib_store_pg,     /* postgresql:// and postgres:// URIs */
     &attrib_store_sqlite, /* last: takes any path */

@@ -179,6 +179,11 @@ struct attrib_store {
 };
 
 extern const attrib_store_ops attrib_store_sqlite;
+
+/* The input tables of SPEC §1 exactly as challenge_db_create.sql has them
+ * (SQLite-flavoured DDL; the PostgreSQL backend reads `real` as double
+ * precision), without attrib's indexes. Shared by init, gen and copy. */
+extern const char attrib__schema_inputs[];
 extern const attrib_store_ops attrib_store_pg;
 
 /* Transactions through the store, tracked so close() can roll back. */

@@ -156,16 +156,7 @@ static int sq_exec_script(void *impl, const char *sql)
 
 /* Same tables and columns as challenge_db_create.sql; attrib's own tables
  * and the indexes that make incremental runs touch only what they need. */
-static const char builtin_schema[] =
-    "CREATE TABLE IF NOT EXISTS conversions (conv_id text NOT NULL, user_id text NOT NULL,"
-    " conv_date text NOT NULL, conv_time text NOT NULL, revenue real NOT NULL,"
-    " PRIMARY KEY(conv_id));"
-    "CREATE TABLE IF NOT EXISTS session_costs (session_id text NOT NULL, cost real,"
-    " PRIMARY KEY(session_id));"
-    "CREATE TABLE IF NOT EXISTS session_sources (session_id text NOT NULL, user_id text NOT NULL,"
-    " event_date text NOT NULL, event_time text NOT NULL, channel_name text NOT NULL,"
-    " holder_engagement INTEGER NOT NULL, closer_engagement INTEGER NOT NULL,"
-    " impression_interaction INTEGER NOT NULL, PRIMARY KEY(session_id));"
+static const char output_schema[] =
     "CREATE TABLE IF NOT EXISTS attribution_customer_journey (conv_id text NOT NULL,"
     " session_id text NOT NULL, ihc real NOT NULL, PRIMARY KEY(conv_id,session_id));"
     "CREATE TABLE IF NOT EXISTS channel_reporting (channel_name text NOT NULL, date text NOT NULL,"
@@ -186,7 +177,9 @@ static const char attrib_schema[] =
 static int sq_init_schema(void *impl)
 {
     sq_store *s = impl;
-    int rc = exec(s, builtin_schema);
+    int rc = exec(s, attrib__schema_inputs);
+    if (rc == ATTRIB_OK)
+        rc = exec(s, output_schema);
     if (rc == ATTRIB_OK)
         rc = exec(s, attrib_schema);
     if (rc == ATTRIB_OK) {
