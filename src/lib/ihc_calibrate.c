@@ -20,6 +20,7 @@
 #include "ctx.h"
 #include "ihc_dataset.h"
 #include "ihc_engine.h"
+#include "linsolve.h"
 #include "util/buf.h"
 
 #include <math.h>
@@ -121,40 +122,19 @@ static double objective(const fit_state *fs)
     return sum + penalty(fs);
 }
 
-/* Solve the n×n system a·x = b in place (partial pivoting); false if singular. */
+/* Solve a x = b in place of b (a is n×n row-major) with the shared dense LU
+ * of linsolve.c; false when the matrix is singular or memory runs out. */
 static bool solve(double *a, double *b, size_t n)
 {
-    for (size_t c = 0; c < n; c++) {
-        size_t piv = c;
-        for (size_t r = c + 1; r < n; r++)
-            if (fabs(a[r * n + c]) > fabs(a[piv * n + c]))
-                piv = r;
-        if (fabs(a[piv * n + c]) < 1e-300)
-            return false;
-        if (piv != c) {
-            for (size_t k = 0; k < n; k++) {
-                double t = a[c * n + k];
-                a[c * n + k] = a[piv * n + k];
-                a[piv * n + k] = t;
-            }
-            double t = b[c];
-            b[c] = b[piv];
-            b[piv] = t;
-        }
-        for (size_t r = c + 1; r < n; r++) {
-            double f = a[r * n + c] / a[c * n + c];
-            for (size_t k = c; k < n; k++)
-                a[r * n + k] -= f * a[c * n + k];
-            b[r] -= f * b[c];
-        }
-    }
-    for (size_t c = n; c-- > 0;) {
-        double s = b[c];
-        for (size_t k = c + 1; k < n; k++)
-            s -= a[c * n + k] * b[k];
-        b[c] = s / a[c * n + c];
-    }
-    return true;
+    attrib__lu f = {0};
+    double *x = malloc(n * sizeof(*x));
+    bool ok =
+        x != NULL && attrib__lu_factor(&f, a, n) == 0 && attrib__lu_solve(&f, a, b, x, NULL) == 0;
+    if (ok)
+        memcpy(b, x, n * sizeof(*x));
+    attrib__lu_free(&f);
+    free(x);
+    return ok;
 }
 
 /* Accumulates least squares of a piecewise-linear table on fixed knots;

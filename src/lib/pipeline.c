@@ -262,7 +262,6 @@ static int api_credits(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
 
 typedef struct {
     attrib__agg agg;
-    bool on;
 } cost_pass;
 
 /* Distinct dates among report rows (for the summary). */
@@ -297,7 +296,7 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     attrib_report_row *rows = NULL;
     char *dates = NULL;
     size_t total = 0, n_rows = 0;
-    cost_pass cp = {.on = fuse_report};
+    cost_pass cp = {0};
     unsigned char *api_state = NULL;
     int api_rc = ATTRIB_OK;
     int rc = check_options(ctx, opts);
