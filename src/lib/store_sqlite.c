@@ -100,7 +100,10 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
     }
     sqlite3_extended_result_codes(s->db, 0);
     sqlite3_busy_timeout(s->db, 10000);
-    rc = exec(s, "PRAGMA temp_store=MEMORY;");
+    /* Temporary data stays in files (the default): building an index on 100M
+     * sessions sorts gigabytes, which must not all sit in memory. Sorts may
+     * use a second thread. */
+    rc = exec(s, "PRAGMA threads=2;");
     if (rc != ATTRIB_OK)
         goto done;
     /* A file that is not a database fails here, with a clear message. */
