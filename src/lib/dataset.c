@@ -124,12 +124,35 @@ static int on_conversion(const attrib_value *cols, void *payload)
     return ATTRIB_OK;
 }
 
+/* The bit of a user hash in the users filter. */
+static size_t filter_bit(const attrib__dataset *ds, uint64_t h)
+{
+    return (size_t)((h >> 29) & ds->user_filter_mask);
+}
+
+static int build_user_filter(attrib_ctx *ctx, attrib__dataset *ds)
+{
+    uint64_t bits = 4096;
+    while (bits < (uint64_t)ds->users.count * 8 && bits < ((uint64_t)1 << 34))
+        bits *= 2;
+    ds->user_filter = calloc((size_t)(bits / 64), sizeof(*ds->user_filter));
+    if (ds->user_filter == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    ds->user_filter_mask = bits - 1;
+    for (size_t u = 0; u < ds->users.count; u++) {
+        const char *k = ds->users.keys[u];
+        size_t b = filter_bit(ds, attrib_hash(k, strlen(k)));
+        ds->user_filter[b / 64] |= (uint64_t)1 << (b % 64);
+    }
+    return ATTRIB_OK;
+}
+
 /* A session of a user who never converts (all_paths): a compact row. */
-static int keep_other(slice_state *sl, const attrib_session_row *r, uint32_t channel)
+static int keep_other(slice_state *sl, const attrib_session_row *r, uint32_t channel, uint64_t h)
 {
     if (grow((void **)&sl->other, &sl->cap_other, sl->n_other + 1, sizeof(*sl->other)) != 0)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory keeping paths");
-    sl->other[sl->n_other++] = (attrib__other){.user = attrib_hash(r->user_id, r->user_id_len),
+    sl->other[sl->n_other++] = (attrib__other){.user = h,
                                                .ts = r->ts,
                                                .channel = channel,
                                                .holder = r->holder,
@@ -165,9 +188,13 @@ static int on_session(const attrib_value *cols, void *payload)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory reading sessions");
     if (ds->want_costs && attrib__agg_cost(&sl->costs, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory summing costs");
-    int64_t user = attrib_strmap_find(&ds->users, r.user_id, r.user_id_len);
+    uint64_t h = attrib_hash(r.user_id, r.user_id_len);
+    size_t b = filter_bit(ds, h);
+    int64_t user = -1;
+    if (ds->user_filter[b / 64] & ((uint64_t)1 << (b % 64)))
+        user = attrib_strmap_find_hashed(&ds->users, r.user_id, r.user_id_len, h);
     if (user < 0)
-        return ds->all_paths ? keep_other(sl, &r, (uint32_t)ch) : ATTRIB_OK;
+        return ds->all_paths ? keep_other(sl, &r, (uint32_t)ch, h) : ATTRIB_OK;
     if (grow((void **)&sl->sessions, &sl->cap_sessions, sl->n_sessions + 1,
              sizeof(*sl->sessions)) != 0 ||
         grow((void **)&sl->session_user, &sl->cap_users, sl->n_sessions + 1,
@@ -584,7 +611,9 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
             goto done;
     }
     if (nu > 0 || ds->want_costs) {
-        rc = scan_sessions(ctx, st, opts, probe ? &us : NULL, ds);
+        rc = build_user_filter(ctx, ds);
+        if (rc == ATTRIB_OK)
+            rc = scan_sessions(ctx, st, opts, probe ? &us : NULL, ds);
         if (rc != ATTRIB_OK)
             goto done;
     }
@@ -771,6 +800,7 @@ void attrib__dataset_free(attrib__dataset *ds)
     attrib_strmap_free(&ds->channels);
     attrib_strmap_free(&ds->users);
     attrib__agg_free(&ds->costs);
+    free(ds->user_filter);
     free(ds->convs);
     free(ds->sessions);
     free(ds->session_user);

@@ -35,6 +35,11 @@ typedef struct {
     attrib_arena arena;     /* ids of kept sessions and conversions */
     attrib_strmap channels; /* channel name → index */
     attrib_strmap users;    /* user_id of a selected conversion → index */
+    /* Bits set by the hashes of the users in `users`, 8 to 16 bits a user (small
+     * enough to stay in cache): a clear bit means "not a user of ours" without a
+     * random read of the map, which was 12% of a 10M run (97% of lookups miss). */
+    uint64_t *user_filter;
+    uint64_t user_filter_mask;
 
     attrib__conv *convs; /* all loaded conversions, then sorted by (user, ts, conv_id) */
     size_t n_convs, cap_convs;

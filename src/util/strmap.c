@@ -29,9 +29,13 @@ uint64_t attrib_hash(const void *p, size_t len)
 
 int64_t attrib_strmap_find(const attrib_strmap *m, const char *key, size_t len)
 {
+    return attrib_strmap_find_hashed(m, key, len, attrib_hash(key, len));
+}
+
+int64_t attrib_strmap_find_hashed(const attrib_strmap *m, const char *key, size_t len, uint64_t h)
+{
     if (m->cap == 0)
         return -1;
-    uint64_t h = attrib_hash(key, len);
     for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         const attrib_strmap_slot *s = &m->slots[i];
         if (s->key == NULL)

@@ -37,6 +37,10 @@ uint64_t attrib_hash(const void *p, size_t len);
 /* Index of key, or -1 when absent. */
 int64_t attrib_strmap_find(const attrib_strmap *m, const char *key, size_t len);
 
+/* The same with hash = attrib_hash(key, len) already computed. */
+int64_t attrib_strmap_find_hashed(const attrib_strmap *m, const char *key, size_t len,
+                                  uint64_t hash);
+
 /* Index of key, inserting it if new (*added set accordingly, may be NULL).
  * Returns -1 when out of memory or past UINT32_MAX keys. */
 int64_t attrib_strmap_intern(attrib_strmap *m, const char *key, size_t len, int *added);
