@@ -71,16 +71,29 @@ span_days() {
     awk -v n="$1" 'BEGIN { d = int(n / 33334); if (d < 7) d = 7; if (d > 730) d = 730; print d }'
 }
 
+HEADER="| date | machine | commit | sessions | gen | run wall | run CPU | peak RSS MB | sessions/s | conversions/s | read | attribute | write | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall | 1-day / run |"
 if [ ! -f "$RESULTS" ]; then
     {
         echo "# Benchmark results"
         echo
         echo "Appended by \`make bench\` (bench/run.sh). Times in seconds; CPU = user + sys."
-        echo
-        echo "| date | machine | commit | sessions | gen | run wall | run CPU | peak RSS MB | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall |"
-        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     } >"$RESULTS"
 fi
+if ! grep -qF "$HEADER" "$RESULTS"; then
+    {
+        echo
+        echo "Read / attribute / write: the run's own split (--summary-json: read_seconds,"
+        echo "model_seconds, write_seconds); sessions/s and conversions/s over the run's wall time."
+        echo
+        echo "$HEADER"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    } >>"$RESULTS"
+fi
+
+# json_num FILE KEY: a number field of a --summary-json file.
+json_num() {
+    sed -n "s/^ *\"$2\": *\([0-9.eE+-]*\),*$/\1/p" "$1" | head -n 1
+}
 
 echo "bench: data in $DATA, results appended to bench/results.md"
 for n in $SIZES; do
@@ -106,7 +119,7 @@ for n in $SIZES; do
         cp "$db" "$work"
     fi
     "$ATTRIB" -q --db "$work" run --out "$TMP/warm.csv"
-    timed "$TMP/run" "$ATTRIB" -q --db "$work" run --out "$TMP/run.csv"
+    timed "$TMP/run" "$ATTRIB" -q --db "$work" run --out "$TMP/run.csv" --summary-json "$TMP/run.json"
     "$FLOOR" "$work" >"$TMP/floor.out"
     timed "$TMP/day" "$ATTRIB" -q --db "$work" run --start-date "$last_day" --end-date "$last_day" \
         --out "$TMP/day.csv"
@@ -116,20 +129,27 @@ for n in $SIZES; do
     read -r day_wall _ _ _ <"$TMP/day"
     floor_wall=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "s" && $(i + 2) == "wall,") print $i }' "$TMP/floor.out")
     floor_cpu=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "s" && $(i + 2) == "CPU") print $i }' "$TMP/floor.out")
-    row=$(awk -v n="$n" -v rw="$run_wall" -v ru="$run_user" -v rs="$run_sys" -v rss="$run_rss" \
-        -v fw="$floor_wall" -v fc="$floor_cpu" -v dw="$day_wall" -v g="$gen_s" \
-        -v date="$NOW" -v mach="$MACHINE" -v commit="$COMMIT" 'BEGIN {
-            cpu = ru + rs
-            printf "| %s | %s | %s | %d | %s | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f |",
-                date, mach, commit, n, g, rw, cpu, rss / 1024, fw, fc,
-                (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), dw
-        }')
-    echo "$row" >>"$RESULTS"
+    sess=$(json_num "$TMP/run.json" sessions_read)
+    convs=$(json_num "$TMP/run.json" conversions_selected)
+    t_read=$(json_num "$TMP/run.json" read_seconds)
+    t_model=$(json_num "$TMP/run.json" model_seconds)
+    t_write=$(json_num "$TMP/run.json" write_seconds)
     awk -v n="$n" -v rw="$run_wall" -v ru="$run_user" -v rs="$run_sys" -v rss="$run_rss" \
-        -v fw="$floor_wall" -v fc="$floor_cpu" -v dw="$day_wall" -v d="$last_day" -v g="$gen_s" 'BEGIN {
+        -v fw="$floor_wall" -v fc="$floor_cpu" -v dw="$day_wall" -v d="$last_day" -v g="$gen_s" \
+        -v sess="$sess" -v convs="$convs" -v tr="$t_read" -v tm="$t_model" -v tw="$t_write" \
+        -v date="$NOW" -v mach="$MACHINE" -v commit="$COMMIT" -v results="$RESULTS" 'BEGIN {
         cpu = ru + rs
-        printf "%d sessions (%s): run %.2f s wall, %.2f s CPU, %.0f MB peak RSS; floor %.2f s wall, %.2f s CPU; run/floor %.2fx wall, %.2fx CPU; one day (%s) %.2f s = %.1f%% of a full run\n",
-            n, (g == "cached" ? "dataset cached" : "generated in " g " s"), rw, cpu, rss / 1024, fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), d, dw,
-            (rw > 0 ? 100 * dw / rw : 0)
+        printf "| %s | %s | %s | %d | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.2f | %.3f (%.2f%%) | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% |\n",
+            date, mach, commit, n, g, rw, cpu, rss / 1024, sess / rw, convs / rw, tr, tm,
+            100 * tm / rw, tw, fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), dw,
+            100 * dw / rw >>results
+        printf "%d sessions (%s): run %.2f s wall, %.2f s CPU, %.0f MB peak RSS, %.0f sessions/s, %.0f conversions/s\n",
+            n, (g == "cached" ? "dataset cached" : "generated in " g " s"), rw, cpu, rss / 1024,
+            sess / rw, convs / rw
+        printf "  split: read %.2f s, attribution %.3f s (%.2f%% of the run), write %.2f s\n",
+            tr, tm, 100 * tm / rw, tw
+        printf "  floor %.2f s wall, %.2f s CPU; run/floor %.2fx wall, %.2fx CPU\n",
+            fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0)
+        printf "  one day (%s): %.2f s = %.1f%% of a full run\n", d, dw, (rw > 0 ? 100 * dw / rw : 0)
     }'
 done
