@@ -6,6 +6,8 @@
  *
  *   build/bench/floor DB      prints one line: rows, bytes, wall and CPU seconds
  */
+#include "lib/sqlite_readahead.h"
+
 #include <sqlite3.h>
 
 #include <stdint.h>
@@ -55,11 +57,12 @@ int main(int argc, char **argv)
         return 2;
     }
     sqlite3 *db = NULL;
-    /* Opened as attrib's store opens it (src/lib/store_sqlite.c): no mutex,
-     * the default page cache (a big one costs more in malloc than it saves
-     * on one-pass scans). */
-    if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
+    /* Opened as attrib's scan opens its readers (src/lib/store_sqlite.c): no
+     * mutex, the readahead VFS (src/lib/sqlite_readahead.h, which matters once
+     * the database outgrows memory), the default page cache (a big one costs
+     * more in malloc than it saves on one-pass scans). */
+    if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        attrib__sqlite_readahead_vfs()) != SQLITE_OK) {
         fprintf(stderr, "floor: cannot open %s: %s\n", argv[1], sqlite3_errmsg(db));
         sqlite3_close(db);
         return 1;

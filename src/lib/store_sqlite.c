@@ -6,6 +6,8 @@
  */
 #include "store.h"
 
+#include "sqlite_readahead.h"
+
 #include "util/buf.h"
 #include "util/ts.h"
 
@@ -94,7 +96,7 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
         oflags |= SQLITE_OPEN_CREATE;
     if (is_uri)
         oflags |= SQLITE_OPEN_URI;
-    if (sqlite3_open_v2(target, &s->db, oflags, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(target, &s->db, oflags, attrib__sqlite_readahead_vfs()) != SQLITE_OK) {
         rc = attrib__error(ctx, ATTRIB_EDB, "cannot open database %s: %s", target,
                            s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
         goto done;
@@ -819,8 +821,8 @@ static void slice(int64_t lo, int64_t hi, unsigned i, unsigned n, int64_t *a, in
 static int part_open(sq_part *p, const char *file)
 {
     sq_store *s = p->all->s;
-    if (sqlite3_open_v2(file, &p->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(file, &p->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        attrib__sqlite_readahead_vfs()) != SQLITE_OK) {
         int rc = attrib__error(p->ctx, ATTRIB_EDB, "%s: opening a reader: %s", s->path,
                                p->db != NULL ? sqlite3_errmsg(p->db) : "out of memory");
         sqlite3_close(p->db);

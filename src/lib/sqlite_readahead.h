@@ -1,0 +1,18 @@
+/*
+ * A SQLite VFS for long forward scans of a database bigger than memory. It
+ * forwards everything to the default VFS and, for reads that move forward
+ * through the file, asks the kernel to read the next few megabytes ahead
+ * (posix_fadvise WILLNEED on a descriptor of its own; the page cache is
+ * shared). Table pages of a database filled over time are interleaved with
+ * its index pages, so the kernel's own readahead sees gaps, calls the reads
+ * random and reads 4 KiB at a time: 46 MB/s on the 100M-session dataset.
+ */
+#ifndef ATTRIB_LIB_SQLITE_READAHEAD_H
+#define ATTRIB_LIB_SQLITE_READAHEAD_H
+
+/* Register the VFS (once, thread-safe) and return its name for
+ * sqlite3_open_v2, or NULL when it could not be registered (then open with the
+ * default VFS: the VFS only changes speed). */
+const char *attrib__sqlite_readahead_vfs(void);
+
+#endif
