@@ -6,7 +6,9 @@
  * check the credit invariants, replace the selection's rows in one
  * transaction.
  * report: work out which dates changed, aggregate them (report.c), replace
- * those rows in one transaction.
+ * those rows in one transaction. With valid report sums (attrib_report_sums,
+ * kept exact by ranged attribute steps) a ranged report recomputes only its
+ * own dates and serves the other keys it must refresh from the sums.
  * run without a range: one scan of the sessions feeds both the journeys and
  * the report's cost sums, and one transaction writes both tables.
  */
