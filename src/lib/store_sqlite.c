@@ -644,8 +644,12 @@ static int span_row(const attrib_value *cols, void *payload)
 static int sq_session_day_span(void *impl, int32_t *first, int32_t *last)
 {
     int32_t days[2] = {0, 0};
-    int rc = run_query(impl, "SELECT min(event_date), max(event_date) FROM session_sources", NULL,
-                       2, span_row, days, "reading the date span of session_sources");
+    /* Two subqueries: SQLite answers a lone min() or max() from the event_date index, but
+     * both in one SELECT scan the whole index (1.2 s at 10M sessions). */
+    int rc = run_query(impl,
+                       "SELECT (SELECT min(event_date) FROM session_sources), "
+                       "(SELECT max(event_date) FROM session_sources)",
+                       NULL, 2, span_row, days, "reading the date span of session_sources");
     *first = days[0];
     *last = days[1];
     return rc;
