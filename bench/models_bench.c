@@ -148,14 +148,14 @@ int main(int argc, char **argv)
     attrib_run_options ro = ATTRIB_RUN_OPTIONS_INIT;
     attrib__dataset ds = {0}, warm = {0};
     /* An untimed load first, so both timed loads find the same page cache. */
-    if (attrib__dataset_load(ctx, st, &ro, true, NULL, NULL, &warm) != ATTRIB_OK) {
+    if (attrib__dataset_load(ctx, st, &ro, true, &warm) != ATTRIB_OK) {
         fprintf(stderr, "models_bench: %s\n", attrib_errmsg(ctx));
         return 1;
     }
     attrib__dataset_free(&warm);
     ds.all_paths = true; /* what the path models load; the others load a little less */
     double t0 = now_s();
-    if (attrib__dataset_load(ctx, st, &ro, true, NULL, NULL, &ds) != ATTRIB_OK) {
+    if (attrib__dataset_load(ctx, st, &ro, true, &ds) != ATTRIB_OK) {
         fprintf(stderr, "models_bench: %s\n", attrib_errmsg(ctx));
         return 1;
     }
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
      * of the path models. */
     attrib__dataset plain = {0};
     t0 = now_s();
-    if (attrib__dataset_load(ctx, st, &ro, true, NULL, NULL, &plain) != ATTRIB_OK) {
+    if (attrib__dataset_load(ctx, st, &ro, true, &plain) != ATTRIB_OK) {
         fprintf(stderr, "models_bench: %s\n", attrib_errmsg(ctx));
         return 1;
     }

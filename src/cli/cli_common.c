@@ -56,7 +56,8 @@ const cli_opt cli_opts_engine[] = {
             "attribution model of the local engine (default ihc; see `attrib models`)"),
     CLI_OPT("model-file", 0, OPT_STRING, model_file, "FILE",
             "IHC parameters (JSON) instead of the shipped defaults, or a builtin name"),
-    CLI_OPT("threads", 0, OPT_UINT, threads, "N", "attribution threads (0 = all cores)"),
+    CLI_OPT("threads", 0, OPT_UINT, threads, "N",
+            "threads that read and attribute (0 = one per core, at most 8)"),
     CLI_OPT_END,
 };
 

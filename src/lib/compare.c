@@ -22,27 +22,22 @@ typedef struct {
     int32_t from, to; /* selected dates (days), inclusive */
     attrib_xsum *cost;
     size_t cap;
-    bool oom;
 } cost_state;
 
-static int visit_cost(const attrib_session_row *row, uint32_t channel, void *payload)
+/* Σ cost per channel over the selected days, from the load's (channel, day) sums. */
+static int channel_costs(attrib_ctx *ctx, const attrib__dataset *ds, cost_state *cs)
 {
-    cost_state *cs = payload;
-    if (row->day < cs->from || row->day > cs->to)
-        return ATTRIB_OK;
-    if (channel >= cs->cap) {
-        size_t cap = cs->cap == 0 ? 64 : cs->cap;
-        while (cap <= channel)
-            cap *= 2;
-        attrib_xsum *c = realloc(cs->cost, cap * sizeof(*c));
-        if (c == NULL)
-            return ATTRIB_ENOMEM;
-        for (size_t i = cs->cap; i < cap; i++)
-            c[i] = (attrib_xsum)ATTRIB_XSUM_INIT;
-        cs->cost = c;
-        cs->cap = cap;
+    size_t n = ds->channels.count;
+    cs->cost = calloc(n > 0 ? n : 1, sizeof(*cs->cost));
+    if (cs->cost == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    cs->cap = n;
+    for (size_t i = 0; i < ds->costs.cap; i++) {
+        const attrib__agg_cell *c = &ds->costs.cells[i];
+        int32_t day = (int32_t)(uint32_t)(c->key & 0xffffffffu);
+        if (c->used && day >= cs->from && day <= cs->to)
+            attrib_xsum_merge(&cs->cost[c->key >> 32], &c->cost);
     }
-    attrib_xsum_add(&cs->cost[channel], row->cost);
     return ATTRIB_OK;
 }
 
@@ -79,7 +74,9 @@ static int load(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opt
         return attrib__error(ctx, ATTRIB_EINVAL, "end date '%s' is not a date YYYY-MM-DD",
                              opts->end_date);
     ds->all_paths = paths;
-    return attrib__dataset_load(ctx, st, opts, true, visit_cost, cs, ds);
+    ds->want_costs = true;
+    rc = attrib__dataset_load(ctx, st, opts, true, ds);
+    return rc == ATTRIB_OK ? channel_costs(ctx, ds, cs) : rc;
 }
 
 int attrib_model_fit(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,

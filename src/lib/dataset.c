@@ -13,20 +13,44 @@
 
 #include "util/ts.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Above this many users a full scan beats one index probe per user. */
 #define USER_PROBE_LIMIT 200000
+#define MAX_SLICES 8
 
 typedef struct {
     attrib_ctx *ctx;
     attrib__dataset *ds;
     const attrib_run_options *opts;
     bool selected; /* conversions of this scan are in the selection */
-    attrib__session_fn visit;
-    void *payload;
 } load_state;
+
+/*
+ * What one slice of the session scan keeps. Slices may run on threads at
+ * once: each has its own error context, arena, channel table and arrays, and
+ * only reads the dataset (its users); they are merged in scan order after.
+ */
+typedef struct {
+    attrib_ctx ctx;   /* this slice's errors */
+    attrib_ctx *main; /* the caller's: cancel flag; progress from slice 0 */
+    const attrib__dataset *ds;
+    const attrib_run_options *opts;
+    unsigned index;
+    atomic_uint_fast64_t *seen; /* rows seen by all slices, for progress */
+    attrib_arena arena;         /* ids of kept sessions */
+    attrib_strmap channels;     /* this slice's channel indices */
+    attrib_session *sessions;
+    uint32_t *session_user;
+    size_t n_sessions, cap_sessions, cap_users;
+    attrib__other *other;
+    size_t n_other, cap_other;
+    attrib__agg costs; /* by this slice's channel indices */
+    uint64_t read, bad;
+} slice_state;
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
@@ -101,12 +125,11 @@ static int on_conversion(const attrib_value *cols, void *payload)
 }
 
 /* A session of a user who never converts (all_paths): a compact row. */
-static int keep_other(load_state *ls, const attrib_session_row *r, uint32_t channel)
+static int keep_other(slice_state *sl, const attrib_session_row *r, uint32_t channel)
 {
-    attrib__dataset *ds = ls->ds;
-    if (grow((void **)&ds->other, &ds->cap_other, ds->n_other + 1, sizeof(*ds->other)) != 0)
-        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory keeping paths");
-    ds->other[ds->n_other++] = (attrib__other){.user = attrib_hash(r->user_id, r->user_id_len),
+    if (grow((void **)&sl->other, &sl->cap_other, sl->n_other + 1, sizeof(*sl->other)) != 0)
+        return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory keeping paths");
+    sl->other[sl->n_other++] = (attrib__other){.user = attrib_hash(r->user_id, r->user_id_len),
                                                .ts = r->ts,
                                                .channel = channel,
                                                .holder = r->holder,
@@ -117,52 +140,191 @@ static int keep_other(load_state *ls, const attrib_session_row *r, uint32_t chan
 
 static int on_session(const attrib_value *cols, void *payload)
 {
-    load_state *ls = payload;
-    attrib__dataset *ds = ls->ds;
+    slice_state *sl = payload;
+    const attrib__dataset *ds = sl->ds;
     attrib_session_row r;
     char scratch[2][32];
-    ds->sessions_read++;
-    if ((ds->sessions_read & 0xffff) == 0) {
-        if (attrib__cancelled(ls->ctx))
-            return ATTRIB_ECANCEL;
-        attrib__progress(ls->ctx, "reading sessions", ds->sessions_read, 0);
+    if ((++sl->read & 0xffff) == 0) {
+        uint64_t seen = atomic_fetch_add(sl->seen, 0x10000) + 0x10000;
+        if (sl->main != NULL && sl->main->cancel)
+            return attrib__error(&sl->ctx, ATTRIB_ECANCEL,
+                                 "interrupted; nothing of this step was written");
+        if (sl->index == 0)
+            attrib__progress(sl->main, "reading sessions", seen, 0);
     }
-    int rc = attrib__session_row(ls->ctx, cols, &r, scratch);
+    int rc = attrib__session_row(&sl->ctx, cols, &r, scratch);
     if (rc != ATTRIB_OK) {
-        if (!ls->opts->skip_bad_rows)
+        if (!sl->opts->skip_bad_rows)
             return rc;
-        attrib_clearerr(ls->ctx);
-        ds->bad_sessions++;
+        attrib_clearerr(&sl->ctx);
+        sl->bad++;
         return ATTRIB_OK;
     }
-    int64_t ch = attrib_strmap_intern(&ds->channels, r.channel, r.channel_len, NULL);
+    int64_t ch = attrib_strmap_intern(&sl->channels, r.channel, r.channel_len, NULL);
     if (ch < 0)
-        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory reading sessions");
-    if (ls->visit != NULL) {
-        rc = ls->visit(&r, (uint32_t)ch, ls->payload);
-        if (rc != ATTRIB_OK)
-            return rc;
-    }
+        return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory reading sessions");
+    if (ds->want_costs && attrib__agg_cost(&sl->costs, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
+        return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory summing costs");
     int64_t user = attrib_strmap_find(&ds->users, r.user_id, r.user_id_len);
     if (user < 0)
-        return ds->all_paths ? keep_other(ls, &r, (uint32_t)ch) : ATTRIB_OK;
-    size_t cap = ds->cap_sessions;
-    if (grow((void **)&ds->sessions, &cap, ds->n_sessions + 1, sizeof(*ds->sessions)) != 0 ||
-        grow((void **)&ds->session_user, &ds->cap_sessions, ds->n_sessions + 1,
-             sizeof(*ds->session_user)) != 0)
-        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory keeping sessions");
-    char *id = attrib_arena_strndup(&ds->arena, r.session_id, r.session_id_len);
+        return ds->all_paths ? keep_other(sl, &r, (uint32_t)ch) : ATTRIB_OK;
+    if (grow((void **)&sl->sessions, &sl->cap_sessions, sl->n_sessions + 1,
+             sizeof(*sl->sessions)) != 0 ||
+        grow((void **)&sl->session_user, &sl->cap_users, sl->n_sessions + 1,
+             sizeof(*sl->session_user)) != 0)
+        return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory keeping sessions");
+    char *id = attrib_arena_strndup(&sl->arena, r.session_id, r.session_id_len);
     if (id == NULL)
-        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory keeping sessions");
-    ds->sessions[ds->n_sessions] = (attrib_session){.id = id,
+        return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory keeping sessions");
+    sl->sessions[sl->n_sessions] = (attrib_session){.id = id,
                                                     .ts = r.ts,
                                                     .channel = (uint32_t)ch,
                                                     .holder = r.holder,
                                                     .closer = r.closer,
                                                     .impression = r.impression};
-    ds->session_user[ds->n_sessions] = (uint32_t)user;
-    ds->n_sessions++;
+    sl->session_user[sl->n_sessions] = (uint32_t)user;
+    sl->n_sessions++;
     return ATTRIB_OK;
+}
+
+/* Append n elements of `size` at *from to the array *to (count *n_to, capacity
+ * *cap); when *to is empty it takes *from over instead of copying. */
+static int append(void **to, size_t *n_to, size_t *cap, void **from, size_t n, size_t *from_cap,
+                  size_t size)
+{
+    if (*n_to == 0) {
+        free(*to);
+        *to = *from;
+        *cap = *from_cap;
+        *from = NULL;
+        *from_cap = 0;
+        *n_to = n;
+        return 0;
+    }
+    if (grow(to, cap, *n_to + n, size) != 0)
+        return -1;
+    memcpy((char *)*to + *n_to * size, *from, n * size);
+    *n_to += n;
+    return 0;
+}
+
+/* Move one slice into the dataset, renumbering its channels into the
+ * dataset's table (in slice order, so indices follow the scan order). */
+static int merge_slice(attrib_ctx *ctx, attrib__dataset *ds, slice_state *sl)
+{
+    int rc = ATTRIB_OK;
+    uint32_t *map = malloc((sl->channels.count + 1) * sizeof(*map));
+    bool identity = true;
+    if (map == NULL)
+        goto oom;
+    for (size_t c = 0; c < sl->channels.count; c++) {
+        const char *name = sl->channels.keys[c];
+        int64_t g = attrib_strmap_intern(&ds->channels, name, strlen(name), NULL);
+        if (g < 0)
+            goto oom;
+        map[c] = (uint32_t)g;
+        identity = identity && map[c] == c;
+    }
+    if (!identity) {
+        for (size_t i = 0; i < sl->n_sessions; i++)
+            sl->sessions[i].channel = map[sl->sessions[i].channel];
+        for (size_t i = 0; i < sl->n_other; i++)
+            sl->other[i].channel = map[sl->other[i].channel];
+    }
+    size_t n = ds->n_sessions;
+    if (append((void **)&ds->sessions, &n, &ds->cap_sessions, (void **)&sl->sessions,
+               sl->n_sessions, &sl->cap_sessions, sizeof(*ds->sessions)) != 0 ||
+        append((void **)&ds->session_user, &ds->n_sessions, &ds->cap_users,
+               (void **)&sl->session_user, sl->n_sessions, &sl->cap_users,
+               sizeof(*ds->session_user)) != 0 ||
+        append((void **)&ds->other, &ds->n_other, &ds->cap_other, (void **)&sl->other, sl->n_other,
+               &sl->cap_other, sizeof(*ds->other)) != 0)
+        goto oom;
+    if (ds->want_costs && attrib__agg_merge(&ds->costs, &sl->costs, map) != ATTRIB_OK)
+        goto oom;
+    attrib_arena_adopt(&ds->arena, &sl->arena);
+    ds->sessions_read += sl->read;
+    ds->bad_sessions += sl->bad;
+    goto done;
+oom:
+    rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory merging the session scan");
+done:
+    free(map);
+    return rc;
+}
+
+static void slice_free(slice_state *sl)
+{
+    attrib_arena_free(&sl->arena);
+    attrib_strmap_free(&sl->channels);
+    free(sl->sessions);
+    free(sl->session_user);
+    free(sl->other);
+    attrib__agg_free(&sl->costs);
+}
+
+unsigned attrib__threads(const attrib_run_options *opts)
+{
+    unsigned t = opts->threads;
+    if (t == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        t = n > 0 ? (unsigned)n : 1;
+    }
+    return t > MAX_SLICES ? MAX_SLICES : t;
+}
+
+/*
+ * Stream the sessions (of the selected users when `users` is set) into the
+ * dataset: one slice, or several read at once when the scan is full and the
+ * store can split it. On failure the first failing slice's message (the
+ * first bad row in scan order) is the one reported.
+ */
+static int scan_sessions(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                         const attrib_scan *users, attrib__dataset *ds)
+{
+    slice_state *sl = NULL;
+    attrib_ctx *ctxs[MAX_SLICES];
+    void *payloads[MAX_SLICES];
+    atomic_uint_fast64_t seen;
+    atomic_init(&seen, 0);
+    unsigned n = users == NULL && st->ops->scan_sessions_parts != NULL ? attrib__threads(opts) : 1;
+    int rc = ATTRIB_OK;
+    if (n < 1)
+        n = 1;
+    sl = calloc(n, sizeof(*sl));
+    if (sl == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    for (unsigned i = 0; i < n; i++) {
+        sl[i].main = ctx;
+        sl[i].ds = ds;
+        sl[i].opts = opts;
+        sl[i].index = i;
+        sl[i].seen = &seen;
+        sl[i].costs.channels = &sl[i].channels;
+        ctxs[i] = &sl[i].ctx;
+        payloads[i] = &sl[i];
+    }
+    if (n > 1)
+        rc = st->ops->scan_sessions_parts(st->impl, n, ctxs, on_session, payloads);
+    else
+        rc = st->ops->scan_sessions(st->impl, users, on_session, &sl[0]);
+    if (rc != ATTRIB_OK) {
+        /* The store's own errors are in ctx (one slice) or ctxs[0]. */
+        for (unsigned i = 0; i < n; i++) {
+            if (sl[i].ctx.code != ATTRIB_OK) {
+                rc = attrib__error_replace(ctx, sl[i].ctx.code, "%s", sl[i].ctx.msg);
+                break;
+            }
+        }
+        goto done;
+    }
+    for (unsigned i = 0; i < n && rc == ATTRIB_OK; i++)
+        rc = merge_slice(ctx, ds, &sl[i]);
+done:
+    for (unsigned i = 0; i < n; i++)
+        slice_free(&sl[i]);
+    free(sl);
+    return rc;
 }
 
 static int cmp_session(const void *a, const void *b)
@@ -400,12 +562,12 @@ static int cut_journeys(attrib_ctx *ctx, const attrib_run_options *opts, attrib_
 }
 
 int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                         bool all_sessions, attrib__session_fn visit, void *payload,
-                         attrib__dataset *ds)
+                         bool all_sessions, attrib__dataset *ds)
 {
-    load_state ls = {ctx, ds, opts, true, NULL, NULL};
+    load_state ls = {ctx, ds, opts, true};
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
     bool ranged = opts->start_date != NULL || opts->end_date != NULL;
+    ds->costs.channels = &ds->channels;
     if (ds->all_paths)
         all_sessions = true; /* every conversion and session is a path */
     int rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
@@ -413,19 +575,16 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
         goto done;
     size_t nu = ds->users.count;
     bool probe = ranged && !all_sessions && nu <= USER_PROBE_LIMIT;
+    attrib_scan us = {.users = ds->users.keys, .n_users = nu};
     /* The user's earlier conversions outside the range end journeys too. */
     if (ranged && !ds->all_paths && opts->reset_after_conversion && nu > 0) {
-        attrib_scan us = {.users = ds->users.keys, .n_users = nu};
         ls.selected = false;
         rc = st->ops->scan_conversions(st->impl, probe ? &us : NULL, on_conversion, &ls);
         if (rc != ATTRIB_OK)
             goto done;
     }
-    ls.visit = visit;
-    ls.payload = payload;
-    if (nu > 0 || visit != NULL) {
-        attrib_scan us = {.users = ds->users.keys, .n_users = nu};
-        rc = st->ops->scan_sessions(st->impl, probe ? &us : NULL, on_session, &ls);
+    if (nu > 0 || ds->want_costs) {
+        rc = scan_sessions(ctx, st, opts, probe ? &us : NULL, ds);
         if (rc != ATTRIB_OK)
             goto done;
     }
@@ -611,6 +770,7 @@ void attrib__dataset_free(attrib__dataset *ds)
     attrib_arena_free(&ds->arena);
     attrib_strmap_free(&ds->channels);
     attrib_strmap_free(&ds->users);
+    attrib__agg_free(&ds->costs);
     free(ds->convs);
     free(ds->sessions);
     free(ds->session_user);

@@ -8,6 +8,7 @@
 #define ATTRIB_LIB_DATASET_H
 
 #include "attrib/pipeline.h"
+#include "report.h"
 #include "rows.h"
 #include "store.h"
 #include "util/arena.h"
@@ -30,9 +31,6 @@ typedef struct {
     uint8_t holder, closer, impression, pad_;
 } attrib__other;
 
-/* Per-session visitor during the load (the report's cost pass rides on it). */
-typedef int (*attrib__session_fn)(const attrib_session_row *row, uint32_t channel, void *payload);
-
 typedef struct {
     attrib_arena arena;     /* ids of kept sessions and conversions */
     attrib_strmap channels; /* channel name → index */
@@ -43,7 +41,7 @@ typedef struct {
 
     attrib_session *sessions; /* grouped by user, sorted by (ts, id) within a user */
     uint32_t *session_user;   /* staging: user of sessions[i] before grouping */
-    size_t n_sessions, cap_sessions;
+    size_t n_sessions, cap_sessions, cap_users;
     size_t *user_start; /* user u: sessions[user_start[u] .. user_start[u+1]) */
 
     attrib_journey *journeys; /* selected conversions with n > 0, sorted by conv_id */
@@ -59,18 +57,26 @@ typedef struct {
     attrib__other *other; /* grouped by user hash, sorted by (ts, channel) within */
     size_t n_other, cap_other;
 
+    /* With want_costs (set before loading): Σ cost per (channel, day) of every valid
+     * session the scan saw (the report's cost pass rides on the load). */
+    bool want_costs;
+    attrib__agg costs; /* channels = &channels */
+
     uint64_t sessions_read; /* rows seen in the session scan */
     uint64_t bad_sessions, bad_conversions;
 } attrib__dataset;
 
 /*
- * Load conversions and sessions for `opts` and cut the journeys. When
- * `visit` is set it sees every valid session row of the scan (with its
- * channel index); `all_sessions` forces a full scan of session_sources.
+ * Load conversions and sessions for `opts` and cut the journeys;
+ * `all_sessions` forces a full scan of session_sources. A full scan is split
+ * over attrib__threads(opts) threads when the store can (output identical for
+ * any thread count).
  */
 int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                         bool all_sessions, attrib__session_fn visit, void *payload,
-                         attrib__dataset *ds);
+                         bool all_sessions, attrib__dataset *ds);
+
+/* Threads a run uses: opts->threads, 0 = one per online CPU; at most 8. */
+unsigned attrib__threads(const attrib_run_options *opts);
 
 /*
  * Every path of the data, for models that learn from all of them (set

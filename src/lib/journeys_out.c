@@ -90,7 +90,7 @@ int attrib_journeys_write(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     attrib_buf b = ATTRIB_BUF_INIT(0);
     int rc = attrib_store_check(st, false);
     if (rc == ATTRIB_OK)
-        rc = attrib__dataset_load(ctx, st, opts, false, NULL, NULL, &ds);
+        rc = attrib__dataset_load(ctx, st, opts, false, &ds);
     if (rc != ATTRIB_OK)
         goto done;
     attrib_channels ch = attrib__dataset_channels(&ds);

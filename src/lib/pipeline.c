@@ -111,16 +111,6 @@ static void *work(void *arg)
     return NULL;
 }
 
-static unsigned thread_count(const attrib_run_options *o)
-{
-    unsigned t = o->threads;
-    if (t == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        t = n > 0 ? (unsigned)n : 1;
-    }
-    return t > MAX_THREADS ? MAX_THREADS : t;
-}
-
 static int attribute_all(attrib_ctx *ctx, const attrib_model *model, const attrib__dataset *ds,
                          const attrib_run_options *opts, size_t **offset_out,
                          attrib_credit **credits_out, size_t *total_out)
@@ -141,7 +131,7 @@ static int attribute_all(attrib_ctx *ctx, const attrib_model *model, const attri
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory for %zu credits", total);
         goto done;
     }
-    unsigned nt = thread_count(opts);
+    unsigned nt = attrib__threads(opts);
     if (ds->n_journeys < 1024)
         nt = 1;
     worker w[MAX_THREADS];
@@ -466,10 +456,6 @@ static int api_credits(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
     return rc;
 }
 
-typedef struct {
-    attrib__agg agg;
-} cost_pass;
-
 /* Distinct dates among report rows (for the summary). */
 static uint64_t count_dates(const attrib_report_row *rows, size_t n)
 {
@@ -480,14 +466,6 @@ static uint64_t count_dates(const attrib_report_row *rows, size_t n)
     uint64_t count = seen.count;
     attrib_strmap_free(&seen);
     return count;
-}
-
-static int visit_cost(const attrib_session_row *row, uint32_t channel, void *payload)
-{
-    cost_pass *cp = payload;
-    if (attrib__agg_cost(&cp->agg, channel, row->day, row->cost) != ATTRIB_OK)
-        return ATTRIB_ENOMEM;
-    return ATTRIB_OK;
 }
 
 /* Attribute, optionally with the report fused in (no range only). */
@@ -503,7 +481,6 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     attrib_sums_row *srows = NULL;
     char *dates = NULL, *sdates = NULL;
     size_t total = 0, n_rows = 0, n_srows = 0;
-    cost_pass cp = {0};
     unsigned char *api_state = NULL;
     int api_rc = ATTRIB_OK;
     int rc = check_options(ctx, opts);
@@ -516,10 +493,9 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     rc = attrib_model_new(ctx, ops, &opts->model_opts, &model);
     if (rc != ATTRIB_OK)
         goto done;
-    cp.agg.channels = &ds.channels;
     ds.all_paths = (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0;
-    rc = attrib__dataset_load(ctx, st, opts, !is_ranged(opts), fuse_report ? visit_cost : NULL, &cp,
-                              &ds);
+    ds.want_costs = fuse_report; /* the report's cost pass rides on the scan */
+    rc = attrib__dataset_load(ctx, st, opts, !is_ranged(opts), &ds);
     if (rc != ATTRIB_OK)
         goto done;
     double t1 = now_seconds();
@@ -547,7 +523,7 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
             if (api_state != NULL && api_state[j] != ATTRIB__API_DONE)
                 continue;
             for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++)
-                rc = attrib__agg_credit(&cp.agg, jr->sessions[k].channel,
+                rc = attrib__agg_credit(&ds.costs, jr->sessions[k].channel,
                                         attrib_ts_day(jr->sessions[k].ts),
                                         credits[offset[j] + k].ihc, jr->revenue);
         }
@@ -555,9 +531,9 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
             rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
             goto done;
         }
-        rc = attrib__agg_rows(ctx, &cp.agg, &rows, &n_rows, &dates);
+        rc = attrib__agg_rows(ctx, &ds.costs, &rows, &n_rows, &dates);
         if (rc == ATTRIB_OK)
-            rc = attrib__agg_sums_rows(ctx, &cp.agg, false, &srows, &n_srows, &sdates);
+            rc = attrib__agg_sums_rows(ctx, &ds.costs, false, &srows, &n_srows, &sdates);
         if (rc != ATTRIB_OK)
             goto done;
     }
@@ -595,8 +571,6 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
                            (unsigned long long)sum->conversions_failed);
 done:
     free(api_state);
-    if (fuse_report)
-        attrib__agg_free(&cp.agg);
     free(rows);
     free(dates);
     free(srows);

@@ -159,6 +159,24 @@ int attrib__agg_sums_rows(attrib_ctx *ctx, const attrib__agg *a, bool only_marke
     return ATTRIB_OK;
 }
 
+int attrib__agg_merge(attrib__agg *a, const attrib__agg *from, const uint32_t *channel_map)
+{
+    for (size_t i = 0; i < from->cap; i++) {
+        const attrib__agg_cell *f = &from->cells[i];
+        if (!f->used)
+            continue;
+        uint32_t ch = channel_map[f->key >> 32];
+        attrib__agg_cell *c = attrib__agg_cell_of(a, ch, (int32_t)(uint32_t)(f->key & 0xffffffffu));
+        if (c == NULL)
+            return ATTRIB_ENOMEM;
+        c->sessions += f->sessions;
+        attrib_xsum_merge(&c->cost, &f->cost);
+        attrib_xsum_merge(&c->ihc, &f->ihc);
+        attrib_xsum_merge(&c->revenue, &f->revenue);
+    }
+    return ATTRIB_OK;
+}
+
 void attrib__agg_free(attrib__agg *a)
 {
     free(a->cells);

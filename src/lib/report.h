@@ -77,6 +77,10 @@ int attrib__agg_sums_rows(attrib_ctx *ctx, const attrib__agg *a, bool only_marke
 int attrib__agg_rows(attrib_ctx *ctx, const attrib__agg *a, attrib_report_row **rows, size_t *n,
                      char **date_store);
 
+/* Add every cell of `from` to a, its channel c becoming channel_map[c] (sums
+ * merge exactly: the result does not depend on how rows were split). */
+int attrib__agg_merge(attrib__agg *a, const attrib__agg *from, const uint32_t *channel_map);
+
 void attrib__agg_free(attrib__agg *a);
 
 #endif

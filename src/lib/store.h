@@ -150,6 +150,14 @@ typedef struct attrib_store_ops {
     int (*scan_conversions)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
     /* Sessions with their cost joined (one row per session, cost NULL when none). */
     int (*scan_sessions)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
+    /* The full scan of scan_sessions(NULL) split in up to `parts` slices read concurrently,
+     * on threads of the backend's own: slice i goes to fn with payloads[i], and fn must be
+     * safe to run for different slices at once. The slices in order are the rows in the
+     * order of scan_sessions(NULL). A slice's errors go to ctxs[i], errors of no slice to
+     * ctxs[0]; the result is the error of the first failing slice (later slices may stop
+     * early, earlier ones run to their end). Optional (NULL: one slice, scan_sessions). */
+    int (*scan_sessions_parts)(void *impl, unsigned parts, attrib_ctx *const *ctxs,
+                               attrib_row_fn fn, void *const *payloads);
     /* Attribution rows joined to their session and conversion; sel->dates and the date
      * range filter on the session's event_date, sel->users is not used. */
     int (*scan_attribution)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);

@@ -9,7 +9,10 @@
 #include "util/buf.h"
 #include "util/ts.h"
 
+#include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +100,10 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
     }
     sqlite3_extended_result_codes(s->db, 0);
     sqlite3_busy_timeout(s->db, 10000);
-    rc = exec(s, "PRAGMA temp_store=MEMORY;");
+    /* Temporary data stays in files (the default): building an index on 100M
+     * sessions sorts gigabytes, which must not all sit in memory. Sorts may
+     * use a second thread. */
+    rc = exec(s, "PRAGMA threads=2;");
     if (rc != ATTRIB_OK)
         goto done;
     /* A file that is not a database fails here, with a clear message. */
@@ -404,90 +410,281 @@ static int binary_cmp(const unsigned char *a, int na, const unsigned char *b, in
     return c != 0 ? c : na - nb;
 }
 
+/* ---- the full session scan, in parts read concurrently ---- */
+
 /*
- * Whether session_costs, read in rowid order, has strictly ascending text
- * session_ids. Stops at the first row out of order, so data inserted in random
- * order answers at once; data inserted in id order (attrib gen, most bulk
- * loads of sorted exports) costs one read of the narrow cost table.
+ * A full scan is split into rowid slices of session_sources, each read on a
+ * connection of its own by a thread of its own (SQLite decodes records on one
+ * core per connection). Every connection opens its read transaction before
+ * any part starts, so all parts see one snapshot.
+ *
+ * Costs are joined by a merge when session_costs, in rowid order, has
+ * strictly ascending text ids (attrib gen and most sorted bulk loads): each
+ * part checks a slice of it first, then reads its sessions in rowid order
+ * against a cost cursor started at its first session's id. Sessions that
+ * come out of id order are looked up by index, so session_sources itself may
+ * be in any order. Otherwise each part reads its slice through a LEFT JOIN.
  */
-static int costs_sorted(sq_store *s, bool *out)
+
+#define PART_MIN_ROWS 65536 /* fewer rowids per part: fewer parts */
+#define PART_MAX 8
+#define PART_STOPPED 1 /* a part gave up because an earlier part failed */
+
+/* A copy of a text id (len -1: none). */
+typedef struct {
+    unsigned char *p;
+    int len;
+    size_t cap;
+} sq_key;
+
+static int key_set(sq_key *k, const unsigned char *p, int len)
 {
+    if ((size_t)len + 1 > k->cap) {
+        size_t cap = (size_t)len + 64;
+        unsigned char *q = realloc(k->p, cap);
+        if (q == NULL)
+            return -1;
+        k->p = q;
+        k->cap = cap;
+    }
+    memcpy(k->p, p, (size_t)len);
+    k->len = len;
+    return 0;
+}
+
+typedef struct sq_parts sq_parts;
+
+typedef struct {
+    sq_parts *all;
+    unsigned index;
+    sqlite3 *db;     /* this part's connection (the store's own when alone) */
+    attrib_ctx *ctx; /* this part's errors */
+    void *payload;
+    int64_t lo, hi;       /* session_sources rowids, inclusive */
+    int64_t clo, chi;     /* session_costs rowids this part checks, inclusive */
+    sq_key cfirst, clast; /* first and last id of that slice */
+    bool sorted;          /* the slice ascends strictly */
+    int rc;
+} sq_part;
+
+struct sq_parts {
+    sq_store *s;
+    unsigned n;
+    bool merge; /* join costs by a merge */
+    attrib_row_fn fn;
+    atomic_uint failed;   /* lowest failing part; UINT_MAX when none */
+    atomic_bool unsorted; /* a check found session_costs out of id order */
+    sq_part part[PART_MAX];
+};
+
+static int part_fail(sq_part *p, const char *what)
+{
+    int code = sqlite3_errcode(p->db) == SQLITE_NOMEM ? ATTRIB_ENOMEM : ATTRIB_EDB;
+    return attrib__error(p->ctx, code, "%s: %s: %s", p->all->s->path, what, sqlite3_errmsg(p->db));
+}
+
+static bool part_stopped(sq_part *p)
+{
+    return atomic_load(&p->all->failed) < p->index;
+}
+
+static void part_failed(sq_part *p)
+{
+    unsigned cur = atomic_load(&p->all->failed);
+    while (p->index < cur && !atomic_compare_exchange_weak(&p->all->failed, &cur, p->index))
+        ;
+}
+
+/* Check that this part's slice of session_costs has strictly ascending text ids. */
+static void *check_part(void *arg)
+{
+    sq_part *p = arg;
     sqlite3_stmt *st = NULL;
-    unsigned char *prev = NULL;
-    int prev_len = 0, rc = ATTRIB_OK;
-    *out = false;
-    /* ORDER BY rowid: without it the planner may read the narrower id index. */
-    if (sqlite3_prepare_v2(s->db, "SELECT session_id FROM session_costs ORDER BY rowid", -1, &st,
-                           NULL) != SQLITE_OK) {
-        rc = sq_fail(s, "reading session_costs");
+    int step = SQLITE_DONE;
+    uint64_t k = 0;
+    p->rc = ATTRIB_OK;
+    p->sorted = true;
+    p->cfirst.len = p->clast.len = -1;
+    if (sqlite3_prepare_v2(p->db,
+                           "SELECT session_id FROM session_costs WHERE rowid BETWEEN ?1 AND ?2 "
+                           "ORDER BY rowid",
+                           -1, &st, NULL) != SQLITE_OK) {
+        p->rc = part_fail(p, "reading session_costs");
         goto done;
     }
-    bool sorted = true;
-    int step;
-    while (sorted && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    sqlite3_bind_int64(st, 1, p->clo);
+    sqlite3_bind_int64(st, 2, p->chi);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const unsigned char *id = sqlite3_column_text(st, 0);
         int len = sqlite3_column_bytes(st, 0);
-        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || id == NULL) {
-            sorted = false;
+        if ((++k & 1023) == 0 && atomic_load(&p->all->unsorted))
+            break; /* the answer is known */
+        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || id == NULL ||
+            (p->clast.len >= 0 && binary_cmp(p->clast.p, p->clast.len, id, len) >= 0)) {
+            p->sorted = false;
+            atomic_store(&p->all->unsorted, true);
             break;
         }
-        if (prev != NULL && binary_cmp(prev, prev_len, id, len) >= 0) {
-            sorted = false;
-            break;
-        }
-        unsigned char *p = realloc(prev, (size_t)len + 1);
-        if (p == NULL) {
-            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+        if ((p->cfirst.len < 0 && key_set(&p->cfirst, id, len) != 0) ||
+            key_set(&p->clast, id, len) != 0) {
+            p->rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
             goto done;
         }
-        prev = p;
-        memcpy(prev, id, (size_t)len);
-        prev_len = len;
     }
-    if (sorted && step != SQLITE_DONE) {
-        rc = sq_fail(s, "reading session_costs");
+    if (p->sorted && step != SQLITE_DONE && step != SQLITE_ROW)
+        p->rc = part_fail(p, "reading session_costs");
+done:
+    sqlite3_finalize(st);
+    if (p->rc != ATTRIB_OK)
+        part_failed(p);
+    return NULL;
+}
+
+/* This part's sessions through a LEFT JOIN on the cost index. */
+static int join_part(sq_part *p)
+{
+    sq_store *s = p->all->s;
+    sqlite3_stmt *st = NULL;
+    attrib_value v[ATTRIB_SS_NCOLS];
+    int rc = ATTRIB_OK;
+    uint64_t k = 0;
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "
+             "s.holder_engagement, s.closer_engagement, s.impression_interaction, c.cost, "
+             "c.session_id IS NOT NULL, %s FROM session_sources s LEFT JOIN session_costs c "
+             "ON c.session_id = s.session_id%s",
+             s->sessions_rowid ? "s.rowid" : "NULL",
+             s->sessions_rowid ? " WHERE s.rowid BETWEEN ?1 AND ?2 ORDER BY s.rowid" : "");
+    if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = part_fail(p, "reading session_sources");
         goto done;
     }
-    *out = sorted;
+    if (s->sessions_rowid) {
+        sqlite3_bind_int64(st, 1, p->lo);
+        sqlite3_bind_int64(st, 2, p->hi);
+    }
+    for (;;) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = part_fail(p, "reading session_sources");
+            goto done;
+        }
+        if ((++k & 1023) == 0 && part_stopped(p)) {
+            rc = PART_STOPPED;
+            goto done;
+        }
+        memset(v, 0, sizeof(v));
+        for (int i = 0; i < ATTRIB_SS_NCOLS; i++)
+            column_value(st, i, &v[i]);
+        rc = p->all->fn(v, p->payload);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
 done:
-    free(prev);
     sqlite3_finalize(st);
     return rc;
 }
 
-/*
- * All sessions with their cost, by a merge of the two tables in rowid order
- * (valid because costs_sorted() said session_costs is in id order). Sessions
- * that come out of id order are looked up by index instead, so
- * session_sources itself may be in any order.
- */
-static int scan_sessions_merge(sq_store *s, attrib_row_fn fn, void *payload)
+/* The rowid of the first cost row whose id is >= the id of this part's first
+ * session, in *crow (INT64_MAX when none), and that id in *start. */
+static int merge_start(sq_part *p, sq_key *start, int64_t *crow)
 {
+    sqlite3_stmt *st = NULL;
+    int rc = ATTRIB_OK;
+    *crow = INT64_MIN;
+    if (p->index == 0)
+        return ATTRIB_OK;
+    if (sqlite3_prepare_v2(p->db,
+                           "SELECT session_id FROM session_sources WHERE rowid >= ?1 "
+                           "ORDER BY rowid LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = part_fail(p, "reading session_sources");
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, p->lo);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = part_fail(p, "reading session_sources");
+        goto done;
+    }
+    if (step == SQLITE_DONE || sqlite3_column_type(st, 0) != SQLITE_TEXT)
+        goto done; /* no row, or a bad id: the cursor starts at the first cost */
+    if (key_set(start, sqlite3_column_text(st, 0), sqlite3_column_bytes(st, 0)) != 0) {
+        rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(p->db,
+                           "SELECT rowid FROM session_costs WHERE session_id >= ?1 "
+                           "ORDER BY session_id LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = part_fail(p, "reading session_costs");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, (const char *)start->p, start->len, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *crow = sqlite3_column_int64(st, 0);
+    else if (step == SQLITE_DONE)
+        *crow = INT64_MAX;
+    else
+        rc = part_fail(p, "reading session_costs");
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* This part's sessions merged with session_costs in rowid (= id) order. */
+static int merge_part(sq_part *p)
+{
+    sq_store *s = p->all->s;
     sqlite3_stmt *ss = NULL, *cs = NULL, *look = NULL;
-    unsigned char *passed = NULL; /* the largest cost id passed so far */
-    int passed_len = -1, rc = ATTRIB_OK;
+    sq_key passed = {NULL, -1, 0}; /* the largest cost id passed so far */
+    sq_key start = {NULL, -1, 0};  /* ids below it are looked up */
+    int64_t crow = INT64_MIN;
+    int rc = ATTRIB_OK;
+    uint64_t k = 0;
     attrib_value v[ATTRIB_SS_NCOLS];
     char sql[320];
     snprintf(sql, sizeof(sql),
              "SELECT session_id, user_id, event_date, event_time, channel_name, "
              "holder_engagement, closer_engagement, impression_interaction, %s "
              "FROM session_sources%s",
-             s->sessions_rowid ? "rowid" : "NULL", s->sessions_rowid ? " ORDER BY rowid" : "");
-    if (sqlite3_prepare_v2(s->db, sql, -1, &ss, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "SELECT session_id, cost FROM session_costs ORDER BY rowid", -1,
-                           &cs, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
+             s->sessions_rowid ? "rowid" : "NULL",
+             s->sessions_rowid ? " WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid" : "");
+    rc = merge_start(p, &start, &crow);
+    if (rc != ATTRIB_OK)
+        goto done;
+    if (sqlite3_prepare_v2(p->db, sql, -1, &ss, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(p->db,
+                           "SELECT session_id, cost FROM session_costs WHERE rowid >= ?1 "
+                           "ORDER BY rowid",
+                           -1, &cs, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(p->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
                            NULL) != SQLITE_OK) {
-        rc = sq_fail(s, "reading session_sources");
+        rc = part_fail(p, "reading session_sources");
         goto done;
     }
+    if (s->sessions_rowid) {
+        sqlite3_bind_int64(ss, 1, p->lo);
+        sqlite3_bind_int64(ss, 2, p->hi);
+    }
+    sqlite3_bind_int64(cs, 1, crow);
     int cstep = sqlite3_step(cs);
     for (;;) {
         int step = sqlite3_step(ss);
         if (step == SQLITE_DONE)
             break;
         if (step != SQLITE_ROW || (cstep != SQLITE_ROW && cstep != SQLITE_DONE)) {
-            rc = sq_fail(s, "reading session_sources");
+            rc = part_fail(p, "reading session_sources");
+            goto done;
+        }
+        if ((++k & 1023) == 0 && part_stopped(p)) {
+            rc = PART_STOPPED;
             goto done;
         }
         memset(v, 0, sizeof(v));
@@ -500,9 +697,10 @@ static int scan_sessions_merge(sq_store *s, attrib_row_fn fn, void *payload)
         const unsigned char *x = (const unsigned char *)id->s;
         int xl = (int)id->len;
         bool lookup = id->type != ATTRIB_V_TEXT ||
-                      (passed_len >= 0 && binary_cmp(x, xl, passed, passed_len) <= 0);
+                      (start.len >= 0 && binary_cmp(x, xl, start.p, start.len) < 0) ||
+                      (passed.len >= 0 && binary_cmp(x, xl, passed.p, passed.len) <= 0);
         if (lookup) {
-            /* Out of id order: the merge has passed it; ask the index. */
+            /* Out of id order: the merge has passed it (or starts after it). */
             sqlite3_reset(look);
             sqlite3_bind_value(look, 1, sqlite3_column_value(ss, 0));
             int l = sqlite3_step(look);
@@ -510,7 +708,7 @@ static int scan_sessions_merge(sq_store *s, attrib_row_fn fn, void *payload)
                 column_value(look, 0, &v[ATTRIB_SS_COST]);
                 v[ATTRIB_SS_HAS_COST].i = 1;
             } else if (l != SQLITE_DONE) {
-                rc = sq_fail(s, "reading session_costs");
+                rc = part_fail(p, "reading session_costs");
                 goto done;
             }
         } else {
@@ -520,35 +718,190 @@ static int scan_sessions_merge(sq_store *s, attrib_row_fn fn, void *payload)
                 int cmp = binary_cmp(c, cl, x, xl);
                 if (cmp > 0)
                     break;
-                unsigned char *p = realloc(passed, (size_t)cl + 1);
-                if (p == NULL) {
-                    rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+                if (key_set(&passed, c, cl) != 0) {
+                    rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
                     goto done;
                 }
-                passed = p;
-                memcpy(passed, c, (size_t)cl);
-                passed_len = cl;
                 if (cmp == 0) {
+                    /* The value read stays valid until the next step. */
                     column_value(cs, 1, &v[ATTRIB_SS_COST]);
                     v[ATTRIB_SS_HAS_COST].i = 1;
-                }
-                /* The value read above stays valid until the next step. */
-                if (cmp == 0)
                     break;
+                }
                 cstep = sqlite3_step(cs);
             }
         }
-        rc = fn(v, payload);
+        rc = p->all->fn(v, p->payload);
         if (rc != ATTRIB_OK)
             goto done;
         if (!lookup && v[ATTRIB_SS_HAS_COST].i == 1)
             cstep = sqlite3_step(cs); /* consumed the matching cost row */
     }
 done:
-    free(passed);
+    free(passed.p);
+    free(start.p);
     sqlite3_finalize(ss);
     sqlite3_finalize(cs);
     sqlite3_finalize(look);
+    return rc;
+}
+
+static void *scan_part(void *arg)
+{
+    sq_part *p = arg;
+    p->rc = p->all->merge ? merge_part(p) : join_part(p);
+    if (p->rc < 0)
+        part_failed(p);
+    return NULL;
+}
+
+/* Run fn on every part, parts 1.. on threads (inline when a thread cannot start). */
+static void run_parts(sq_parts *all, void *(*fn)(void *))
+{
+    pthread_t tid[PART_MAX];
+    bool started[PART_MAX] = {false};
+    for (unsigned i = 1; i < all->n; i++)
+        started[i] = pthread_create(&tid[i], NULL, fn, &all->part[i]) == 0;
+    fn(&all->part[0]);
+    for (unsigned i = 1; i < all->n; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            fn(&all->part[i]);
+    }
+}
+
+static int rowid_span_row(const attrib_value *cols, void *payload)
+{
+    int64_t *span = payload;
+    if (cols[0].type == ATTRIB_V_INT && cols[1].type == ATTRIB_V_INT) {
+        span[0] = cols[0].i;
+        span[1] = cols[1].i;
+    }
+    return ATTRIB_OK;
+}
+
+/* Smallest and largest rowid of a table (0, -1 when empty). */
+static int rowid_span(sq_store *s, const char *table, int64_t *lo, int64_t *hi)
+{
+    char sql[96];
+    int64_t span[2] = {0, -1};
+    snprintf(sql, sizeof(sql), "SELECT min(rowid), max(rowid) FROM %s", table);
+    int rc = run_query(s, sql, NULL, 2, rowid_span_row, span, "reading the rowids");
+    *lo = span[0];
+    *hi = span[1];
+    return rc;
+}
+
+/* The i-th of n slices of [lo, hi]: sets *a, *b (empty when *a > *b). */
+static void slice(int64_t lo, int64_t hi, unsigned i, unsigned n, int64_t *a, int64_t *b)
+{
+    uint64_t width = hi >= lo ? (uint64_t)hi - (uint64_t)lo + 1 : 0;
+    *a = (int64_t)((uint64_t)lo + (uint64_t)((unsigned __int128)width * i / n));
+    *b = i + 1 == n
+             ? hi
+             : (int64_t)((uint64_t)lo + (uint64_t)((unsigned __int128)width * (i + 1) / n)) - 1;
+}
+
+/* Open a part's read-only connection and start its read transaction. */
+static int part_open(sq_part *p, const char *file)
+{
+    sq_store *s = p->all->s;
+    if (sqlite3_open_v2(file, &p->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        int rc = attrib__error(p->ctx, ATTRIB_EDB, "%s: opening a reader: %s", s->path,
+                               p->db != NULL ? sqlite3_errmsg(p->db) : "out of memory");
+        sqlite3_close(p->db);
+        p->db = NULL;
+        return rc;
+    }
+    sqlite3_busy_timeout(p->db, 10000);
+    if (sqlite3_exec(p->db, "BEGIN; SELECT count(*) FROM sqlite_schema;", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return part_fail(p, "starting a read");
+    return ATTRIB_OK;
+}
+
+static int sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const *ctxs,
+                                  attrib_row_fn fn, void *const *payloads)
+{
+    sq_store *s = impl;
+    attrib_ctx *saved = s->ctx;
+    sq_parts *all = calloc(1, sizeof(*all));
+    int64_t lo = 0, hi = -1, clo = 0, chi = -1;
+    int rc = ATTRIB_OK;
+    s->ctx = ctxs[0]; /* errors not tied to a part go to the first */
+    if (all == NULL) {
+        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    all->s = s;
+    all->fn = fn;
+    atomic_init(&all->failed, UINT_MAX);
+    atomic_init(&all->unsorted, false);
+    if (s->sessions_rowid)
+        rc = rowid_span(s, "session_sources", &lo, &hi);
+    if (rc == ATTRIB_OK && s->costs_rowid)
+        rc = rowid_span(s, "session_costs", &clo, &chi);
+    if (rc != ATTRIB_OK)
+        goto done;
+    const char *file = sqlite3_db_filename(s->db, "main");
+    unsigned n = parts < 1 ? 1 : parts > PART_MAX ? PART_MAX : parts;
+    if (!s->sessions_rowid || file == NULL || file[0] == '\0')
+        n = 1; /* no slices by rowid, or a memory database no second connection sees */
+    while (n > 1 && (hi < lo || ((uint64_t)hi - (uint64_t)lo) / n < PART_MIN_ROWS))
+        n--;
+    all->n = n;
+    for (unsigned i = 0; i < n && rc == ATTRIB_OK; i++) {
+        sq_part *p = &all->part[i];
+        *p = (sq_part){.all = all, .index = i, .ctx = ctxs[i], .payload = payloads[i]};
+        p->cfirst.len = p->clast.len = -1;
+        slice(lo, hi, i, n, &p->lo, &p->hi);
+        slice(clo, chi, i, n, &p->clo, &p->chi);
+        if (n == 1)
+            p->db = s->db;
+        else
+            rc = part_open(p, file);
+    }
+    if (rc != ATTRIB_OK)
+        goto done;
+    if (s->costs_rowid) {
+        run_parts(all, check_part);
+        all->merge = !atomic_load(&all->unsorted);
+        const sq_key *prev = NULL;
+        for (unsigned i = 0; i < n; i++) {
+            const sq_part *p = &all->part[i];
+            if (p->rc != ATTRIB_OK) {
+                rc = p->rc;
+                goto done;
+            }
+            all->merge = all->merge && p->sorted;
+            if (p->cfirst.len < 0)
+                continue;
+            if (prev != NULL && binary_cmp(prev->p, prev->len, p->cfirst.p, p->cfirst.len) >= 0)
+                all->merge = false;
+            prev = &p->clast;
+        }
+    }
+    run_parts(all, scan_part);
+    for (unsigned i = 0; i < n; i++) {
+        if (all->part[i].rc < 0) {
+            rc = all->part[i].rc;
+            break;
+        }
+    }
+done:
+    if (all != NULL) {
+        for (unsigned i = 0; i < all->n; i++) {
+            sq_part *p = &all->part[i];
+            if (p->db != NULL && p->db != s->db)
+                sqlite3_close(p->db); /* ends the read transaction */
+            free(p->cfirst.p);
+            free(p->clast.p);
+        }
+        free(all);
+    }
+    s->ctx = saved;
     return rc;
 }
 
@@ -557,14 +910,10 @@ static int sq_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn
     sq_store *s = impl;
     attrib_buf sql = ATTRIB_BUF_INIT(0);
     int rc = ATTRIB_OK;
-    if (sel == NULL && s->costs_rowid) {
-        bool sorted = false;
-        rc = costs_sorted(s, &sorted);
-        if (rc != ATTRIB_OK || sorted) {
-            if (rc == ATTRIB_OK)
-                rc = scan_sessions_merge(s, fn, payload);
-            goto done;
-        }
+    if (sel == NULL) {
+        attrib_ctx *ctxs[1] = {s->ctx};
+        void *payloads[1] = {payload};
+        return sq_scan_sessions_parts(s, 1, ctxs, fn, payloads);
     }
     if (attrib_buf_printf(&sql,
                           "SELECT s.session_id, s.user_id, s.event_date, s.event_time, "
@@ -1108,6 +1457,7 @@ const attrib_store_ops attrib_store_sqlite = {
     .has_rows = sq_has_rows,
     .scan_conversions = sq_scan_conversions,
     .scan_sessions = sq_scan_sessions,
+    .scan_sessions_parts = sq_scan_sessions_parts,
     .scan_attribution = sq_scan_attribution,
     .scan_attribution_dates = sq_scan_attribution_dates,
     .session_day_span = sq_session_day_span,

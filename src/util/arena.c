@@ -56,6 +56,26 @@ char *attrib_arena_strndup(attrib_arena *a, const char *s, size_t len)
     return p;
 }
 
+void attrib_arena_adopt(attrib_arena *a, attrib_arena *from)
+{
+    if (from->head == NULL)
+        return;
+    if (a->head == NULL) {
+        *a = *from;
+    } else {
+        /* from's blocks go behind a's current block, which keeps filling. */
+        attrib_arena_block *tail = from->head;
+        while (tail->prev != NULL)
+            tail = tail->prev;
+        tail->prev = a->head->prev;
+        a->head->prev = from->head;
+        a->total += from->total;
+    }
+    from->head = NULL;
+    from->used = 0;
+    from->total = 0;
+}
+
 void attrib_arena_free(attrib_arena *a)
 {
     attrib_arena_block *b = a->head;

@@ -27,6 +27,10 @@ void *attrib_arena_alloc(attrib_arena *a, size_t n);
 /* A NUL-terminated copy of s[0..len), or NULL. */
 char *attrib_arena_strndup(attrib_arena *a, const char *s, size_t len);
 
+/* Move every allocation of `from` into a (they stay valid, now freed with a);
+ * `from` is left empty. */
+void attrib_arena_adopt(attrib_arena *a, attrib_arena *from);
+
 void attrib_arena_free(attrib_arena *a);
 
 #endif

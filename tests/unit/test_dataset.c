@@ -57,7 +57,7 @@ static void test_paths(void **state)
     o.end_date = "2023-09-06";
     attrib__dataset ds = {0};
     ds.all_paths = true;
-    assert_int_equal(attrib__dataset_load(ctx, st, &o, false, NULL, NULL, &ds), ATTRIB_OK);
+    assert_int_equal(attrib__dataset_load(ctx, st, &o, false, &ds), ATTRIB_OK);
     assert_int_equal(ds.n_journeys, 2);
     assert_string_equal(ds.journeys[0].conv_id, "c2");
     assert_string_equal(ds.journeys[1].conv_id, "c4");
