@@ -25,6 +25,9 @@ for model in ihc markov; do
     done
 done
 ref=$(outputs p.db 1)
+# A full run rebuilds the session index of the attribution rows at commit.
+q p.db "EXPLAIN QUERY PLAN SELECT ihc FROM attribution_customer_journey WHERE session_id = 'x'" |
+    grep -q attrib_acj_session || fail "attrib_acj_session missing after a full run"
 
 # The same rows stored in random order: costs not in id order (no merge), and
 # sessions out of id order in every slice.
