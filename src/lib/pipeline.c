@@ -177,10 +177,10 @@ done:
 
 /*
  * The terms an attribution row (ATTRIB_AR_ columns) adds to the report: 1
- * when it counts (*ihc, *revenue, *day and *channel set), 0 when its session
- * row is bad (the cost pass rejects or skips that session; the row is not
- * counted), or a negative code with the error set when its ihc or revenue is
- * not a number.
+ * when it counts (*ihc, *revenue, *day and *channel set), a negative code
+ * with the error set when its ihc or revenue is not a number, else 0 when its
+ * session row is bad (the cost pass rejects or skips that session; the row
+ * is not counted).
  */
 static int credit_terms(attrib_ctx *ctx, const attrib_value *cols, double *ihc, double *revenue,
                         int32_t *day, const attrib_value **channel)
@@ -193,15 +193,14 @@ static int credit_terms(attrib_ctx *ctx, const attrib_value *cols, double *ihc, 
         attrib__number(ctx, &cols[ATTRIB_AR_IHC], ihc, "attribution_customer_journey", "ihc", row);
     if (rc == ATTRIB_OK)
         rc = attrib__number(ctx, &cols[ATTRIB_AR_REVENUE], revenue, "conversions", "revenue", row);
+    if (rc != ATTRIB_OK)
+        return rc;
     const attrib_value *d = &cols[ATTRIB_AR_EVENT_DATE], *c = &cols[ATTRIB_AR_CHANNEL];
     if (d->type != ATTRIB_V_TEXT || attrib_date_parse(d->s, d->len, day) != 0 ||
-        c->type != ATTRIB_V_TEXT) {
-        if (rc != ATTRIB_OK)
-            attrib_clearerr(ctx);
+        c->type != ATTRIB_V_TEXT)
         return 0;
-    }
     *channel = c;
-    return rc != ATTRIB_OK ? rc : 1;
+    return 1;
 }
 
 /* Exact changes of the report sums by a ranged attribute step. */
