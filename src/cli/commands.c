@@ -146,8 +146,11 @@ const cli_cmd cli_commands[] = {
      cmd_attribute, g_attribute},
     {"report", "recompute the affected channel_reporting rows",
      "Recompute channel_reporting (channel, date, cost, ihc, ihc_revenue): every row\n"
-     "without a range; with one, the dates in the range, the dates of the sessions of the\n"
-     "selected conversions' journeys, and dates an attribute step changed since.",
+     "without a range; with one, the dates in the range from scratch, and the rows of the\n"
+     "selected conversions' journeys and of what an attribute step changed since from\n"
+     "the exact sums kept in attrib_report_sums (whole dates when those are not valid).\n"
+     "Assumes the history outside the range is unchanged: after editing old sessions,\n"
+     "costs or revenues, report without a range (docs/pipeline.md).",
      cmd_report, g_report},
     {"export", "write the CSV report with CPO and ROAS",
      "Write channel_reporting (the dates in the range, or all) as CSV sorted by channel and\n"

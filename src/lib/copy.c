@@ -36,7 +36,8 @@ static const char *const clear_tables[] = {
     "session_sources",    "conversions",
     "session_costs",      "attribution_customer_journey",
     "channel_reporting",  "attrib_journey_phases",
-    "attrib_dirty_dates",
+    "attrib_dirty_dates", "attrib_dirty_keys",
+    "attrib_report_sums", "attrib_meta",
 };
 #define N_CLEAR (sizeof(clear_tables) / sizeof(clear_tables[0]))
 

@@ -230,7 +230,8 @@ static int append(void **to, size_t *n_to, size_t *cap, void **from, size_t n, s
     }
     if (grow(to, cap, *n_to + n, size) != 0)
         return -1;
-    memcpy((char *)*to + *n_to * size, *from, n * size);
+    if (n > 0) /* an empty slice has no buffer: memcpy from NULL is undefined */
+        memcpy((char *)*to + *n_to * size, *from, n * size);
     *n_to += n;
     return 0;
 }

@@ -35,7 +35,8 @@ static const char *const force_tables[] = {
     "session_sources",    "conversions",
     "session_costs",      "attribution_customer_journey",
     "channel_reporting",  "attrib_journey_phases",
-    "attrib_dirty_dates",
+    "attrib_dirty_dates", "attrib_dirty_keys",
+    "attrib_report_sums", "attrib_meta",
 };
 #define N_FORCE (sizeof(force_tables) / sizeof(force_tables[0]))
 

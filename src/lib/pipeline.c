@@ -6,7 +6,9 @@
  * check the credit invariants, replace the selection's rows in one
  * transaction.
  * report: work out which dates changed, aggregate them (report.c), replace
- * those rows in one transaction.
+ * those rows in one transaction. With valid report sums (attrib_report_sums,
+ * kept exact by ranged attribute steps) a ranged report recomputes only its
+ * own dates and serves the other keys it must refresh from the sums.
  * run without a range: one scan of the sessions feeds both the journeys and
  * the report's cost sums, and one transaction writes both tables.
  */
@@ -171,16 +173,214 @@ done:
     return rc;
 }
 
+/* ---- report sums kept exact in the database (docs/pipeline.md) ---- */
+
+/*
+ * The terms an attribution row (ATTRIB_AR_ columns) adds to the report: 1
+ * when it counts (*ihc, *revenue, *day and *channel set), a negative code
+ * with the error set when its ihc or revenue is not a number, else 0 when its
+ * session row is bad (the cost pass rejects or skips that session; the row
+ * is not counted).
+ */
+static int credit_terms(attrib_ctx *ctx, const attrib_value *cols, double *ihc, double *revenue,
+                        int32_t *day, const attrib_value **channel)
+{
+    char row[160];
+    const attrib_value *cid = &cols[ATTRIB_AR_CONV_ID], *sid = &cols[ATTRIB_AR_SESSION_ID];
+    snprintf(row, sizeof(row), "(conv_id '%.60s', session_id '%.60s')",
+             cid->type == ATTRIB_V_TEXT ? cid->s : "?", sid->type == ATTRIB_V_TEXT ? sid->s : "?");
+    int rc =
+        attrib__number(ctx, &cols[ATTRIB_AR_IHC], ihc, "attribution_customer_journey", "ihc", row);
+    if (rc == ATTRIB_OK)
+        rc = attrib__number(ctx, &cols[ATTRIB_AR_REVENUE], revenue, "conversions", "revenue", row);
+    if (rc != ATTRIB_OK)
+        return rc;
+    const attrib_value *d = &cols[ATTRIB_AR_EVENT_DATE], *c = &cols[ATTRIB_AR_CHANNEL];
+    if (d->type != ATTRIB_V_TEXT || attrib_date_parse(d->s, d->len, day) != 0 ||
+        c->type != ATTRIB_V_TEXT)
+        return 0;
+    *channel = c;
+    return 1;
+}
+
+/* Exact changes of the report sums by a ranged attribute step. */
+typedef struct {
+    attrib_ctx *ctx;
+    attrib_strmap channels;
+    attrib__agg delta;   /* per (channel, day): Σ new terms − Σ old terms */
+    int64_t *ds_channel; /* dataset channel index → index in `channels`, -1 unknown */
+} sums_delta;
+
+static int subtract_old(const attrib_value *cols, void *payload)
+{
+    sums_delta *sd = payload;
+    double ihc = 0, revenue = 0;
+    int32_t day = 0;
+    const attrib_value *channel = NULL;
+    int t = credit_terms(sd->ctx, cols, &ihc, &revenue, &day, &channel);
+    if (t < 0)
+        attrib_clearerr(sd->ctx); /* not counted by the report that built the sums either */
+    if (t <= 0)
+        return ATTRIB_OK;
+    int64_t ch = attrib_strmap_intern(&sd->channels, channel->s, channel->len, NULL);
+    attrib__agg_cell *c = ch < 0 ? NULL : attrib__agg_cell_of(&sd->delta, (uint32_t)ch, day);
+    if (c == NULL)
+        return attrib__error(sd->ctx, ATTRIB_ENOMEM, "out of memory");
+    /* The grid rounding is symmetric, so −x removes exactly what x added. */
+    attrib_xsum_add(&c->ihc, -ihc);
+    attrib_xsum_add(&c->revenue, -(ihc * revenue));
+    return ATTRIB_OK;
+}
+
+static int add_new(sums_delta *sd, const attrib__dataset *ds, const attrib_session *s, double ihc,
+                   double revenue)
+{
+    int64_t ch = sd->ds_channel[s->channel];
+    if (ch < 0) {
+        const char *name = ds->channels.keys[s->channel];
+        ch = attrib_strmap_intern(&sd->channels, name, strlen(name), NULL);
+        if (ch < 0)
+            return ATTRIB_ENOMEM;
+        sd->ds_channel[s->channel] = ch;
+    }
+    attrib__agg_cell *c = attrib__agg_cell_of(&sd->delta, (uint32_t)ch, attrib_ts_day(s->ts));
+    if (c == NULL)
+        return ATTRIB_ENOMEM;
+    attrib_xsum_add(&c->ihc, ihc);
+    attrib_xsum_add(&c->revenue, ihc * revenue);
+    return ATTRIB_OK;
+}
+
+/* Stored sums of the changed keys: added to their delta (new = stored + delta). */
+static int add_stored(const attrib_value *cols, void *payload)
+{
+    sums_delta *sd = payload;
+    const attrib_value *ch = &cols[ATTRIB_RS_CHANNEL], *d = &cols[ATTRIB_RS_DATE];
+    int32_t day;
+    if (ch->type != ATTRIB_V_TEXT || d->type != ATTRIB_V_TEXT ||
+        attrib_date_parse(d->s, d->len, &day) != 0)
+        return ATTRIB_OK;
+    for (int i = ATTRIB_RS_IHC_HI; i <= ATTRIB_RS_REV_LO; i++)
+        if (cols[i].type != ATTRIB_V_INT)
+            return attrib__error(sd->ctx, ATTRIB_EDB,
+                                 "attrib_report_sums (%s, %s): not an integer; run a full "
+                                 "`attrib report` to rebuild it",
+                                 ch->s, d->s);
+    int64_t k = attrib_strmap_find(&sd->channels, ch->s, ch->len);
+    attrib__agg_cell *c = k < 0 ? NULL : attrib__agg_find(&sd->delta, (uint32_t)k, day);
+    if (c == NULL || !c->mark)
+        return ATTRIB_OK;
+    c->ihc.acc += attrib__acc_join(cols[ATTRIB_RS_IHC_HI].i, cols[ATTRIB_RS_IHC_LO].i);
+    c->revenue.acc += attrib__acc_join(cols[ATTRIB_RS_REV_HI].i, cols[ATTRIB_RS_REV_LO].i);
+    return ATTRIB_OK;
+}
+
+/* Dates (as text, in `dates`) of the marked cells. */
+static int marked_dates(const attrib__agg *a, attrib_strmap *dates)
+{
+    for (size_t i = 0; i < a->cap; i++) {
+        const attrib__agg_cell *c = &a->cells[i];
+        if (!c->used || !c->mark)
+            continue;
+        char d[11];
+        attrib_date_format(attrib__agg_day(c), d);
+        if (attrib_strmap_intern(dates, d, 10, NULL) < 0)
+            return ATTRIB_ENOMEM;
+    }
+    return ATTRIB_OK;
+}
+
+/* After the rows were replaced: stored sums + delta → attrib_report_sums, keys dirty. */
+static int apply_delta(attrib_ctx *ctx, attrib_store *st, sums_delta *sd)
+{
+    attrib_strmap dates = ATTRIB_STRMAP_INIT;
+    attrib_sums_row *rows = NULL;
+    char *date_store = NULL;
+    size_t n = 0;
+    int rc = ATTRIB_OK;
+    for (size_t i = 0; i < sd->delta.cap; i++) {
+        attrib__agg_cell *c = &sd->delta.cells[i];
+        c->mark = c->used && (c->ihc.acc != 0 || c->revenue.acc != 0);
+    }
+    if (marked_dates(&sd->delta, &dates) != ATTRIB_OK) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (dates.count == 0)
+        goto done; /* the same credit as before: nothing changed */
+    attrib_scan sel = {.dates = dates.keys, .n_dates = dates.count};
+    rc = st->ops->scan_report_sums(st->impl, &sel, add_stored, sd);
+    if (rc == ATTRIB_OK)
+        rc = attrib__agg_sums_rows(ctx, &sd->delta, true, &rows, &n, &date_store);
+    if (rc == ATTRIB_OK) {
+        attrib_scan none = {0};
+        rc = st->ops->replace_report_sums(st->impl, &none, rows, n, true);
+    }
+done:
+    free(rows);
+    free(date_store);
+    attrib_strmap_free(&dates);
+    return rc;
+}
+
+/*
+ * The delta of the report sums when the selection's rows are replaced by the
+ * new credits: old rows (still in the store) subtracted, new ones added. A
+ * term beyond the exact range invalidates the sums instead (*keep = false;
+ * the report then recomputes whole dates and reports the bad value).
+ */
+static int sums_delta_compute(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
+                              const size_t *offset, const attrib_credit *credits,
+                              const unsigned char *api_state, const attrib_scan *sel,
+                              sums_delta *sd, bool *keep)
+{
+    size_t nch = ds->channels.count;
+    sd->ds_channel = malloc((nch > 0 ? nch : 1) * sizeof(*sd->ds_channel));
+    if (sd->ds_channel == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nch; i++)
+        sd->ds_channel[i] = -1;
+    int rc = st->ops->scan_attribution_conv(st->impl, sel, subtract_old, sd);
+    for (size_t j = 0; j < ds->n_journeys && rc == ATTRIB_OK; j++) {
+        const attrib_journey *jr = &ds->journeys[j];
+        if (api_state != NULL && api_state[j] != ATTRIB__API_DONE)
+            continue;
+        for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++)
+            if (add_new(sd, ds, &jr->sessions[k], credits[offset[j] + k].ihc, jr->revenue) !=
+                ATTRIB_OK)
+                rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    }
+    if (rc != ATTRIB_OK)
+        return rc;
+    for (size_t i = 0; i < sd->delta.cap; i++) {
+        const attrib__agg_cell *c = &sd->delta.cells[i];
+        if (c->used && (c->ihc.overflow || c->revenue.overflow)) {
+            *keep = false;
+            return st->ops->invalidate_report_sums(st->impl);
+        }
+    }
+    return ATTRIB_OK;
+}
+
 static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
                              const size_t *offset, const attrib_credit *credits,
                              const unsigned char *api_state, bool phases,
                              const attrib_run_options *opts, attrib_summary *sum)
 {
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
-    int rc = st->ops->delete_attribution(st->impl, &sel, phases);
-    attrib_attr_row *batch = malloc(INSERT_BATCH * sizeof(*batch));
+    sums_delta sd = {.ctx = ctx};
+    sd.delta.channels = &sd.channels;
+    bool keep_sums = false;
+    attrib_attr_row *batch = NULL;
     size_t nb = 0;
-    if (rc == ATTRIB_OK && batch == NULL)
+    int rc = ATTRIB_OK;
+    if (is_ranged(opts))
+        rc = st->ops->report_sums_valid(st->impl, &keep_sums);
+    if (rc == ATTRIB_OK && keep_sums)
+        rc = sums_delta_compute(ctx, st, ds, offset, credits, api_state, &sel, &sd, &keep_sums);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->delete_attribution(st->impl, &sel, phases);
+    if (rc == ATTRIB_OK && (batch = malloc(INSERT_BATCH * sizeof(*batch))) == NULL)
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
     for (size_t j = 0; rc == ATTRIB_OK && j < ds->n_journeys; j++) {
         const attrib_journey *jr = &ds->journeys[j];
@@ -210,7 +410,12 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
         rc = st->ops->insert_attribution(st->impl, batch, nb, phases);
         sum->attribution_rows += nb;
     }
+    if (rc == ATTRIB_OK && keep_sums)
+        rc = apply_delta(ctx, st, &sd);
     free(batch);
+    free(sd.ds_channel);
+    attrib__agg_free(&sd.delta);
+    attrib_strmap_free(&sd.channels);
     return rc;
 }
 
@@ -272,8 +477,9 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     size_t *offset = NULL;
     attrib_credit *credits = NULL;
     attrib_report_row *rows = NULL;
-    char *dates = NULL;
-    size_t total = 0, n_rows = 0;
+    attrib_sums_row *srows = NULL;
+    char *dates = NULL, *sdates = NULL;
+    size_t total = 0, n_rows = 0, n_srows = 0;
     unsigned char *api_state = NULL;
     int api_rc = ATTRIB_OK;
     int rc = check_options(ctx, opts);
@@ -325,6 +531,8 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
             goto done;
         }
         rc = attrib__agg_rows(ctx, &ds.costs, &rows, &n_rows, &dates);
+        if (rc == ATTRIB_OK)
+            rc = attrib__agg_sums_rows(ctx, &ds.costs, false, &srows, &n_srows, &sdates);
         if (rc != ATTRIB_OK)
             goto done;
     }
@@ -335,6 +543,8 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
                            opts->api != NULL || model_has_phases(ops), opts, sum);
     if (rc == ATTRIB_OK && fuse_report) {
         rc = st->ops->replace_report(st->impl, NULL, rows, n_rows);
+        if (rc == ATTRIB_OK)
+            rc = st->ops->replace_report_sums(st->impl, NULL, srows, n_srows, false);
         sum->report_rows += n_rows;
         sum->report_dates += count_dates(rows, n_rows);
     }
@@ -362,6 +572,8 @@ done:
     free(api_state);
     free(rows);
     free(dates);
+    free(srows);
+    free(sdates);
     free(offset);
     free(credits);
     attrib_model_free(model);
@@ -450,33 +662,210 @@ static int report_session(const attrib_value *cols, void *payload)
 static int report_credit(const attrib_value *cols, void *payload)
 {
     report_state *rs = payload;
-    char row[160];
-    const attrib_value *cid = &cols[ATTRIB_AR_CONV_ID], *sid = &cols[ATTRIB_AR_SESSION_ID];
-    snprintf(row, sizeof(row), "(conv_id '%.60s', session_id '%.60s')",
-             cid->type == ATTRIB_V_TEXT ? cid->s : "?", sid->type == ATTRIB_V_TEXT ? sid->s : "?");
-    double ihc, revenue;
-    int rc = attrib__number(rs->ctx, &cols[ATTRIB_AR_IHC], &ihc, "attribution_customer_journey",
-                            "ihc", row);
-    if (rc == ATTRIB_OK)
-        rc = attrib__number(rs->ctx, &cols[ATTRIB_AR_REVENUE], &revenue, "conversions", "revenue",
-                            row);
-    const attrib_value *d = &cols[ATTRIB_AR_EVENT_DATE], *c = &cols[ATTRIB_AR_CHANNEL];
+    double ihc = 0, revenue = 0;
     int32_t day = 0;
-    if (rc == ATTRIB_OK && (d->type != ATTRIB_V_TEXT ||
-                            attrib_date_parse(d->s, d->len, &day) != 0 || c->type != ATTRIB_V_TEXT))
-        return ATTRIB_OK; /* the session row itself is bad: rejected or skipped by the cost pass */
-    if (rc != ATTRIB_OK) {
+    const attrib_value *c = NULL;
+    int t = credit_terms(rs->ctx, cols, &ihc, &revenue, &day, &c);
+    if (t < 0) {
         if (!rs->opts->skip_bad_rows)
-            return rc;
+            return t;
         attrib_clearerr(rs->ctx);
         rs->bad++;
         return ATTRIB_OK;
     }
+    if (t == 0)
+        return ATTRIB_OK; /* the session row itself is bad: rejected or skipped by the cost pass */
+    const attrib_value *d = &cols[ATTRIB_AR_EVENT_DATE];
     if (!affected(rs, d->s, d->len))
         return ATTRIB_OK;
     int64_t ch = attrib_strmap_intern(&rs->channels, c->s, c->len, NULL);
     if (ch < 0 || attrib__agg_credit(&rs->agg, (uint32_t)ch, day, ihc, revenue) != ATTRIB_OK)
         return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
+    return ATTRIB_OK;
+}
+
+/*
+ * The ranged report with valid sums (docs/pipeline.md): the keys outside the
+ * range whose sums an attribute step changed (dirty keys) or that hold the
+ * selected journeys' sessions take ihc and ihc × revenue from
+ * attrib_report_sums and cost from their existing channel_reporting row; a
+ * date where such a row is missing is recomputed from scratch.
+ */
+typedef struct {
+    report_state *rs;
+    attrib__agg keys;     /* the keys (cells used as a set) */
+    attrib__agg cur;      /* existing rows (has_report) and stored sums (mark) of their dates */
+    attrib_strmap kdates; /* the keys' dates */
+} incr_state;
+
+static int add_key(incr_state *in, const attrib_value *ch, const attrib_value *d)
+{
+    int32_t day;
+    if (ch->type != ATTRIB_V_TEXT || d->type != ATTRIB_V_TEXT ||
+        attrib_date_parse(d->s, d->len, &day) != 0 || date_in_range(d->s, in->rs->opts))
+        return ATTRIB_OK;
+    int64_t k = attrib_strmap_intern(&in->rs->channels, ch->s, ch->len, NULL);
+    if (k < 0 || attrib__agg_cell_of(&in->keys, (uint32_t)k, day) == NULL)
+        return attrib__error(in->rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    return ATTRIB_OK;
+}
+
+static int on_dirty_key(const attrib_value *cols, void *payload)
+{
+    return add_key(payload, &cols[ATTRIB_DK_CHANNEL], &cols[ATTRIB_DK_DATE]);
+}
+
+static int on_journey_row(const attrib_value *cols, void *payload)
+{
+    return add_key(payload, &cols[ATTRIB_AR_CHANNEL], &cols[ATTRIB_AR_EVENT_DATE]);
+}
+
+/* A date to recompute from scratch. */
+static int scratch_day(report_state *rs, int32_t day)
+{
+    char d[11];
+    attrib_date_format(day, d);
+    if (attrib_strmap_intern(&rs->dates, d, 10, NULL) < 0)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    return ATTRIB_OK;
+}
+
+/* The cell in `cur` of a row's (channel, date); NULL (and *day untouched) when unusable. */
+static attrib__agg_cell *cur_cell(incr_state *in, const attrib_value *ch, const attrib_value *d,
+                                  int32_t *day, int *rc)
+{
+    *rc = ATTRIB_OK;
+    if (ch->type != ATTRIB_V_TEXT || d->type != ATTRIB_V_TEXT ||
+        attrib_date_parse(d->s, d->len, day) != 0)
+        return NULL;
+    int64_t k = attrib_strmap_intern(&in->rs->channels, ch->s, ch->len, NULL);
+    attrib__agg_cell *c = k < 0 ? NULL : attrib__agg_cell_of(&in->cur, (uint32_t)k, *day);
+    if (c == NULL)
+        *rc = attrib__error(in->rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    return c;
+}
+
+static int on_report_row(const attrib_value *cols, void *payload)
+{
+    incr_state *in = payload;
+    int32_t day = 0;
+    int rc;
+    attrib__agg_cell *c = cur_cell(in, &cols[ATTRIB_CR_CHANNEL], &cols[ATTRIB_CR_DATE], &day, &rc);
+    if (c == NULL)
+        return rc;
+    const attrib_value *v = &cols[ATTRIB_CR_COST];
+    if (v->type == ATTRIB_V_REAL)
+        c->report_cost = v->r;
+    else if (v->type == ATTRIB_V_INT)
+        c->report_cost = (double)v->i;
+    else
+        return scratch_day(in->rs, day); /* not a cost we wrote: recompute the date */
+    c->has_report = true;
+    return ATTRIB_OK;
+}
+
+static int on_sums_row(const attrib_value *cols, void *payload)
+{
+    incr_state *in = payload;
+    int32_t day = 0;
+    int rc;
+    attrib__agg_cell *c = cur_cell(in, &cols[ATTRIB_RS_CHANNEL], &cols[ATTRIB_RS_DATE], &day, &rc);
+    if (c == NULL)
+        return rc;
+    for (int i = ATTRIB_RS_IHC_HI; i <= ATTRIB_RS_REV_LO; i++)
+        if (cols[i].type != ATTRIB_V_INT)
+            return scratch_day(in->rs, day);
+    c->ihc.acc = attrib__acc_join(cols[ATTRIB_RS_IHC_HI].i, cols[ATTRIB_RS_IHC_LO].i);
+    c->revenue.acc = attrib__acc_join(cols[ATTRIB_RS_REV_HI].i, cols[ATTRIB_RS_REV_LO].i);
+    c->mark = true;
+    return ATTRIB_OK;
+}
+
+/* Find the keys, read what is stored for their dates, choose the scratch dates. */
+static int incr_plan(attrib_store *st, const attrib_scan *range, incr_state *in)
+{
+    report_state *rs = in->rs;
+    int rc = st->ops->scan_dirty_keys(st->impl, on_dirty_key, in);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->scan_attribution_conv(st->impl, range, on_journey_row, in);
+    for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
+        const attrib__agg_cell *c = &in->keys.cells[i];
+        char d[11];
+        if (!c->used)
+            continue;
+        attrib_date_format(attrib__agg_day(c), d);
+        if (attrib_strmap_intern(&in->kdates, d, 10, NULL) < 0)
+            rc = attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    }
+    if (rc != ATTRIB_OK || in->kdates.count == 0)
+        return rc;
+    attrib_scan sel = {.dates = in->kdates.keys, .n_dates = in->kdates.count};
+    rc = st->ops->scan_report(st->impl, &sel, on_report_row, in);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->scan_report_sums(st->impl, &sel, on_sums_row, in);
+    /* A key of a journey, or stored credit, without its row: recompute that date. */
+    for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
+        const attrib__agg_cell *k = &in->keys.cells[i];
+        if (!k->used)
+            continue;
+        const attrib__agg_cell *c =
+            attrib__agg_find(&in->cur, attrib__agg_channel(k), attrib__agg_day(k));
+        if (c == NULL || !c->has_report)
+            rc = scratch_day(rs, attrib__agg_day(k));
+    }
+    for (size_t i = 0; i < in->cur.cap && rc == ATTRIB_OK; i++) {
+        const attrib__agg_cell *c = &in->cur.cells[i];
+        if (c->used && c->mark && !c->has_report && (c->ihc.acc != 0 || c->revenue.acc != 0))
+            rc = scratch_day(rs, attrib__agg_day(c));
+    }
+    return rc;
+}
+
+/* Rows of the keys' dates not recomputed: stored cost, ihc and ihc × revenue from the sums. */
+static int incr_rows(attrib_ctx *ctx, const incr_state *in, attrib_report_row **rows, size_t *n,
+                     char **date_store)
+{
+    const attrib__agg *a = &in->cur;
+    attrib_report_row *r = calloc(a->count > 0 ? a->count : 1, sizeof(*r));
+    char *dates = calloc(a->count > 0 ? a->count : 1, 11);
+    if (r == NULL || dates == NULL) {
+        free(r);
+        free(dates);
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory building the report");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < a->cap; i++) {
+        const attrib__agg_cell *c = &a->cells[i];
+        if (!c->used || !c->has_report)
+            continue;
+        char *d = dates + 11 * k;
+        attrib_date_format(attrib__agg_day(c), d);
+        if (attrib_strmap_find(&in->rs->dates, d, 10) >= 0)
+            continue; /* recomputed */
+        r[k++] = (attrib_report_row){.channel = in->rs->channels.keys[attrib__agg_channel(c)],
+                                     .date = d,
+                                     .cost = c->report_cost,
+                                     .ihc = attrib_xsum_value(&c->ihc),
+                                     .ihc_revenue = attrib_xsum_value(&c->revenue)};
+    }
+    *rows = r;
+    *n = k;
+    *date_store = dates;
+    return ATTRIB_OK;
+}
+
+/* Rows a then rows b in one new array (the strings stay where they are). */
+static int concat_rows(attrib_ctx *ctx, attrib_report_row **a, size_t *na,
+                       const attrib_report_row *b, size_t nb)
+{
+    if (nb == 0)
+        return ATTRIB_OK;
+    attrib_report_row *r = realloc(*a, (*na + nb) * sizeof(*r));
+    if (r == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory building the report");
+    memcpy(r + *na, b, nb * sizeof(*r));
+    *a = r;
+    *na += nb;
     return ATTRIB_OK;
 }
 
@@ -487,12 +876,18 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     double t0 = now_seconds();
     report_state rs = {.ctx = ctx, .opts = opts};
     rs.agg.channels = &rs.channels;
-    attrib_report_row *rows = NULL;
-    char *dates = NULL;
-    size_t n_rows = 0;
+    incr_state in = {.rs = &rs};
+    in.keys.channels = in.cur.channels = &rs.channels;
+    attrib_report_row *rows = NULL, *irows = NULL;
+    attrib_sums_row *srows = NULL;
+    char *dates = NULL, *idates = NULL, *sdates = NULL;
+    size_t n_rows = 0, n_irows = 0, n_srows = 0;
+    bool valid = false;
     int rc = check_options(ctx, opts);
     if (rc == ATTRIB_OK)
         rc = attrib_store_check(st, true);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->report_sums_valid(st->impl, &valid);
     if (rc != ATTRIB_OK)
         goto done;
     bool full = !is_ranged(opts);
@@ -500,7 +895,12 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     if (!full) {
         rc = st->ops->scan_dirty_dates(st->impl, on_date, &rs);
         if (rc == ATTRIB_OK)
-            rc = st->ops->scan_attribution_dates(st->impl, &range, on_date, &rs);
+            rc = valid ? incr_plan(st, &range, &in)
+                       : st->ops->scan_attribution_dates(st->impl, &range, on_date, &rs);
+        /* Every recomputed date is replaced too. */
+        for (size_t i = 0; valid && i < rs.dates.count && rc == ATTRIB_OK; i++)
+            if (attrib_strmap_intern(&in.kdates, rs.dates.keys[i], 10, NULL) < 0)
+                rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
         if (rc != ATTRIB_OK)
             goto done;
         full = rs.all;
@@ -533,15 +933,32 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     if (rc != ATTRIB_OK)
         goto done;
     rc = attrib__agg_rows(ctx, &rs.agg, &rows, &n_rows, &dates);
+    /* The sums of every recomputed key (with valid sums, or a full report that makes them so). */
+    bool write_sums = full || valid;
+    if (rc == ATTRIB_OK && write_sums)
+        rc = attrib__agg_sums_rows(ctx, &rs.agg, false, &srows, &n_srows, &sdates);
+    if (rc == ATTRIB_OK && !full && valid) {
+        rc = incr_rows(ctx, &in, &irows, &n_irows, &idates);
+        if (rc == ATTRIB_OK)
+            rc = concat_rows(ctx, &rows, &n_rows, irows, n_irows);
+    }
     if (rc != ATTRIB_OK)
         goto done;
     rc = attrib__store_begin(st);
     if (rc != ATTRIB_OK)
         goto done;
     attrib_scan repl = range;
-    repl.dates = rs.dates.keys;
-    repl.n_dates = rs.dates.count;
+    /* With valid sums the keys' dates hold the scratch dates too. */
+    const attrib_strmap *rdates = !full && valid ? &in.kdates : &rs.dates;
+    repl.dates = rdates->keys;
+    repl.n_dates = rdates->count;
     rc = st->ops->replace_report(st->impl, full ? NULL : &repl, rows, n_rows);
+    if (rc == ATTRIB_OK && write_sums) {
+        attrib_scan sums_sel = range;
+        sums_sel.dates = rs.dates.keys;
+        sums_sel.n_dates = rs.dates.count;
+        rc = st->ops->replace_report_sums(st->impl, full ? NULL : &sums_sel, srows, n_srows, false);
+    }
     if (rc == ATTRIB_OK)
         rc = attrib__store_commit(st);
     if (rc != ATTRIB_OK) {
@@ -555,7 +972,14 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
 done:
     free(rows);
     free(dates);
+    free(irows);
+    free(idates);
+    free(srows);
+    free(sdates);
     attrib__agg_free(&rs.agg);
+    attrib__agg_free(&in.keys);
+    attrib__agg_free(&in.cur);
+    attrib_strmap_free(&in.kdates);
     attrib_strmap_free(&rs.channels);
     attrib_strmap_free(&rs.dates);
     sum->seconds += now_seconds() - t0;

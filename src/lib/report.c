@@ -14,7 +14,21 @@ static uint64_t mix(uint64_t k)
     return k;
 }
 
-static attrib__agg_cell *cell(attrib__agg *a, uint32_t channel, int32_t day)
+attrib__agg_cell *attrib__agg_find(const attrib__agg *a, uint32_t channel, int32_t day)
+{
+    if (a->cap == 0)
+        return NULL;
+    uint64_t key = (uint64_t)channel << 32 | (uint32_t)day;
+    size_t i = mix(key) & (a->cap - 1);
+    while (a->cells[i].used) {
+        if (a->cells[i].key == key)
+            return &a->cells[i];
+        i = (i + 1) & (a->cap - 1);
+    }
+    return NULL;
+}
+
+attrib__agg_cell *attrib__agg_cell_of(attrib__agg *a, uint32_t channel, int32_t day)
 {
     uint64_t key = (uint64_t)channel << 32 | (uint32_t)day;
     if ((a->count + 1) * 2 > a->cap) {
@@ -46,7 +60,7 @@ static attrib__agg_cell *cell(attrib__agg *a, uint32_t channel, int32_t day)
 
 int attrib__agg_cost(attrib__agg *a, uint32_t channel, int32_t day, double cost)
 {
-    attrib__agg_cell *c = cell(a, channel, day);
+    attrib__agg_cell *c = attrib__agg_cell_of(a, channel, day);
     if (c == NULL)
         return ATTRIB_ENOMEM;
     c->sessions++;
@@ -56,7 +70,7 @@ int attrib__agg_cost(attrib__agg *a, uint32_t channel, int32_t day, double cost)
 
 int attrib__agg_credit(attrib__agg *a, uint32_t channel, int32_t day, double ihc, double revenue)
 {
-    attrib__agg_cell *c = cell(a, channel, day);
+    attrib__agg_cell *c = attrib__agg_cell_of(a, channel, day);
     if (c == NULL)
         return ATTRIB_ENOMEM;
     attrib_xsum_add(&c->ihc, ihc);
@@ -117,6 +131,34 @@ done:
     return rc;
 }
 
+int attrib__agg_sums_rows(attrib_ctx *ctx, const attrib__agg *a, bool only_marked,
+                          attrib_sums_row **rows, size_t *n, char **date_store)
+{
+    attrib_sums_row *r = calloc(a->count > 0 ? a->count : 1, sizeof(*r));
+    char *dates = calloc(a->count > 0 ? a->count : 1, 11);
+    if (r == NULL || dates == NULL) {
+        free(r);
+        free(dates);
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory building the report sums");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < a->cap; i++) {
+        const attrib__agg_cell *c = &a->cells[i];
+        if (!c->used || (only_marked && !c->mark))
+            continue;
+        char *d = dates + 11 * k;
+        attrib_date_format(attrib__agg_day(c), d);
+        r[k] = (attrib_sums_row){.channel = a->channels->keys[attrib__agg_channel(c)], .date = d};
+        attrib__acc_split(c->ihc.acc, &r[k].ihc_hi, &r[k].ihc_lo);
+        attrib__acc_split(c->revenue.acc, &r[k].rev_hi, &r[k].rev_lo);
+        k++;
+    }
+    *rows = r;
+    *date_store = dates;
+    *n = k;
+    return ATTRIB_OK;
+}
+
 int attrib__agg_merge(attrib__agg *a, const attrib__agg *from, const uint32_t *channel_map)
 {
     for (size_t i = 0; i < from->cap; i++) {
@@ -124,7 +166,7 @@ int attrib__agg_merge(attrib__agg *a, const attrib__agg *from, const uint32_t *c
         if (!f->used)
             continue;
         uint32_t ch = channel_map[f->key >> 32];
-        attrib__agg_cell *c = cell(a, ch, (int32_t)(uint32_t)(f->key & 0xffffffffu));
+        attrib__agg_cell *c = attrib__agg_cell_of(a, ch, (int32_t)(uint32_t)(f->key & 0xffffffffu));
         if (c == NULL)
             return ATTRIB_ENOMEM;
         c->sessions += f->sessions;

@@ -77,6 +77,20 @@ enum {
     ATTRIB_CR_NCOLS
 };
 
+/* Columns of an attrib_report_sums row. */
+enum {
+    ATTRIB_RS_CHANNEL,
+    ATTRIB_RS_DATE,
+    ATTRIB_RS_IHC_HI, /* Σ ihc as an __int128 of 2^-60 units (util/xsum.h): high half */
+    ATTRIB_RS_IHC_LO, /* low half, as a signed int64 of the same bits */
+    ATTRIB_RS_REV_HI, /* Σ ihc × revenue, the same way */
+    ATTRIB_RS_REV_LO,
+    ATTRIB_RS_NCOLS
+};
+
+/* Columns of a dirty key (scan_dirty_keys). */
+enum { ATTRIB_DK_CHANNEL, ATTRIB_DK_DATE, ATTRIB_DK_NCOLS };
+
 /* Row callback: return 0 to go on, a negative code to stop the scan (the
  * scan then returns that code). */
 typedef int (*attrib_row_fn)(const attrib_value *cols, void *payload);
@@ -107,6 +121,13 @@ typedef struct {
     const char *date;
     double cost, ihc, ihc_revenue;
 } attrib_report_row;
+
+/* One row of attrib_report_sums: the exact report sums of a (channel, date). */
+typedef struct {
+    const char *channel;
+    const char *date;
+    int64_t ihc_hi, ihc_lo, rev_hi, rev_lo;
+} attrib_sums_row;
 
 typedef struct attrib_store_ops {
     const char *name; /* "sqlite", "postgresql" */
@@ -150,8 +171,17 @@ typedef struct attrib_store_ops {
     /* channel_reporting rows with date in the range (unordered). */
     int (*scan_report)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
 
+    /* Attribution rows (ATTRIB_AR_ columns) of the conversions whose conv_date is in the
+     * range (all when none); sel->dates and sel->users are not used. Through the
+     * conv_date index and the primary keys: cost follows the selected journeys only. */
+    int (*scan_attribution_conv)(void *impl, const attrib_scan *sel, attrib_row_fn fn,
+                                 void *payload);
+
     /* Remember the dates of the sessions of the attribution rows about to be replaced for
-     * the conversions in the range (all when none), then delete those rows. */
+     * the conversions in the range (all when none), then delete those rows. With a range
+     * and valid report sums the dates are not remembered (the caller maintains the sums
+     * and dirty keys instead); without one the sums are invalidated as by
+     * invalidate_report_sums. */
     int (*delete_attribution)(void *impl, const attrib_scan *sel, bool with_phases);
     /* Append attribution rows (and phase values when with_phases). */
     int (*insert_attribution)(void *impl, const attrib_attr_row *rows, size_t n, bool with_phases);
@@ -160,9 +190,29 @@ typedef struct attrib_store_ops {
     int (*scan_dirty_dates)(void *impl, attrib_row_fn fn, void *payload);
     /* Replace channel_reporting rows: delete rows whose date is in the range or in
      * sel->dates (all rows when sel is NULL), insert rows, and forget those dirty
-     * dates (and the "everything" mark '*'). */
+     * dates (and the "everything" mark '*') and the dirty keys of those dates. */
     int (*replace_report)(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
                           size_t n);
+
+    /* Exact report sums (attrib_report_sums), kept so that a ranged report need not
+     * re-read the history its journeys touch. Valid (*out true) once a full report
+     * wrote them all, until invalidate_report_sums or a full attribute. */
+    int (*report_sums_valid)(void *impl, bool *out);
+    /* attrib_report_sums rows (ATTRIB_RS_ columns) with date in the range or in
+     * sel->dates (all when sel is NULL), unordered. */
+    int (*scan_report_sums)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
+    /* sel NULL: replace every row by `rows`, forget every dirty key, mark the sums valid.
+     * Otherwise delete the rows whose date is in the range or in sel->dates (none when
+     * neither is set), then insert or replace `rows`; with `dirty`, also remember the
+     * keys of `rows` as dirty (changed since the last report of their date). */
+    int (*replace_report_sums)(void *impl, const attrib_scan *sel, const attrib_sums_row *rows,
+                               size_t n, bool dirty);
+    /* Dirty keys (ATTRIB_DK_ columns), unordered. */
+    int (*scan_dirty_keys)(void *impl, attrib_row_fn fn, void *payload);
+    /* The sums no longer mirror the attribution rows: delete them and the dirty keys,
+     * mark them invalid and remember '*' in attrib_dirty_dates (the next ranged report
+     * recomputes everything). */
+    int (*invalidate_report_sums)(void *impl);
 
     /* A SELECT of attrib's own tables (the API result cache): `ncols` columns per row
      * to fn. The SQL uses only what SQLite and PostgreSQL share. */

@@ -822,6 +822,12 @@ static const char builtin_schema[] =
     " holder double precision NOT NULL, closer double precision NOT NULL,"
     " PRIMARY KEY(conv_id,session_id));"
     "CREATE TABLE IF NOT EXISTS attrib_dirty_dates (date text PRIMARY KEY);"
+    "CREATE TABLE IF NOT EXISTS attrib_meta (key text PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS attrib_report_sums (channel_name text NOT NULL,"
+    " date text NOT NULL, ihc_hi bigint NOT NULL, ihc_lo bigint NOT NULL,"
+    " rev_hi bigint NOT NULL, rev_lo bigint NOT NULL, PRIMARY KEY(channel_name,date));"
+    "CREATE TABLE IF NOT EXISTS attrib_dirty_keys (channel_name text NOT NULL,"
+    " date text NOT NULL, PRIMARY KEY(channel_name,date));"
     "CREATE INDEX IF NOT EXISTS attrib_session_sources_user ON session_sources(user_id);"
     "CREATE INDEX IF NOT EXISTS attrib_session_sources_date ON session_sources"
     " (event_date COLLATE \"C\");"
@@ -979,18 +985,30 @@ static int pg_scan_report(void *impl, const attrib_scan *sel, attrib_row_fn fn, 
                 sel, "date", NULL, NULL, ATTRIB_CR_NCOLS, fn, payload, "reading channel_reporting");
 }
 
+/* See invalidate_report_sums in store.h. */
+static const char invalidate_sql[] =
+    "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys;"
+    "INSERT INTO attrib_meta(key, value) VALUES ('report_sums', 'invalid') "
+    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;"
+    "INSERT INTO attrib_dirty_dates(date) VALUES ('*') ON CONFLICT DO NOTHING";
+
+static int pg_invalidate_report_sums(void *impl)
+{
+    return exec(impl, invalidate_sql, "invalidating attrib_report_sums");
+}
+
 static int pg_delete_attribution(void *impl, const attrib_scan *sel, bool with_phases)
 {
     pg_store *s = impl;
     bool ranged = sel != NULL && (sel->start_date != NULL || sel->end_date != NULL);
     (void)with_phases; /* phases of replaced conversions always go with them */
-    if (!ranged)
+    if (!ranged) {
         /* Everything is replaced: the next report must recompute every date. TRUNCATE is
          * transactional in PostgreSQL and does not leave millions of dead rows behind. */
-        return exec(s,
-                    "TRUNCATE attribution_customer_journey, attrib_journey_phases; "
-                    "INSERT INTO attrib_dirty_dates(date) VALUES ('*') ON CONFLICT DO NOTHING",
-                    "deleting attribution rows");
+        int trc = exec(s, "TRUNCATE attribution_customer_journey, attrib_journey_phases",
+                       "deleting attribution rows");
+        return trc == ATTRIB_OK ? pg_invalidate_report_sums(s) : trc;
+    }
     attrib_buf conv = ATTRIB_BUF_INIT(0), sql = ATTRIB_BUF_INIT(0);
     params p = {0};
     int rc = attrib_buf_adds(&conv, "SELECT conv_id FROM conversions") != 0 ? oom(s) : ATTRIB_OK;
@@ -1001,7 +1019,8 @@ static int pg_delete_attribution(void *impl, const attrib_scan *sel, bool with_p
     static const char *const steps[][2] = {
         {"INSERT INTO attrib_dirty_dates(date) SELECT DISTINCT s.event_date FROM "
          "attribution_customer_journey a JOIN session_sources s ON s.session_id = a.session_id "
-         "WHERE a.conv_id IN (%s) AND s.event_date IS NOT NULL ON CONFLICT DO NOTHING",
+         "WHERE a.conv_id IN (%s) AND s.event_date IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+         "attrib_meta WHERE key = 'report_sums' AND value = 'valid') ON CONFLICT DO NOTHING",
          "remembering replaced dates"},
         {"DELETE FROM attribution_customer_journey WHERE conv_id IN (%s)",
          "deleting attribution rows"},
@@ -1067,6 +1086,28 @@ static int pg_scan_dirty_dates(void *impl, attrib_row_fn fn, void *payload)
                      "reading attrib_dirty_dates");
 }
 
+/* " OR (date in the range) OR date = ANY(dates)": rows whose date is in the range OR
+ * among the dates, as on SQLite (empty when sel selects neither). Nonzero on OOM. */
+static int report_cond(attrib_buf *cond, params *p, const attrib_scan *sel)
+{
+    int e = 0;
+    if (sel->start_date != NULL || sel->end_date != NULL) {
+        e |= attrib_buf_adds(cond, " OR (true");
+        if (sel->start_date != NULL)
+            e |=
+                attrib_buf_printf(cond, " AND date COLLATE \"C\" >= $%d", bind(p, sel->start_date));
+        if (sel->end_date != NULL)
+            e |= attrib_buf_printf(cond, " AND date COLLATE \"C\" <= $%d", bind(p, sel->end_date));
+        e |= attrib_buf_adds(cond, ")");
+    }
+    if (sel->dates != NULL) {
+        e |= array_literal(&p->arr[1], sel->dates, sel->n_dates);
+        e |= attrib_buf_printf(cond, " OR date COLLATE \"C\" = ANY($%d::text[])",
+                               bind(p, attrib_buf_cstr(&p->arr[1])));
+    }
+    return e;
+}
+
 static int pg_replace_report(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
                              size_t n)
 {
@@ -1075,26 +1116,12 @@ static int pg_replace_report(void *impl, const attrib_scan *sel, const attrib_re
     params p = {0};
     int rc = ATTRIB_OK;
     if (sel == NULL) {
-        rc = exec(s, "DELETE FROM channel_reporting; DELETE FROM attrib_dirty_dates",
+        rc = exec(s,
+                  "DELETE FROM channel_reporting; DELETE FROM attrib_dirty_dates; "
+                  "DELETE FROM attrib_dirty_keys",
                   "deleting channel_reporting rows");
     } else {
-        /* Rows whose date is in the range OR among the dates, as on SQLite. */
-        int e = 0;
-        if (sel->start_date != NULL || sel->end_date != NULL) {
-            e |= attrib_buf_adds(&cond, " OR (true");
-            if (sel->start_date != NULL)
-                e |= attrib_buf_printf(&cond, " AND date COLLATE \"C\" >= $%d",
-                                       bind(&p, sel->start_date));
-            if (sel->end_date != NULL)
-                e |= attrib_buf_printf(&cond, " AND date COLLATE \"C\" <= $%d",
-                                       bind(&p, sel->end_date));
-            e |= attrib_buf_adds(&cond, ")");
-        }
-        if (sel->dates != NULL) {
-            e |= array_literal(&p.arr[1], sel->dates, sel->n_dates);
-            e |= attrib_buf_printf(&cond, " OR date COLLATE \"C\" = ANY($%d::text[])",
-                                   bind(&p, attrib_buf_cstr(&p.arr[1])));
-        }
+        int e = report_cond(&cond, &p, sel);
         e |= attrib_buf_printf(&sql, "DELETE FROM channel_reporting WHERE false%s",
                                attrib_buf_cstr(&cond));
         if (e != 0) {
@@ -1109,6 +1136,13 @@ static int pg_replace_report(void *impl, const attrib_scan *sel, const attrib_re
             rc = oom(s);
         if (rc == ATTRIB_OK)
             rc = exec_params(s, attrib_buf_cstr(&sql), &p, "clearing attrib_dirty_dates");
+        attrib_buf_reset(&sql);
+        if (rc == ATTRIB_OK &&
+            attrib_buf_printf(&sql, "DELETE FROM attrib_dirty_keys WHERE false%s",
+                              attrib_buf_cstr(&cond)) != 0)
+            rc = oom(s);
+        if (rc == ATTRIB_OK)
+            rc = exec_params(s, attrib_buf_cstr(&sql), &p, "clearing attrib_dirty_keys");
     }
     if (rc != ATTRIB_OK || n == 0)
         goto done;
@@ -1135,6 +1169,117 @@ done:
     attrib_buf_free(&sql);
     params_free(&p);
     return rc;
+}
+
+static int pg_scan_attribution_conv(void *impl, const attrib_scan *sel, attrib_row_fn fn,
+                                    void *payload)
+{
+    attrib_scan range = {0};
+    if (sel != NULL) {
+        range.start_date = sel->start_date;
+        range.end_date = sel->end_date;
+    }
+    return scan(impl,
+                "SELECT a.conv_id, a.session_id, a.ihc, s.channel_name, s.event_date, c.revenue "
+                "FROM conversions c "
+                "JOIN attribution_customer_journey a ON a.conv_id = c.conv_id "
+                "JOIN session_sources s ON s.session_id = a.session_id",
+                &range, "c.conv_date", NULL, NULL, ATTRIB_AR_NCOLS, fn, payload,
+                "reading the attribution rows of the selected conversions");
+}
+
+static int valid_row(const attrib_value *cols, void *payload)
+{
+    bool *out = payload;
+    *out = cols[0].type == ATTRIB_V_TEXT && strcmp(cols[0].s, "valid") == 0;
+    return ATTRIB_OK;
+}
+
+static int pg_report_sums_valid(void *impl, bool *out)
+{
+    *out = false;
+    return run_query(impl, "SELECT value FROM attrib_meta WHERE key = 'report_sums'", NULL, 1,
+                     valid_row, out, "reading attrib_meta");
+}
+
+static int pg_scan_report_sums(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
+{
+    return scan(
+        impl, "SELECT channel_name, date, ihc_hi, ihc_lo, rev_hi, rev_lo FROM attrib_report_sums",
+        sel, "date", NULL, NULL, ATTRIB_RS_NCOLS, fn, payload, "reading attrib_report_sums");
+}
+
+static int pg_replace_report_sums(void *impl, const attrib_scan *sel, const attrib_sums_row *rows,
+                                  size_t n, bool dirty)
+{
+    pg_store *s = impl;
+    attrib_buf cond = ATTRIB_BUF_INIT(0), sql = ATTRIB_BUF_INIT(0);
+    params p = {0};
+    int rc = ATTRIB_OK;
+    if (sel == NULL) {
+        rc = exec(s,
+                  "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys; "
+                  "INSERT INTO attrib_meta(key, value) VALUES ('report_sums', 'valid') "
+                  "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                  "replacing attrib_report_sums");
+    } else {
+        int e = report_cond(&cond, &p, sel);
+        if (e == 0 && cond.len > 0)
+            e |= attrib_buf_printf(&sql, "DELETE FROM attrib_report_sums WHERE false%s",
+                                   attrib_buf_cstr(&cond));
+        if (e != 0)
+            rc = oom(s);
+        else if (cond.len > 0)
+            rc = exec_params(s, attrib_buf_cstr(&sql), &p, "deleting attrib_report_sums rows");
+    }
+    if (rc != ATTRIB_OK || n == 0)
+        goto done;
+    /* Rows go through a temp table so that one statement can upsert them all. */
+    rc = exec(s,
+              "CREATE TEMP TABLE IF NOT EXISTS attrib_sums_in (channel_name text, date text, "
+              "ihc_hi bigint, ihc_lo bigint, rev_hi bigint, rev_lo bigint); "
+              "TRUNCATE attrib_sums_in",
+              "preparing attrib_report_sums writes");
+    copier c;
+    if (rc == ATTRIB_OK)
+        rc = copy_begin(&c, s,
+                        "COPY attrib_sums_in (channel_name, date, ihc_hi, ihc_lo, rev_hi, "
+                        "rev_lo) FROM STDIN",
+                        "writing attrib_report_sums");
+    else
+        goto done;
+    for (size_t i = 0; i < n && rc == ATTRIB_OK; i++) {
+        const attrib_sums_row *r = &rows[i];
+        int e = put_text(&c.buf, r->channel, strlen(r->channel));
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_text(&c.buf, r->date, strlen(r->date));
+        e |= attrib_buf_printf(&c.buf, "\t%lld\t%lld\t%lld\t%lld\n", (long long)r->ihc_hi,
+                               (long long)r->ihc_lo, (long long)r->rev_hi, (long long)r->rev_lo);
+        rc = e != 0 ? oom(s) : c.buf.len >= COPY_CHUNK ? copy_flush(&c) : ATTRIB_OK;
+    }
+    rc = copy_end(&c, rc);
+    if (rc == ATTRIB_OK)
+        rc = exec(s,
+                  "INSERT INTO attrib_report_sums SELECT * FROM attrib_sums_in "
+                  "ON CONFLICT (channel_name, date) DO UPDATE SET ihc_hi = EXCLUDED.ihc_hi, "
+                  "ihc_lo = EXCLUDED.ihc_lo, rev_hi = EXCLUDED.rev_hi, rev_lo = EXCLUDED.rev_lo",
+                  "writing attrib_report_sums");
+    if (rc == ATTRIB_OK && dirty)
+        rc = exec(s,
+                  "INSERT INTO attrib_dirty_keys SELECT channel_name, date FROM attrib_sums_in "
+                  "ON CONFLICT DO NOTHING",
+                  "writing attrib_dirty_keys");
+done:
+    attrib_buf_free(&cond);
+    attrib_buf_free(&sql);
+    params_free(&p);
+    return rc;
+}
+
+static int pg_scan_dirty_keys(void *impl, attrib_row_fn fn, void *payload)
+{
+    return run_query(impl, "SELECT channel_name, date FROM attrib_dirty_keys", NULL,
+                     ATTRIB_DK_NCOLS, fn, payload, "reading attrib_dirty_keys");
 }
 
 static int pg_insert_sessions(void *impl, const attrib_value *rows, size_t n_rows)
@@ -1184,6 +1329,12 @@ const attrib_store_ops attrib_store_pg = {
     .insert_attribution = pg_insert_attribution,
     .scan_dirty_dates = pg_scan_dirty_dates,
     .replace_report = pg_replace_report,
+    .scan_attribution_conv = pg_scan_attribution_conv,
+    .report_sums_valid = pg_report_sums_valid,
+    .scan_report_sums = pg_scan_report_sums,
+    .replace_report_sums = pg_replace_report_sums,
+    .scan_dirty_keys = pg_scan_dirty_keys,
+    .invalidate_report_sums = pg_invalidate_report_sums,
     .query = pg_query,
     .insert_sessions = pg_insert_sessions,
     .insert_conversions = pg_insert_conversions,
