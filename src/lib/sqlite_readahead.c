@@ -13,7 +13,7 @@
 #define RA_AHEAD 8                        /* chunks kept requested ahead of a stream */
 #define RA_CONFIRM 16                     /* forward reads before a stream is trusted */
 #define RA_STREAMS 4                      /* a merge reads two tables at once */
-#define RA_DENSITY 4                      /* read ahead where >= 1/4 of the pages are read */
+#define RA_DENSITY 8                      /* read ahead where >= 1/8 of the pages are read */
 
 /* A run of reads moving forward. */
 typedef struct {
