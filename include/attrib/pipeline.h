@@ -35,11 +35,13 @@ typedef struct {
                                         ihc-api); results are cached per conversion, so a rerun
                                         sends only journeys without a stored result */
     bool api_force;                  /* ignore (and replace) cached API results */
+    bool phases; /* store the local IHC engine's phase values too (the API's always are):
+                    off by default, since they double the rows a full run writes */
 } attrib_run_options;
 
 #define ATTRIB_RUN_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        NULL, NULL, 0, false, false, false, NULL, ATTRIB_MODEL_OPTIONS_INIT, 0, NULL, false        \
+        NULL, NULL, 0, false, false, false, NULL, ATTRIB_MODEL_OPTIONS_INIT, 0, NULL, false, false \
     }
 
 /* A selected conversion without any session before it (SPEC §3). */

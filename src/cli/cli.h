@@ -34,6 +34,7 @@ typedef struct {
     const char *start_date, *end_date;
     uint64_t lookback_days;
     bool same_time, reset_after_conversion, skip_bad_rows;
+    bool phases; /* store IHC phase values of the local engine too */
     /* engine */
     const char *engine;     /* local | ihc-api */
     const char *model;      /* --model NAME */
@@ -126,6 +127,7 @@ extern const cli_opt cli_opts_global[];
 extern const cli_opt cli_opts_select[];
 extern const cli_opt cli_opts_journey[];
 extern const cli_opt cli_opts_engine[];
+extern const cli_opt cli_opts_phases[]; /* attribute, run */
 extern const cli_opt cli_opts_summary[];
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */
 extern const cli_opt cli_opts_serve[]; /* attrib serve (cli_api.c) */

@@ -49,6 +49,13 @@ const cli_opt cli_opts_journey[] = {
     CLI_OPT_END,
 };
 
+const cli_opt cli_opts_phases[] = {
+    CLI_OPT("phases", 0, OPT_FLAG, phases, NULL,
+            "also store the local IHC engine's initializer/holder/closer in "
+            "attrib_journey_phases (ihc-api always does)"),
+    CLI_OPT_END,
+};
+
 const cli_opt cli_opts_engine[] = {
     CLI_OPT("engine", 0, OPT_STRING, engine, "local|ihc-api",
             "where IHC credit is computed (default local)"),
@@ -150,6 +157,7 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
     o.end_date = cfg->end_date;
     o.lookback_days = (uint32_t)cfg->lookback_days;
     o.same_time = cfg->same_time;
+    o.phases = cfg->phases;
     o.reset_after_conversion = cfg->reset_after_conversion;
     o.skip_bad_rows = cfg->skip_bad_rows;
     o.threads = cfg->threads > 64 ? 64 : (unsigned)cfg->threads;

@@ -79,15 +79,15 @@ static const cli_opt opts_copy[] = {
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
-static const cli_opt *const g_attribute[] = {
-    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,
-    cli_opts_api,    cli_opts_model,  cli_opts_summary, NULL};
+static const cli_opt *const g_attribute[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
+                                             cli_opts_engine, cli_opts_phases,  cli_opts_api,
+                                             cli_opts_model,  cli_opts_summary, NULL};
 static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, cli_opts_summary, NULL};
 static const cli_opt *const g_export[] = {cli_opts_global, cli_opts_select, opts_out_csv,
                                           cli_opts_summary, NULL};
-static const cli_opt *const g_run[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
-                                       cli_opts_engine, cli_opts_api,     cli_opts_model,
-                                       opts_out_csv,    cli_opts_summary, NULL};
+static const cli_opt *const g_run[] = {
+    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,  cli_opts_phases,
+    cli_opts_api,    cli_opts_model,  opts_out_csv,     cli_opts_summary, NULL};
 static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
@@ -140,9 +140,9 @@ const cli_cmd cli_commands[] = {
      cmd_journeys, g_journeys},
     {"attribute", "compute credit per session into attribution_customer_journey",
      "Attribute the selected conversions (all without a range) and replace their rows in\n"
-     "attribution_customer_journey in one transaction; IHC phase values go to\n"
-     "attrib_journey_phases. Conversions without any earlier session are listed in the\n"
-     "summary and get no rows.",
+     "attribution_customer_journey in one transaction; the IHC API's phase values go to\n"
+     "attrib_journey_phases (the local engine's with --phases). Conversions without any\n"
+     "earlier session are listed in the summary and get no rows.",
      cmd_attribute, g_attribute},
     {"report", "recompute the affected channel_reporting rows",
      "Recompute channel_reporting (channel, date, cost, ihc, ihc_revenue): every row\n"

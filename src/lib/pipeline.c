@@ -419,7 +419,7 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
     return rc;
 }
 
-/* Models with phases (IHC) store them beside ihc. */
+/* Models with phases (IHC) store them beside ihc with --phases (the API's always are). */
 static bool model_has_phases(const attrib_model_ops *ops)
 {
     return strcmp(ops->name, "ihc") == 0;
@@ -540,7 +540,7 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     if (rc != ATTRIB_OK)
         goto done;
     rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
-                           opts->api != NULL || model_has_phases(ops), opts, sum);
+                           opts->api != NULL || (opts->phases && model_has_phases(ops)), opts, sum);
     if (rc == ATTRIB_OK && fuse_report) {
         rc = st->ops->replace_report(st->impl, NULL, rows, n_rows);
         if (rc == ATTRIB_OK)

@@ -25,6 +25,14 @@ for model in ihc markov; do
     done
 done
 ref=$(outputs p.db 1)
+# Phase rows of the local engine only with --phases (then one per row).
+eq "$(q p.db "SELECT count(*) FROM attrib_journey_phases")" 0 "phase rows without --phases"
+expect_exit 0 "$ATTRIB" --db p.db attribute -q --phases
+eq "$(q p.db "SELECT count(*) FROM attrib_journey_phases")" \
+    "$(q p.db "SELECT count(*) FROM attribution_customer_journey")" "phase rows with --phases"
+eq "$(q p.db "SELECT count(*) FROM attrib_journey_phases p JOIN attribution_customer_journey a
+    USING (conv_id, session_id) WHERE p.initializer + p.holder + p.closer > 0")" \
+    "$(q p.db "SELECT count(*) FROM attribution_customer_journey")" "phase rows match"
 # A full run rebuilds the session index of the attribution rows at commit.
 q p.db "EXPLAIN QUERY PLAN SELECT ihc FROM attribution_customer_journey WHERE session_id = 'x'" |
     grep -q attrib_acj_session || fail "attrib_acj_session missing after a full run"
