@@ -144,18 +144,9 @@ static void sq_close(void *impl)
     free(s);
 }
 
-/* Page cache sizes: a write transaction may touch hundreds of MB, and every
- * spill of a full cache syncs the journal (270 fdatasyncs in one 10M run with
- * the default 2 MB); a one-pass read only pays for a big cache (a malloc per
- * page read). Pages are allocated as used and freed when the size drops. */
-#define CACHE_WRITE "PRAGMA cache_size=-131072"
-#define CACHE_READ "PRAGMA cache_size=-2000"
-
 static int sq_begin(void *impl)
 {
-    sq_store *s = impl;
-    int rc = exec(s, CACHE_WRITE);
-    return rc == ATTRIB_OK ? exec(s, "BEGIN IMMEDIATE") : rc;
+    return exec(impl, "BEGIN IMMEDIATE");
 }
 
 static int sq_commit(void *impl)
@@ -169,10 +160,7 @@ static int sq_commit(void *impl)
             return rc;
         s->acj_index_deferred = false;
     }
-    int rc = exec(s, "COMMIT");
-    if (rc == ATTRIB_OK)
-        rc = exec(s, CACHE_READ);
-    return rc;
+    return exec(s, "COMMIT");
 }
 
 static int sq_rollback(void *impl)
@@ -181,10 +169,7 @@ static int sq_rollback(void *impl)
     s->acj_index_deferred = false; /* the DROP INDEX is rolled back too */
     if (sqlite3_get_autocommit(s->db))
         return ATTRIB_OK;
-    int rc = exec(s, "ROLLBACK");
-    if (rc == ATTRIB_OK)
-        rc = exec(s, CACHE_READ);
-    return rc;
+    return exec(s, "ROLLBACK");
 }
 
 static int sq_exec_script(void *impl, const char *sql)
