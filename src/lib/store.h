@@ -152,7 +152,8 @@ typedef struct attrib_store_ops {
     int (*scan_sessions)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
     /* The full scan of scan_sessions(NULL) split in up to `parts` slices read concurrently,
      * on threads of the backend's own: slice i goes to fn with payloads[i], and fn must be
-     * safe to run for different slices at once. The slices in order are the rows in the
+     * safe to run for different slices at once (slice 0 runs on the calling thread, so
+     * progress may be reported from it). The slices in order are the rows in the
      * order of scan_sessions(NULL). A slice's errors go to ctxs[i], errors of no slice to
      * ctxs[0]; the result is the error of the first failing slice (later slices may stop
      * early, earlier ones run to their end). Optional (NULL: one slice, scan_sessions). */

@@ -102,15 +102,14 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
         goto done;
     }
     sqlite3_extended_result_codes(s->db, 0);
-    /* Debian builds SQLite with SECURE_DELETE: every freed page is zeroed and
-     * journaled, which made replacing 361k attribution rows cost 1.5 s instead
-     * of 0.2 s. FAST still zeroes deleted content on pages written anyway. */
-    sqlite3_exec(s->db, "PRAGMA secure_delete=FAST", NULL, NULL, NULL);
     sqlite3_busy_timeout(s->db, 10000);
-    /* Temporary data stays in files (the default): building an index on 100M
+    /* Debian builds SQLite with SECURE_DELETE: every freed page is zeroed and
+     * journaled, which made deleting 361k attribution rows cost 0.77 s instead
+     * of 0.09 s. FAST still zeroes deleted content on pages written anyway.
+     * Temporary data stays in files (the default): building an index on 100M
      * sessions sorts gigabytes, which must not all sit in memory. Sorts may
      * use a second thread. */
-    rc = exec(s, "PRAGMA threads=2;");
+    rc = exec(s, "PRAGMA secure_delete=FAST; PRAGMA threads=2;");
     if (rc != ATTRIB_OK)
         goto done;
     /* A file that is not a database fails here, with a clear message. */
