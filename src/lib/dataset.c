@@ -322,20 +322,25 @@ static int scan_sessions(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     sl = calloc(n, sizeof(*sl));
     if (sl == NULL)
         return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-    for (unsigned i = 0; i < n; i++) {
-        sl[i].main = ctx;
-        sl[i].ds = ds;
-        sl[i].opts = opts;
-        sl[i].index = i;
-        sl[i].seen = &seen;
-        sl[i].costs.channels = &sl[i].channels;
-        ctxs[i] = &sl[i].ctx;
-        payloads[i] = &sl[i];
+    for (int attempt = 0;; attempt++) {
+        for (unsigned i = 0; i < n; i++) {
+            slice_free(&sl[i]);
+            sl[i] = (slice_state){.main = ctx, .ds = ds, .opts = opts, .index = i, .seen = &seen};
+            sl[i].costs.channels = &sl[i].channels;
+            ctxs[i] = &sl[i].ctx;
+            payloads[i] = &sl[i];
+        }
+        atomic_store(&seen, 0);
+        if (n > 1)
+            rc = st->ops->scan_sessions_parts(st->impl, n, ctxs, on_session, payloads);
+        else
+            rc = st->ops->scan_sessions(st->impl, users, on_session, &sl[0]);
+        /* A fast path of the store did not hold: everything again (once). */
+        if (rc != ATTRIB__RESTART || attempt > 0)
+            break;
     }
-    if (n > 1)
-        rc = st->ops->scan_sessions_parts(st->impl, n, ctxs, on_session, payloads);
-    else
-        rc = st->ops->scan_sessions(st->impl, users, on_session, &sl[0]);
+    if (rc == ATTRIB__RESTART)
+        rc = attrib__error(ctx, ATTRIB_ERROR, "the session scan asked twice to start again");
     if (rc != ATTRIB_OK) {
         /* The store's own errors are in ctx (one slice) or ctxs[0]. */
         for (unsigned i = 0; i < n; i++) {

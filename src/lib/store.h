@@ -91,6 +91,9 @@ enum {
 /* Columns of a dirty key (scan_dirty_keys). */
 enum { ATTRIB_DK_CHANNEL, ATTRIB_DK_DATE, ATTRIB_DK_NCOLS };
 
+/* scan_sessions_parts: start again (not an error; see there). */
+#define ATTRIB__RESTART 2
+
 /* Row callback: return 0 to go on, a negative code to stop the scan (the
  * scan then returns that code). */
 typedef int (*attrib_row_fn)(const attrib_value *cols, void *payload);
@@ -156,7 +159,10 @@ typedef struct attrib_store_ops {
      * progress may be reported from it). The slices in order are the rows in the
      * order of scan_sessions(NULL). A slice's errors go to ctxs[i], errors of no slice to
      * ctxs[0]; the result is the error of the first failing slice (later slices may stop
-     * early, earlier ones run to their end). Optional (NULL: one slice, scan_sessions). */
+     * early, earlier ones run to their end), or ATTRIB__RESTART: a fast path turned out
+     * not to hold after rows were delivered; the caller discards everything the slices
+     * received and calls again (the backend then takes the slow path).
+     * Optional (NULL: one slice, scan_sessions). */
     int (*scan_sessions_parts)(void *impl, unsigned parts, attrib_ctx *const *ctxs,
                                attrib_row_fn fn, void *const *payloads);
     /* Attribution rows joined to their session and conversion; sel->dates and the date

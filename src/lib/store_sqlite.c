@@ -30,6 +30,7 @@ typedef struct {
     sqlite3_stmt *ins_attr;
     sqlite3_stmt *ins_phase;
     bool acj_index_deferred; /* rebuild attrib_acj_session before COMMIT */
+    bool costs_unsorted;     /* a verified merge found session_costs out of id order */
 } sq_store;
 
 static int sq_fail(sq_store *s, const char *what)
@@ -444,7 +445,8 @@ static int binary_cmp(const unsigned char *a, int na, const unsigned char *b, in
 
 #define PART_MIN_ROWS 65536 /* fewer rowids per part: fewer parts */
 #define PART_MAX 8
-#define PART_STOPPED 1 /* a part gave up because an earlier part failed */
+#define PART_STOPPED 1   /* a part gave up: an earlier part failed, or the order broke */
+#define COST_BROKEN 1000 /* cost_step: session_costs is not in id order after all */
 
 /* A copy of a text id (len -1: none). */
 typedef struct {
@@ -480,13 +482,18 @@ typedef struct {
     int64_t clo, chi;     /* session_costs rowids this part checks, inclusive */
     sq_key cfirst, clast; /* first and last id of that slice */
     bool sorted;          /* the slice ascends strictly */
+    sq_key start;         /* id of the part's first session; ids below it are looked up */
+    int64_t crow, cstop;  /* its cost cursor starts at rowid crow, verifies below cstop */
+    sq_key bfirst, blast; /* verify: first id seen, last id below cstop */
     int rc;
 } sq_part;
 
 struct sq_parts {
     sq_store *s;
     unsigned n;
-    bool merge; /* join costs by a merge */
+    bool merge;         /* join costs by a merge */
+    bool verify;        /* ... checking the cost order while merging (no check pass) */
+    atomic_bool broken; /* verify found session_costs out of id order */
     attrib_row_fn fn;
     atomic_uint failed;   /* lowest failing part; UINT_MAX when none */
     atomic_bool unsorted; /* a check found session_costs out of id order */
@@ -501,7 +508,7 @@ static int part_fail(sq_part *p, const char *what)
 
 static bool part_stopped(sq_part *p)
 {
-    return atomic_load(&p->all->failed) < p->index;
+    return atomic_load(&p->all->failed) < p->index || atomic_load(&p->all->broken);
 }
 
 static void part_failed(sq_part *p)
@@ -605,11 +612,14 @@ done:
 }
 
 /* The rowid of the first cost row whose id is >= the id of this part's first
- * session, in *crow (INT64_MAX when none), and that id in *start. */
-static int merge_start(sq_part *p, sq_key *start, int64_t *crow)
+ * session, in p->crow (INT64_MIN for the first part or a bad id, INT64_MAX when
+ * none), and that id in p->start. */
+static int merge_start(sq_part *p)
 {
     sqlite3_stmt *st = NULL;
     int rc = ATTRIB_OK;
+    sq_key *start = &p->start;
+    int64_t *crow = &p->crow;
     *crow = INT64_MIN;
     if (p->index == 0)
         return ATTRIB_OK;
@@ -654,14 +664,39 @@ done:
     return rc;
 }
 
+/*
+ * Step the cost cursor. With verify, check that ids ascend strictly: a row out
+ * of order marks the order broken (every part then stops, and the scan starts
+ * again as joins) and gives COST_BROKEN. `last` is the previous id.
+ */
+static int cost_step(sq_part *p, sqlite3_stmt *cs, sq_key *last)
+{
+    int step = sqlite3_step(cs);
+    if (step != SQLITE_ROW || !p->all->verify)
+        return step;
+    const unsigned char *id = sqlite3_column_text(cs, 0);
+    int len = sqlite3_column_bytes(cs, 0);
+    if (sqlite3_column_type(cs, 0) != SQLITE_TEXT || id == NULL ||
+        (last->len >= 0 && binary_cmp(last->p, last->len, id, len) >= 0)) {
+        atomic_store(&p->all->broken, true);
+        return COST_BROKEN;
+    }
+    if (key_set(last, id, len) != 0 || (p->bfirst.len < 0 && key_set(&p->bfirst, id, len) != 0) ||
+        (sqlite3_column_int64(cs, 2) < p->cstop && key_set(&p->blast, id, len) != 0)) {
+        attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory"); /* kept over part_fail's */
+        return SQLITE_NOMEM;
+    }
+    return step;
+}
+
 /* This part's sessions merged with session_costs in rowid (= id) order. */
 static int merge_part(sq_part *p)
 {
     sq_store *s = p->all->s;
     sqlite3_stmt *ss = NULL, *cs = NULL, *look = NULL;
     sq_key passed = {NULL, -1, 0}; /* the largest cost id passed so far */
-    sq_key start = {NULL, -1, 0};  /* ids below it are looked up */
-    int64_t crow = INT64_MIN;
+    sq_key last = {NULL, -1, 0};   /* the cursor's previous id (verify) */
+    const sq_key *start = &p->start;
     int rc = ATTRIB_OK;
     uint64_t k = 0;
     attrib_value v[ATTRIB_SS_NCOLS];
@@ -672,12 +707,9 @@ static int merge_part(sq_part *p)
              "FROM session_sources%s",
              s->sessions_rowid ? "rowid" : "NULL",
              s->sessions_rowid ? " WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid" : "");
-    rc = merge_start(p, &start, &crow);
-    if (rc != ATTRIB_OK)
-        goto done;
     if (sqlite3_prepare_v2(p->db, sql, -1, &ss, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db,
-                           "SELECT session_id, cost FROM session_costs WHERE rowid >= ?1 "
+                           "SELECT session_id, cost, rowid FROM session_costs WHERE rowid >= ?1 "
                            "ORDER BY rowid",
                            -1, &cs, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
@@ -689,12 +721,16 @@ static int merge_part(sq_part *p)
         sqlite3_bind_int64(ss, 1, p->lo);
         sqlite3_bind_int64(ss, 2, p->hi);
     }
-    sqlite3_bind_int64(cs, 1, crow);
-    int cstep = sqlite3_step(cs);
+    sqlite3_bind_int64(cs, 1, p->crow);
+    int cstep = cost_step(p, cs, &last);
     for (;;) {
         int step = sqlite3_step(ss);
         if (step == SQLITE_DONE)
             break;
+        if (cstep == COST_BROKEN) {
+            rc = PART_STOPPED;
+            goto done;
+        }
         if (step != SQLITE_ROW || (cstep != SQLITE_ROW && cstep != SQLITE_DONE)) {
             rc = part_fail(p, "reading session_sources");
             goto done;
@@ -713,7 +749,7 @@ static int merge_part(sq_part *p)
         const unsigned char *x = (const unsigned char *)id->s;
         int xl = (int)id->len;
         bool lookup = id->type != ATTRIB_V_TEXT ||
-                      (start.len >= 0 && binary_cmp(x, xl, start.p, start.len) < 0) ||
+                      (start->len >= 0 && binary_cmp(x, xl, start->p, start->len) < 0) ||
                       (passed.len >= 0 && binary_cmp(x, xl, passed.p, passed.len) <= 0);
         if (lookup) {
             /* Out of id order: the merge has passed it (or starts after it). */
@@ -744,18 +780,25 @@ static int merge_part(sq_part *p)
                     v[ATTRIB_SS_HAS_COST].i = 1;
                     break;
                 }
-                cstep = sqlite3_step(cs);
+                cstep = cost_step(p, cs, &last);
             }
         }
         rc = p->all->fn(v, p->payload);
         if (rc != ATTRIB_OK)
             goto done;
         if (!lookup && v[ATTRIB_SS_HAS_COST].i == 1)
-            cstep = sqlite3_step(cs); /* consumed the matching cost row */
+            cstep = cost_step(p, cs, &last); /* consumed the matching cost row */
     }
+    /* Verify the rest of this part's share of session_costs. */
+    while (p->all->verify && cstep == SQLITE_ROW && sqlite3_column_int64(cs, 2) < p->cstop)
+        cstep = cost_step(p, cs, &last);
+    if (cstep == COST_BROKEN)
+        rc = PART_STOPPED;
+    else if (cstep != SQLITE_ROW && cstep != SQLITE_DONE)
+        rc = part_fail(p, "reading session_costs");
 done:
     free(passed.p);
-    free(start.p);
+    free(last.p);
     sqlite3_finalize(ss);
     sqlite3_finalize(cs);
     sqlite3_finalize(look);
@@ -858,6 +901,7 @@ static int sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const 
     all->fn = fn;
     atomic_init(&all->failed, UINT_MAX);
     atomic_init(&all->unsorted, false);
+    atomic_init(&all->broken, false);
     if (s->sessions_rowid)
         rc = rowid_span(s, "session_sources", &lo, &hi);
     if (rc == ATTRIB_OK && s->costs_rowid)
@@ -874,7 +918,7 @@ static int sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const 
     for (unsigned i = 0; i < n && rc == ATTRIB_OK; i++) {
         sq_part *p = &all->part[i];
         *p = (sq_part){.all = all, .index = i, .ctx = ctxs[i], .payload = payloads[i]};
-        p->cfirst.len = p->clast.len = -1;
+        p->cfirst.len = p->clast.len = p->start.len = p->bfirst.len = p->blast.len = -1;
         slice(lo, hi, i, n, &p->lo, &p->hi);
         slice(clo, chi, i, n, &p->clo, &p->chi);
         if (n == 1)
@@ -885,24 +929,53 @@ static int sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const 
     if (rc != ATTRIB_OK)
         goto done;
     if (s->costs_rowid) {
-        run_parts(all, check_part);
-        all->merge = !atomic_load(&all->unsorted);
-        const sq_key *prev = NULL;
-        for (unsigned i = 0; i < n; i++) {
-            const sq_part *p = &all->part[i];
-            if (p->rc != ATTRIB_OK) {
-                rc = p->rc;
-                goto done;
+        /* Where each part's cost cursor starts, and the share it verifies. */
+        bool ascending = true;
+        for (unsigned i = 0; i < n && rc == ATTRIB_OK; i++) {
+            rc = merge_start(&all->part[i]);
+            ascending = ascending && (i == 0 || all->part[i].crow >= all->part[i - 1].crow);
+        }
+        if (rc != ATTRIB_OK)
+            goto done;
+        for (unsigned i = 0; i < n; i++)
+            all->part[i].cstop = i + 1 < n ? all->part[i + 1].crow : INT64_MAX;
+        if (n > 1 && ascending && !s->costs_unsorted) {
+            /* Merge at once and verify the order on the way: no pass of its own. */
+            all->merge = all->verify = true;
+        } else {
+            run_parts(all, check_part);
+            all->merge = !atomic_load(&all->unsorted);
+            const sq_key *prev = NULL;
+            for (unsigned i = 0; i < n; i++) {
+                const sq_part *p = &all->part[i];
+                if (p->rc != ATTRIB_OK) {
+                    rc = p->rc;
+                    goto done;
+                }
+                all->merge = all->merge && p->sorted;
+                if (p->cfirst.len < 0)
+                    continue;
+                if (prev != NULL && binary_cmp(prev->p, prev->len, p->cfirst.p, p->cfirst.len) >= 0)
+                    all->merge = false;
+                prev = &p->clast;
             }
-            all->merge = all->merge && p->sorted;
-            if (p->cfirst.len < 0)
-                continue;
-            if (prev != NULL && binary_cmp(prev->p, prev->len, p->cfirst.p, p->cfirst.len) >= 0)
-                all->merge = false;
-            prev = &p->clast;
         }
     }
     run_parts(all, scan_part);
+    if (all->verify) {
+        /* Each part verified its share; the shares must join in order too. */
+        bool broken = atomic_load(&all->broken);
+        for (unsigned i = 0; !broken && i + 1 < n; i++) {
+            const sq_key *a = &all->part[i].blast, *b = &all->part[i + 1].bfirst;
+            broken = a->len >= 0 && b->len >= 0 && binary_cmp(a->p, a->len, b->p, b->len) >= 0;
+        }
+        if (broken) {
+            /* Rows went out with costs a merge cannot vouch for: again, as joins. */
+            s->costs_unsorted = true;
+            rc = ATTRIB__RESTART;
+            goto done;
+        }
+    }
     for (unsigned i = 0; i < n; i++) {
         if (all->part[i].rc < 0) {
             rc = all->part[i].rc;
@@ -917,6 +990,9 @@ done:
                 sqlite3_close(p->db); /* ends the read transaction */
             free(p->cfirst.p);
             free(p->clast.p);
+            free(p->start.p);
+            free(p->bfirst.p);
+            free(p->blast.p);
         }
         free(all);
     }

@@ -49,6 +49,20 @@ for th in 1 2; do
     eq "$(outputs r.db $th)" "$ref" "shuffled tables with $th threads vs sorted with 1"
 done
 
+# Costs in id order but for one row moved to the end: the order breaks only
+# where the last slice verifies it, after rows went out; the scan must start
+# again as joins (and one thread's check must see it too).
+rm -f e.db
+cp p.db e.db
+x=$(q e.db "SELECT min(session_id) FROM session_costs")
+sqlite3 -batch e.db "CREATE TEMP TABLE m AS SELECT * FROM session_costs WHERE session_id = '$x';
+DELETE FROM session_costs WHERE session_id = '$x';
+INSERT INTO session_costs SELECT * FROM temp.m;" || fail "move a cost row"
+eq "$(q e.db "SELECT session_id FROM session_costs ORDER BY rowid DESC LIMIT 1")" "$x" "moved row"
+for th in 2 1; do
+    eq "$(outputs e.db $th)" "$ref" "one cost row out of order, $th threads"
+done
+
 # Sessions in descending id order, costs sorted, and no cost row for the
 # first session of the second slice: each slice's merge must look up every
 # session below its first id (the cost cursor starts above them).
