@@ -392,6 +392,25 @@ done:
     return rc;
 }
 
+/* `select` restricted by a selection (where_clause), each row's ncols values to fn. */
+static int scan_select(sq_store *s, const char *select, const attrib_scan *sel,
+                       const char *date_col, const char *user_col, int ncols, attrib_row_fn fn,
+                       void *payload, const char *what)
+{
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    int rc = ATTRIB_OK;
+    if (attrib_buf_adds(&sql, select) != 0) {
+        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = where_clause(s, &sql, sel, date_col, user_col);
+    if (rc == ATTRIB_OK)
+        rc = run_query(s, attrib_buf_cstr(&sql), sel, ncols, fn, payload, what);
+done:
+    attrib_buf_free(&sql);
+    return rc;
+}
+
 static int sq_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
 {
     if (ncols < 1 || ncols > 16)
@@ -1031,23 +1050,12 @@ done:
 
 static int sq_scan_attribution(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
-    sq_store *s = impl;
-    attrib_buf sql = ATTRIB_BUF_INIT(0);
-    int rc = ATTRIB_OK;
-    if (attrib_buf_adds(&sql, "SELECT a.conv_id, a.session_id, a.ihc, s.channel_name, "
-                              "s.event_date, c.revenue FROM attribution_customer_journey a "
-                              "JOIN session_sources s ON s.session_id = a.session_id "
-                              "JOIN conversions c ON c.conv_id = a.conv_id") != 0) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    rc = where_clause(s, &sql, sel, "s.event_date", NULL);
-    if (rc == ATTRIB_OK)
-        rc = run_query(s, attrib_buf_cstr(&sql), sel, ATTRIB_AR_NCOLS, fn, payload,
+    return scan_select(impl,
+                       "SELECT a.conv_id, a.session_id, a.ihc, s.channel_name, s.event_date, "
+                       "c.revenue FROM attribution_customer_journey a JOIN session_sources s ON "
+                       "s.session_id = a.session_id JOIN conversions c ON c.conv_id = a.conv_id",
+                       sel, "s.event_date", NULL, ATTRIB_AR_NCOLS, fn, payload,
                        "reading attribution_customer_journey");
-done:
-    attrib_buf_free(&sql);
-    return rc;
 }
 
 static int sq_scan_attribution_dates(void *impl, const attrib_scan *sel, attrib_row_fn fn,
@@ -1101,21 +1109,9 @@ static int sq_session_day_span(void *impl, int32_t *first, int32_t *last)
 
 static int sq_scan_report(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
-    sq_store *s = impl;
-    attrib_buf sql = ATTRIB_BUF_INIT(0);
-    int rc = ATTRIB_OK;
-    if (attrib_buf_adds(&sql, "SELECT channel_name, date, cost, ihc, ihc_revenue FROM "
-                              "channel_reporting") != 0) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    rc = where_clause(s, &sql, sel, "date", NULL);
-    if (rc == ATTRIB_OK)
-        rc = run_query(s, attrib_buf_cstr(&sql), sel, ATTRIB_CR_NCOLS, fn, payload,
-                       "reading channel_reporting");
-done:
-    attrib_buf_free(&sql);
-    return rc;
+    return scan_select(
+        impl, "SELECT channel_name, date, cost, ihc, ihc_revenue FROM channel_reporting", sel,
+        "date", NULL, ATTRIB_CR_NCOLS, fn, payload, "reading channel_reporting");
 }
 
 /* Run one statement with the range bound. */
@@ -1388,21 +1384,11 @@ static int sq_report_sums_valid(void *impl, bool *out)
 
 static int sq_scan_report_sums(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
-    sq_store *s = impl;
-    attrib_buf sql = ATTRIB_BUF_INIT(0);
-    int rc = ATTRIB_OK;
-    if (attrib_buf_adds(&sql, "SELECT channel_name, date, ihc_hi, ihc_lo, rev_hi, rev_lo FROM "
-                              "attrib_report_sums") != 0) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    rc = where_clause(s, &sql, sel, "date", NULL);
-    if (rc == ATTRIB_OK)
-        rc = run_query(s, attrib_buf_cstr(&sql), sel, ATTRIB_RS_NCOLS, fn, payload,
+    return scan_select(impl,
+                       "SELECT channel_name, date, ihc_hi, ihc_lo, rev_hi, rev_lo FROM "
+                       "attrib_report_sums",
+                       sel, "date", NULL, ATTRIB_RS_NCOLS, fn, payload,
                        "reading attrib_report_sums");
-done:
-    attrib_buf_free(&sql);
-    return rc;
 }
 
 static int sq_replace_report_sums(void *impl, const attrib_scan *sel, const attrib_sums_row *rows,
