@@ -1121,28 +1121,21 @@ static int pg_replace_report(void *impl, const attrib_scan *sel, const attrib_re
                   "DELETE FROM attrib_dirty_keys",
                   "deleting channel_reporting rows");
     } else {
-        int e = report_cond(&cond, &p, sel);
-        e |= attrib_buf_printf(&sql, "DELETE FROM channel_reporting WHERE false%s",
-                               attrib_buf_cstr(&cond));
-        if (e != 0) {
+        /* The replaced rows, and the dirty marks those dates settle. */
+        static const char *const stmt[][2] = {
+            {"DELETE FROM channel_reporting WHERE false%s", "deleting channel_reporting rows"},
+            {"DELETE FROM attrib_dirty_dates WHERE date = '*'%s", "clearing attrib_dirty_dates"},
+            {"DELETE FROM attrib_dirty_keys WHERE false%s", "clearing attrib_dirty_keys"},
+        };
+        if (report_cond(&cond, &p, sel) != 0)
             rc = oom(s);
-            goto done;
+        for (size_t i = 0; i < sizeof(stmt) / sizeof(stmt[0]) && rc == ATTRIB_OK; i++) {
+            attrib_buf_reset(&sql);
+            if (attrib_buf_printf(&sql, stmt[i][0], attrib_buf_cstr(&cond)) != 0)
+                rc = oom(s);
+            else
+                rc = exec_params(s, attrib_buf_cstr(&sql), &p, stmt[i][1]);
         }
-        rc = exec_params(s, attrib_buf_cstr(&sql), &p, "deleting channel_reporting rows");
-        attrib_buf_reset(&sql);
-        if (rc == ATTRIB_OK &&
-            attrib_buf_printf(&sql, "DELETE FROM attrib_dirty_dates WHERE date = '*'%s",
-                              attrib_buf_cstr(&cond)) != 0)
-            rc = oom(s);
-        if (rc == ATTRIB_OK)
-            rc = exec_params(s, attrib_buf_cstr(&sql), &p, "clearing attrib_dirty_dates");
-        attrib_buf_reset(&sql);
-        if (rc == ATTRIB_OK &&
-            attrib_buf_printf(&sql, "DELETE FROM attrib_dirty_keys WHERE false%s",
-                              attrib_buf_cstr(&cond)) != 0)
-            rc = oom(s);
-        if (rc == ATTRIB_OK)
-            rc = exec_params(s, attrib_buf_cstr(&sql), &p, "clearing attrib_dirty_keys");
     }
     if (rc != ATTRIB_OK || n == 0)
         goto done;
