@@ -25,7 +25,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS)
 LIBS       = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRC  = $(sort $(wildcard src/lib/*.c src/util/*.c))
+LIB_SRC  = $(sort $(wildcard src/lib/*/*.c src/util/*.c))
 CLI_SRC  = $(sort $(wildcard src/cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/unit/test_*.c))
 MODELS   = $(sort $(wildcard models/*.json))

@@ -6,7 +6,7 @@
  *
  *   build/bench/floor DB      prints one line: rows, bytes, wall and CPU seconds
  */
-#include "lib/sqlite_readahead.h"
+#include "lib/store/readahead.h"
 
 #include <sqlite3.h>
 
@@ -57,8 +57,8 @@ int main(int argc, char **argv)
         return 2;
     }
     sqlite3 *db = NULL;
-    /* Opened as attrib's scan opens its readers (src/lib/store_sqlite.c): no
-     * mutex, the readahead VFS (src/lib/sqlite_readahead.h, which matters once
+    /* Opened as attrib's scan opens its readers (src/lib/store/sqlite.c): no
+     * mutex, the readahead VFS (src/lib/store/readahead.h, which matters once
      * the database outgrows memory), the default page cache (a big one costs
      * more in malloc than it saves on one-pass scans). */
     if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,

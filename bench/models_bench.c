@@ -19,7 +19,7 @@
 #include "attrib/model.h"
 #include "attrib/pipeline.h"
 #include "attrib/store.h"
-#include "lib/dataset.h"
+#include "lib/journey/dataset.h"
 
 #include <pthread.h>
 #include <stdio.h>

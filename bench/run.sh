@@ -39,7 +39,7 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 
 # The rows depend on the generator only (the store sink just writes them;
 # `attrib run` adds any index a newer schema wants).
-GENSUM=$(cksum <"$TOP/src/lib/gen.c" | cut -d' ' -f1)
+GENSUM=$(cksum <"$TOP/src/lib/gen/gen.c" | cut -d' ' -f1)
 COMMIT=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$COMMIT" != unknown ] && [ -n "$(cd "$TOP" && git status --porcelain -- src include 2>/dev/null)" ]; then
     COMMIT="$COMMIT+dirty"

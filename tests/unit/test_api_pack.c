@@ -5,7 +5,7 @@
  */
 #include "testutil.h"
 
-#include "lib/api_pack.h"
+#include "lib/api/pack.h"
 
 static uint64_t rng = 88172645463325252ull;
 

@@ -3,7 +3,7 @@
  * paths (converting and not). */
 #include "testutil.h"
 
-#include "lib/dataset.h"
+#include "lib/journey/dataset.h"
 #include "util/buf.h"
 
 #include <unistd.h>

@@ -1,4 +1,4 @@
-/* Unit tests of the synthetic data generator (src/lib/gen.c): determinism,
+/* Unit tests of the synthetic data generator (src/lib/gen/gen.c): determinism,
  * id shape and order, valid dates and flags, and the realism the spec asks
  * for (conversion rate, double converters, missing cost rows, journeys). */
 #include "testutil.h"

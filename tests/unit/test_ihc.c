@@ -10,9 +10,9 @@
 #include "attrib/ihc_fit.h"
 #include "attrib/ihc_json.h"
 #include "attrib/model.h"
-#include "lib/ihc_dataset.h"
-#include "lib/ihc_engine.h"
-#include "lib/ihc_params.h"
+#include "lib/ihc/fitdata.h"
+#include "lib/ihc/engine.h"
+#include "lib/ihc/params.h"
 
 #include <math.h>
 #include <sys/stat.h>

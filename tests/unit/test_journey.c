@@ -2,7 +2,7 @@
  * inclusive lookback, reset after an earlier conversion, and their mixes. */
 #include "testutil.h"
 
-#include "lib/dataset.h"
+#include "lib/journey/dataset.h"
 
 /* Sessions at these times (seconds), sorted as the loader sorts them. */
 static const attrib_session S[] = {

@@ -13,7 +13,7 @@
 
 #include "attrib/markov.h"
 #include "attrib/model.h"
-#include "lib/linsolve.h"
+#include "lib/model/linsolve.h"
 
 #include <math.h>
 

@@ -9,7 +9,7 @@
 
 #include "attrib/markov.h"
 #include "attrib/model.h"
-#include "lib/model_shapley.h"
+#include "lib/model/shapley.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -7,8 +7,8 @@
  */
 #include "testutil.h"
 
-#include "lib/report.h"
-#include "lib/store.h"
+#include "lib/report/agg.h"
+#include "lib/store/store.h"
 
 #include <unistd.h>
 

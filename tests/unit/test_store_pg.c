@@ -11,7 +11,7 @@
 #include "attrib/copy.h"
 #include "attrib/gen.h"
 #include "attrib/pipeline.h"
-#include "lib/store.h"
+#include "lib/store/store.h"
 #include "util/buf.h"
 
 #include <math.h>

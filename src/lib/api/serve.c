@@ -1,0 +1,443 @@
+/*
+ * `attrib serve` (include/attrib/serve.h): the IHC API on libmicrohttpd,
+ * answered by a local model.
+ *
+ * Channels: the model is bound to one server-wide channel table that only
+ * grows. A request maps its own labels to that table under a read lock;
+ * a request bringing new labels takes the write lock, interns them and
+ * re-binds the model. attribute() then runs under the read lock, so
+ * requests compute concurrently and never see a half-bound model.
+ *
+ * Rounding: the API's values have 4 decimals and each phase still sums to
+ * exactly what it summed to (1, or 0 for an empty holder phase), so values
+ * are rounded by largest remainder in units of 1e-4 rather than one by one.
+ */
+#include "attrib/serve.h"
+#include "attrib/ihc_json.h"
+
+#include "lib/core/ctx.h"
+#include "util/buf.h"
+#include "util/strmap.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATH "/v1/compute_ihc"
+
+struct attrib_server {
+    struct MHD_Daemon *d;
+    attrib_serve_options o;
+    char *api_key;
+    attrib_model *model;
+    const attrib_model_ops *ops;
+    attrib_model_options mopts; /* for per-request instances (redistribution) */
+    pthread_rwlock_t lock;
+    attrib_strmap chans; /* server-wide channel table (write lock) */
+    atomic_uint_fast64_t requests, journeys, sessions, rejected;
+    uint16_t port;
+};
+
+typedef struct {
+    attrib_buf body;
+    bool too_big;
+} conn_state;
+
+/* ------------------------------------------------------------------ */
+
+static int key_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = (unsigned char)(la != lb);
+    for (size_t i = 0; i < la; i++)
+        diff |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    return diff == 0;
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *conn, unsigned status, char *body,
+                                 size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(attrib_server *s, struct MHD_Connection *conn, unsigned http,
+                                  const char *msg)
+{
+    char *body = NULL;
+    size_t len = 0;
+    attrib_ctx *ctx = NULL;
+    atomic_fetch_add(&s->rejected, 1);
+    if (attrib_ctx_new(&ctx) != 0)
+        return MHD_NO;
+    int rc = attrib_ihc_error_write(ctx, (int)http, msg, &body, &len);
+    attrib_ctx_free(ctx);
+    if (rc != 0)
+        return MHD_NO;
+    return send_body(conn, http, body, len);
+}
+
+/* Round v[0..n) (stride doubles apart) to 1e-4 keeping the rounded sum. */
+static void round_keep_sum(double *v, size_t n, size_t stride, long *units, double *rem)
+{
+    double sum = 0;
+    long total = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i * stride] * 1e4;
+        sum += x;
+        units[i] = (long)floor(x);
+        rem[i] = x - (double)units[i];
+        total += units[i];
+    }
+    long target = lround(sum);
+    while (total < target) { /* hand the missing units to the largest remainders */
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++)
+            if (rem[i] > rem[best])
+                best = i;
+        units[best]++;
+        rem[best] = -1;
+        total++;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i * stride] = (double)units[i] / 1e4;
+}
+
+/* Map the request's channel labels to the server table; returns with the
+ * read lock held on success. */
+static int map_channels(attrib_server *s, attrib_ctx *ctx, const attrib_channels *ch, uint32_t *map)
+{
+    pthread_rwlock_rdlock(&s->lock);
+    bool missing = false;
+    for (size_t i = 0; i < ch->count && !missing; i++) {
+        int64_t x = attrib_strmap_find(&s->chans, ch->names[i], strlen(ch->names[i]));
+        if (x < 0)
+            missing = true;
+        else
+            map[i] = (uint32_t)x;
+    }
+    if (!missing)
+        return ATTRIB_OK;
+    pthread_rwlock_unlock(&s->lock);
+    pthread_rwlock_wrlock(&s->lock);
+    int rc = ATTRIB_OK;
+    for (size_t i = 0; i < ch->count; i++) {
+        int64_t x = attrib_strmap_intern(&s->chans, ch->names[i], strlen(ch->names[i]), NULL);
+        if (x < 0) {
+            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+            break;
+        }
+        map[i] = (uint32_t)x;
+    }
+    if (rc == ATTRIB_OK) {
+        attrib_channels all = {(const char *const *)s->chans.keys, s->chans.count};
+        rc = attrib_model_bind(s->model, ctx, &all);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    if (rc != ATTRIB_OK)
+        return rc;
+    pthread_rwlock_rdlock(&s->lock); /* the table only grows: the mapping stays valid */
+    return ATTRIB_OK;
+}
+
+/* Compute a parsed request; the response body into *out. */
+static int compute(attrib_server *s, attrib_ctx *ctx, const attrib_ihc_request *req, char **out,
+                   size_t *out_len)
+{
+    int rc = ATTRIB_OK;
+    size_t ns = req->n_sessions ? req->n_sessions : 1;
+    uint32_t *map = malloc((req->channels.count ? req->channels.count : 1) * sizeof(*map));
+    attrib_session *copy = malloc(ns * sizeof(*copy));
+    attrib_credit *cr = malloc(ns * sizeof(*cr));
+    attrib_ihc_row *rows = malloc(ns * sizeof(*rows));
+    long *units = malloc(ns * sizeof(*units));
+    double *rem = malloc(ns * sizeof(*rem));
+    bool locked = false;
+    attrib_model *own = NULL; /* a request's own instance when it carries redistribution */
+    const attrib_model *model = s->model;
+    if (map == NULL || copy == NULL || cr == NULL || rows == NULL || units == NULL || rem == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (req->has_redistribution) {
+        attrib_model_options mo = s->mopts;
+        mo.redistribution = &req->redistribution;
+        rc = attrib_model_new(ctx, s->ops, &mo, &own);
+        if (rc == ATTRIB_OK)
+            rc = attrib_model_bind(own, ctx, &req->channels);
+        if (rc != ATTRIB_OK)
+            goto done;
+        for (size_t i = 0; i < req->channels.count; i++)
+            map[i] = (uint32_t)i;
+        model = own;
+    } else {
+        rc = map_channels(s, ctx, &req->channels, map);
+        if (rc != ATTRIB_OK)
+            goto done;
+        locked = true;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < req->n_journeys; i++) {
+        const attrib_journey *j = &req->journeys[i];
+        for (size_t k = 0; k < j->n; k++) {
+            copy[at + k] = j->sessions[k];
+            copy[at + k].channel = map[j->sessions[k].channel];
+        }
+        attrib_journey mj = *j;
+        mj.sessions = &copy[at];
+        rc = attrib_model_attribute(model, &mj, &cr[at]);
+        if (rc != ATTRIB_OK) {
+            attrib__error(ctx, rc, "model failed on conversion %s", j->conv_id);
+            goto done;
+        }
+        double *base = &cr[at].ihc;
+        const size_t stride = sizeof(attrib_credit) / sizeof(double);
+        for (size_t f = 0; f < 4; f++)
+            round_keep_sum(base + f, j->n, stride, units, rem);
+        for (size_t k = 0; k < j->n; k++)
+            rows[at + k] = (attrib_ihc_row){j->conv_id, j->sessions[k].id, cr[at + k]};
+        at += j->n;
+    }
+    if (locked)
+        pthread_rwlock_unlock(&s->lock);
+    locked = false;
+    rc = attrib_ihc_response_write(ctx, req->n_failures ? 206 : 200, rows, at, req->failures,
+                                   req->n_failures, out, out_len);
+    atomic_fetch_add(&s->journeys, req->n_journeys);
+    atomic_fetch_add(&s->sessions, at);
+done:
+    if (locked)
+        pthread_rwlock_unlock(&s->lock);
+    attrib_model_free(own);
+    free(map);
+    free(copy);
+    free(cr);
+    free(rows);
+    free(units);
+    free(rem);
+    return rc;
+}
+
+static enum MHD_Result handle(attrib_server *s, struct MHD_Connection *conn, conn_state *cs)
+{
+    const char *conv = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "conv_type_id");
+    if (conv == NULL || conv[0] == '\0')
+        return send_error(s, conn, 400, "conv_type_id is required");
+    if (cs->too_big)
+        return send_error(s, conn, 413, "request body too large");
+    attrib_ctx *ctx = NULL;
+    attrib_ihc_request *req = NULL;
+    char *body = NULL;
+    size_t len = 0;
+    enum MHD_Result ret = MHD_NO;
+    if (attrib_ctx_new(&ctx) != 0)
+        return MHD_NO;
+    if (attrib_ihc_request_parse_ex(ctx, cs->body.data ? cs->body.data : "", cs->body.len,
+                                    ATTRIB_IHC_PARSE_PARTIAL, &req) != ATTRIB_OK) {
+        ret = send_error(s, conn, 400, attrib_errmsg(ctx));
+        goto done;
+    }
+    size_t nj = req->n_journeys + req->n_failures;
+    if (nj > s->o.max_journeys || req->n_items > s->o.max_sessions) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "request has %zu customer journeys and %zu sessions; the limits are %zu and %zu",
+                 nj, req->n_items, s->o.max_journeys, s->o.max_sessions);
+        ret = send_error(s, conn, 400, msg);
+        goto done;
+    }
+    if (compute(s, ctx, req, &body, &len) != ATTRIB_OK) {
+        ret = send_error(s, conn, 500, attrib_errmsg(ctx));
+        goto done;
+    }
+    ret = send_body(conn, req->n_failures ? 206 : 200, body, len);
+done:
+    attrib_ihc_request_free(req);
+    attrib_ctx_free(ctx);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    attrib_server *s = cls;
+    (void)version;
+    conn_state *cs = *con_cls;
+    if (cs == NULL) {
+        /* headers are in: check the route and the key before reading the body */
+        if (strcmp(url, PATH) != 0) {
+            atomic_fetch_add(&s->requests, 1);
+            return send_error(s, conn, 404, "not found");
+        }
+        if (strcmp(method, "POST") != 0) {
+            atomic_fetch_add(&s->requests, 1);
+            return send_error(s, conn, 405, "method not allowed");
+        }
+        if (!s->o.no_auth) {
+            const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
+            if (key == NULL || !key_equal(key, s->api_key)) {
+                atomic_fetch_add(&s->requests, 1);
+                return send_error(s, conn, 403, "Forbidden");
+            }
+        }
+        cs = calloc(1, sizeof(*cs));
+        if (cs == NULL)
+            return MHD_NO;
+        attrib_buf_init(&cs->body, s->o.max_body_bytes);
+        *con_cls = cs;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!cs->too_big && attrib_buf_add(&cs->body, upload_data, *upload_data_size) != 0) {
+            cs->too_big = true; /* keep reading (discarding) so the 413 can be sent */
+            attrib_buf_free(&cs->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    atomic_fetch_add(&s->requests, 1);
+    return handle(s, conn, cs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    conn_state *cs = *con_cls;
+    if (cs != NULL) {
+        attrib_buf_free(&cs->body);
+        free(cs);
+        *con_cls = NULL;
+    }
+}
+
+int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_server **out)
+{
+    int rc = ATTRIB_OK;
+    attrib_server *s = NULL;
+    struct sockaddr_in sa;
+
+    *out = NULL;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(opts->port);
+    const char *addr = opts->bind_addr != NULL ? opts->bind_addr : "127.0.0.1";
+    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: not an IPv4 address: %s", addr);
+        goto done;
+    }
+    if (opts->no_auth && (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
+        rc = attrib__error(ctx, ATTRIB_EINVAL,
+                           "serve: --no-auth is only allowed on a loopback address (127.x.x.x)");
+        goto done;
+    }
+    if (!opts->no_auth && (opts->api_key == NULL || opts->api_key[0] == '\0')) {
+        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: an API key file is required (or --no-auth)");
+        goto done;
+    }
+    /* no model named: "ihc" when built in, else the first (as the pipeline picks) */
+    const attrib_model_ops *ops =
+        opts->model != NULL ? attrib_model_find(opts->model) : attrib_model_find("ihc");
+    if (ops == NULL && opts->model == NULL)
+        ops = attrib_model_list()[0];
+    if (ops == NULL) {
+        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: unknown model %s", opts->model);
+        goto done;
+    }
+    if ((ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0) {
+        rc = attrib__error(ctx, ATTRIB_EINVAL,
+                           "serve: model %s needs a statistics pass and cannot serve requests",
+                           ops->name);
+        goto done;
+    }
+    if (opts->max_journeys < 1 || opts->max_sessions < 1 || opts->max_body_bytes < 1) {
+        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: caps must be >= 1");
+        goto done;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    s->o = *opts;
+    pthread_rwlock_init(&s->lock, NULL);
+    if (opts->api_key != NULL && (s->api_key = strdup(opts->api_key)) == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    attrib_model_options defaults = ATTRIB_MODEL_OPTIONS_INIT;
+    s->ops = ops;
+    s->mopts = opts->model_opts != NULL ? *opts->model_opts : defaults;
+    rc = attrib_model_new(ctx, ops, &s->mopts, &s->model);
+    if (rc != ATTRIB_OK)
+        goto done;
+    attrib_channels none = {NULL, 0};
+    rc = attrib_model_bind(s->model, ctx, &none);
+    if (rc != ATTRIB_OK)
+        goto done;
+    unsigned threads = opts->threads ? opts->threads : 1;
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+                            on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                            MHD_OPTION_END);
+    if (s->d == NULL) {
+        rc = attrib__error(ctx, ATTRIB_EIO, "serve: cannot listen on %s:%u", addr,
+                           (unsigned)opts->port);
+        goto done;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info != NULL ? info->port : opts->port;
+done:
+    if (rc != ATTRIB_OK)
+        attrib_serve_free(s);
+    else
+        *out = s;
+    return rc;
+}
+
+uint16_t attrib_serve_port(const attrib_server *s)
+{
+    return s->port;
+}
+
+void attrib_serve_get_stats(const attrib_server *s, attrib_serve_stats *out)
+{
+    attrib_server *m = (attrib_server *)s;
+    out->requests = atomic_load(&m->requests);
+    out->journeys = atomic_load(&m->journeys);
+    out->sessions = atomic_load(&m->sessions);
+    out->rejected = atomic_load(&m->rejected);
+}
+
+void attrib_serve_free(attrib_server *s)
+{
+    if (s == NULL)
+        return;
+    if (s->d != NULL)
+        MHD_stop_daemon(s->d); /* joins the workers: requests in progress are answered */
+    attrib_model_free(s->model);
+    attrib_strmap_free(&s->chans);
+    pthread_rwlock_destroy(&s->lock);
+    if (s->api_key != NULL) {
+        memset(s->api_key, 0, strlen(s->api_key));
+        free(s->api_key);
+    }
+    free(s);
+}

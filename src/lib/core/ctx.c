@@ -1,0 +1,183 @@
+/*
+ * The library context: the last error with its message, the log and
+ * progress sinks and the cancel flag. Nothing here prints.
+ */
+#include "lib/core/ctx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *attrib_strerror(int code)
+{
+    switch (code) {
+    case ATTRIB_OK:
+        return "success";
+    case ATTRIB_ERROR:
+        return "failure";
+    case ATTRIB_ENOMEM:
+        return "out of memory";
+    case ATTRIB_EINVAL:
+        return "invalid argument";
+    case ATTRIB_ENOTFOUND:
+        return "not found";
+    case ATTRIB_EDATA:
+        return "input data rejected";
+    case ATTRIB_EDB:
+        return "database error";
+    case ATTRIB_EIO:
+        return "I/O error";
+    case ATTRIB_EHTTP:
+        return "HTTP error";
+    case ATTRIB_EPARSE:
+        return "parse error";
+    case ATTRIB_EPARTIAL:
+        return "partial failure";
+    case ATTRIB_EAUTH:
+        return "authentication failed";
+    case ATTRIB_ECANCEL:
+        return "cancelled";
+    default:
+        return "unknown error";
+    }
+}
+
+int attrib_ctx_new(attrib_ctx **out)
+{
+    attrib_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return ATTRIB_ENOMEM;
+    ctx->log_level = ATTRIB_LOG_INFO;
+    *out = ctx;
+    return ATTRIB_OK;
+}
+
+void attrib_ctx_free(attrib_ctx *ctx)
+{
+    free(ctx);
+}
+
+const char *attrib_errmsg(const attrib_ctx *ctx)
+{
+    return ctx != NULL ? ctx->msg : "";
+}
+
+int attrib_errcode(const attrib_ctx *ctx)
+{
+    return ctx != NULL ? ctx->code : ATTRIB_OK;
+}
+
+void attrib_clearerr(attrib_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    ctx->code = ATTRIB_OK;
+    ctx->msg[0] = '\0';
+}
+
+void attrib_ctx_set_log(attrib_ctx *ctx, attrib_log_level max_level, attrib_log_fn fn,
+                        void *payload)
+{
+    ctx->log_level = max_level;
+    ctx->log_fn = fn;
+    ctx->log_payload = payload;
+}
+
+void attrib_ctx_set_progress(attrib_ctx *ctx, attrib_progress_fn fn, void *payload)
+{
+    ctx->progress_fn = fn;
+    ctx->progress_payload = payload;
+}
+
+void attrib_ctx_cancel(attrib_ctx *ctx)
+{
+    if (ctx != NULL)
+        ctx->cancel = 1;
+}
+
+static int verror(attrib_ctx *ctx, bool replace, int code, const char *fmt, va_list ap)
+{
+    if (ctx == NULL)
+        return code;
+    if (ctx->code != ATTRIB_OK && !replace)
+        return code;
+    ctx->code = code;
+    vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
+    /* One line: fold any newline that slipped in from a driver message. */
+    for (char *p = ctx->msg; *p != '\0'; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    size_t n = strlen(ctx->msg);
+    while (n > 0 && ctx->msg[n - 1] == ' ')
+        ctx->msg[--n] = '\0';
+    return code;
+}
+
+int attrib__error(attrib_ctx *ctx, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = verror(ctx, false, code, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int attrib__error_replace(attrib_ctx *ctx, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = verror(ctx, true, code, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void attrib__error_prefix(attrib_ctx *ctx, const char *fmt, ...)
+{
+    if (ctx == NULL || ctx->code == ATTRIB_OK)
+        return;
+    char prefix[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    char old[sizeof(ctx->msg)];
+    memcpy(old, ctx->msg, sizeof(old));
+    /* Truncation is fine: the message stays one bounded line. */
+    size_t n = strlen(prefix);
+    if (n > sizeof(ctx->msg) - 3)
+        n = sizeof(ctx->msg) - 3;
+    memcpy(ctx->msg, prefix, n);
+    memcpy(ctx->msg + n, ": ", 2);
+    size_t rest = sizeof(ctx->msg) - n - 3;
+    size_t oldlen = strnlen(old, sizeof(old));
+    if (oldlen > rest)
+        oldlen = rest;
+    memcpy(ctx->msg + n + 2, old, oldlen);
+    ctx->msg[n + 2 + oldlen] = '\0';
+}
+
+void attrib__log(attrib_ctx *ctx, attrib_log_level level, const char *fmt, ...)
+{
+    if (ctx == NULL || ctx->log_fn == NULL || level > ctx->log_level)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    ctx->log_fn(level, line, ctx->log_payload);
+}
+
+void attrib__progress(attrib_ctx *ctx, const char *what, uint64_t done, uint64_t total)
+{
+    if (ctx != NULL && ctx->progress_fn != NULL)
+        ctx->progress_fn(what, done, total, ctx->progress_payload);
+}
+
+bool attrib__cancelled(attrib_ctx *ctx)
+{
+    if (ctx == NULL || !ctx->cancel)
+        return false;
+    attrib__error(ctx, ATTRIB_ECANCEL, "interrupted; nothing of this step was written");
+    return true;
+}

@@ -1,0 +1,127 @@
+/*
+ * The in-memory dataset of one run: the selected conversions, the sessions of
+ * their users grouped per user and sorted by (timestamp, session_id), the
+ * channel table, and the journeys cut from them (SPEC §3). Loading streams
+ * the store once and keeps only what journeys need.
+ */
+#ifndef ATTRIB_LIB_DATASET_H
+#define ATTRIB_LIB_DATASET_H
+
+#include "attrib/pipeline.h"
+#include "lib/report/agg.h"
+#include "lib/store/rows.h"
+#include "lib/store/store.h"
+#include "util/arena.h"
+#include "util/strmap.h"
+
+typedef struct {
+    const char *conv_id;
+    uint32_t user;
+    bool selected; /* in the date range (else only a reset boundary) */
+    int64_t ts;
+    double revenue;
+} attrib__conv;
+
+/* A session of a user who never converts (all_paths). Two users whose ids
+ * hash alike (p ~ n^2 / 2^65) would share one path: a statistics-only effect. */
+typedef struct {
+    uint64_t user; /* attrib_hash of user_id */
+    int64_t ts;
+    uint32_t channel;
+    uint8_t holder, closer, impression, pad_;
+} attrib__other;
+
+typedef struct {
+    attrib_arena arena;     /* ids of kept sessions and conversions */
+    attrib_strmap channels; /* channel name → index */
+    attrib_strmap users;    /* user_id of a selected conversion → index */
+    /* Bits set by the hashes of the users in `users`, 8 to 16 bits a user (small
+     * enough to stay in cache): a clear bit means "not a user of ours" without a
+     * random read of the map, which was 12% of a 10M run (97% of lookups miss). */
+    uint64_t *user_filter;
+    uint64_t user_filter_mask;
+
+    attrib__conv *convs; /* all loaded conversions, then sorted by (user, ts, conv_id) */
+    size_t n_convs, cap_convs;
+
+    attrib_session *sessions; /* grouped by user, sorted by (ts, id) within a user */
+    uint32_t *session_user;   /* staging: user of sessions[i] before grouping */
+    size_t n_sessions, cap_sessions, cap_users;
+    size_t *user_start; /* user u: sessions[user_start[u] .. user_start[u+1]) */
+
+    attrib_journey *journeys; /* selected conversions with n > 0, sorted by conv_id */
+    size_t n_journeys;
+
+    attrib_unattributable *unattributable; /* selected conversions with no session */
+    size_t n_unattributable;
+
+    /* With all_paths (models that learn from every path): the sessions of users
+     * without any conversion, as compact rows keyed by a 64-bit hash of the user
+     * id (no id strings kept: ~24 bytes a session), grouped by a radix sort. */
+    bool all_paths;
+    attrib__other *other; /* grouped by user hash, sorted by (ts, channel) within */
+    size_t n_other, cap_other;
+
+    /* With want_costs (set before loading): Σ cost per (channel, day) of every valid
+     * session the scan saw (the report's cost pass rides on the load). */
+    bool want_costs;
+    attrib__agg costs; /* channels = &channels */
+
+    uint64_t sessions_read; /* rows seen in the session scan */
+    uint64_t bad_sessions, bad_conversions;
+} attrib__dataset;
+
+/*
+ * Load conversions and sessions for `opts` and cut the journeys;
+ * `all_sessions` forces a full scan of session_sources. A full scan is split
+ * over attrib__threads(opts) threads when the store can (output identical for
+ * any thread count).
+ */
+int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                         bool all_sessions, attrib__dataset *ds);
+
+/* Threads a run uses: opts->threads, 0 = one per online CPU; at most 8. */
+unsigned attrib__threads(const attrib_run_options *opts);
+
+/*
+ * Every path of the data, for models that learn from all of them (set
+ * ds->all_paths before loading): first the journey of every conversion (in
+ * the range or not) in conv_id order, converted; then, per user, the
+ * sessions after the user's last conversion (all sessions for users who never
+ * convert), not converted — within the lookback of the path's last session
+ * when one is set. The order of the users follows the store's scan: models
+ * must not depend on the order of observe() calls. Sessions of users who never
+ * convert have no id (NULL).
+ */
+typedef int (*attrib__path_fn)(const attrib_path *path, void *payload);
+int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *opts,
+                          attrib__path_fn fn, void *payload);
+
+void attrib__dataset_free(attrib__dataset *ds);
+
+/*
+ * Prepare a model for this dataset: for models flagged NEEDS_PATHS, observe
+ * every path (attrib__dataset_paths) and finish; then bind the channels.
+ * The dataset must have been loaded with all_paths for such models.
+ */
+int attrib__dataset_fit(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_run_options *opts,
+                        attrib_model *model);
+
+/* Add the dataset's counts and its unattributable list (copied) to sum:
+ * conversions selected and with a journey, sessions read, journey sessions,
+ * bad rows skipped. */
+int attrib__dataset_summarize(attrib_ctx *ctx, const attrib__dataset *ds, attrib_summary *sum);
+
+/* Channel names as the models see them. */
+attrib_channels attrib__dataset_channels(const attrib__dataset *ds);
+
+/*
+ * The journey window of a conversion at `conv_ts` over one user's sessions
+ * s[0..n) sorted by (ts, id): sets [*lo, *hi). prev_ts is the timestamp of
+ * the user's previous conversion (INT64_MIN when none), used only with
+ * reset_after_conversion.
+ */
+void attrib__journey_window(const attrib_session *s, size_t n, int64_t conv_ts, int64_t prev_ts,
+                            const attrib_run_options *opts, size_t *lo, size_t *hi);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * channel_reporting aggregation (SPEC §5): per (channel, date), the cost of
+ * every session counted once, Σ ihc and Σ ihc × revenue of the attribution
+ * rows of those sessions. Sums are order-independent (util/xsum.h), so the
+ * fused run, the separate report step and any thread count give the same
+ * bits.
+ */
+#ifndef ATTRIB_LIB_REPORT_H
+#define ATTRIB_LIB_REPORT_H
+
+#include "lib/store/store.h"
+#include "util/strmap.h"
+#include "util/xsum.h"
+
+typedef struct {
+    uint64_t key; /* channel << 32 | (uint32_t)day; 0 slot marked by used */
+    bool used;
+    uint64_t sessions;
+    attrib_xsum cost, ihc, revenue;
+    /* Incremental report and attribute (pipeline.c): */
+    bool mark;       /* the cell's sums changed / a key to recompute */
+    bool has_report; /* a channel_reporting row exists; its cost: */
+    double report_cost;
+} attrib__agg_cell;
+
+typedef struct {
+    attrib_strmap *channels; /* borrowed channel table (indices used in keys) */
+    attrib__agg_cell *cells;
+    size_t cap, count;
+} attrib__agg;
+
+/* Add a session's cost to its (channel, day). */
+int attrib__agg_cost(attrib__agg *a, uint32_t channel, int32_t day, double cost);
+/* Add an attribution row's ihc and ihc × revenue to its (channel, day). */
+int attrib__agg_credit(attrib__agg *a, uint32_t channel, int32_t day, double ihc, double revenue);
+
+/* The cell of (channel, day), created empty when missing; NULL when out of memory. */
+attrib__agg_cell *attrib__agg_cell_of(attrib__agg *a, uint32_t channel, int32_t day);
+/* The cell of (channel, day), or NULL when there is none. */
+attrib__agg_cell *attrib__agg_find(const attrib__agg *a, uint32_t channel, int32_t day);
+/* The channel and day of a cell. */
+static inline uint32_t attrib__agg_channel(const attrib__agg_cell *c)
+{
+    return (uint32_t)(c->key >> 32);
+}
+static inline int32_t attrib__agg_day(const attrib__agg_cell *c)
+{
+    return (int32_t)(uint32_t)(c->key & 0xffffffffu);
+}
+
+/* The 128-bit accumulator of an xsum as two int64 halves for storage, and back. */
+static inline void attrib__acc_split(__int128 v, int64_t *hi, int64_t *lo)
+{
+    unsigned __int128 u = (unsigned __int128)v;
+    *hi = (int64_t)(uint64_t)(u >> 64);
+    *lo = (int64_t)(uint64_t)u;
+}
+static inline __int128 attrib__acc_join(int64_t hi, int64_t lo)
+{
+    return (__int128)(((unsigned __int128)(uint64_t)hi << 64) | (uint64_t)lo);
+}
+
+/*
+ * attrib_report_sums rows of the cells (all of them, or only the marked ones
+ * when only_marked), unordered. Channel strings are borrowed from
+ * a->channels; free *rows and *date_store with free().
+ */
+int attrib__agg_sums_rows(attrib_ctx *ctx, const attrib__agg *a, bool only_marked,
+                          attrib_sums_row **rows, size_t *n, char **date_store);
+
+/*
+ * The report rows of every cell with at least one session, sorted by
+ * (channel, date). *rows and the strings in it are owned by *arena-like
+ * `names` storage: free *rows and *dates with free(). Fails with
+ * ATTRIB_EDATA when a sum went out of range.
+ */
+int attrib__agg_rows(attrib_ctx *ctx, const attrib__agg *a, attrib_report_row **rows, size_t *n,
+                     char **date_store);
+
+/* Add every cell of `from` to a, its channel c becoming channel_map[c] (sums
+ * merge exactly: the result does not depend on how rows were split). */
+int attrib__agg_merge(attrib__agg *a, const attrib__agg *from, const uint32_t *channel_map);
+
+void attrib__agg_free(attrib__agg *a);
+
+#endif

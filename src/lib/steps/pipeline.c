@@ -1,0 +1,822 @@
+/*
+ * The pipeline steps: attribute, report, export and the fused run.
+ *
+ * attribute: load the dataset (dataset.c), run the model over every journey
+ * (in parallel chunks whose output does not depend on the thread count),
+ * check the credit invariants, replace the selection's rows in one
+ * transaction.
+ * report: work out which dates changed, aggregate them (report.c), replace
+ * those rows in one transaction. With valid report sums (attrib_report_sums,
+ * kept exact by ranged attribute steps) a ranged report recomputes only its
+ * own dates and serves the other keys it must refresh from the sums.
+ * run without a range: one scan of the sessions feeds both the journeys and
+ * the report's cost sums, and one transaction writes both tables.
+ */
+#include "attrib/pipeline.h"
+
+#include "lib/api/run.h"
+#include "lib/journey/dataset.h"
+#include "lib/report/agg.h"
+#include "lib/report/sums.h"
+#include "lib/store/rows.h"
+#include "util/ts.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INSERT_BATCH 4096
+#define MAX_THREADS 8
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool is_ranged(const attrib_run_options *o)
+{
+    return o->start_date != NULL || o->end_date != NULL;
+}
+
+void attrib_summary_free(attrib_summary *s)
+{
+    if (s == NULL)
+        return;
+    for (uint64_t i = 0; i < s->n_unattributable; i++)
+        free(s->unattributable[i].conv_id);
+    free(s->unattributable);
+    s->unattributable = NULL;
+    s->n_unattributable = 0;
+}
+
+static int check_options(attrib_ctx *ctx, const attrib_run_options *o)
+{
+    int32_t a = 0, b = 0;
+    if (o->start_date != NULL && attrib_date_parse(o->start_date, strlen(o->start_date), &a) != 0)
+        return attrib__error(ctx, ATTRIB_EINVAL, "start date '%s' is not a date YYYY-MM-DD",
+                             o->start_date);
+    if (o->end_date != NULL && attrib_date_parse(o->end_date, strlen(o->end_date), &b) != 0)
+        return attrib__error(ctx, ATTRIB_EINVAL, "end date '%s' is not a date YYYY-MM-DD",
+                             o->end_date);
+    if (o->start_date != NULL && o->end_date != NULL && a > b)
+        return attrib__error(ctx, ATTRIB_EINVAL, "start date %s is after end date %s",
+                             o->start_date, o->end_date);
+    return ATTRIB_OK;
+}
+
+static const attrib_model_ops *pick_model(const attrib_run_options *o)
+{
+    if (o->model != NULL)
+        return o->model;
+    const attrib_model_ops *m = attrib_model_find("ihc");
+    return m != NULL ? m : attrib_model_list()[0];
+}
+
+/* ---- attribution over all journeys, in parallel ---- */
+
+typedef struct {
+    const attrib_model *model;
+    const attrib__dataset *ds;
+    const size_t *offset; /* offset[j] = first credit of journey j */
+    attrib_credit *credits;
+    size_t from, to; /* journeys [from, to) */
+    int rc;
+    size_t bad; /* journey whose credit broke an invariant, when rc != OK */
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    for (size_t j = w->from; j < w->to; j++) {
+        const attrib_journey *jr = &w->ds->journeys[j];
+        attrib_credit *c = w->credits + w->offset[j];
+        int rc = attrib_model_attribute(w->model, jr, c);
+        double sum = 0;
+        bool ok = rc == ATTRIB_OK;
+        for (size_t k = 0; ok && k < jr->n; k++) {
+            ok = c[k].ihc >= -1e-12 && c[k].ihc <= 1 + 1e-12 && isfinite(c[k].ihc);
+            sum += c[k].ihc;
+        }
+        if (!ok || fabs(sum - 1) > 1e-6) {
+            w->rc = rc != ATTRIB_OK ? rc : ATTRIB_ERROR;
+            w->bad = j;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static int attribute_all(attrib_ctx *ctx, const attrib_model *model, const attrib__dataset *ds,
+                         const attrib_run_options *opts, size_t **offset_out,
+                         attrib_credit **credits_out, size_t *total_out)
+{
+    int rc = ATTRIB_OK;
+    size_t *offset = malloc((ds->n_journeys + 1) * sizeof(*offset));
+    attrib_credit *credits = NULL;
+    if (offset == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    offset[0] = 0;
+    for (size_t j = 0; j < ds->n_journeys; j++)
+        offset[j + 1] = offset[j] + ds->journeys[j].n;
+    size_t total = offset[ds->n_journeys];
+    credits = calloc(total > 0 ? total : 1, sizeof(*credits));
+    if (credits == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory for %zu credits", total);
+        goto done;
+    }
+    unsigned nt = attrib__threads(opts);
+    if (ds->n_journeys < 1024)
+        nt = 1;
+    worker w[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    bool started[MAX_THREADS] = {false};
+    for (unsigned t = 0; t < nt; t++) {
+        w[t] = (worker){.model = model,
+                        .ds = ds,
+                        .offset = offset,
+                        .credits = credits,
+                        .from = ds->n_journeys * t / nt,
+                        .to = ds->n_journeys * (t + 1) / nt};
+        if (t + 1 < nt)
+            started[t] = pthread_create(&tid[t], NULL, work, &w[t]) == 0;
+        if (!started[t])
+            work(&w[t]);
+    }
+    for (unsigned t = 0; t < nt; t++)
+        if (started[t])
+            pthread_join(tid[t], NULL);
+    for (unsigned t = 0; t < nt; t++) {
+        if (w[t].rc == ATTRIB_OK)
+            continue;
+        const attrib_journey *j = &ds->journeys[w[t].bad];
+        rc = attrib__error(ctx, ATTRIB_ERROR,
+                           "model %s gave conversion '%s' (%zu sessions) credit that is not "
+                           "in [0,1] or does not sum to 1; this is a bug, please report it",
+                           attrib_model_ops_of(model)->name, j->conv_id, j->n);
+        goto done;
+    }
+    *offset_out = offset;
+    *credits_out = credits;
+    *total_out = total;
+    offset = NULL;
+    credits = NULL;
+done:
+    free(offset);
+    free(credits);
+    return rc;
+}
+
+static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
+                             const size_t *offset, const attrib_credit *credits,
+                             const unsigned char *api_state, bool phases,
+                             const attrib_run_options *opts, attrib_summary *sum)
+{
+    attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
+    attrib__sums_delta sd = {.ctx = ctx};
+    sd.delta.channels = &sd.channels;
+    bool keep_sums = false;
+    attrib_attr_row *batch = NULL;
+    size_t nb = 0;
+    int rc = ATTRIB_OK;
+    if (is_ranged(opts))
+        rc = st->ops->report_sums_valid(st->impl, &keep_sums);
+    if (rc == ATTRIB_OK && keep_sums)
+        rc = attrib__sums_delta_compute(ctx, st, ds, offset, credits, api_state, &sel, &sd,
+                                        &keep_sums);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->delete_attribution(st->impl, &sel, phases);
+    if (rc == ATTRIB_OK && (batch = malloc(INSERT_BATCH * sizeof(*batch))) == NULL)
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    for (size_t j = 0; rc == ATTRIB_OK && j < ds->n_journeys; j++) {
+        const attrib_journey *jr = &ds->journeys[j];
+        if (api_state != NULL && api_state[j] != ATTRIB__API_DONE)
+            continue; /* no API result: no rows (listed as a failure) */
+        for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++) {
+            const attrib_credit *c = &credits[offset[j] + k];
+            batch[nb++] = (attrib_attr_row){.conv_id = jr->conv_id,
+                                            .session_id = jr->sessions[k].id,
+                                            .ihc = c->ihc,
+                                            .initializer = c->initializer,
+                                            .holder = c->holder,
+                                            .closer = c->closer};
+            if (nb == INSERT_BATCH) {
+                rc = st->ops->insert_attribution(st->impl, batch, nb, phases);
+                sum->attribution_rows += nb;
+                nb = 0;
+            }
+        }
+        if ((j & 0x3fff) == 0 && rc == ATTRIB_OK) {
+            attrib__progress(ctx, "writing attribution", j, ds->n_journeys);
+            if (attrib__cancelled(ctx))
+                rc = ATTRIB_ECANCEL;
+        }
+    }
+    if (rc == ATTRIB_OK && nb > 0) {
+        rc = st->ops->insert_attribution(st->impl, batch, nb, phases);
+        sum->attribution_rows += nb;
+    }
+    if (rc == ATTRIB_OK && keep_sums)
+        rc = attrib__sums_delta_apply(ctx, st, &sd);
+    free(batch);
+    attrib__sums_delta_free(&sd);
+    return rc;
+}
+
+/* Models with phases (IHC) store them beside ihc with --phases (the API's always are). */
+static bool model_has_phases(const attrib_model_ops *ops)
+{
+    return strcmp(ops->name, "ihc") == 0;
+}
+
+/* The ihc-api engine: credits from the API (or its result cache) instead of a model. */
+static int api_credits(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                       const attrib__dataset *ds, const attrib_channels *ch, size_t **offset_out,
+                       attrib_credit **credits_out, size_t *total_out, unsigned char **state_out,
+                       attrib_summary *sum)
+{
+    size_t n = ds->n_journeys;
+    size_t *offset = malloc((n + 1) * sizeof(*offset));
+    unsigned char *state = calloc(n ? n : 1, 1);
+    attrib_credit *credits = NULL;
+    if (offset != NULL) {
+        offset[0] = 0;
+        for (size_t j = 0; j < n; j++)
+            offset[j + 1] = offset[j] + ds->journeys[j].n;
+        credits = calloc(offset[n] ? offset[n] : 1, sizeof(*credits));
+    }
+    if (offset == NULL || state == NULL || credits == NULL) {
+        free(offset);
+        free(state);
+        free(credits);
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    }
+    int rc = attrib__api_attribute(ctx, st, opts, ds->journeys, n, ch, offset, credits, state, sum);
+    *offset_out = offset;
+    *credits_out = credits;
+    *total_out = offset[n];
+    *state_out = state;
+    return rc;
+}
+
+/* Distinct dates among report rows (for the summary). */
+static uint64_t count_dates(const attrib_report_row *rows, size_t n)
+{
+    attrib_strmap seen = ATTRIB_STRMAP_INIT;
+    for (size_t i = 0; i < n; i++)
+        if (attrib_strmap_intern(&seen, rows[i].date, strlen(rows[i].date), NULL) < 0)
+            break;
+    uint64_t count = seen.count;
+    attrib_strmap_free(&seen);
+    return count;
+}
+
+/* Attribute, optionally with the report fused in (no range only). */
+static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                          bool fuse_report, attrib_summary *sum)
+{
+    double t0 = now_seconds();
+    attrib__dataset ds = {0};
+    attrib_model *model = NULL;
+    size_t *offset = NULL;
+    attrib_credit *credits = NULL;
+    attrib_report_row *rows = NULL;
+    attrib_sums_row *srows = NULL;
+    char *dates = NULL, *sdates = NULL;
+    size_t total = 0, n_rows = 0, n_srows = 0;
+    unsigned char *api_state = NULL;
+    int api_rc = ATTRIB_OK;
+    int rc = check_options(ctx, opts);
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = attrib_store_check(st, true);
+    if (rc != ATTRIB_OK)
+        goto done;
+    const attrib_model_ops *ops = pick_model(opts);
+    rc = attrib_model_new(ctx, ops, &opts->model_opts, &model);
+    if (rc != ATTRIB_OK)
+        goto done;
+    ds.all_paths = (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0;
+    ds.want_costs = fuse_report; /* the report's cost pass rides on the scan */
+    rc = attrib__dataset_load(ctx, st, opts, !is_ranged(opts), &ds);
+    if (rc != ATTRIB_OK)
+        goto done;
+    double t1 = now_seconds();
+    sum->read_seconds += t1 - t0;
+    attrib_channels ch = attrib__dataset_channels(&ds);
+    rc = attrib__dataset_fit(ctx, &ds, opts, model);
+    if (rc != ATTRIB_OK)
+        goto done;
+    attrib__progress(ctx, "attributing", 0, ds.n_journeys);
+    if (opts->api != NULL) {
+        rc = api_credits(ctx, st, opts, &ds, &ch, &offset, &credits, &total, &api_state, sum);
+        if (rc == ATTRIB_EPARTIAL || rc == ATTRIB_EAUTH) {
+            api_rc = rc; /* store the others, then report the failures */
+            rc = ATTRIB_OK;
+        }
+    } else
+        rc = attribute_all(ctx, model, &ds, opts, &offset, &credits, &total);
+    if (rc != ATTRIB_OK)
+        goto done;
+    double t2 = now_seconds();
+    sum->model_seconds += t2 - t1;
+    if (fuse_report) {
+        for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
+            const attrib_journey *jr = &ds.journeys[j];
+            if (api_state != NULL && api_state[j] != ATTRIB__API_DONE)
+                continue;
+            for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++)
+                rc = attrib__agg_credit(&ds.costs, jr->sessions[k].channel,
+                                        attrib_ts_day(jr->sessions[k].ts),
+                                        credits[offset[j] + k].ihc, jr->revenue);
+        }
+        if (rc != ATTRIB_OK) {
+            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
+            goto done;
+        }
+        rc = attrib__agg_rows(ctx, &ds.costs, &rows, &n_rows, &dates);
+        if (rc == ATTRIB_OK)
+            rc = attrib__agg_sums_rows(ctx, &ds.costs, false, &srows, &n_srows, &sdates);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
+    rc = attrib__store_begin(st);
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
+                           opts->api != NULL || (opts->phases && model_has_phases(ops)), opts, sum);
+    if (rc == ATTRIB_OK && fuse_report) {
+        rc = st->ops->replace_report(st->impl, NULL, rows, n_rows);
+        if (rc == ATTRIB_OK)
+            rc = st->ops->replace_report_sums(st->impl, NULL, srows, n_srows, false);
+        sum->report_rows += n_rows;
+        sum->report_dates += count_dates(rows, n_rows);
+    }
+    if (rc == ATTRIB_OK && attrib__cancelled(ctx))
+        rc = ATTRIB_ECANCEL;
+    if (rc == ATTRIB_OK)
+        rc = attrib__store_commit(st);
+    if (rc != ATTRIB_OK) {
+        attrib__store_rollback(st);
+        goto done;
+    }
+    sum->write_seconds += now_seconds() - t2;
+    rc = attrib__dataset_summarize(ctx, &ds, sum);
+    if (api_state != NULL)
+        for (size_t j = 0; j < ds.n_journeys; j++)
+            if (api_state[j] != ATTRIB__API_DONE)
+                sum->conversions_attributed--;
+    if (rc == ATTRIB_OK && api_rc != ATTRIB_OK)
+        rc = attrib__error(ctx, api_rc,
+                           "%llu conversions got no result from the IHC API; all "
+                           "others were stored (the failures are listed above and "
+                           "in attrib_api_failures)",
+                           (unsigned long long)sum->conversions_failed);
+done:
+    free(api_state);
+    free(rows);
+    free(dates);
+    free(srows);
+    free(sdates);
+    free(offset);
+    free(credits);
+    attrib_model_free(model);
+    attrib__dataset_free(&ds);
+    sum->seconds += now_seconds() - t0;
+    return rc;
+}
+
+int attrib_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                     attrib_summary *sum)
+{
+    attrib_clearerr(ctx);
+    return attribute_impl(ctx, st, opts, false, sum);
+}
+
+/* ---- report ---- */
+
+static bool date_in_range(const char *d, const attrib_run_options *o)
+{
+    return (o->start_date == NULL || strcmp(d, o->start_date) >= 0) &&
+           (o->end_date == NULL || strcmp(d, o->end_date) <= 0);
+}
+
+typedef struct {
+    attrib_ctx *ctx;
+    const attrib_run_options *opts;
+    attrib__agg agg;
+    attrib_strmap channels;
+    attrib_strmap dates; /* affected dates outside the range */
+    bool all;            /* a full recompute was requested ('*') */
+    bool filter;         /* full scan: keep only the range and `dates` */
+    uint64_t sessions, bad;
+} report_state;
+
+/* Above this share of all days, one full scan beats index probes per date. */
+#define REPORT_SCAN_SHARE 0.25
+
+static bool affected(const report_state *rs, const char *d, size_t len)
+{
+    return !rs->filter || date_in_range(d, rs->opts) || attrib_strmap_find(&rs->dates, d, len) >= 0;
+}
+
+static int on_date(const attrib_value *cols, void *payload)
+{
+    report_state *rs = payload;
+    const attrib_value *v = &cols[0];
+    if (v->type != ATTRIB_V_TEXT)
+        return ATTRIB_OK; /* a bad session date: that session is rejected by the scan */
+    if (strcmp(v->s, "*") == 0) {
+        rs->all = true;
+        return ATTRIB_OK;
+    }
+    if (date_in_range(v->s, rs->opts))
+        return ATTRIB_OK;
+    int32_t day;
+    if (attrib_date_parse(v->s, v->len, &day) != 0)
+        return ATTRIB_OK;
+    if (attrib_strmap_intern(&rs->dates, v->s, v->len, NULL) < 0)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    return ATTRIB_OK;
+}
+
+static int report_session(const attrib_value *cols, void *payload)
+{
+    report_state *rs = payload;
+    attrib_session_row r;
+    char scratch[2][32];
+    rs->sessions++;
+    const attrib_value *d = &cols[ATTRIB_SS_EVENT_DATE];
+    if (d->type == ATTRIB_V_TEXT && !affected(rs, d->s, d->len))
+        return ATTRIB_OK;
+    int rc = attrib__session_row(rs->ctx, cols, &r, scratch);
+    if (rc != ATTRIB_OK) {
+        if (!rs->opts->skip_bad_rows)
+            return rc;
+        attrib_clearerr(rs->ctx);
+        rs->bad++;
+        return ATTRIB_OK;
+    }
+    int64_t ch = attrib_strmap_intern(&rs->channels, r.channel, r.channel_len, NULL);
+    if (ch < 0 || attrib__agg_cost(&rs->agg, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
+    return ATTRIB_OK;
+}
+
+static int report_credit(const attrib_value *cols, void *payload)
+{
+    report_state *rs = payload;
+    double ihc = 0, revenue = 0;
+    int32_t day = 0;
+    const attrib_value *c = NULL;
+    int t = attrib__credit_terms(rs->ctx, cols, &ihc, &revenue, &day, &c);
+    if (t < 0) {
+        if (!rs->opts->skip_bad_rows)
+            return t;
+        attrib_clearerr(rs->ctx);
+        rs->bad++;
+        return ATTRIB_OK;
+    }
+    if (t == 0)
+        return ATTRIB_OK; /* the session row itself is bad: rejected or skipped by the cost pass */
+    const attrib_value *d = &cols[ATTRIB_AR_EVENT_DATE];
+    if (!affected(rs, d->s, d->len))
+        return ATTRIB_OK;
+    int64_t ch = attrib_strmap_intern(&rs->channels, c->s, c->len, NULL);
+    if (ch < 0 || attrib__agg_credit(&rs->agg, (uint32_t)ch, day, ihc, revenue) != ATTRIB_OK)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
+    return ATTRIB_OK;
+}
+
+/*
+ * The ranged report with valid sums (docs/pipeline.md): the keys outside the
+ * range whose sums an attribute step changed (dirty keys) or that hold the
+ * selected journeys' sessions take ihc and ihc × revenue from
+ * attrib_report_sums and cost from their existing channel_reporting row; a
+ * date where such a row is missing is recomputed from scratch.
+ */
+typedef struct {
+    report_state *rs;
+    attrib__agg keys;     /* the keys (cells used as a set) */
+    attrib__agg cur;      /* existing rows (has_report) and stored sums (mark) of their dates */
+    attrib_strmap kdates; /* the keys' dates */
+} incr_state;
+
+static int add_key(incr_state *in, const attrib_value *ch, const attrib_value *d)
+{
+    int32_t day;
+    if (ch->type != ATTRIB_V_TEXT || d->type != ATTRIB_V_TEXT ||
+        attrib_date_parse(d->s, d->len, &day) != 0 || date_in_range(d->s, in->rs->opts))
+        return ATTRIB_OK;
+    int64_t k = attrib_strmap_intern(&in->rs->channels, ch->s, ch->len, NULL);
+    if (k < 0 || attrib__agg_cell_of(&in->keys, (uint32_t)k, day) == NULL)
+        return attrib__error(in->rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    return ATTRIB_OK;
+}
+
+static int on_dirty_key(const attrib_value *cols, void *payload)
+{
+    return add_key(payload, &cols[ATTRIB_DK_CHANNEL], &cols[ATTRIB_DK_DATE]);
+}
+
+static int on_journey_row(const attrib_value *cols, void *payload)
+{
+    return add_key(payload, &cols[ATTRIB_AR_CHANNEL], &cols[ATTRIB_AR_EVENT_DATE]);
+}
+
+/* A date to recompute from scratch. */
+static int scratch_day(report_state *rs, int32_t day)
+{
+    char d[11];
+    attrib_date_format(day, d);
+    if (attrib_strmap_intern(&rs->dates, d, 10, NULL) < 0)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    return ATTRIB_OK;
+}
+
+/* The cell in `cur` of a row's (channel, date); NULL (and *day untouched) when unusable. */
+static attrib__agg_cell *cur_cell(incr_state *in, const attrib_value *ch, const attrib_value *d,
+                                  int32_t *day, int *rc)
+{
+    *rc = ATTRIB_OK;
+    if (ch->type != ATTRIB_V_TEXT || d->type != ATTRIB_V_TEXT ||
+        attrib_date_parse(d->s, d->len, day) != 0)
+        return NULL;
+    int64_t k = attrib_strmap_intern(&in->rs->channels, ch->s, ch->len, NULL);
+    attrib__agg_cell *c = k < 0 ? NULL : attrib__agg_cell_of(&in->cur, (uint32_t)k, *day);
+    if (c == NULL)
+        *rc = attrib__error(in->rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    return c;
+}
+
+static int on_report_row(const attrib_value *cols, void *payload)
+{
+    incr_state *in = payload;
+    int32_t day = 0;
+    int rc;
+    attrib__agg_cell *c = cur_cell(in, &cols[ATTRIB_CR_CHANNEL], &cols[ATTRIB_CR_DATE], &day, &rc);
+    if (c == NULL)
+        return rc;
+    const attrib_value *v = &cols[ATTRIB_CR_COST];
+    if (v->type == ATTRIB_V_REAL)
+        c->report_cost = v->r;
+    else if (v->type == ATTRIB_V_INT)
+        c->report_cost = (double)v->i;
+    else
+        return scratch_day(in->rs, day); /* not a cost we wrote: recompute the date */
+    c->has_report = true;
+    return ATTRIB_OK;
+}
+
+static int on_sums_row(const attrib_value *cols, void *payload)
+{
+    incr_state *in = payload;
+    int32_t day = 0;
+    int rc;
+    attrib__agg_cell *c = cur_cell(in, &cols[ATTRIB_RS_CHANNEL], &cols[ATTRIB_RS_DATE], &day, &rc);
+    if (c == NULL)
+        return rc;
+    for (int i = ATTRIB_RS_IHC_HI; i <= ATTRIB_RS_REV_LO; i++)
+        if (cols[i].type != ATTRIB_V_INT)
+            return scratch_day(in->rs, day);
+    c->ihc.acc = attrib__acc_join(cols[ATTRIB_RS_IHC_HI].i, cols[ATTRIB_RS_IHC_LO].i);
+    c->revenue.acc = attrib__acc_join(cols[ATTRIB_RS_REV_HI].i, cols[ATTRIB_RS_REV_LO].i);
+    c->mark = true;
+    return ATTRIB_OK;
+}
+
+/* Find the keys, read what is stored for their dates, choose the scratch dates. */
+static int incr_plan(attrib_store *st, const attrib_scan *range, incr_state *in)
+{
+    report_state *rs = in->rs;
+    int rc = st->ops->scan_dirty_keys(st->impl, on_dirty_key, in);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->scan_attribution_conv(st->impl, range, on_journey_row, in);
+    for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
+        const attrib__agg_cell *c = &in->keys.cells[i];
+        char d[11];
+        if (!c->used)
+            continue;
+        attrib_date_format(attrib__agg_day(c), d);
+        if (attrib_strmap_intern(&in->kdates, d, 10, NULL) < 0)
+            rc = attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    }
+    if (rc != ATTRIB_OK || in->kdates.count == 0)
+        return rc;
+    attrib_scan sel = {.dates = in->kdates.keys, .n_dates = in->kdates.count};
+    rc = st->ops->scan_report(st->impl, &sel, on_report_row, in);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->scan_report_sums(st->impl, &sel, on_sums_row, in);
+    /* A key of a journey, or stored credit, without its row: recompute that date. */
+    for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
+        const attrib__agg_cell *k = &in->keys.cells[i];
+        if (!k->used)
+            continue;
+        const attrib__agg_cell *c =
+            attrib__agg_find(&in->cur, attrib__agg_channel(k), attrib__agg_day(k));
+        if (c == NULL || !c->has_report)
+            rc = scratch_day(rs, attrib__agg_day(k));
+    }
+    for (size_t i = 0; i < in->cur.cap && rc == ATTRIB_OK; i++) {
+        const attrib__agg_cell *c = &in->cur.cells[i];
+        if (c->used && c->mark && !c->has_report && (c->ihc.acc != 0 || c->revenue.acc != 0))
+            rc = scratch_day(rs, attrib__agg_day(c));
+    }
+    return rc;
+}
+
+/* Rows of the keys' dates not recomputed: stored cost, ihc and ihc × revenue from the sums. */
+static int incr_rows(attrib_ctx *ctx, const incr_state *in, attrib_report_row **rows, size_t *n,
+                     char **date_store)
+{
+    const attrib__agg *a = &in->cur;
+    attrib_report_row *r = calloc(a->count > 0 ? a->count : 1, sizeof(*r));
+    char *dates = calloc(a->count > 0 ? a->count : 1, 11);
+    if (r == NULL || dates == NULL) {
+        free(r);
+        free(dates);
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory building the report");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < a->cap; i++) {
+        const attrib__agg_cell *c = &a->cells[i];
+        if (!c->used || !c->has_report)
+            continue;
+        char *d = dates + 11 * k;
+        attrib_date_format(attrib__agg_day(c), d);
+        if (attrib_strmap_find(&in->rs->dates, d, 10) >= 0)
+            continue; /* recomputed */
+        r[k++] = (attrib_report_row){.channel = in->rs->channels.keys[attrib__agg_channel(c)],
+                                     .date = d,
+                                     .cost = c->report_cost,
+                                     .ihc = attrib_xsum_value(&c->ihc),
+                                     .ihc_revenue = attrib_xsum_value(&c->revenue)};
+    }
+    *rows = r;
+    *n = k;
+    *date_store = dates;
+    return ATTRIB_OK;
+}
+
+/* Rows a then rows b in one new array (the strings stay where they are). */
+static int concat_rows(attrib_ctx *ctx, attrib_report_row **a, size_t *na,
+                       const attrib_report_row *b, size_t nb)
+{
+    if (nb == 0)
+        return ATTRIB_OK;
+    attrib_report_row *r = realloc(*a, (*na + nb) * sizeof(*r));
+    if (r == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory building the report");
+    memcpy(r + *na, b, nb * sizeof(*r));
+    *a = r;
+    *na += nb;
+    return ATTRIB_OK;
+}
+
+int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                  attrib_summary *sum)
+{
+    attrib_clearerr(ctx);
+    double t0 = now_seconds();
+    report_state rs = {.ctx = ctx, .opts = opts};
+    rs.agg.channels = &rs.channels;
+    incr_state in = {.rs = &rs};
+    in.keys.channels = in.cur.channels = &rs.channels;
+    attrib_report_row *rows = NULL, *irows = NULL;
+    attrib_sums_row *srows = NULL;
+    char *dates = NULL, *idates = NULL, *sdates = NULL;
+    size_t n_rows = 0, n_irows = 0, n_srows = 0;
+    bool valid = false;
+    int rc = check_options(ctx, opts);
+    if (rc == ATTRIB_OK)
+        rc = attrib_store_check(st, true);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->report_sums_valid(st->impl, &valid);
+    if (rc != ATTRIB_OK)
+        goto done;
+    bool full = !is_ranged(opts);
+    attrib_scan range = {.start_date = opts->start_date, .end_date = opts->end_date};
+    if (!full) {
+        rc = st->ops->scan_dirty_dates(st->impl, on_date, &rs);
+        if (rc == ATTRIB_OK)
+            rc = valid ? incr_plan(st, &range, &in)
+                       : st->ops->scan_attribution_dates(st->impl, &range, on_date, &rs);
+        /* Every recomputed date is replaced too. */
+        for (size_t i = 0; valid && i < rs.dates.count && rc == ATTRIB_OK; i++)
+            if (attrib_strmap_intern(&in.kdates, rs.dates.keys[i], 10, NULL) < 0)
+                rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        if (rc != ATTRIB_OK)
+            goto done;
+        full = rs.all;
+    }
+    if (!full && st->ops->session_day_span != NULL) {
+        /* Many affected days: one scan filtered here is cheaper than probes. */
+        int32_t first = 0, last = 0, a = 0, b = 0;
+        rc = st->ops->session_day_span(st->impl, &first, &last);
+        if (rc != ATTRIB_OK)
+            goto done;
+        if (opts->start_date == NULL || attrib_date_parse(opts->start_date, 10, &a) != 0 ||
+            a < first)
+            a = first;
+        if (opts->end_date == NULL || attrib_date_parse(opts->end_date, 10, &b) != 0 || b > last)
+            b = last;
+        double days = (double)(b >= a ? b - a + 1 : 0) + (double)rs.dates.count;
+        rs.filter = last >= first && days > REPORT_SCAN_SHARE * (double)(last - first + 1);
+    }
+    /* Cost pass, then credit pass, over the range and the extra dates. */
+    attrib_scan extra = {.dates = rs.dates.keys, .n_dates = rs.dates.count};
+    bool scan_all = full || rs.filter;
+    for (int pass = 0; pass < 2 && rc == ATTRIB_OK; pass++) {
+        attrib_row_fn fn = pass == 0 ? report_session : report_credit;
+        rc = pass == 0 ? st->ops->scan_sessions(st->impl, scan_all ? NULL : &range, fn, &rs)
+                       : st->ops->scan_attribution(st->impl, scan_all ? NULL : &range, fn, &rs);
+        if (rc == ATTRIB_OK && !scan_all && extra.n_dates > 0)
+            rc = pass == 0 ? st->ops->scan_sessions(st->impl, &extra, fn, &rs)
+                           : st->ops->scan_attribution(st->impl, &extra, fn, &rs);
+    }
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = attrib__agg_rows(ctx, &rs.agg, &rows, &n_rows, &dates);
+    /* The sums of every recomputed key (with valid sums, or a full report that makes them so). */
+    bool write_sums = full || valid;
+    if (rc == ATTRIB_OK && write_sums)
+        rc = attrib__agg_sums_rows(ctx, &rs.agg, false, &srows, &n_srows, &sdates);
+    if (rc == ATTRIB_OK && !full && valid) {
+        rc = incr_rows(ctx, &in, &irows, &n_irows, &idates);
+        if (rc == ATTRIB_OK)
+            rc = concat_rows(ctx, &rows, &n_rows, irows, n_irows);
+    }
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = attrib__store_begin(st);
+    if (rc != ATTRIB_OK)
+        goto done;
+    attrib_scan repl = range;
+    /* With valid sums the keys' dates hold the scratch dates too. */
+    const attrib_strmap *rdates = !full && valid ? &in.kdates : &rs.dates;
+    repl.dates = rdates->keys;
+    repl.n_dates = rdates->count;
+    rc = st->ops->replace_report(st->impl, full ? NULL : &repl, rows, n_rows);
+    if (rc == ATTRIB_OK && write_sums) {
+        attrib_scan sums_sel = range;
+        sums_sel.dates = rs.dates.keys;
+        sums_sel.n_dates = rs.dates.count;
+        rc = st->ops->replace_report_sums(st->impl, full ? NULL : &sums_sel, srows, n_srows, false);
+    }
+    if (rc == ATTRIB_OK)
+        rc = attrib__store_commit(st);
+    if (rc != ATTRIB_OK) {
+        attrib__store_rollback(st);
+        goto done;
+    }
+    sum->report_rows += n_rows;
+    sum->report_dates += count_dates(rows, n_rows);
+    sum->sessions_read += rs.sessions;
+    sum->bad_rows_skipped += rs.bad;
+done:
+    free(rows);
+    free(dates);
+    free(irows);
+    free(idates);
+    free(srows);
+    free(sdates);
+    attrib__agg_free(&rs.agg);
+    attrib__agg_free(&in.keys);
+    attrib__agg_free(&in.cur);
+    attrib_strmap_free(&in.kdates);
+    attrib_strmap_free(&rs.channels);
+    attrib_strmap_free(&rs.dates);
+    sum->seconds += now_seconds() - t0;
+    return rc;
+}
+
+int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts, const char *path,
+               attrib_summary *sum)
+{
+    attrib_clearerr(ctx);
+    int rc = check_options(ctx, opts);
+    if (rc != ATTRIB_OK)
+        return rc;
+    rc = attrib_store_check(st, false);
+    if (rc == ATTRIB_OK)
+        rc = attrib_store_init(st, NULL);
+    if (rc != ATTRIB_OK)
+        return rc;
+    if (is_ranged(opts)) {
+        rc = attribute_impl(ctx, st, opts, false, sum);
+        if (rc == ATTRIB_OK)
+            rc = attrib_report(ctx, st, opts, sum);
+    } else {
+        rc = attribute_impl(ctx, st, opts, true, sum);
+    }
+    if (rc == ATTRIB_OK && path != NULL)
+        rc = attrib_export_csv(ctx, st, opts, path, sum);
+    return rc;
+}

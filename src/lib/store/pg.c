@@ -1,0 +1,1335 @@
+/*
+ * The PostgreSQL backend of the store (libpq). Same tables, same semantics
+ * and the same values as the SQLite backend (store_sqlite.c is the
+ * reference), done the way PostgreSQL wants it:
+ * - every value is a bound parameter (selections as text[] arrays), never
+ *   spliced into SQL;
+ * - reads stream in single-row mode: memory does not grow with the table;
+ * - bulk writes go through COPY FROM STDIN (text format, escaped);
+ * - dates compare with COLLATE "C", i.e. bytewise like SQLite, whatever the
+ *   database's collation, and the date indexes are built in that collation;
+ * - floats are double precision and travel exactly (shortest round-trip
+ *   text with extra_float_digits=3, "%.17g" on the way in);
+ * - the schema is chosen by the URI query parameter schema=NAME (attrib's,
+ *   removed before libpq sees the URI) or libpq's own options=-csearch_path=..;
+ * - a lost connection (server restart, network) is reported as such, with
+ *   the target shown without its password; the caller's transaction makes
+ *   sure nothing is half-written.
+ */
+#include "lib/store/store.h"
+
+#include "util/buf.h"
+#include "util/ts.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Type OIDs (pg_type.dat; stable across versions). */
+#define OID_BOOL 16
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_FLOAT4 700
+#define OID_FLOAT8 701
+#define OID_NUMERIC 1700
+
+#define COPY_CHUNK 65536
+#define MAX_PARAMS 6
+
+typedef struct {
+    PGconn *conn;
+    attrib_ctx *ctx;
+    const char *disp; /* printable target (owned by the store) */
+} pg_store;
+
+/* Column kinds for COPY encoding. */
+typedef enum { COL_TEXT, COL_INT, COL_REAL } col_kind;
+
+/* Bound parameters of one statement. */
+typedef struct {
+    const char *v[MAX_PARAMS];
+    int n;
+    attrib_buf arr[2]; /* text[] literals of users / dates */
+} params;
+
+static bool pg_accepts(const char *target)
+{
+    return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
+}
+
+/* ---- errors ---- */
+
+/* One line of a libpq message: newlines and the "ERROR:  " prefix folded. */
+static void one_line(const char *msg, char *out, size_t size)
+{
+    size_t o = 0;
+    bool space = false;
+    for (const char *p = msg != NULL ? msg : ""; *p != '\0' && o + 1 < size; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ') {
+            space = o > 0;
+            continue;
+        }
+        if (space && o + 2 < size) {
+            out[o++] = ' ';
+        }
+        space = false;
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+}
+
+static bool conn_lost(pg_store *s, const PGresult *res)
+{
+    if (PQstatus(s->conn) == CONNECTION_BAD)
+        return true;
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    /* 08: connection exception; 57P01..03: admin shutdown, crash shutdown, cannot connect now. */
+    return state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0);
+}
+
+/* Record the failure of `what` (res may be NULL). */
+static int pg_fail(pg_store *s, const PGresult *res, const char *what)
+{
+    char msg[600];
+    const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    one_line(primary != NULL ? primary : PQerrorMessage(s->conn), msg, sizeof(msg));
+    if (conn_lost(s, res))
+        return attrib__error(s->ctx, ATTRIB_EDB,
+                             "connection to %s lost during %s (%s); nothing was written, rerun "
+                             "the step",
+                             s->disp, what, msg);
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *detail = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *context = res != NULL ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
+    char det[300] = "", ctxt[200] = "";
+    if (detail != NULL)
+        one_line(detail, det, sizeof(det));
+    if (context != NULL && strncmp(context, "COPY ", 5) == 0) /* names the row and column */
+        one_line(context, ctxt, sizeof(ctxt));
+    int code = ATTRIB_EDB;
+    if (state != NULL && strcmp(state, "42P01") == 0)
+        code = ATTRIB_ENOTFOUND; /* undefined_table */
+    else if (state != NULL && strncmp(state, "28", 2) == 0)
+        code = ATTRIB_EAUTH;
+    else if (state != NULL && strcmp(state, "53200") == 0)
+        code = ATTRIB_ENOMEM;
+    return attrib__error(s->ctx, code, "%s: %s: %s%s%s%s%s%s", s->disp, what, msg,
+                         det[0] != '\0' ? " " : "", det, ctxt[0] != '\0' ? " (" : "", ctxt,
+                         ctxt[0] != '\0' ? ")" : "");
+}
+
+static int oom(pg_store *s)
+{
+    return attrib__error(s->ctx, ATTRIB_ENOMEM, "%s: out of memory", s->disp);
+}
+
+/* ---- statements ---- */
+
+static bool result_ok(const PGresult *res)
+{
+    ExecStatusType st = PQresultStatus(res);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* Run one statement (or a script without parameters); no rows expected. */
+static int exec_params(pg_store *s, const char *sql, const params *p, const char *what)
+{
+    PGresult *res = p != NULL && p->n > 0
+                        ? PQexecParams(s->conn, sql, p->n, NULL, p->v, NULL, NULL, 0)
+                        : PQexec(s->conn, sql);
+    int rc = ATTRIB_OK;
+    if (res == NULL || !result_ok(res))
+        rc = pg_fail(s, res, what);
+    PQclear(res);
+    return rc;
+}
+
+static int exec(pg_store *s, const char *sql, const char *what)
+{
+    return exec_params(s, sql, NULL, what);
+}
+
+static void params_free(params *p)
+{
+    attrib_buf_free(&p->arr[0]);
+    attrib_buf_free(&p->arr[1]);
+}
+
+/* A text[] literal of keys: {"a","b\"c"}. */
+static int array_literal(attrib_buf *b, const char *const *keys, size_t n)
+{
+    int e = attrib_buf_addc(b, '{');
+    for (size_t i = 0; i < n && e == 0; i++) {
+        if (i > 0)
+            e |= attrib_buf_addc(b, ',');
+        e |= attrib_buf_addc(b, '"');
+        for (const char *k = keys[i]; *k != '\0' && e == 0; k++) {
+            if (*k == '"' || *k == '\\')
+                e |= attrib_buf_addc(b, '\\');
+            e |= attrib_buf_addc(b, *k);
+        }
+        e |= attrib_buf_addc(b, '"');
+    }
+    e |= attrib_buf_addc(b, '}');
+    return e;
+}
+
+/* Bind a parameter; returns its number ($n). */
+static int bind(params *p, const char *v)
+{
+    p->v[p->n] = v;
+    return ++p->n;
+}
+
+/*
+ * Append " AND ..." for a selection: the range on date_col (bytewise, like
+ * SQLite), users and dates as bound arrays.
+ */
+static int where_clause(pg_store *s, attrib_buf *sql, params *p, const attrib_scan *sel,
+                        const char *date_col, const char *user_col)
+{
+    int e = attrib_buf_adds(sql, " WHERE true");
+    if (sel != NULL && date_col != NULL) {
+        if (sel->start_date != NULL)
+            e |= attrib_buf_printf(sql, " AND %s COLLATE \"C\" >= $%d", date_col,
+                                   bind(p, sel->start_date));
+        if (sel->end_date != NULL)
+            e |= attrib_buf_printf(sql, " AND %s COLLATE \"C\" <= $%d", date_col,
+                                   bind(p, sel->end_date));
+        if (sel->dates != NULL) {
+            e |= array_literal(&p->arr[1], sel->dates, sel->n_dates);
+            e |= attrib_buf_printf(sql, " AND %s COLLATE \"C\" = ANY($%d::text[])", date_col,
+                                   bind(p, attrib_buf_cstr(&p->arr[1])));
+        }
+    }
+    if (sel != NULL && user_col != NULL && sel->users != NULL) {
+        e |= array_literal(&p->arr[0], sel->users, sel->n_users);
+        e |= attrib_buf_printf(sql, " AND %s = ANY($%d::text[])", user_col,
+                               bind(p, attrib_buf_cstr(&p->arr[0])));
+    }
+    return e != 0 || attrib_buf_failed(sql) ? oom(s) : ATTRIB_OK;
+}
+
+/* One column of a result row as the SQLite backend would give it. */
+static int column_value(pg_store *s, const PGresult *res, int col, attrib_value *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (PQgetisnull(res, 0, col)) {
+        v->type = ATTRIB_V_NULL;
+        return ATTRIB_OK;
+    }
+    const char *text = PQgetvalue(res, 0, col);
+    char *end = NULL;
+    switch (PQftype(res, col)) {
+    case OID_BOOL:
+        v->type = ATTRIB_V_INT;
+        v->i = text[0] == 't';
+        return ATTRIB_OK;
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+        v->type = ATTRIB_V_INT;
+        errno = 0;
+        v->i = strtoll(text, &end, 10);
+        break;
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_NUMERIC:
+        v->type = ATTRIB_V_REAL;
+        errno = 0;
+        v->r = strtod(text, &end); /* "NaN", "Infinity", "-Infinity" included */
+        if (errno == ERANGE)
+            errno = 0; /* numeric beyond double: inf/0 like SQLite's conversion */
+        break;
+    default:
+        v->type = ATTRIB_V_TEXT;
+        v->s = text;
+        v->len = (size_t)PQgetlength(res, 0, col);
+        return ATTRIB_OK;
+    }
+    if (end == text || *end != '\0' || errno != 0)
+        return attrib__error(s->ctx, ATTRIB_EDB, "%s: unreadable number '%.40s' in column %s",
+                             s->disp, text, PQfname(res, col));
+    return ATTRIB_OK;
+}
+
+/* Stop a running query and swallow what is left of it. */
+static void abandon(pg_store *s)
+{
+    PGcancel *c = PQgetCancel(s->conn);
+    if (c != NULL) {
+        char err[256];
+        PQcancel(c, err, sizeof(err));
+        PQfreeCancel(c);
+    }
+    PGresult *res;
+    while ((res = PQgetResult(s->conn)) != NULL)
+        PQclear(res);
+}
+
+/* Run a query and stream its rows (ncols values each) to fn, one row in memory at a time. */
+static int run_query(pg_store *s, const char *sql, const params *p, int ncols, attrib_row_fn fn,
+                     void *payload, const char *what)
+{
+    attrib_value vals[16];
+    int rc = ATTRIB_OK;
+    if (!PQsendQueryParams(s->conn, sql, p != NULL ? p->n : 0, NULL, p != NULL ? p->v : NULL, NULL,
+                           NULL, 0))
+        return pg_fail(s, NULL, what);
+    if (!PQsetSingleRowMode(s->conn)) {
+        abandon(s);
+        return pg_fail(s, NULL, what);
+    }
+    PGresult *res;
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_SINGLE_TUPLE && rc == ATTRIB_OK) {
+            if (PQnfields(res) < ncols) {
+                rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: %s: %d columns, expected %d", s->disp,
+                                   what, PQnfields(res), ncols);
+            } else {
+                for (int i = 0; i < ncols && rc == ATTRIB_OK; i++)
+                    rc = column_value(s, res, i, &vals[i]);
+                if (rc == ATTRIB_OK)
+                    rc = fn(vals, payload);
+            }
+            if (rc != ATTRIB_OK) {
+                PQclear(res);
+                abandon(s);
+                return rc;
+            }
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == ATTRIB_OK) {
+            rc = pg_fail(s, res, what);
+        }
+        PQclear(res);
+    }
+    if (rc == ATTRIB_OK && PQstatus(s->conn) == CONNECTION_BAD)
+        rc = pg_fail(s, NULL, what);
+    return rc;
+}
+
+/* ---- COPY ---- */
+
+typedef struct {
+    pg_store *s;
+    attrib_buf buf;
+    const char *what;
+    bool open;
+} copier;
+
+static int copy_begin(copier *c, pg_store *s, const char *sql, const char *what)
+{
+    memset(c, 0, sizeof(*c));
+    c->s = s;
+    c->what = what;
+    PGresult *res = PQexec(s->conn, sql);
+    int rc = ATTRIB_OK;
+    if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN)
+        rc = pg_fail(s, res, what);
+    else
+        c->open = true;
+    PQclear(res);
+    return rc;
+}
+
+static int copy_flush(copier *c)
+{
+    if (c->buf.len == 0)
+        return ATTRIB_OK;
+    if (PQputCopyData(c->s->conn, c->buf.data, (int)c->buf.len) != 1)
+        return pg_fail(c->s, NULL, c->what);
+    attrib_buf_reset(&c->buf);
+    return ATTRIB_OK;
+}
+
+/* End the COPY: with rc != OK it is aborted (the caller's transaction then fails). */
+static int copy_end(copier *c, int rc)
+{
+    if (c->open) {
+        if (rc == ATTRIB_OK)
+            rc = copy_flush(c);
+        int end = PQputCopyEnd(c->s->conn, rc == ATTRIB_OK ? NULL : "attrib: aborted");
+        PGresult *res;
+        bool failed = false;
+        while ((res = PQgetResult(c->s->conn)) != NULL) {
+            if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == ATTRIB_OK && !failed) {
+                rc = pg_fail(c->s, res, c->what);
+                failed = true;
+            }
+            PQclear(res);
+        }
+        if (rc == ATTRIB_OK && end != 1)
+            rc = pg_fail(c->s, NULL, c->what);
+    }
+    attrib_buf_free(&c->buf);
+    return rc;
+}
+
+static int put_text(attrib_buf *b, const char *s, size_t len)
+{
+    int e = 0;
+    size_t run = 0; /* bytes copied as they are */
+    for (size_t i = 0; i < len && e == 0; i++) {
+        char esc = 0;
+        switch (s[i]) {
+        case '\\':
+            esc = '\\';
+            break;
+        case '\n':
+            esc = 'n';
+            break;
+        case '\r':
+            esc = 'r';
+            break;
+        case '\t':
+            esc = 't';
+            break;
+        default:
+            continue;
+        }
+        e |= attrib_buf_add(b, s + run, i - run);
+        e |= attrib_buf_addc(b, '\\');
+        e |= attrib_buf_addc(b, esc);
+        run = i + 1;
+    }
+    e |= attrib_buf_add(b, s + run, len - run);
+    return e;
+}
+
+static int put_double(attrib_buf *b, double d)
+{
+    if (isnan(d))
+        return attrib_buf_adds(b, "NaN");
+    if (isinf(d))
+        return attrib_buf_adds(b, d > 0 ? "Infinity" : "-Infinity");
+    return attrib_buf_printf(b, "%.17g", d);
+}
+
+/* Encode one value for a column of the given kind. A value PostgreSQL's typed
+ * column would silently convert (text in a number column, 1.5 in an integer
+ * column) is refused: SQLite keeps such values as they are, and attrib rejects
+ * or reads them differently, so converting would change results. */
+static int put_value(copier *c, const attrib_value *v, col_kind kind, const char *table,
+                     const char *column, const attrib_value *id)
+{
+    attrib_buf *b = &c->buf;
+    int e = 0;
+    bool bad = false;
+    switch (v->type) {
+    case ATTRIB_V_NULL:
+        e = attrib_buf_adds(b, "\\N");
+        break;
+    case ATTRIB_V_INT:
+        e = attrib_buf_printf(b, "%lld", (long long)v->i);
+        break;
+    case ATTRIB_V_REAL:
+        if (kind == COL_TEXT) {
+            bad = true; /* only an untyped SQLite column holds a float where text belongs */
+        } else if (kind == COL_INT) {
+            if (v->r != floor(v->r) || fabs(v->r) > 9.2e18)
+                bad = true;
+            else
+                e = attrib_buf_printf(b, "%lld", (long long)v->r);
+        } else {
+            e = put_double(b, v->r);
+        }
+        break;
+    case ATTRIB_V_TEXT:
+        if (kind != COL_TEXT || memchr(v->s, '\0', v->len) != NULL)
+            bad = true;
+        else
+            e = put_text(b, v->s, v->len);
+        break;
+    }
+    if (bad) {
+        char repr[96], idr[96];
+        return attrib__error(c->s->ctx, ATTRIB_EDATA,
+                             "%s row %s: column %s: value %s cannot be stored in %s's %s column "
+                             "without changing it; fix the row",
+                             table, attrib__value_repr(id, idr, sizeof(idr)), column,
+                             attrib__value_repr(v, repr, sizeof(repr)), c->s->disp,
+                             kind == COL_INT    ? "integer"
+                             : kind == COL_TEXT ? "text"
+                                                : "double precision");
+    }
+    return e != 0 ? oom(c->s) : ATTRIB_OK;
+}
+
+/* COPY n_rows rows of ncols values into table(columns). */
+static int copy_values(pg_store *s, const char *table, const char *const *cols,
+                       const col_kind *kinds, int ncols, const attrib_value *rows, size_t n_rows)
+{
+    char what[96];
+    snprintf(what, sizeof(what), "writing %s", table);
+    if (n_rows == 0)
+        return ATTRIB_OK;
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    int e = attrib_buf_printf(&sql, "COPY %s (", table);
+    for (int i = 0; i < ncols; i++)
+        e |= attrib_buf_printf(&sql, "%s%s", i > 0 ? ", " : "", cols[i]);
+    e |= attrib_buf_adds(&sql, ") FROM STDIN");
+    if (e != 0) {
+        attrib_buf_free(&sql);
+        return oom(s);
+    }
+    copier c;
+    int rc = copy_begin(&c, s, attrib_buf_cstr(&sql), what);
+    attrib_buf_free(&sql);
+    for (size_t r = 0; r < n_rows && rc == ATTRIB_OK; r++) {
+        const attrib_value *row = rows + r * (size_t)ncols;
+        for (int i = 0; i < ncols && rc == ATTRIB_OK; i++) {
+            if (i > 0 && attrib_buf_addc(&c.buf, '\t') != 0)
+                rc = oom(s);
+            if (rc == ATTRIB_OK)
+                rc = put_value(&c, &row[i], kinds[i], table, cols[i], &row[0]);
+        }
+        if (rc == ATTRIB_OK && attrib_buf_addc(&c.buf, '\n') != 0)
+            rc = oom(s);
+        if (rc == ATTRIB_OK && c.buf.len >= COPY_CHUNK)
+            rc = copy_flush(&c);
+    }
+    return copy_end(&c, rc);
+}
+
+/* ---- open / close ---- */
+
+static void on_notice(void *arg, const char *message)
+{
+    pg_store *s = arg;
+    char line[400];
+    one_line(message, line, sizeof(line));
+    ATTRIB_LOG(s->ctx, ATTRIB_LOG_DEBUG, "%s: %s", s->disp, line);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+/* Decode %XX in a URI component. */
+static char *uri_decode(const char *p, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi = i + 2 < n && p[i] == '%' ? hexval(p[i + 1]) : -1;
+        int lo = hi >= 0 ? hexval(p[i + 2]) : -1;
+        if (hi >= 0 && lo >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = p[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/*
+ * Split the target into the URI for libpq (without attrib's schema=NAME), the
+ * schema, and the display form (no password in the user info, no password=
+ * parameter).
+ */
+static int parse_target(const char *target, char **conninfo, char **schema, char **display)
+{
+    size_t n = strlen(target);
+    attrib_buf ci = ATTRIB_BUF_INIT(0), disp = ATTRIB_BUF_INIT(0);
+    *conninfo = *schema = *display = NULL;
+    const char *q = strchr(target, '?');
+    size_t base_len = q != NULL ? (size_t)(q - target) : n;
+    int e = attrib_buf_add(&ci, target, base_len);
+    /* Display: drop ":password" of the user info. */
+    const char *auth = strstr(target, "://");
+    auth = auth != NULL ? auth + 3 : target;
+    const char *slash = memchr(auth, '/', (size_t)(target + base_len - auth));
+    const char *host_end = slash != NULL ? slash : target + base_len;
+    const char *at = NULL;
+    for (const char *p = auth; p < host_end; p++)
+        if (*p == '@')
+            at = p;
+    if (at != NULL) {
+        const char *colon = memchr(auth, ':', (size_t)(at - auth));
+        e |= attrib_buf_add(&disp, target, (size_t)((colon != NULL ? colon : at) - target));
+        e |= attrib_buf_add(&disp, at, (size_t)(target + base_len - at));
+    } else {
+        e |= attrib_buf_add(&disp, target, base_len);
+    }
+    char sep_ci = '?', sep_disp = '?';
+    for (const char *p = q != NULL ? q + 1 : NULL; p != NULL && *p != '\0';) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp != NULL ? (size_t)(amp - p) : strlen(p);
+        if (len >= 7 && strncmp(p, "schema=", 7) == 0) {
+            free(*schema);
+            *schema = uri_decode(p + 7, len - 7);
+            if (*schema == NULL)
+                e = -1;
+            e |= attrib_buf_addc(&disp, sep_disp);
+            e |= attrib_buf_add(&disp, p, len);
+            sep_disp = '&';
+        } else if (len > 0) {
+            e |= attrib_buf_addc(&ci, sep_ci);
+            e |= attrib_buf_add(&ci, p, len);
+            sep_ci = '&';
+            if (!(len >= 9 && strncmp(p, "password=", 9) == 0)) {
+                e |= attrib_buf_addc(&disp, sep_disp);
+                e |= attrib_buf_add(&disp, p, len);
+                sep_disp = '&';
+            }
+        }
+        p = amp != NULL ? amp + 1 : NULL;
+    }
+    if (e != 0 || attrib_buf_failed(&ci) || attrib_buf_failed(&disp)) {
+        attrib_buf_free(&ci);
+        attrib_buf_free(&disp);
+        free(*schema);
+        *schema = NULL;
+        return ATTRIB_ENOMEM;
+    }
+    *conninfo = attrib_buf_take(&ci);
+    *display = attrib_buf_take(&disp);
+    if (*conninfo == NULL || *display == NULL) {
+        free(*conninfo);
+        free(*display);
+        free(*schema);
+        *conninfo = *schema = *display = NULL;
+        return ATTRIB_ENOMEM;
+    }
+    return ATTRIB_OK;
+}
+
+static int connect_error(attrib_ctx *ctx, PGconn *conn, const char *disp)
+{
+    char msg[600];
+    one_line(conn != NULL ? PQerrorMessage(conn) : "out of memory", msg, sizeof(msg));
+    int code = ATTRIB_EDB;
+    const char *hint = "check that the server runs and the URI (host, port, database)";
+    if (conn != NULL && (PQconnectionNeedsPassword(conn) || strstr(msg, "password") != NULL ||
+                         strstr(msg, "authentication") != NULL)) {
+        code = ATTRIB_EAUTH;
+        hint = "check the user and password (URI, PGPASSWORD or ~/.pgpass)";
+    } else if (strstr(msg, "does not exist") != NULL) {
+        code = ATTRIB_ENOTFOUND;
+        hint = "create the database first (createdb), or fix the URI";
+    }
+    return attrib__error(ctx, code, "cannot connect to %s: %s; %s", disp, msg, hint);
+}
+
+static int pg_open(attrib_ctx *ctx, const char *target, unsigned flags, void **out, char **display)
+{
+    char *conninfo = NULL, *schema = NULL, *disp = NULL;
+    pg_store *s = NULL;
+    params p = {0};
+    int rc = parse_target(target, &conninfo, &schema, &disp);
+    if (rc != ATTRIB_OK) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory opening a PostgreSQL target");
+        goto done;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory opening %s", disp);
+        goto done;
+    }
+    s->ctx = ctx;
+    s->disp = disp;
+    /* The URI's own settings win over these defaults (later keywords override). */
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *const vals[] = {"10", "attrib", conninfo, NULL};
+    s->conn = PQconnectdbParams(keys, vals, 1);
+    if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+        rc = connect_error(ctx, s->conn, disp);
+        goto done;
+    }
+    PQsetNoticeProcessor(s->conn, on_notice, s);
+    rc = exec(s,
+              "SET extra_float_digits = 3; SET client_encoding = 'UTF8'; "
+              "SET client_min_messages = warning",
+              "setting up the session");
+    if (rc == ATTRIB_OK && (flags & ATTRIB_STORE_READONLY))
+        rc = exec(s, "SET default_transaction_read_only = on", "setting up the session");
+    if (rc != ATTRIB_OK)
+        goto done;
+    if (schema != NULL) {
+        if (schema[0] == '\0') {
+            rc = attrib__error(ctx, ATTRIB_EINVAL, "%s: schema= needs a name", disp);
+            goto done;
+        }
+        char *ident = PQescapeIdentifier(s->conn, schema, strlen(schema));
+        if (ident == NULL) {
+            rc = pg_fail(s, NULL, "quoting the schema name");
+            goto done;
+        }
+        if (flags & ATTRIB_STORE_CREATE) {
+            attrib_buf sql = ATTRIB_BUF_INIT(0);
+            if (attrib_buf_printf(&sql, "CREATE SCHEMA IF NOT EXISTS %s", ident) != 0)
+                rc = oom(s);
+            else
+                rc = exec(s, attrib_buf_cstr(&sql), "creating the schema");
+            attrib_buf_free(&sql);
+        }
+        bind(&p, schema);
+        bind(&p, ident);
+        bool found = false;
+        if (rc == ATTRIB_OK) {
+            PGresult *res = PQexecParams(s->conn,
+                                         "SELECT set_config('search_path', $2, false) FROM "
+                                         "pg_namespace WHERE nspname = $1",
+                                         2, NULL, p.v, NULL, NULL, 0);
+            if (res == NULL || !result_ok(res))
+                rc = pg_fail(s, res, "selecting the schema");
+            else
+                found = PQntuples(res) == 1;
+            PQclear(res);
+        }
+        PQfreemem(ident);
+        if (rc == ATTRIB_OK && !found)
+            rc = attrib__error(ctx, ATTRIB_ENOTFOUND,
+                               "%s: schema \"%s\" does not exist; create it with `attrib init` "
+                               "(or `attrib gen` / `attrib copy`) on this target",
+                               disp, schema);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
+    *display = disp;
+    disp = NULL;
+    *out = s;
+    s = NULL;
+done:
+    if (s != NULL) {
+        PQfinish(s->conn);
+        free(s);
+    }
+    free(conninfo);
+    free(schema);
+    free(disp);
+    return rc;
+}
+
+static void pg_close(void *impl)
+{
+    pg_store *s = impl;
+    if (s == NULL)
+        return;
+    PQfinish(s->conn);
+    free(s);
+}
+
+static int pg_begin(void *impl)
+{
+    return exec(impl, "BEGIN", "starting a transaction");
+}
+
+static int pg_commit(void *impl)
+{
+    pg_store *s = impl;
+    PGresult *res = PQexec(s->conn, "COMMIT");
+    int rc = ATTRIB_OK;
+    if (res == NULL || !result_ok(res))
+        rc = pg_fail(s, res, "committing");
+    else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) /* an aborted transaction says ROLLBACK */
+        rc = attrib__error(s->ctx, ATTRIB_EDB,
+                           "%s: the transaction was rolled back; nothing "
+                           "was written, rerun the step",
+                           s->disp);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_rollback(void *impl)
+{
+    pg_store *s = impl;
+    if (PQstatus(s->conn) != CONNECTION_OK || PQtransactionStatus(s->conn) == PQTRANS_IDLE)
+        return ATTRIB_OK;
+    return exec(s, "ROLLBACK", "rolling back");
+}
+
+static bool word_char(char c)
+{
+    return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * Scripts are SQLite-flavoured schema files (the official
+ * challenge_db_create.sql, attrib gen's input tables). SQLite's REAL is an
+ * 8-byte double, PostgreSQL's real only 4 bytes: the type name `real` (a
+ * whole word outside quotes and comments) becomes double precision, so the
+ * values keep every bit, as on SQLite.
+ */
+static int pg_exec_script(void *impl, const char *sql)
+{
+    pg_store *s = impl;
+    attrib_buf b = ATTRIB_BUF_INIT(0);
+    int e = 0;
+    const char *p = sql;
+    while (*p != '\0' && e == 0) {
+        if (*p == '\'' || *p == '"') {
+            const char *q = strchr(p + 1, *p);
+            size_t len = q != NULL ? (size_t)(q - p) + 1 : strlen(p);
+            e |= attrib_buf_add(&b, p, len);
+            p += len;
+        } else if (p[0] == '-' && p[1] == '-') {
+            const char *nl = strchr(p, '\n');
+            size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+            e |= attrib_buf_add(&b, p, len);
+            p += len;
+        } else if (word_char(*p)) {
+            const char *w = p;
+            while (word_char(*p))
+                p++;
+            if (p - w == 4 && strncasecmp(w, "real", 4) == 0)
+                e |= attrib_buf_adds(&b, "double precision");
+            else
+                e |= attrib_buf_add(&b, w, (size_t)(p - w));
+        } else {
+            e |= attrib_buf_addc(&b, *p++);
+        }
+    }
+    int rc = e != 0 ? oom(s) : exec(s, attrib_buf_cstr(&b), "running the schema script");
+    attrib_buf_free(&b);
+    return rc;
+}
+
+/* The built-in schema: the tables of challenge_db_create.sql with
+ * PostgreSQL's types (double precision for SQLite's real), attrib's own
+ * tables, and the indexes incremental runs need (dates in the "C"
+ * collation, as the queries compare them). */
+static const char builtin_schema[] =
+    "CREATE TABLE IF NOT EXISTS conversions (conv_id text NOT NULL, user_id text NOT NULL,"
+    " conv_date text NOT NULL, conv_time text NOT NULL, revenue double precision NOT NULL,"
+    " PRIMARY KEY(conv_id));"
+    "CREATE TABLE IF NOT EXISTS session_costs (session_id text NOT NULL, cost double precision,"
+    " PRIMARY KEY(session_id));"
+    "CREATE TABLE IF NOT EXISTS session_sources (session_id text NOT NULL, user_id text NOT NULL,"
+    " event_date text NOT NULL, event_time text NOT NULL, channel_name text NOT NULL,"
+    " holder_engagement integer NOT NULL, closer_engagement integer NOT NULL,"
+    " impression_interaction integer NOT NULL, PRIMARY KEY(session_id));"
+    "CREATE TABLE IF NOT EXISTS attribution_customer_journey (conv_id text NOT NULL,"
+    " session_id text NOT NULL, ihc double precision NOT NULL, PRIMARY KEY(conv_id,session_id));"
+    "CREATE TABLE IF NOT EXISTS channel_reporting (channel_name text NOT NULL, date text NOT NULL,"
+    " cost double precision NOT NULL, ihc double precision NOT NULL,"
+    " ihc_revenue double precision NOT NULL, PRIMARY KEY(channel_name,date));"
+    "CREATE TABLE IF NOT EXISTS attrib_journey_phases (conv_id text NOT NULL,"
+    " session_id text NOT NULL, initializer double precision NOT NULL,"
+    " holder double precision NOT NULL, closer double precision NOT NULL,"
+    " PRIMARY KEY(conv_id,session_id));"
+    "CREATE TABLE IF NOT EXISTS attrib_dirty_dates (date text PRIMARY KEY);"
+    "CREATE TABLE IF NOT EXISTS attrib_meta (key text PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS attrib_report_sums (channel_name text NOT NULL,"
+    " date text NOT NULL, ihc_hi bigint NOT NULL, ihc_lo bigint NOT NULL,"
+    " rev_hi bigint NOT NULL, rev_lo bigint NOT NULL, PRIMARY KEY(channel_name,date));"
+    "CREATE TABLE IF NOT EXISTS attrib_dirty_keys (channel_name text NOT NULL,"
+    " date text NOT NULL, PRIMARY KEY(channel_name,date));"
+    "CREATE INDEX IF NOT EXISTS attrib_session_sources_user ON session_sources(user_id);"
+    "CREATE INDEX IF NOT EXISTS attrib_session_sources_date ON session_sources"
+    " (event_date COLLATE \"C\");"
+    "CREATE INDEX IF NOT EXISTS attrib_conversions_date ON conversions(conv_date COLLATE \"C\");"
+    "CREATE INDEX IF NOT EXISTS attrib_conversions_user ON conversions(user_id);"
+    "CREATE INDEX IF NOT EXISTS attrib_acj_session ON attribution_customer_journey(session_id);"
+    "CREATE INDEX IF NOT EXISTS attrib_channel_reporting_date ON channel_reporting"
+    " (date COLLATE \"C\");";
+
+static int pg_init_schema(void *impl)
+{
+    return exec(impl, builtin_schema, "creating tables and indexes");
+}
+
+static int pg_tables_exist(void *impl, const char *const *names, size_t n, bool *present)
+{
+    pg_store *s = impl;
+    int rc = ATTRIB_OK;
+    for (size_t i = 0; i < n && rc == ATTRIB_OK; i++) {
+        const char *v[1] = {names[i]};
+        PGresult *res = PQexecParams(s->conn, "SELECT to_regclass(quote_ident($1)) IS NOT NULL", 1,
+                                     NULL, v, NULL, NULL, 0);
+        if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+            rc = pg_fail(s, res, "listing tables");
+        else
+            present[i] = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+    }
+    return rc;
+}
+
+static int pg_has_rows(void *impl, const char *table, bool *out)
+{
+    pg_store *s = impl;
+    char *ident = PQescapeIdentifier(s->conn, table, strlen(table));
+    if (ident == NULL)
+        return pg_fail(s, NULL, table);
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    int rc = ATTRIB_OK;
+    if (attrib_buf_printf(&sql, "SELECT 1 FROM %s LIMIT 1", ident) != 0) {
+        rc = oom(s);
+    } else {
+        PGresult *res = PQexec(s->conn, attrib_buf_cstr(&sql));
+        if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+            rc = pg_fail(s, res, table);
+        else
+            *out = PQntuples(res) > 0;
+        PQclear(res);
+    }
+    attrib_buf_free(&sql);
+    PQfreemem(ident);
+    return rc;
+}
+
+/* A scan: head + where clause (+ tail), streamed. */
+static int scan(pg_store *s, const char *head, const attrib_scan *sel, const char *date_col,
+                const char *user_col, const char *tail, int ncols, attrib_row_fn fn, void *payload,
+                const char *what)
+{
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    params p = {0};
+    int rc = attrib_buf_adds(&sql, head) != 0 ? oom(s) : ATTRIB_OK;
+    if (rc == ATTRIB_OK)
+        rc = where_clause(s, &sql, &p, sel, date_col, user_col);
+    if (rc == ATTRIB_OK && tail != NULL && attrib_buf_adds(&sql, tail) != 0)
+        rc = oom(s);
+    if (rc == ATTRIB_OK)
+        rc = run_query(s, attrib_buf_cstr(&sql), &p, ncols, fn, payload, what);
+    attrib_buf_free(&sql);
+    params_free(&p);
+    return rc;
+}
+
+static int pg_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
+{
+    pg_store *s = impl;
+    if (ncols < 1 || ncols > 16)
+        return attrib__error(s->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
+    return run_query(s, sql, NULL, ncols, fn, payload, "reading the API result cache");
+}
+
+static int pg_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
+{
+    return scan(impl,
+                "SELECT conv_id, user_id, conv_date, conv_time, revenue, NULL::bigint "
+                "FROM conversions",
+                sel, "conv_date", "user_id", NULL, ATTRIB_CV_NCOLS, fn, payload,
+                "reading conversions");
+}
+
+static int pg_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
+{
+    return scan(impl,
+                "SELECT s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "
+                "s.holder_engagement, s.closer_engagement, s.impression_interaction, c.cost, "
+                "(c.session_id IS NOT NULL)::int, NULL::bigint FROM session_sources s "
+                "LEFT JOIN session_costs c ON c.session_id = s.session_id",
+                sel, "s.event_date", "s.user_id", NULL, ATTRIB_SS_NCOLS, fn, payload,
+                "reading session_sources");
+}
+
+static int pg_scan_costs(void *impl, attrib_row_fn fn, void *payload)
+{
+    return scan(impl, "SELECT session_id, cost FROM session_costs", NULL, NULL, NULL, NULL, 2, fn,
+                payload, "reading session_costs");
+}
+
+static int pg_scan_attribution(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
+{
+    return scan(impl,
+                "SELECT a.conv_id, a.session_id, a.ihc, s.channel_name, s.event_date, c.revenue "
+                "FROM attribution_customer_journey a "
+                "JOIN session_sources s ON s.session_id = a.session_id "
+                "JOIN conversions c ON c.conv_id = a.conv_id",
+                sel, "s.event_date", NULL, NULL, ATTRIB_AR_NCOLS, fn, payload,
+                "reading attribution_customer_journey");
+}
+
+static int pg_scan_attribution_dates(void *impl, const attrib_scan *sel, attrib_row_fn fn,
+                                     void *payload)
+{
+    return scan(impl,
+                "SELECT DISTINCT s.event_date FROM attribution_customer_journey a "
+                "JOIN session_sources s ON s.session_id = a.session_id "
+                "WHERE a.conv_id IN (SELECT conv_id FROM conversions",
+                sel, "conv_date", NULL, ")", 1, fn, payload,
+                "reading the dates of attributed sessions");
+}
+
+static int span_row(const attrib_value *cols, void *payload)
+{
+    int32_t *days = payload;
+    for (int i = 0; i < 2; i++)
+        if (cols[i].type == ATTRIB_V_TEXT &&
+            attrib_date_parse(cols[i].s, cols[i].len, &days[i]) != 0)
+            days[i] = 0;
+    return ATTRIB_OK;
+}
+
+static int pg_session_day_span(void *impl, int32_t *first, int32_t *last)
+{
+    int32_t days[2] = {0, 0};
+    int rc = run_query(impl,
+                       "SELECT min(event_date COLLATE \"C\"), max(event_date COLLATE \"C\") "
+                       "FROM session_sources",
+                       NULL, 2, span_row, days, "reading the date span of session_sources");
+    *first = days[0];
+    *last = days[1];
+    return rc;
+}
+
+static int pg_scan_report(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
+{
+    return scan(impl, "SELECT channel_name, date, cost, ihc, ihc_revenue FROM channel_reporting",
+                sel, "date", NULL, NULL, ATTRIB_CR_NCOLS, fn, payload, "reading channel_reporting");
+}
+
+/* See invalidate_report_sums in store.h. */
+static const char invalidate_sql[] =
+    "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys;"
+    "INSERT INTO attrib_meta(key, value) VALUES ('report_sums', 'invalid') "
+    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;"
+    "INSERT INTO attrib_dirty_dates(date) VALUES ('*') ON CONFLICT DO NOTHING";
+
+static int pg_invalidate_report_sums(void *impl)
+{
+    return exec(impl, invalidate_sql, "invalidating attrib_report_sums");
+}
+
+static int pg_delete_attribution(void *impl, const attrib_scan *sel, bool with_phases)
+{
+    pg_store *s = impl;
+    bool ranged = sel != NULL && (sel->start_date != NULL || sel->end_date != NULL);
+    (void)with_phases; /* phases of replaced conversions always go with them */
+    if (!ranged) {
+        /* Everything is replaced: the next report must recompute every date. TRUNCATE is
+         * transactional in PostgreSQL and does not leave millions of dead rows behind. */
+        int trc = exec(s, "TRUNCATE attribution_customer_journey, attrib_journey_phases",
+                       "deleting attribution rows");
+        return trc == ATTRIB_OK ? pg_invalidate_report_sums(s) : trc;
+    }
+    attrib_buf conv = ATTRIB_BUF_INIT(0), sql = ATTRIB_BUF_INIT(0);
+    params p = {0};
+    int rc = attrib_buf_adds(&conv, "SELECT conv_id FROM conversions") != 0 ? oom(s) : ATTRIB_OK;
+    if (rc == ATTRIB_OK)
+        rc = where_clause(s, &conv, &p, sel, "conv_date", NULL);
+    if (rc != ATTRIB_OK)
+        goto done;
+    static const char *const steps[][2] = {
+        {"INSERT INTO attrib_dirty_dates(date) SELECT DISTINCT s.event_date FROM "
+         "attribution_customer_journey a JOIN session_sources s ON s.session_id = a.session_id "
+         "WHERE a.conv_id IN (%s) AND s.event_date IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+         "attrib_meta WHERE key = 'report_sums' AND value = 'valid') ON CONFLICT DO NOTHING",
+         "remembering replaced dates"},
+        {"DELETE FROM attribution_customer_journey WHERE conv_id IN (%s)",
+         "deleting attribution rows"},
+        {"DELETE FROM attrib_journey_phases WHERE conv_id IN (%s)", "deleting phase rows"},
+    };
+    for (size_t i = 0; i < 3 && rc == ATTRIB_OK; i++) {
+        attrib_buf_reset(&sql);
+        if (attrib_buf_printf(&sql, steps[i][0], attrib_buf_cstr(&conv)) != 0)
+            rc = oom(s);
+        else
+            rc = exec_params(s, attrib_buf_cstr(&sql), &p, steps[i][1]);
+    }
+done:
+    attrib_buf_free(&conv);
+    attrib_buf_free(&sql);
+    params_free(&p);
+    return rc;
+}
+
+static int pg_insert_attribution(void *impl, const attrib_attr_row *rows, size_t n,
+                                 bool with_phases)
+{
+    pg_store *s = impl;
+    copier c;
+    int rc =
+        copy_begin(&c, s, "COPY attribution_customer_journey (conv_id, session_id, ihc) FROM STDIN",
+                   "writing attribution_customer_journey");
+    for (size_t i = 0; i < n && rc == ATTRIB_OK; i++) {
+        int e = put_text(&c.buf, rows[i].conv_id, strlen(rows[i].conv_id));
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_text(&c.buf, rows[i].session_id, strlen(rows[i].session_id));
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_double(&c.buf, rows[i].ihc);
+        e |= attrib_buf_addc(&c.buf, '\n');
+        rc = e != 0 ? oom(s) : c.buf.len >= COPY_CHUNK ? copy_flush(&c) : ATTRIB_OK;
+    }
+    rc = copy_end(&c, rc);
+    if (rc != ATTRIB_OK || !with_phases)
+        return rc;
+    rc = copy_begin(&c, s,
+                    "COPY attrib_journey_phases (conv_id, session_id, initializer, holder, closer) "
+                    "FROM STDIN",
+                    "writing phase values");
+    for (size_t i = 0; i < n && rc == ATTRIB_OK; i++) {
+        int e = put_text(&c.buf, rows[i].conv_id, strlen(rows[i].conv_id));
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_text(&c.buf, rows[i].session_id, strlen(rows[i].session_id));
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_double(&c.buf, rows[i].initializer);
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_double(&c.buf, rows[i].holder);
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_double(&c.buf, rows[i].closer);
+        e |= attrib_buf_addc(&c.buf, '\n');
+        rc = e != 0 ? oom(s) : c.buf.len >= COPY_CHUNK ? copy_flush(&c) : ATTRIB_OK;
+    }
+    return copy_end(&c, rc);
+}
+
+static int pg_scan_dirty_dates(void *impl, attrib_row_fn fn, void *payload)
+{
+    return run_query(impl, "SELECT date FROM attrib_dirty_dates", NULL, 1, fn, payload,
+                     "reading attrib_dirty_dates");
+}
+
+/* " OR (date in the range) OR date = ANY(dates)": rows whose date is in the range OR
+ * among the dates, as on SQLite (empty when sel selects neither). Nonzero on OOM. */
+static int report_cond(attrib_buf *cond, params *p, const attrib_scan *sel)
+{
+    int e = 0;
+    if (sel->start_date != NULL || sel->end_date != NULL) {
+        e |= attrib_buf_adds(cond, " OR (true");
+        if (sel->start_date != NULL)
+            e |=
+                attrib_buf_printf(cond, " AND date COLLATE \"C\" >= $%d", bind(p, sel->start_date));
+        if (sel->end_date != NULL)
+            e |= attrib_buf_printf(cond, " AND date COLLATE \"C\" <= $%d", bind(p, sel->end_date));
+        e |= attrib_buf_adds(cond, ")");
+    }
+    if (sel->dates != NULL) {
+        e |= array_literal(&p->arr[1], sel->dates, sel->n_dates);
+        e |= attrib_buf_printf(cond, " OR date COLLATE \"C\" = ANY($%d::text[])",
+                               bind(p, attrib_buf_cstr(&p->arr[1])));
+    }
+    return e;
+}
+
+static int pg_replace_report(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
+                             size_t n)
+{
+    pg_store *s = impl;
+    attrib_buf cond = ATTRIB_BUF_INIT(0), sql = ATTRIB_BUF_INIT(0);
+    params p = {0};
+    int rc = ATTRIB_OK;
+    if (sel == NULL) {
+        rc = exec(s,
+                  "DELETE FROM channel_reporting; DELETE FROM attrib_dirty_dates; "
+                  "DELETE FROM attrib_dirty_keys",
+                  "deleting channel_reporting rows");
+    } else {
+        /* The replaced rows, and the dirty marks those dates settle. */
+        static const char *const stmt[][2] = {
+            {"DELETE FROM channel_reporting WHERE false%s", "deleting channel_reporting rows"},
+            {"DELETE FROM attrib_dirty_dates WHERE date = '*'%s", "clearing attrib_dirty_dates"},
+            {"DELETE FROM attrib_dirty_keys WHERE false%s", "clearing attrib_dirty_keys"},
+        };
+        if (report_cond(&cond, &p, sel) != 0)
+            rc = oom(s);
+        for (size_t i = 0; i < sizeof(stmt) / sizeof(stmt[0]) && rc == ATTRIB_OK; i++) {
+            attrib_buf_reset(&sql);
+            if (attrib_buf_printf(&sql, stmt[i][0], attrib_buf_cstr(&cond)) != 0)
+                rc = oom(s);
+            else
+                rc = exec_params(s, attrib_buf_cstr(&sql), &p, stmt[i][1]);
+        }
+    }
+    if (rc != ATTRIB_OK || n == 0)
+        goto done;
+    copier c;
+    rc = copy_begin(
+        &c, s, "COPY channel_reporting (channel_name, date, cost, ihc, ihc_revenue) FROM STDIN",
+        "writing channel_reporting");
+    for (size_t i = 0; i < n && rc == ATTRIB_OK; i++) {
+        int e = put_text(&c.buf, rows[i].channel, strlen(rows[i].channel));
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_text(&c.buf, rows[i].date, strlen(rows[i].date));
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_double(&c.buf, rows[i].cost);
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_double(&c.buf, rows[i].ihc);
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_double(&c.buf, rows[i].ihc_revenue);
+        e |= attrib_buf_addc(&c.buf, '\n');
+        rc = e != 0 ? oom(s) : c.buf.len >= COPY_CHUNK ? copy_flush(&c) : ATTRIB_OK;
+    }
+    rc = copy_end(&c, rc);
+done:
+    attrib_buf_free(&cond);
+    attrib_buf_free(&sql);
+    params_free(&p);
+    return rc;
+}
+
+static int pg_scan_attribution_conv(void *impl, const attrib_scan *sel, attrib_row_fn fn,
+                                    void *payload)
+{
+    attrib_scan range = {0};
+    if (sel != NULL) {
+        range.start_date = sel->start_date;
+        range.end_date = sel->end_date;
+    }
+    return scan(impl,
+                "SELECT a.conv_id, a.session_id, a.ihc, s.channel_name, s.event_date, c.revenue "
+                "FROM conversions c "
+                "JOIN attribution_customer_journey a ON a.conv_id = c.conv_id "
+                "JOIN session_sources s ON s.session_id = a.session_id",
+                &range, "c.conv_date", NULL, NULL, ATTRIB_AR_NCOLS, fn, payload,
+                "reading the attribution rows of the selected conversions");
+}
+
+static int valid_row(const attrib_value *cols, void *payload)
+{
+    bool *out = payload;
+    *out = cols[0].type == ATTRIB_V_TEXT && strcmp(cols[0].s, "valid") == 0;
+    return ATTRIB_OK;
+}
+
+static int pg_report_sums_valid(void *impl, bool *out)
+{
+    *out = false;
+    return run_query(impl, "SELECT value FROM attrib_meta WHERE key = 'report_sums'", NULL, 1,
+                     valid_row, out, "reading attrib_meta");
+}
+
+static int pg_scan_report_sums(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
+{
+    return scan(
+        impl, "SELECT channel_name, date, ihc_hi, ihc_lo, rev_hi, rev_lo FROM attrib_report_sums",
+        sel, "date", NULL, NULL, ATTRIB_RS_NCOLS, fn, payload, "reading attrib_report_sums");
+}
+
+static int pg_replace_report_sums(void *impl, const attrib_scan *sel, const attrib_sums_row *rows,
+                                  size_t n, bool dirty)
+{
+    pg_store *s = impl;
+    attrib_buf cond = ATTRIB_BUF_INIT(0), sql = ATTRIB_BUF_INIT(0);
+    params p = {0};
+    int rc = ATTRIB_OK;
+    if (sel == NULL) {
+        rc = exec(s,
+                  "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys; "
+                  "INSERT INTO attrib_meta(key, value) VALUES ('report_sums', 'valid') "
+                  "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                  "replacing attrib_report_sums");
+    } else {
+        int e = report_cond(&cond, &p, sel);
+        if (e == 0 && cond.len > 0)
+            e |= attrib_buf_printf(&sql, "DELETE FROM attrib_report_sums WHERE false%s",
+                                   attrib_buf_cstr(&cond));
+        if (e != 0)
+            rc = oom(s);
+        else if (cond.len > 0)
+            rc = exec_params(s, attrib_buf_cstr(&sql), &p, "deleting attrib_report_sums rows");
+    }
+    if (rc != ATTRIB_OK || n == 0)
+        goto done;
+    /* Rows go through a temp table so that one statement can upsert them all. */
+    rc = exec(s,
+              "CREATE TEMP TABLE IF NOT EXISTS attrib_sums_in (channel_name text, date text, "
+              "ihc_hi bigint, ihc_lo bigint, rev_hi bigint, rev_lo bigint); "
+              "TRUNCATE attrib_sums_in",
+              "preparing attrib_report_sums writes");
+    copier c;
+    if (rc == ATTRIB_OK)
+        rc = copy_begin(&c, s,
+                        "COPY attrib_sums_in (channel_name, date, ihc_hi, ihc_lo, rev_hi, "
+                        "rev_lo) FROM STDIN",
+                        "writing attrib_report_sums");
+    else
+        goto done;
+    for (size_t i = 0; i < n && rc == ATTRIB_OK; i++) {
+        const attrib_sums_row *r = &rows[i];
+        int e = put_text(&c.buf, r->channel, strlen(r->channel));
+        e |= attrib_buf_addc(&c.buf, '\t');
+        e |= put_text(&c.buf, r->date, strlen(r->date));
+        e |= attrib_buf_printf(&c.buf, "\t%lld\t%lld\t%lld\t%lld\n", (long long)r->ihc_hi,
+                               (long long)r->ihc_lo, (long long)r->rev_hi, (long long)r->rev_lo);
+        rc = e != 0 ? oom(s) : c.buf.len >= COPY_CHUNK ? copy_flush(&c) : ATTRIB_OK;
+    }
+    rc = copy_end(&c, rc);
+    if (rc == ATTRIB_OK)
+        rc = exec(s,
+                  "INSERT INTO attrib_report_sums SELECT * FROM attrib_sums_in "
+                  "ON CONFLICT (channel_name, date) DO UPDATE SET ihc_hi = EXCLUDED.ihc_hi, "
+                  "ihc_lo = EXCLUDED.ihc_lo, rev_hi = EXCLUDED.rev_hi, rev_lo = EXCLUDED.rev_lo",
+                  "writing attrib_report_sums");
+    if (rc == ATTRIB_OK && dirty)
+        rc = exec(s,
+                  "INSERT INTO attrib_dirty_keys SELECT channel_name, date FROM attrib_sums_in "
+                  "ON CONFLICT DO NOTHING",
+                  "writing attrib_dirty_keys");
+done:
+    attrib_buf_free(&cond);
+    attrib_buf_free(&sql);
+    params_free(&p);
+    return rc;
+}
+
+static int pg_scan_dirty_keys(void *impl, attrib_row_fn fn, void *payload)
+{
+    return run_query(impl, "SELECT channel_name, date FROM attrib_dirty_keys", NULL,
+                     ATTRIB_DK_NCOLS, fn, payload, "reading attrib_dirty_keys");
+}
+
+static int pg_insert_sessions(void *impl, const attrib_value *rows, size_t n_rows)
+{
+    static const char *const cols[] = {
+        "session_id",   "user_id",           "event_date",        "event_time",
+        "channel_name", "holder_engagement", "closer_engagement", "impression_interaction"};
+    static const col_kind kinds[] = {COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT,
+                                     COL_TEXT, COL_INT,  COL_INT,  COL_INT};
+    return copy_values(impl, "session_sources", cols, kinds, 8, rows, n_rows);
+}
+
+static int pg_insert_conversions(void *impl, const attrib_value *rows, size_t n_rows)
+{
+    static const char *const cols[] = {"conv_id", "user_id", "conv_date", "conv_time", "revenue"};
+    static const col_kind kinds[] = {COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT, COL_REAL};
+    return copy_values(impl, "conversions", cols, kinds, 5, rows, n_rows);
+}
+
+static int pg_insert_costs(void *impl, const attrib_value *rows, size_t n_rows)
+{
+    static const char *const cols[] = {"session_id", "cost"};
+    static const col_kind kinds[] = {COL_TEXT, COL_REAL};
+    return copy_values(impl, "session_costs", cols, kinds, 2, rows, n_rows);
+}
+
+const attrib_store_ops attrib_store_pg = {
+    .name = "postgresql",
+    .accepts = pg_accepts,
+    .open = pg_open,
+    .close = pg_close,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .exec_script = pg_exec_script,
+    .init_schema = pg_init_schema,
+    .tables_exist = pg_tables_exist,
+    .has_rows = pg_has_rows,
+    .scan_conversions = pg_scan_conversions,
+    .scan_sessions = pg_scan_sessions,
+    .scan_costs = pg_scan_costs,
+    .scan_attribution = pg_scan_attribution,
+    .scan_attribution_dates = pg_scan_attribution_dates,
+    .session_day_span = pg_session_day_span,
+    .scan_report = pg_scan_report,
+    .delete_attribution = pg_delete_attribution,
+    .insert_attribution = pg_insert_attribution,
+    .scan_dirty_dates = pg_scan_dirty_dates,
+    .replace_report = pg_replace_report,
+    .scan_attribution_conv = pg_scan_attribution_conv,
+    .report_sums_valid = pg_report_sums_valid,
+    .scan_report_sums = pg_scan_report_sums,
+    .replace_report_sums = pg_replace_report_sums,
+    .scan_dirty_keys = pg_scan_dirty_keys,
+    .invalidate_report_sums = pg_invalidate_report_sums,
+    .query = pg_query,
+    .insert_sessions = pg_insert_sessions,
+    .insert_conversions = pg_insert_conversions,
+    .insert_costs = pg_insert_costs,
+};

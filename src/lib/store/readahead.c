@@ -1,0 +1,217 @@
+/* The readahead VFS: see sqlite_readahead.h. */
+#include "lib/store/readahead.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RA_CHUNK ((sqlite3_int64)4 << 20) /* readahead unit */
+#define RA_AHEAD 8                        /* chunks kept requested ahead of a stream */
+#define RA_CONFIRM 16                     /* forward reads before a stream is trusted */
+#define RA_STREAMS 4                      /* a merge reads two tables at once */
+#define RA_DENSITY 8                      /* read ahead where >= 1/8 of the pages are read */
+
+/* A run of reads moving forward. */
+typedef struct {
+    sqlite3_int64 first; /* where its density window starts */
+    sqlite3_int64 last;  /* offset of its last read; -1 when unused */
+    sqlite3_int64 bytes; /* read since `first` */
+    sqlite3_int64 ahead; /* first chunk not requested yet */
+    unsigned hits;
+    unsigned age;
+} ra_stream;
+
+typedef struct {
+    sqlite3_file base;  /* pMethods = &ra_methods */
+    sqlite3_file *real; /* the default VFS's file, right after this struct */
+    int fd;             /* our own descriptor for fadvise; -1 for other files */
+    unsigned clock;
+    ra_stream stream[RA_STREAMS];
+} ra_file;
+
+static sqlite3_vfs ra_vfs;
+static sqlite3_io_methods ra_methods;
+static pthread_once_t ra_once = PTHREAD_ONCE_INIT;
+static bool ra_ok;
+
+/*
+ * Note a read of `amt` bytes at `off`. A read within RA_CHUNK after a stream's
+ * last one extends it; otherwise it starts a stream in place of the oldest.
+ * A stream earns readahead after RA_CONFIRM reads over at least two chunks,
+ * and only while it is dense: at least 1 byte in RA_DENSITY of that span is
+ * read. Reading ahead
+ * on a sparse stream (a small table whose pages are spread over the whole
+ * file) would pull the whole file for a few megabytes of rows.
+ */
+static void ra_note(ra_file *f, sqlite3_int64 off, int amt)
+{
+    ra_stream *s = NULL, *oldest = &f->stream[0];
+    f->clock++;
+    for (int i = 0; i < RA_STREAMS; i++) {
+        ra_stream *t = &f->stream[i];
+        if (t->last >= 0 && off >= t->last && off - t->last <= RA_CHUNK) {
+            s = t;
+            break;
+        }
+        if (t->age < oldest->age)
+            oldest = t;
+    }
+    if (s == NULL) {
+        *oldest = (ra_stream){.first = off, .last = off, .bytes = amt, .age = f->clock};
+        return;
+    }
+    s->last = off;
+    s->age = f->clock;
+    s->bytes += amt;
+    if (off - s->first > 4 * RA_CHUNK) { /* forget the distant past by halves */
+        s->first += (off - s->first) / 2;
+        s->bytes /= 2;
+    }
+    sqlite3_int64 span = off + amt - s->first;
+    if (++s->hits < RA_CONFIRM || span < 2 * RA_CHUNK || s->bytes * RA_DENSITY < span)
+        return;
+    sqlite3_int64 c = off / RA_CHUNK;
+    if (s->ahead < c)
+        s->ahead = c;
+    for (; s->ahead <= c + RA_AHEAD; s->ahead++)
+        (void)posix_fadvise(f->fd, (off_t)(s->ahead * RA_CHUNK), (off_t)RA_CHUNK,
+                            POSIX_FADV_WILLNEED); /* advice only: failure changes nothing */
+}
+
+static int ra_read(sqlite3_file *pf, void *buf, int amt, sqlite3_int64 off)
+{
+    ra_file *f = (ra_file *)pf;
+    if (f->fd >= 0)
+        ra_note(f, off, amt);
+    return f->real->pMethods->xRead(f->real, buf, amt, off);
+}
+
+static int ra_close(sqlite3_file *pf)
+{
+    ra_file *f = (ra_file *)pf;
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    return f->real->pMethods->xClose(f->real);
+}
+
+/* Everything else goes straight to the real file. */
+#define REAL(pf) (((ra_file *)(pf))->real)
+static int ra_write(sqlite3_file *pf, const void *b, int n, sqlite3_int64 o)
+{
+    return REAL(pf)->pMethods->xWrite(REAL(pf), b, n, o);
+}
+static int ra_truncate(sqlite3_file *pf, sqlite3_int64 size)
+{
+    return REAL(pf)->pMethods->xTruncate(REAL(pf), size);
+}
+static int ra_sync(sqlite3_file *pf, int flags)
+{
+    return REAL(pf)->pMethods->xSync(REAL(pf), flags);
+}
+static int ra_file_size(sqlite3_file *pf, sqlite3_int64 *size)
+{
+    return REAL(pf)->pMethods->xFileSize(REAL(pf), size);
+}
+static int ra_lock(sqlite3_file *pf, int lock)
+{
+    return REAL(pf)->pMethods->xLock(REAL(pf), lock);
+}
+static int ra_unlock(sqlite3_file *pf, int lock)
+{
+    return REAL(pf)->pMethods->xUnlock(REAL(pf), lock);
+}
+static int ra_check_reserved(sqlite3_file *pf, int *out)
+{
+    return REAL(pf)->pMethods->xCheckReservedLock(REAL(pf), out);
+}
+static int ra_file_control(sqlite3_file *pf, int op, void *arg)
+{
+    return REAL(pf)->pMethods->xFileControl(REAL(pf), op, arg);
+}
+static int ra_sector_size(sqlite3_file *pf)
+{
+    return REAL(pf)->pMethods->xSectorSize(REAL(pf));
+}
+static int ra_device(sqlite3_file *pf)
+{
+    return REAL(pf)->pMethods->xDeviceCharacteristics(REAL(pf));
+}
+static int ra_shm_map(sqlite3_file *pf, int pg, int sz, int extend, void volatile **pp)
+{
+    return REAL(pf)->pMethods->xShmMap(REAL(pf), pg, sz, extend, pp);
+}
+static int ra_shm_lock(sqlite3_file *pf, int offset, int n, int flags)
+{
+    return REAL(pf)->pMethods->xShmLock(REAL(pf), offset, n, flags);
+}
+static void ra_shm_barrier(sqlite3_file *pf)
+{
+    REAL(pf)->pMethods->xShmBarrier(REAL(pf));
+}
+static int ra_shm_unmap(sqlite3_file *pf, int del)
+{
+    return REAL(pf)->pMethods->xShmUnmap(REAL(pf), del);
+}
+
+static int ra_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags, int *out_flags)
+{
+    sqlite3_vfs *base = vfs->pAppData;
+    ra_file *f = (ra_file *)pf;
+    memset(f, 0, sizeof(*f));
+    f->fd = -1;
+    f->real = (sqlite3_file *)(f + 1);
+    int rc = base->xOpen(base, name, f->real, flags, out_flags);
+    if (rc != SQLITE_OK)
+        return rc; /* pMethods stays NULL: SQLite does not close it */
+    for (int i = 0; i < RA_STREAMS; i++)
+        f->stream[i].last = -1;
+    if ((flags & SQLITE_OPEN_MAIN_DB) && name != NULL)
+        f->fd = open(name, O_RDONLY | O_CLOEXEC); /* -1: no readahead, still correct */
+    f->base.pMethods = &ra_methods;
+    return SQLITE_OK;
+}
+
+static void ra_register(void)
+{
+    sqlite3_vfs *base = sqlite3_vfs_find(NULL);
+    if (base == NULL || base->pNext == &ra_vfs)
+        return;
+    ra_vfs = *base;
+    ra_vfs.pNext = NULL;
+    ra_vfs.zName = "attrib-readahead";
+    ra_vfs.pAppData = base;
+    ra_vfs.szOsFile = (int)sizeof(ra_file) + base->szOsFile;
+    ra_vfs.xOpen = ra_open;
+    ra_methods = (sqlite3_io_methods){
+        .iVersion = 2, /* no xFetch/xUnfetch: reads go through xRead */
+        .xClose = ra_close,
+        .xRead = ra_read,
+        .xWrite = ra_write,
+        .xTruncate = ra_truncate,
+        .xSync = ra_sync,
+        .xFileSize = ra_file_size,
+        .xLock = ra_lock,
+        .xUnlock = ra_unlock,
+        .xCheckReservedLock = ra_check_reserved,
+        .xFileControl = ra_file_control,
+        .xSectorSize = ra_sector_size,
+        .xDeviceCharacteristics = ra_device,
+        .xShmMap = ra_shm_map,
+        .xShmLock = ra_shm_lock,
+        .xShmBarrier = ra_shm_barrier,
+        .xShmUnmap = ra_shm_unmap,
+    };
+    ra_ok = sqlite3_vfs_register(&ra_vfs, 0) == SQLITE_OK;
+}
+
+const char *attrib__sqlite_readahead_vfs(void)
+{
+    if (pthread_once(&ra_once, ra_register) != 0 || !ra_ok)
+        return NULL;
+    return ra_vfs.zName;
+}

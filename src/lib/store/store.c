@@ -1,0 +1,215 @@
+/*
+ * Store dispatch: pick the backend whose accepts() takes the target, wrap
+ * transactions, and the checks every command shares (tables present).
+ */
+#include "lib/store/store.h"
+
+#include "util/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char attrib__schema_inputs[] =
+    "CREATE TABLE IF NOT EXISTS conversions (conv_id text NOT NULL, user_id text NOT NULL,"
+    " conv_date text NOT NULL, conv_time text NOT NULL, revenue real NOT NULL,"
+    " PRIMARY KEY(conv_id));"
+    "CREATE TABLE IF NOT EXISTS session_costs (session_id text NOT NULL, cost real,"
+    " PRIMARY KEY(session_id));"
+    "CREATE TABLE IF NOT EXISTS session_sources (session_id text NOT NULL, user_id text NOT NULL,"
+    " event_date text NOT NULL, event_time text NOT NULL, channel_name text NOT NULL,"
+    " holder_engagement INTEGER NOT NULL, closer_engagement INTEGER NOT NULL,"
+    " impression_interaction INTEGER NOT NULL, PRIMARY KEY(session_id));";
+
+static const attrib_store_ops *const backends[] = {
+    &attrib_store_pg,     /* postgresql:// and postgres:// URIs */
+    &attrib_store_sqlite, /* last: takes any path */
+    NULL,
+};
+
+int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attrib_store **out)
+{
+    *out = NULL;
+    if (target == NULL || target[0] == '\0')
+        return attrib__error(ctx, ATTRIB_EINVAL, "empty database target; pass --db PATH or URI");
+    const attrib_store_ops *ops = NULL;
+    for (size_t i = 0; backends[i] != NULL && ops == NULL; i++)
+        if (backends[i]->accepts(target))
+            ops = backends[i];
+    if (ops == NULL)
+        return attrib__error(ctx, ATTRIB_EINVAL,
+                             "database target '%.200s' is not supported (use a SQLite path or a "
+                             "postgresql:// URI)",
+                             target);
+    attrib_store *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory opening the store");
+    st->ops = ops;
+    st->ctx = ctx;
+    int rc = ops->open(ctx, target, flags, &st->impl, &st->display);
+    if (rc != ATTRIB_OK) {
+        free(st->display);
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return ATTRIB_OK;
+}
+
+void attrib_store_close(attrib_store *st)
+{
+    if (st == NULL)
+        return;
+    if (st->in_tx)
+        st->ops->rollback(st->impl);
+    st->ops->close(st->impl);
+    free(st->display);
+    free(st);
+}
+
+const char *attrib_store_display(const attrib_store *st)
+{
+    return st->display != NULL ? st->display : "";
+}
+
+const char *attrib_store_kind(const attrib_store *st)
+{
+    return st->ops->name;
+}
+
+int attrib__store_begin(attrib_store *st)
+{
+    int rc = st->ops->begin(st->impl);
+    if (rc == ATTRIB_OK)
+        st->in_tx = true;
+    return rc;
+}
+
+int attrib__store_commit(attrib_store *st)
+{
+    int rc = st->ops->commit(st->impl);
+    if (rc == ATTRIB_OK)
+        st->in_tx = false;
+    return rc;
+}
+
+void attrib__store_rollback(attrib_store *st)
+{
+    if (st->in_tx)
+        st->ops->rollback(st->impl);
+    st->in_tx = false;
+}
+
+/* Skip what precedes the first line that starts with a CREATE statement (the
+ * official schema file starts with a Python coding line and a docstring, whose
+ * words may include "Created"). */
+static const char *skip_preamble(const char *sql)
+{
+    const char *line = sql;
+    while (*line != '\0') {
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncasecmp(p, "CREATE", 6) == 0 && (p[6] == ' ' || p[6] == '\t' || p[6] == '\n'))
+            return p;
+        const char *nl = strchr(line, '\n');
+        if (nl == NULL)
+            break;
+        line = nl + 1;
+    }
+    return NULL;
+}
+
+int attrib_store_init(attrib_store *st, const char *schema_sql)
+{
+    int rc = attrib__store_begin(st);
+    if (rc != ATTRIB_OK)
+        goto done;
+    if (schema_sql != NULL) {
+        const char *body = skip_preamble(schema_sql);
+        if (body == NULL) {
+            rc = attrib__error(st->ctx, ATTRIB_EPARSE,
+                               "schema file has no CREATE statement; expected SQL like "
+                               "challenge_db_create.sql");
+            goto done;
+        }
+        rc = st->ops->exec_script(st->impl, body);
+        if (rc != ATTRIB_OK) {
+            attrib__error_prefix(st->ctx, "schema file");
+            goto done;
+        }
+    }
+    rc = st->ops->init_schema(st->impl);
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = attrib__store_commit(st);
+done:
+    if (rc != ATTRIB_OK)
+        attrib__store_rollback(st);
+    return rc;
+}
+
+int attrib_store_check(attrib_store *st, bool need_outputs)
+{
+    static const char *const names[] = {"session_sources", "conversions", "session_costs",
+                                        "attribution_customer_journey", "channel_reporting"};
+    size_t n = need_outputs ? 5 : 3;
+    bool present[5] = {false};
+    int rc = st->ops->tables_exist(st->impl, names, n, present);
+    if (rc != ATTRIB_OK)
+        return rc;
+    attrib_buf missing = ATTRIB_BUF_INIT(512);
+    int count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (present[i])
+            continue;
+        if (attrib_buf_printf(&missing, "%s%s", count > 0 ? ", " : "", names[i]) != 0)
+            break;
+        count++;
+    }
+    if (count > 0) {
+        bool inputs_missing = !present[0] || !present[1] || !present[2];
+        rc =
+            attrib__error(st->ctx, ATTRIB_ENOTFOUND, "%s: missing table%s %s; %s",
+                          attrib_store_display(st), count > 1 ? "s" : "", attrib_buf_cstr(&missing),
+                          inputs_missing ? "load the input tables (or run `attrib gen`) and "
+                                           "run `attrib init`"
+                                         : "run `attrib init` first");
+    }
+    attrib_buf_free(&missing);
+    return rc;
+}
+
+int attrib_store_has_input(attrib_store *st, bool *out)
+{
+    static const char *const names[] = {"session_sources", "conversions", "session_costs"};
+    bool present[3] = {false};
+    *out = false;
+    int rc = st->ops->tables_exist(st->impl, names, 3, present);
+    for (size_t i = 0; i < 3 && rc == ATTRIB_OK && !*out; i++) {
+        if (!present[i])
+            continue;
+        rc = st->ops->has_rows(st->impl, names[i], out);
+    }
+    return rc;
+}
+
+const char *attrib__value_repr(const attrib_value *v, char *buf, size_t size)
+{
+    switch (v->type) {
+    case ATTRIB_V_NULL:
+        snprintf(buf, size, "NULL");
+        break;
+    case ATTRIB_V_INT:
+        snprintf(buf, size, "%lld", (long long)v->i);
+        break;
+    case ATTRIB_V_REAL:
+        snprintf(buf, size, "%.17g", v->r);
+        break;
+    case ATTRIB_V_TEXT:
+        snprintf(buf, size, "'%.*s'%s", (int)(v->len > 60 ? 60 : v->len), v->s,
+                 v->len > 60 ? "..." : "");
+        break;
+    }
+    return buf;
+}
