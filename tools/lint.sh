@@ -23,4 +23,7 @@ fi
 if git grep -nE '(\(|, *)stderr *[,)]|STDERR_FILENO|\bperror *\(' -- 'src/cli/*.c' | grep -v '^src/cli/msgs\.c:'; then
     echo "lint: only src/cli/msgs.c writes to stderr (STYLE.md §9)" >&2; rc=1
 fi
+if ! sh tools/check_includes.sh .; then
+    echo "lint: wrong-way include (docs/architecture.md, 'Include direction')" >&2; rc=1
+fi
 exit $rc

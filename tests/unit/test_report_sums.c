@@ -7,7 +7,7 @@
  */
 #include "testutil.h"
 
-#include "lib/report/agg.h"
+#include "lib/report/rows.h"
 #include "lib/store/store.h"
 
 #include <unistd.h>

@@ -111,7 +111,7 @@ static int on_result(const attrib_journey *j, const attrib_credit *cr, void *pay
     attrib_credit *out = &rs->credits[rs->offset[ji]];
     for (size_t k = 0; k < full->n; k++)
         out[k] = k < skip ? (attrib_credit){0, 0, 0, 0} : cr[k - skip];
-    rs->state[ji] = ATTRIB__API_DONE;
+    rs->state[ji] = ATTRIB__CREDIT_DONE;
     int r = 0;
     for (size_t k = 0; k < j->n && r == 0; k++) {
         r |= attrib_buf_adds(&rs->sql, rs->n_rows == 0 ? "INSERT INTO attrib_api_results "
@@ -140,7 +140,7 @@ static int on_failure(const char *conv_id, const char *reason, void *payload)
     run_state *rs = payload;
     int64_t ji = journey_of(rs, conv_id);
     if (ji >= 0)
-        rs->state[ji] = ATTRIB__API_FAILED;
+        rs->state[ji] = ATTRIB__CREDIT_FAILED;
     /* every failure is followed by its batch's end, which writes these rows */
     attrib_buf *q = &rs->fail_sql;
     int r = attrib_buf_adds(q, "INSERT INTO attrib_api_failures (conv_type_id, conv_id, reason) "
@@ -161,7 +161,7 @@ static int on_skip(const char *conv_id, const char *reason, void *payload)
     (void)reason;
     int64_t ji = journey_of(rs, conv_id);
     if (ji >= 0)
-        rs->state[ji] = ATTRIB__API_SKIPPED;
+        rs->state[ji] = ATTRIB__CREDIT_SKIPPED;
     return ATTRIB_OK;
 }
 
@@ -303,7 +303,7 @@ static int load_cache(run_state *rs, size_t n, size_t total, size_t max_sessions
             continue;
         for (size_t s = 0; s < skip; s++)
             rs->credits[rs->offset[j] + s] = (attrib_credit){0, 0, 0, 0};
-        rs->state[j] = ATTRIB__API_DONE;
+        rs->state[j] = ATTRIB__CREDIT_DONE;
     }
 done:
     attrib_buf_free(&k);
@@ -345,7 +345,7 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     if (rc != ATTRIB_OK)
         goto done;
     for (size_t j = 0; j < n; j++) {
-        state[j] = ATTRIB__API_TODO;
+        state[j] = ATTRIB__CREDIT_TODO;
         if (attrib_strmap_intern(&rs.convs, js[j].conv_id, strlen(js[j].conv_id), NULL) < 0) {
             rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
             goto done;
@@ -364,10 +364,10 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     }
     size_t n_todo = 0, cached = 0;
     for (size_t j = 0; j < n; j++) {
-        was_cached[j] = state[j] == ATTRIB__API_DONE;
+        was_cached[j] = state[j] == ATTRIB__CREDIT_DONE;
         cached += was_cached[j];
         if (!was_cached[j] || opts->api_force) {
-            state[j] = ATTRIB__API_TODO;
+            state[j] = ATTRIB__CREDIT_TODO;
             todo[n_todo++] = js[j];
         }
     }
@@ -382,10 +382,10 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     sum->api_retries += stats->retries;
     sum->conversions_failed += stats->failed;
     for (size_t j = 0; j < n; j++) {
-        if (state[j] == ATTRIB__API_TODO && rc == ATTRIB_OK)
-            state[j] = ATTRIB__API_FAILED; /* not reported at all: failed for this run */
-        if (state[j] == ATTRIB__API_FAILED && was_cached[j])
-            state[j] = ATTRIB__API_DONE; /* --force: the earlier result stays */
+        if (state[j] == ATTRIB__CREDIT_TODO && rc == ATTRIB_OK)
+            state[j] = ATTRIB__CREDIT_FAILED; /* not reported at all: failed for this run */
+        if (state[j] == ATTRIB__CREDIT_FAILED && was_cached[j])
+            state[j] = ATTRIB__CREDIT_DONE; /* --force: the earlier result stays */
     }
 done:
     attrib_api_client_free(client);

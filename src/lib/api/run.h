@@ -8,15 +8,8 @@
 
 #include "attrib/api.h"
 #include "attrib/pipeline.h"
+#include "lib/journey/dataset.h"
 #include "lib/store/store.h"
-
-/* Per-journey outcome in `state`. */
-enum {
-    ATTRIB__API_TODO = 0,
-    ATTRIB__API_DONE = 1,    /* credits filled (from this run or the cache) */
-    ATTRIB__API_FAILED = 2,  /* no result: recorded in attrib_api_failures */
-    ATTRIB__API_SKIPPED = 3, /* --oversize skip */
-};
 
 /*
  * Fill credits[offset[j] .. offset[j] + js[j].n) for every journey with an

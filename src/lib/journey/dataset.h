@@ -8,7 +8,7 @@
 #define ATTRIB_LIB_DATASET_H
 
 #include "attrib/pipeline.h"
-#include "lib/report/agg.h"
+#include "lib/core/agg.h"
 #include "lib/store/rows.h"
 #include "lib/store/store.h"
 #include "util/arena.h"
@@ -123,5 +123,14 @@ attrib_channels attrib__dataset_channels(const attrib__dataset *ds);
  */
 void attrib__journey_window(const attrib_session *s, size_t n, int64_t conv_ts, int64_t prev_ts,
                             const attrib_run_options *opts, size_t *lo, size_t *hi);
+
+/* Per-journey outcome of an attribution that may not credit every journey
+ * (the ihc-api engine): the `state` arrays of api/run.h and report/sums.h. */
+enum {
+    ATTRIB__CREDIT_TODO = 0,
+    ATTRIB__CREDIT_DONE = 1,    /* credits filled (from this run or a stored result) */
+    ATTRIB__CREDIT_FAILED = 2,  /* no result: recorded as a failure */
+    ATTRIB__CREDIT_SKIPPED = 3, /* skipped by the oversize policy */
+};
 
 #endif

@@ -6,7 +6,6 @@
  */
 #include "lib/report/sums.h"
 
-#include "lib/api/run.h"
 #include "util/ts.h"
 
 #include <stdio.h>
@@ -162,7 +161,7 @@ int attrib__sums_delta_compute(attrib_ctx *ctx, attrib_store *st, const attrib__
     int rc = st->ops->scan_attribution_conv(st->impl, sel, subtract_old, sd);
     for (size_t j = 0; j < ds->n_journeys && rc == ATTRIB_OK; j++) {
         const attrib_journey *jr = &ds->journeys[j];
-        if (api_state != NULL && api_state[j] != ATTRIB__API_DONE)
+        if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
             continue;
         for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++)
             if (add_new(sd, ds, &jr->sessions[k], credits[offset[j] + k].ihc, jr->revenue) !=

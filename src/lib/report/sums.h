@@ -8,7 +8,7 @@
 #define ATTRIB_LIB_REPORT_SUMS_H
 
 #include "lib/journey/dataset.h"
-#include "lib/report/agg.h"
+#include "lib/report/rows.h"
 
 /*
  * The terms an attribution row (ATTRIB_AR_ columns) adds to the report: 1

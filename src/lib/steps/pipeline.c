@@ -16,7 +16,7 @@
 
 #include "lib/api/run.h"
 #include "lib/journey/dataset.h"
-#include "lib/report/agg.h"
+#include "lib/report/rows.h"
 #include "lib/report/sums.h"
 #include "lib/store/rows.h"
 #include "util/ts.h"
@@ -197,7 +197,7 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
     for (size_t j = 0; rc == ATTRIB_OK && j < ds->n_journeys; j++) {
         const attrib_journey *jr = &ds->journeys[j];
-        if (api_state != NULL && api_state[j] != ATTRIB__API_DONE)
+        if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
             continue; /* no API result: no rows (listed as a failure) */
         for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++) {
             const attrib_credit *c = &credits[offset[j] + k];
@@ -330,7 +330,7 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     if (fuse_report) {
         for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
             const attrib_journey *jr = &ds.journeys[j];
-            if (api_state != NULL && api_state[j] != ATTRIB__API_DONE)
+            if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
                 continue;
             for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++)
                 rc = attrib__agg_credit(&ds.costs, jr->sessions[k].channel,
@@ -371,7 +371,7 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     rc = attrib__dataset_summarize(ctx, &ds, sum);
     if (api_state != NULL)
         for (size_t j = 0; j < ds.n_journeys; j++)
-            if (api_state[j] != ATTRIB__API_DONE)
+            if (api_state[j] != ATTRIB__CREDIT_DONE)
                 sum->conversions_attributed--;
     if (rc == ATTRIB_OK && api_rc != ATTRIB_OK)
         rc = attrib__error(ctx, api_rc,

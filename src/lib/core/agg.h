@@ -1,14 +1,14 @@
 /*
- * channel_reporting aggregation (SPEC §5): per (channel, date), the cost of
- * every session counted once, Σ ihc and Σ ihc × revenue of the attribution
- * rows of those sessions. Sums are order-independent (util/xsum.h), so the
- * fused run, the separate report step and any thread count give the same
- * bits.
+ * Exact sums per (channel, day): a hash table of cells holding the cost of
+ * sessions, Σ ihc and Σ ihc × revenue (SPEC §5). Sums are order-independent
+ * (util/xsum.h), so the fused run, the separate report step and any thread
+ * count give the same bits. A plain data structure: the dataset fills its
+ * cost part while loading, the report turns cells into rows (report/rows.h).
  */
-#ifndef ATTRIB_LIB_REPORT_H
-#define ATTRIB_LIB_REPORT_H
+#ifndef ATTRIB_LIB_CORE_AGG_H
+#define ATTRIB_LIB_CORE_AGG_H
 
-#include "lib/store/store.h"
+#include "lib/core/ctx.h"
 #include "util/strmap.h"
 #include "util/xsum.h"
 
@@ -17,7 +17,7 @@ typedef struct {
     bool used;
     uint64_t sessions;
     attrib_xsum cost, ihc, revenue;
-    /* Incremental report and attribute (pipeline.c): */
+    /* Incremental report and attribute (steps/pipeline.c): */
     bool mark;       /* the cell's sums changed / a key to recompute */
     bool has_report; /* a channel_reporting row exists; its cost: */
     double report_cost;
@@ -59,23 +59,6 @@ static inline __int128 attrib__acc_join(int64_t hi, int64_t lo)
 {
     return (__int128)(((unsigned __int128)(uint64_t)hi << 64) | (uint64_t)lo);
 }
-
-/*
- * attrib_report_sums rows of the cells (all of them, or only the marked ones
- * when only_marked), unordered. Channel strings are borrowed from
- * a->channels; free *rows and *date_store with free().
- */
-int attrib__agg_sums_rows(attrib_ctx *ctx, const attrib__agg *a, bool only_marked,
-                          attrib_sums_row **rows, size_t *n, char **date_store);
-
-/*
- * The report rows of every cell with at least one session, sorted by
- * (channel, date). *rows and the strings in it are owned by *arena-like
- * `names` storage: free *rows and *dates with free(). Fails with
- * ATTRIB_EDATA when a sum went out of range.
- */
-int attrib__agg_rows(attrib_ctx *ctx, const attrib__agg *a, attrib_report_row **rows, size_t *n,
-                     char **date_store);
 
 /* Add every cell of `from` to a, its channel c becoming channel_map[c] (sums
  * merge exactly: the result does not depend on how rows were split). */
