@@ -108,12 +108,12 @@ static int fail(attrib_ctx *ctx, const attrib_model *m, const worker *w)
         const attrib_session *s = &j->sessions[w->bad_k];
         return attrib__error(ctx, ATTRIB_ERROR,
                              "model %s gave session %zu of %zu ('%s') of conversion '%s' credit "
-                             "%.17g, not a number in [0, 1]; this is a bug, please report it",
+                             "%.15g, not a number in [0, 1]; this is a bug, please report it",
                              name, w->bad_k + 1, j->n, s->id != NULL ? s->id : "", j->conv_id,
                              w->out[w->offset[w->bad_j] + w->bad_k].ihc);
     }
     return attrib__error(ctx, ATTRIB_ERROR,
-                         "model %s gave conversion '%s' (%zu sessions) credit summing to %.17g, "
+                         "model %s gave conversion '%s' (%zu sessions) credit summing to %.15g, "
                          "not 1 (within %g); this is a bug, please report it",
                          name, j->conv_id, j->n, w->sum,
                          ATTRIB__MODEL_SUM_TOL +
