@@ -3,12 +3,13 @@
  * (read-only), then for each model time what `attrib attribute --model M`
  * spends on the model: the statistics pass over every path and finish()
  * (models that need paths), bind, and attribute() over every journey on T
- * threads split like the pipeline's. Prints seconds per model and the ratio
- * to the baseline model (ihc when the build has it, else linear), both for
- * the model alone and for the whole step estimated as load + model, where
- * the load includes the non-converting paths only for the models that need
- * them (the write of the attribution rows is the same for every model and is
- * left out, which makes the step ratios conservative: larger than with it).
+ * threads through the pipeline's loop (lib/model/run.c, credit checks
+ * included). Prints seconds per model and the ratio to the baseline model
+ * (ihc when the build has it, else linear), both for the model alone and for
+ * the whole step estimated as load + model, where the load includes the
+ * non-converting paths only for the models that need them (the write of the
+ * attribution rows is the same for every model and is left out, which makes
+ * the step ratios conservative: larger than with it).
  *
  *   build/bench/models_bench DB [THREADS] [MODEL[:opt] ...]
  *   MODEL:k   markov with order k (e.g. markov:3); MODEL:v  markov on revenue
@@ -20,8 +21,8 @@
 #include "attrib/pipeline.h"
 #include "attrib/store.h"
 #include "lib/journey/dataset.h"
+#include "lib/model/run.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,36 +33,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef struct {
-    const attrib_model *m;
-    const attrib__dataset *ds;
-    size_t from, to;
-    double checksum;
-    int rc;
-} work;
-
-static void *run(void *arg)
-{
-    work *w = arg;
-    attrib_credit *c = NULL;
-    size_t cap = 0;
-    for (size_t j = w->from; j < w->to; j++) {
-        const attrib_journey *jr = &w->ds->journeys[j];
-        if (jr->n > cap) {
-            free(c);
-            cap = jr->n * 2;
-            c = malloc(cap * sizeof(*c));
-        }
-        if (attrib_model_attribute(w->m, jr, c) != ATTRIB_OK) {
-            w->rc = -1;
-            break;
-        }
-        w->checksum += c[jr->n - 1].ihc;
-    }
-    free(c);
-    return NULL;
 }
 
 typedef struct {
@@ -108,18 +79,25 @@ static double time_model(attrib_ctx *ctx, const attrib__dataset *ds, const attri
     if (rc == ATTRIB_OK)
         rc = attrib_model_bind(m, ctx, &ch);
     double t1 = now_s();
-    work w[16];
-    pthread_t tid[16];
-    for (unsigned t = 0; t < threads; t++) {
-        w[t] =
-            (work){m, ds, ds->n_journeys * t / threads, ds->n_journeys * (t + 1) / threads, 0, 0};
-        pthread_create(&tid[t], NULL, run, &w[t]);
+    /* What the attribute step does: the shared loop (checks included) into one credit array. */
+    size_t *offset = malloc((ds->n_journeys + 1) * sizeof(*offset));
+    attrib_credit *credits = NULL;
+    size_t total = 0;
+    for (size_t j = 0; offset != NULL && j < ds->n_journeys; j++) {
+        offset[j] = total;
+        total += ds->journeys[j].n;
     }
-    for (unsigned t = 0; t < threads; t++) {
-        pthread_join(tid[t], NULL);
-        rc = w[t].rc != 0 ? -1 : rc;
-    }
+    if (offset != NULL)
+        credits = malloc((total > 0 ? total : 1) * sizeof(*credits));
+    if (rc == ATTRIB_OK && credits == NULL)
+        rc = ATTRIB_ENOMEM;
+    attrib__model_run_opts o_run = ATTRIB__MODEL_RUN_OPTS_INIT;
+    o_run.threads = threads;
+    if (rc == ATTRIB_OK)
+        rc = attrib__model_run(ctx, m, ds->journeys, ds->n_journeys, offset, credits, &o_run);
     double t2 = now_s();
+    free(offset);
+    free(credits);
     attrib_model_free(m);
     if (rc != ATTRIB_OK) {
         fprintf(stderr, "models_bench: %s failed: %s\n", spec, attrib_errmsg(ctx));

@@ -16,6 +16,7 @@
 #include "attrib/ihc_json.h"
 
 #include "lib/core/ctx.h"
+#include "lib/model/run.h"
 #include "util/buf.h"
 #include "util/strmap.h"
 
@@ -159,8 +160,11 @@ static int compute(attrib_server *s, attrib_ctx *ctx, const attrib_ihc_request *
 {
     int rc = ATTRIB_OK;
     size_t ns = req->n_sessions ? req->n_sessions : 1;
+    size_t nj = req->n_journeys ? req->n_journeys : 1;
     uint32_t *map = malloc((req->channels.count ? req->channels.count : 1) * sizeof(*map));
     attrib_session *copy = malloc(ns * sizeof(*copy));
+    attrib_journey *mapped = malloc(nj * sizeof(*mapped)); /* the journeys over copy */
+    size_t *offset = malloc(nj * sizeof(*offset));
     attrib_credit *cr = malloc(ns * sizeof(*cr));
     attrib_ihc_row *rows = malloc(ns * sizeof(*rows));
     long *units = malloc(ns * sizeof(*units));
@@ -168,7 +172,8 @@ static int compute(attrib_server *s, attrib_ctx *ctx, const attrib_ihc_request *
     bool locked = false;
     attrib_model *own = NULL; /* a request's own instance when it carries redistribution */
     const attrib_model *model = s->model;
-    if (map == NULL || copy == NULL || cr == NULL || rows == NULL || units == NULL || rem == NULL) {
+    if (map == NULL || copy == NULL || mapped == NULL || offset == NULL || cr == NULL ||
+        rows == NULL || units == NULL || rem == NULL) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
         goto done;
     }
@@ -196,13 +201,20 @@ static int compute(attrib_server *s, attrib_ctx *ctx, const attrib_ihc_request *
             copy[at + k] = j->sessions[k];
             copy[at + k].channel = map[j->sessions[k].channel];
         }
-        attrib_journey mj = *j;
-        mj.sessions = &copy[at];
-        rc = attrib_model_attribute(model, &mj, &cr[at]);
-        if (rc != ATTRIB_OK) {
-            attrib__error(ctx, rc, "model failed on conversion %s", j->conv_id);
-            goto done;
-        }
+        mapped[i] = *j;
+        mapped[i].sessions = &copy[at];
+        offset[i] = at;
+        at += j->n;
+    }
+    /* On this request's thread: the server runs requests in parallel. */
+    attrib__model_run_opts ro = ATTRIB__MODEL_RUN_OPTS_INIT;
+    ro.rounded = s->mopts.api_rounding;
+    rc = attrib__model_run(ctx, model, mapped, req->n_journeys, offset, cr, &ro);
+    if (rc != ATTRIB_OK)
+        goto done;
+    at = 0;
+    for (size_t i = 0; i < req->n_journeys; i++) {
+        const attrib_journey *j = &req->journeys[i];
         double *base = &cr[at].ihc;
         const size_t stride = sizeof(attrib_credit) / sizeof(double);
         for (size_t f = 0; f < 4; f++)
@@ -224,6 +236,8 @@ done:
     attrib_model_free(own);
     free(map);
     free(copy);
+    free(mapped);
+    free(offset);
     free(cr);
     free(rows);
     free(units);

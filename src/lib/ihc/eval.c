@@ -8,6 +8,7 @@
 #include "lib/core/ctx.h"
 #include "lib/ihc/fitdata.h"
 #include "lib/model/models.h"
+#include "lib/model/run.h"
 #include "util/buf.h"
 
 #include <math.h>
@@ -107,6 +108,7 @@ int attrib_ihc_eval(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
     int rc = ATTRIB_OK;
     attrib_model *m = NULL;
     attrib_credit *pred = NULL;
+    unsigned char *want = NULL; /* want[j]: journey j is in the split */
     worst_item *worst = NULL;
     double *chan_model = NULL, *chan_api = NULL;
     attrib_buf b = ATTRIB_BUF_INIT(0);
@@ -125,22 +127,28 @@ int attrib_ihc_eval(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
     if (rc != ATTRIB_OK)
         goto done;
     pred = calloc(ds->n_sessions + 1, sizeof(*pred));
+    want = calloc(ds->n_journeys + 1, 1);
     worst = calloc(ds->n_journeys + 1, sizeof(*worst));
     chan_model = calloc(ds->chan_view.count + 1, sizeof(double));
     chan_api = calloc(ds->chan_view.count + 1, sizeof(double));
-    if (pred == NULL || worst == NULL || chan_model == NULL || chan_api == NULL) {
+    if (pred == NULL || want == NULL || worst == NULL || chan_model == NULL || chan_api == NULL) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
         goto done;
     }
+    for (size_t j = 0; j < ds->n_journeys; j++)
+        want[j] = selected(ds, j, opts->split, pct);
+    attrib__model_run_opts ro = ATTRIB__MODEL_RUN_OPTS_INIT;
+    ro.want = want;
+    ro.rounded = mo.api_rounding;
+    rc = attrib__model_run(ctx, m, ds->journeys, ds->n_journeys, ds->first, pred, &ro);
+    if (rc != ATTRIB_OK)
+        goto done;
     size_t n_worst = 0;
     for (size_t j = 0; j < ds->n_journeys; j++) {
-        if (!selected(ds, j, opts->split, pct))
+        if (!want[j])
             continue;
         const attrib_journey *jr = &ds->journeys[j];
         size_t f = ds->first[j];
-        rc = attrib_model_attribute(m, jr, pred + f);
-        if (rc != ATTRIB_OK)
-            goto done;
         int bk = bucket_of(jr->n);
         double jmax = 0.0;
         for (int pass = 0; pass < 2; pass++) {
@@ -201,6 +209,7 @@ done:
     free(chan_model);
     free(chan_api);
     free(worst);
+    free(want);
     free(pred);
     attrib_model_free(m);
     return rc;

@@ -7,6 +7,7 @@
 
 #include "lib/core/ctx.h"
 #include "lib/journey/dataset.h"
+#include "lib/model/run.h"
 #include "lib/store/rows.h"
 #include "util/buf.h"
 #include "util/numfmt.h"
@@ -123,38 +124,48 @@ static int cmp_name_ix(const void *a, const void *b)
                   ((const name_ix *)b)->names[((const name_ix *)b)->i]);
 }
 
-/* Attribute every journey with m; add credit into acc[(channel row) * 2 + {0,1}]. */
+/* Journeys per run of the model: bounds the credit buffer (compare keeps only sums). */
+#define CHUNK 65536
+
+/* Attribute every journey with m (lib/model/run.c: checked, on opts' threads); add credit into
+ * acc[(channel row) * 2 + {0,1}] in journey order. */
 static int tabulate(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_model *m,
-                    const uint32_t *row_of, attrib_xsum *acc)
+                    const attrib_run_options *opts, const uint32_t *row_of, attrib_xsum *acc)
 {
     size_t cap = 0;
     attrib_credit *c = NULL;
-    int rc = ATTRIB_OK;
-    for (size_t j = 0; j < ds->n_journeys && rc == ATTRIB_OK; j++) {
-        const attrib_journey *jr = &ds->journeys[j];
-        if (jr->n > cap) {
-            attrib_credit *nc = realloc(c, jr->n * sizeof(*nc));
+    size_t *offset = malloc(CHUNK * sizeof(*offset));
+    int rc = offset != NULL ? ATTRIB_OK : attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    attrib__model_run_opts ro = ATTRIB__MODEL_RUN_OPTS_INIT;
+    ro.threads = attrib__threads(opts);
+    ro.rounded = opts->model_opts.api_rounding;
+    for (size_t from = 0; from < ds->n_journeys && rc == ATTRIB_OK; from += CHUNK) {
+        const attrib_journey *js = &ds->journeys[from];
+        size_t n = ds->n_journeys - from < CHUNK ? ds->n_journeys - from : CHUNK;
+        size_t total = 0;
+        for (size_t j = 0; j < n; j++) {
+            offset[j] = total;
+            total += js[j].n;
+        }
+        if (total > cap) {
+            attrib_credit *nc = realloc(c, total * sizeof(*nc));
             if (nc == NULL) {
                 rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
                 break;
             }
             c = nc;
-            cap = jr->n;
+            cap = total;
         }
-        rc = attrib_model_attribute(m, jr, c);
-        if (rc != ATTRIB_OK) {
-            rc = attrib__error(ctx, rc, "model %s failed on conversion '%s'",
-                               attrib_model_ops_of(m)->name, jr->conv_id);
-            break;
-        }
-        for (size_t k = 0; k < jr->n; k++) {
-            uint32_t r = row_of[jr->sessions[k].channel];
-            attrib_xsum_add(&acc[r * 2], c[k].ihc);
-            attrib_xsum_add(&acc[r * 2 + 1], c[k].ihc * jr->revenue);
-        }
-        if ((j & 0xffff) == 0 && attrib__cancelled(ctx))
-            rc = ATTRIB_ECANCEL;
+        rc = attrib__model_run(ctx, m, js, n, offset, c, &ro);
+        for (size_t j = 0; j < n && rc == ATTRIB_OK; j++)
+            for (size_t k = 0; k < js[j].n; k++) {
+                const attrib_credit *ck = &c[offset[j] + k];
+                uint32_t r = row_of[js[j].sessions[k].channel];
+                attrib_xsum_add(&acc[r * 2], ck->ihc);
+                attrib_xsum_add(&acc[r * 2 + 1], ck->ihc * js[j].revenue);
+            }
     }
+    free(offset);
     free(c);
     return rc;
 }
@@ -213,7 +224,7 @@ int attrib_compare_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
         attrib__progress(ctx, models[i]->name, i, n);
         rc = fit(ctx, &ds, opts, models[i], &m);
         if (rc == ATTRIB_OK)
-            rc = tabulate(ctx, &ds, m, row_of, acc);
+            rc = tabulate(ctx, &ds, m, opts, row_of, acc);
         attrib_model_free(m);
         m = NULL;
         if (rc != ATTRIB_OK)

@@ -16,13 +16,12 @@
 
 #include "lib/api/run.h"
 #include "lib/journey/dataset.h"
+#include "lib/model/run.h"
 #include "lib/report/rows.h"
 #include "lib/report/sums.h"
 #include "lib/store/rows.h"
 #include "util/ts.h"
 
-#include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,6 @@
 #include <unistd.h>
 
 #define INSERT_BATCH 4096
-#define MAX_THREADS 8
 
 static double now_seconds(void)
 {
@@ -78,39 +76,7 @@ static const attrib_model_ops *pick_model(const attrib_run_options *o)
     return m != NULL ? m : attrib_model_list()[0];
 }
 
-/* ---- attribution over all journeys, in parallel ---- */
-
-typedef struct {
-    const attrib_model *model;
-    const attrib__dataset *ds;
-    const size_t *offset; /* offset[j] = first credit of journey j */
-    attrib_credit *credits;
-    size_t from, to; /* journeys [from, to) */
-    int rc;
-    size_t bad; /* journey whose credit broke an invariant, when rc != OK */
-} worker;
-
-static void *work(void *arg)
-{
-    worker *w = arg;
-    for (size_t j = w->from; j < w->to; j++) {
-        const attrib_journey *jr = &w->ds->journeys[j];
-        attrib_credit *c = w->credits + w->offset[j];
-        int rc = attrib_model_attribute(w->model, jr, c);
-        double sum = 0;
-        bool ok = rc == ATTRIB_OK;
-        for (size_t k = 0; ok && k < jr->n; k++) {
-            ok = c[k].ihc >= -1e-12 && c[k].ihc <= 1 + 1e-12 && isfinite(c[k].ihc);
-            sum += c[k].ihc;
-        }
-        if (!ok || fabs(sum - 1) > 1e-6) {
-            w->rc = rc != ATTRIB_OK ? rc : ATTRIB_ERROR;
-            w->bad = j;
-            return NULL;
-        }
-    }
-    return NULL;
-}
+/* ---- attribution over all journeys, in parallel (lib/model/run.c) ---- */
 
 static int attribute_all(attrib_ctx *ctx, const attrib_model *model, const attrib__dataset *ds,
                          const attrib_run_options *opts, size_t **offset_out,
@@ -132,37 +98,13 @@ static int attribute_all(attrib_ctx *ctx, const attrib_model *model, const attri
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory for %zu credits", total);
         goto done;
     }
-    unsigned nt = attrib__threads(opts);
-    if (ds->n_journeys < 1024)
-        nt = 1;
-    worker w[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    bool started[MAX_THREADS] = {false};
-    for (unsigned t = 0; t < nt; t++) {
-        w[t] = (worker){.model = model,
-                        .ds = ds,
-                        .offset = offset,
-                        .credits = credits,
-                        .from = ds->n_journeys * t / nt,
-                        .to = ds->n_journeys * (t + 1) / nt};
-        if (t + 1 < nt)
-            started[t] = pthread_create(&tid[t], NULL, work, &w[t]) == 0;
-        if (!started[t])
-            work(&w[t]);
-    }
-    for (unsigned t = 0; t < nt; t++)
-        if (started[t])
-            pthread_join(tid[t], NULL);
-    for (unsigned t = 0; t < nt; t++) {
-        if (w[t].rc == ATTRIB_OK)
-            continue;
-        const attrib_journey *j = &ds->journeys[w[t].bad];
-        rc = attrib__error(ctx, ATTRIB_ERROR,
-                           "model %s gave conversion '%s' (%zu sessions) credit that is not "
-                           "in [0,1] or does not sum to 1; this is a bug, please report it",
-                           attrib_model_ops_of(model)->name, j->conv_id, j->n);
+    attrib__model_run_opts ro = ATTRIB__MODEL_RUN_OPTS_INIT;
+    ro.threads = attrib__threads(opts);
+    ro.progress = "attributing";
+    ro.rounded = opts->model_opts.api_rounding;
+    rc = attrib__model_run(ctx, model, ds->journeys, ds->n_journeys, offset, credits, &ro);
+    if (rc != ATTRIB_OK)
         goto done;
-    }
     *offset_out = offset;
     *credits_out = credits;
     *total_out = total;
