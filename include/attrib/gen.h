@@ -52,7 +52,7 @@ typedef struct {
 
 #define ATTRIB_GEN_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        100000, 1, NULL, 0                                                                         \
+        .sessions = 100000, .seed = 1, .start_date = NULL, .days = 0                               \
     }
 
 /* Rows as the input tables hold them; strings borrowed for the call only. */
