@@ -159,6 +159,8 @@ typedef struct {
      * value equal to the default is still "set": `--out channel_reporting.csv`
      * is a request, not the absence of one. */
     bool set[CLI_F__COUNT];
+    char **owned; /* the config file's strings, which fields point at */
+    size_t n_owned;
 } cli_config;
 
 /* Was the option of cli_config member `field` given (file or command line)? */
@@ -300,8 +302,13 @@ extern const cli_cmd cli_commands[];
 int cli_parse(cli_config *cfg, const cli_opt *const *groups, int argc, char **argv, int from,
               int *next, bool stop_at_positional);
 
-/* Apply a config file (key = value lines, keys are long option names). */
+/* Apply a config file (key = value lines, keys are long option names). Its
+ * strings are owned by cfg until cli_config_release. */
 int cli_config_file(cli_config *cfg, const cli_opt *const *groups, const char *path);
+
+/* Free what cfg owns (the config file's strings); cfg's strings from the
+ * file are invalid afterwards. */
+void cli_config_release(cli_config *cfg);
 
 /* Fill every option of the groups that is not set with its TEXT default
  * (the lowest precedence step; the "set" bits stay false). Exit code. */

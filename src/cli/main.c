@@ -90,11 +90,14 @@ int main(int argc, char **argv)
             rc = cli_parse(&cfg, cmd->groups, argc, argv, cmd_at + 1, NULL, false);
         if (rc == CLI_EXIT_OK)
             rc = cli_apply_defaults(&cfg, cmd->groups);
-        if (rc != CLI_EXIT_OK)
+        if (rc == CLI_EXIT_OK)
+            rc = setup_msgs(&cfg);
+        if (rc != CLI_EXIT_OK) {
+            cli_config_release(&cfg);
             return finish(rc);
-        rc = setup_msgs(&cfg);
-        if (rc != CLI_EXIT_OK)
-            return finish(rc);
+        }
     }
-    return finish(cmd->run(&cfg));
+    rc = cmd->run(&cfg);
+    cli_config_release(&cfg);
+    return finish(rc);
 }

@@ -196,19 +196,31 @@ int cli_config_file(cli_config *cfg, const cli_opt *const *groups, const char *p
             break;
         }
         char *copy = strdup(value);
-        if (copy == NULL) {
+        char **owned =
+            copy != NULL ? realloc(cfg->owned, (cfg->n_owned + 1) * sizeof(*owned)) : NULL;
+        if (owned == NULL) {
+            free(copy);
             rc = cli_errorf(CLI_EXIT_RUNTIME, "out of memory");
             break;
         }
+        /* The config points at its strings: they live until cli_config_release. */
+        cfg->owned = owned;
+        cfg->owned[cfg->n_owned++] = copy;
         rc = apply(cfg, o, o->type == OPT_COUNT ? NULL : copy, where, true);
-        /* Config strings live for the whole process: the config points at them. */
-        if (o->type != OPT_STRING)
-            free(copy);
     }
     if (ferror(f))
         rc = cli_errorf(CLI_EXIT_USAGE, "cannot read config file %s", path);
     fclose(f);
     return rc;
+}
+
+void cli_config_release(cli_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_owned; i++)
+        free(cfg->owned[i]);
+    free(cfg->owned);
+    cfg->owned = NULL;
+    cfg->n_owned = 0;
 }
 
 int cli_apply_defaults(cli_config *cfg, const cli_opt *const *groups)
