@@ -63,8 +63,12 @@ typedef struct {
 
 #define ATTRIB_API_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        NULL, NULL, NULL, 100, 3000, ATTRIB_API_OVERSIZE_KEEP_LATEST, 4, 0.0, 10000, 120000, 6,    \
-            1.0, 60.0, 0.0, NULL, NULL, 0, NULL, NULL, (size_t)64 << 20, 300.0                     \
+        .api_url = NULL, .conv_type_id = NULL, .api_key = NULL, .max_journeys = 100,               \
+        .max_sessions = 3000, .oversize = ATTRIB_API_OVERSIZE_KEEP_LATEST, .concurrency = 4,       \
+        .max_rps = 0.0, .connect_timeout_ms = 10000, .timeout_ms = 120000, .max_attempts = 6,      \
+        .backoff_base_s = 1.0, .backoff_max_s = 60.0, .deadline_s = 0.0, .audit_dir = NULL,        \
+        .redistribution = NULL, .seed = 0, .ca_file = NULL, .ca_path = NULL,                       \
+        .max_response_bytes = (size_t)64 << 20, .max_retry_after_s = 300.0                         \
     }
 
 /* One attempt at one batch. */

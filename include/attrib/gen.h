@@ -43,16 +43,19 @@ extern "C" {
  * lookback) ends at the converting session. A user's sessions are at least
  * 2 s apart. Conversions that would fall after the span are not emitted.
  */
+/* First day of generated data unless start_date says otherwise. */
+#define ATTRIB_GEN_START_DATE "2023-01-01"
+
 typedef struct {
     uint64_t sessions;      /* about how many sessions to generate (>= 1) */
     uint64_t seed;          /* same seed and options, same rows, on any machine */
-    const char *start_date; /* first day, YYYY-MM-DD (NULL = "2023-01-01") */
+    const char *start_date; /* first day, YYYY-MM-DD (NULL = ATTRIB_GEN_START_DATE) */
     uint32_t days;          /* span in days (0 = ~30 days per million sessions, 7..730) */
 } attrib_gen_options;
 
 #define ATTRIB_GEN_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        100000, 1, NULL, 0                                                                         \
+        .sessions = 100000, .seed = 1, .start_date = ATTRIB_GEN_START_DATE, .days = 0              \
     }
 
 /* Rows as the input tables hold them; strings borrowed for the call only. */

@@ -57,6 +57,9 @@ typedef enum {
 /* Default share of conversions held out, in percent. */
 #define ATTRIB_IHC_HOLDOUT_PERCENT 30u
 
+/* Default number of calibration sweeps (coordinate-descent passes). */
+#define ATTRIB_IHC_SWEEPS 40u
+
 /* True when conversion_id falls in the held-out part (FNV-1a 64 mod 100 < percent). */
 bool attrib_ihc_held_out(const char *conversion_id, unsigned percent);
 
@@ -77,7 +80,7 @@ typedef struct {
 
 #define ATTRIB_IHC_EVAL_OPTIONS_INIT                                                               \
     {                                                                                              \
-        ATTRIB_IHC_SPLIT_ALL, 0, 10                                                                \
+        .split = ATTRIB_IHC_SPLIT_ALL, .holdout_percent = ATTRIB_IHC_HOLDOUT_PERCENT, .worst = 10  \
     }
 
 /*
@@ -94,14 +97,15 @@ int attrib_ihc_eval(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
 typedef struct {
     attrib_ihc_split split;   /* conversions fitted on (TRAIN by default) */
     unsigned holdout_percent; /* 0 → ATTRIB_IHC_HOLDOUT_PERCENT */
-    unsigned sweeps;          /* coordinate-descent passes (0 → 40) */
+    unsigned sweeps;          /* coordinate-descent passes (0 → ATTRIB_IHC_SWEEPS) */
     const char *start_model;  /* model file to start from; NULL = builtin "base" tables */
     const char *name;         /* "name" written into the model file */
 } attrib_ihc_calibrate_options;
 
 #define ATTRIB_IHC_CALIBRATE_OPTIONS_INIT                                                          \
     {                                                                                              \
-        ATTRIB_IHC_SPLIT_TRAIN, 0, 0, NULL, "calibrated"                                           \
+        .split = ATTRIB_IHC_SPLIT_TRAIN, .holdout_percent = ATTRIB_IHC_HOLDOUT_PERCENT,            \
+        .sweeps = ATTRIB_IHC_SWEEPS, .start_model = NULL, .name = "calibrated"                     \
     }
 
 /*

@@ -61,7 +61,9 @@ typedef struct {
 
 #define ATTRIB_MODEL_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        NULL, NULL, false, NULL, NULL, 0, 0.4, 0.4, 7.0, 1, false                                  \
+        .model_file = NULL, .builtin = NULL, .api_rounding = false, .redistribution = NULL,        \
+        .direct_channels = NULL, .n_direct_channels = 0, .position_first = 0.4,                    \
+        .position_last = 0.4, .half_life_days = 7.0, .markov_order = 1, .markov_value = false      \
     }
 
 /* The model needs statistics over all paths (converting and not) first. */

@@ -41,7 +41,10 @@ typedef struct {
 
 #define ATTRIB_RUN_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        NULL, NULL, 0, false, false, false, NULL, ATTRIB_MODEL_OPTIONS_INIT, 0, NULL, false, false \
+        .start_date = NULL, .end_date = NULL, .lookback_days = 0, .same_time = false,              \
+        .reset_after_conversion = false, .skip_bad_rows = false, .model = NULL,                    \
+        .model_opts = ATTRIB_MODEL_OPTIONS_INIT, .threads = 0, .api = NULL, .api_force = false,    \
+        .phases = false                                                                            \
     }
 
 /* A selected conversion without any session before it (SPEC §3). */

@@ -42,7 +42,9 @@ typedef struct {
 
 #define ATTRIB_SERVE_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        "127.0.0.1", 0, NULL, NULL, NULL, false, 100, 3000, (size_t)16 << 20, 4                    \
+        .bind_addr = "127.0.0.1", .port = 0, .model = NULL, .model_opts = NULL, .api_key = NULL,   \
+        .no_auth = false, .max_journeys = 100, .max_sessions = 3000,                               \
+        .max_body_bytes = (size_t)16 << 20, .threads = 4                                           \
     }
 
 /* Figures since start (read at any time). */

@@ -22,6 +22,74 @@ enum {
     CLI_EXIT_PARTIAL = 4,
 };
 
+/*
+ * One value per option field. The enum names the fields that options fill,
+ * spelled exactly like the cli_config members (CLI_OPT pastes the member name
+ * onto CLI_F_), so a row, its field and its "set" bit cannot disagree.
+ */
+typedef enum {
+    CLI_F_db,
+    CLI_F_config,
+    CLI_F_verbose,
+    CLI_F_quiet,
+    CLI_F_log_format,
+    CLI_F_start_date,
+    CLI_F_end_date,
+    CLI_F_lookback_days,
+    CLI_F_same_time,
+    CLI_F_reset_after_conversion,
+    CLI_F_skip_bad_rows,
+    CLI_F_phases,
+    CLI_F_engine,
+    CLI_F_model,
+    CLI_F_model_file,
+    CLI_F_threads,
+    CLI_F_direct_channels,
+    CLI_F_position_first,
+    CLI_F_position_last,
+    CLI_F_half_life,
+    CLI_F_markov_order,
+    CLI_F_markov_value,
+    CLI_F_models,
+    CLI_F_print_transitions,
+    CLI_F_out,
+    CLI_F_summary_json,
+    CLI_F_format,
+    CLI_F_schema_file,
+    CLI_F_force,
+    CLI_F_sessions,
+    CLI_F_seed,
+    CLI_F_gen_start,
+    CLI_F_gen_days,
+    CLI_F_requests,
+    CLI_F_responses,
+    CLI_F_split,
+    CLI_F_holdout_percent,
+    CLI_F_sweeps,
+    CLI_F_worst,
+    CLI_F_start_model,
+    CLI_F_copy_from,
+    CLI_F_copy_to,
+    CLI_F_help,
+    CLI_F_conv_type_id,
+    CLI_F_api_url,
+    CLI_F_api_key_file,
+    CLI_F_max_journeys,
+    CLI_F_max_sessions,
+    CLI_F_oversize,
+    CLI_F_concurrency,
+    CLI_F_max_rps,
+    CLI_F_api_timeout,
+    CLI_F_max_attempts,
+    CLI_F_api_deadline,
+    CLI_F_audit_dir,
+    CLI_F_redistribution,
+    CLI_F_bind,
+    CLI_F_port,
+    CLI_F_no_auth,
+    CLI_F__COUNT
+} cli_field;
+
 typedef struct {
     /* global */
     const char *db;
@@ -45,14 +113,14 @@ typedef struct {
     const char *position_first;  /* position: share of the first session (number) */
     const char *position_last;
     const char *half_life;  /* time-decay: days (number) */
-    uint64_t markov_order;  /* markov: 0 = default 1 */
+    uint64_t markov_order;  /* markov */
     bool markov_value;      /* markov: removal effects on revenue */
     const char *models;     /* compare: comma-separated model names */
     bool print_transitions; /* markov: also print the transition matrix */
     /* outputs */
     const char *out;
     const char *summary_json;
-    const char *format;      /* journeys: ihc-json | jsonl | csv */
+    const char *format;      /* journeys: ihc-json | jsonl | csv; compare: csv | markdown */
     const char *schema_file; /* init */
     bool force;
     /* gen */
@@ -87,7 +155,16 @@ typedef struct {
     const char *bind;
     uint64_t port;
     bool no_auth;
+    /* Given in the config file or on the command line (not a default). A
+     * value equal to the default is still "set": `--out channel_reporting.csv`
+     * is a request, not the absence of one. */
+    bool set[CLI_F__COUNT];
+    char **owned; /* the config file's strings, which fields point at */
+    size_t n_owned;
 } cli_config;
+
+/* Was the option of cli_config member `field` given (file or command line)? */
+#define CLI_IS_SET(cfg, field) ((cfg)->set[CLI_F_##field])
 
 typedef enum {
     OPT_FLAG,   /* bool, no argument */
@@ -96,22 +173,106 @@ typedef enum {
     OPT_UINT,   /* uint64_t */
 } cli_opt_type;
 
+/*
+ * Where an option's default comes from. The default is stated once, in the
+ * row; --help prints it from there.
+ *  NONE  no default: the option is simply unset unless given.
+ *  TEXT  `text`, in command-line syntax; filled in through the same parser
+ *        as a given value when the option is not set.
+ *  LIB_* the default of the library option the value ends up in: `lib`
+ *        points at that field of an object made by the library's *_INIT
+ *        macro. The CLI does not copy it: it passes only values that are set,
+ *        so the library's INIT decides. --help shows *lib (divided by `div`
+ *        when the units differ, e.g. milliseconds shown as seconds).
+ *  ENUM  like LIB_*, *lib an enum (int-sized) printed as names[*lib].
+ *  NOTE  decided at run time (by the library or the environment); `text`
+ *        says how, for --help only.
+ * `env` (TEXT rows): an environment variable consulted before `text`.
+ */
+typedef enum {
+    CLI_DEF_NONE = 0,
+    CLI_DEF_TEXT,
+    CLI_DEF_LIB_INT,
+    CLI_DEF_LIB_UINT,
+    CLI_DEF_LIB_LONG,
+    CLI_DEF_LIB_ULONG,
+    CLI_DEF_LIB_ULLONG,
+    CLI_DEF_LIB_DOUBLE,
+    CLI_DEF_LIB_STRING,
+    CLI_DEF_ENUM,
+    CLI_DEF_NOTE,
+} cli_def_kind;
+
+typedef struct {
+    cli_def_kind kind;
+    const char *text;         /* TEXT, NOTE */
+    const void *lib;          /* LIB_*, ENUM */
+    long div;                 /* LIB_*: shown as value / div; 0 = 1 */
+    const char *const *names; /* ENUM */
+    const char *env;          /* TEXT: environment variable tried first */
+} cli_default;
+
 typedef struct {
     const char *name; /* long name without "--" */
     char short_name;  /* 0 when none */
     cli_opt_type type;
+    cli_field field;  /* which "set" bit */
     size_t offset;    /* into cli_config */
     const char *arg;  /* argument name for help ("N", "FILE") */
-    const char *help; /* one line */
+    const char *help; /* one line, without the default */
+    cli_default def;
 } cli_opt;
 
-#define CLI_OPT(n, s, t, field, a, h)                                                              \
+/* A row without a default, and one with a default (made by a CLI_DEFAULT_*). */
+#define CLI_OPT(n, s, t, fld, a, h)                                                                \
     {                                                                                              \
-        n, s, t, offsetof(cli_config, field), a, h                                                 \
+        .name = n, .short_name = s, .type = t, .field = CLI_F_##fld,                               \
+        .offset = offsetof(cli_config, fld), .arg = a, .help = h                                   \
+    }
+#define CLI_OPT_D(n, s, t, fld, a, h, d)                                                           \
+    {                                                                                              \
+        .name = n, .short_name = s, .type = t, .field = CLI_F_##fld,                               \
+        .offset = offsetof(cli_config, fld), .arg = a, .help = h, .def = d                         \
     }
 #define CLI_OPT_END                                                                                \
     {                                                                                              \
-        NULL, 0, OPT_FLAG, 0, NULL, NULL                                                           \
+        .name = NULL                                                                               \
+    }
+
+#define CLI_DEFAULT(text_)                                                                         \
+    {                                                                                              \
+        .kind = CLI_DEF_TEXT, .text = text_                                                        \
+    }
+#define CLI_DEFAULT_ENV(env_, text_)                                                               \
+    {                                                                                              \
+        .kind = CLI_DEF_TEXT, .text = text_, .env = env_                                           \
+    }
+/* The kind follows from the pointer's type, so a row cannot misread the
+ * library's field (an enum field needs CLI_DEFAULT_ENUM). */
+#define CLI_LIB_KIND(ptr_)                                                                         \
+    _Generic((ptr_),                                                                               \
+        const int *: CLI_DEF_LIB_INT,                                                              \
+        const unsigned *: CLI_DEF_LIB_UINT,                                                        \
+        const long *: CLI_DEF_LIB_LONG,                                                            \
+        const unsigned long *: CLI_DEF_LIB_ULONG,                                                  \
+        const unsigned long long *: CLI_DEF_LIB_ULLONG,                                            \
+        const double *: CLI_DEF_LIB_DOUBLE,                                                        \
+        const char *const *: CLI_DEF_LIB_STRING)
+#define CLI_DEFAULT_LIB(ptr_)                                                                      \
+    {                                                                                              \
+        .kind = CLI_LIB_KIND(ptr_), .lib = ptr_                                                    \
+    }
+#define CLI_DEFAULT_LIB_DIV(ptr_, div_)                                                            \
+    {                                                                                              \
+        .kind = CLI_LIB_KIND(ptr_), .lib = ptr_, .div = div_                                       \
+    }
+#define CLI_DEFAULT_ENUM(ptr_, names_)                                                             \
+    {                                                                                              \
+        .kind = CLI_DEF_ENUM, .lib = ptr_, .names = names_                                         \
+    }
+#define CLI_DEFAULT_NOTE(text_)                                                                    \
+    {                                                                                              \
+        .kind = CLI_DEF_NOTE, .text = text_                                                        \
     }
 
 typedef struct cli_cmd {
@@ -141,8 +302,17 @@ extern const cli_cmd cli_commands[];
 int cli_parse(cli_config *cfg, const cli_opt *const *groups, int argc, char **argv, int from,
               int *next, bool stop_at_positional);
 
-/* Apply a config file (key = value lines, keys are long option names). */
+/* Apply a config file (key = value lines, keys are long option names). Its
+ * strings are owned by cfg until cli_config_release. */
 int cli_config_file(cli_config *cfg, const cli_opt *const *groups, const char *path);
+
+/* Free what cfg owns (the config file's strings); cfg's strings from the
+ * file are invalid afterwards. */
+void cli_config_release(cli_config *cfg);
+
+/* Fill every option of the groups that is not set with its TEXT default
+ * (the lowest precedence step; the "set" bits stay false). Exit code. */
+int cli_apply_defaults(cli_config *cfg, const cli_opt *const *groups);
 
 /* Help text for one command (or the overview when cmd is NULL) on stdout. */
 void cli_usage(const cli_cmd *cmd);

@@ -7,6 +7,7 @@
 #include "msgs.h"
 
 #include "attrib/ihc_json.h"
+#include "attrib/serve.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,28 +15,44 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* The library defaults the rows below show (their INIT macros decide them). */
+static const attrib_api_options api_defaults = ATTRIB_API_OPTIONS_INIT;
+static const attrib_serve_options serve_defaults = ATTRIB_SERVE_OPTIONS_INIT;
+
+/* --oversize names, indexed by attrib_api_oversize. */
+static const char *const oversize_names[] = {
+    [ATTRIB_API_OVERSIZE_KEEP_LATEST] = "keep-latest",
+    [ATTRIB_API_OVERSIZE_SKIP] = "skip",
+    [ATTRIB_API_OVERSIZE_FAIL] = "fail",
+};
+_Static_assert(sizeof(oversize_names) / sizeof(oversize_names[0]) == ATTRIB_API_OVERSIZE_FAIL + 1,
+               "one name per attrib_api_oversize value");
+
 const cli_opt cli_opts_api[] = {
     CLI_OPT("conv-type-id", 0, OPT_STRING, conv_type_id, "ID",
             "IHC conversion type (as trained in the IHC web UI)"),
-    CLI_OPT("api-url", 0, OPT_STRING, api_url, "URL",
-            "endpoint (default https://api.ihc-attribution.com/v1/compute_ihc)"),
-    CLI_OPT("api-key-file", 0, OPT_STRING, api_key_file, "FILE",
-            "file holding the API key, mode 0600 (default: $IHC_API_KEY)"),
-    CLI_OPT("max-journeys-per-request", 0, OPT_UINT, max_journeys, "N",
-            "customer journeys per request (default 100)"),
-    CLI_OPT("max-sessions-per-request", 0, OPT_UINT, max_sessions, "N",
-            "sessions per request (default 3000; 200 on free accounts)"),
-    CLI_OPT("oversize", 0, OPT_STRING, oversize, "keep-latest|skip|fail",
-            "a journey longer than the session cap (default keep-latest)"),
-    CLI_OPT("concurrency", 0, OPT_UINT, concurrency, "N", "requests in flight (default 4)"),
-    CLI_OPT("max-requests-per-second", 0, OPT_STRING, max_rps, "R",
-            "rate limit of request starts (default none)"),
-    CLI_OPT("api-timeout", 0, OPT_UINT, api_timeout, "SECONDS",
-            "time limit of one request (default 120)"),
-    CLI_OPT("max-attempts", 0, OPT_UINT, max_attempts, "N",
-            "tries per request, retries included (default 6)"),
-    CLI_OPT("api-deadline", 0, OPT_UINT, api_deadline, "SECONDS",
-            "time limit of all API work (default none)"),
+    CLI_OPT_D("api-url", 0, OPT_STRING, api_url, "URL", "endpoint",
+              CLI_DEFAULT_NOTE(ATTRIB_API_DEFAULT_URL)),
+    CLI_OPT_D("api-key-file", 0, OPT_STRING, api_key_file, "FILE",
+              "file holding the API key, mode 0600", CLI_DEFAULT_NOTE("the key in $IHC_API_KEY")),
+    CLI_OPT_D("max-journeys-per-request", 0, OPT_UINT, max_journeys, "N",
+              "customer journeys per request", CLI_DEFAULT_LIB(&api_defaults.max_journeys)),
+    CLI_OPT_D("max-sessions-per-request", 0, OPT_UINT, max_sessions, "N",
+              "sessions per request (200 on free accounts)",
+              CLI_DEFAULT_LIB(&api_defaults.max_sessions)),
+    CLI_OPT_D("oversize", 0, OPT_STRING, oversize, "keep-latest|skip|fail",
+              "a journey longer than the session cap",
+              CLI_DEFAULT_ENUM(&api_defaults.oversize, oversize_names)),
+    CLI_OPT_D("concurrency", 0, OPT_UINT, concurrency, "N", "requests in flight",
+              CLI_DEFAULT_LIB(&api_defaults.concurrency)),
+    CLI_OPT_D("max-requests-per-second", 0, OPT_STRING, max_rps, "R",
+              "rate limit of request starts (0 = none)", CLI_DEFAULT_LIB(&api_defaults.max_rps)),
+    CLI_OPT_D("api-timeout", 0, OPT_UINT, api_timeout, "SECONDS", "time limit of one request",
+              CLI_DEFAULT_LIB_DIV(&api_defaults.timeout_ms, 1000)),
+    CLI_OPT_D("max-attempts", 0, OPT_UINT, max_attempts, "N", "tries per request, retries included",
+              CLI_DEFAULT_LIB(&api_defaults.max_attempts)),
+    CLI_OPT_D("api-deadline", 0, OPT_UINT, api_deadline, "SECONDS",
+              "time limit of all API work (0 = none)", CLI_DEFAULT_LIB(&api_defaults.deadline_s)),
     CLI_OPT("audit-dir", 0, OPT_STRING, audit_dir, "DIR",
             "keep every request and response body here (never the key)"),
     CLI_OPT("redistribution", 0, OPT_STRING, redistribution, "JSON|@FILE",
@@ -46,15 +63,18 @@ const cli_opt cli_opts_api[] = {
 };
 
 const cli_opt cli_opts_serve[] = {
-    CLI_OPT("bind", 0, OPT_STRING, bind, "ADDR", "IPv4 address to listen on (default 127.0.0.1)"),
-    CLI_OPT("port", 0, OPT_UINT, port, "PORT", "TCP port (default 8080; 0 = any free port)"),
-    CLI_OPT("api-key-file", 0, OPT_STRING, api_key_file, "FILE",
-            "accepted x-api-key, mode 0600 (default: $IHC_API_KEY)"),
+    CLI_OPT_D("bind", 0, OPT_STRING, bind, "ADDR", "IPv4 address to listen on",
+              CLI_DEFAULT_LIB(&serve_defaults.bind_addr)),
+    /* not the library's 0 (any free port): a server wants a known port */
+    CLI_OPT_D("port", 0, OPT_UINT, port, "PORT", "TCP port (0 = any free port)",
+              CLI_DEFAULT("8080")),
+    CLI_OPT_D("api-key-file", 0, OPT_STRING, api_key_file, "FILE", "accepted x-api-key, mode 0600",
+              CLI_DEFAULT_NOTE("the key in $IHC_API_KEY")),
     CLI_OPT("no-auth", 0, OPT_FLAG, no_auth, NULL, "accept requests without a key (loopback only)"),
-    CLI_OPT("max-journeys-per-request", 0, OPT_UINT, max_journeys, "N",
-            "journeys accepted per request (default 100)"),
-    CLI_OPT("max-sessions-per-request", 0, OPT_UINT, max_sessions, "N",
-            "sessions accepted per request (default 3000)"),
+    CLI_OPT_D("max-journeys-per-request", 0, OPT_UINT, max_journeys, "N",
+              "journeys accepted per request", CLI_DEFAULT_LIB(&serve_defaults.max_journeys)),
+    CLI_OPT_D("max-sessions-per-request", 0, OPT_UINT, max_sessions, "N",
+              "sessions accepted per request", CLI_DEFAULT_LIB(&serve_defaults.max_sessions)),
     CLI_OPT_END,
 };
 
@@ -142,27 +162,50 @@ static int read_redistribution(const char *arg, attrib_ihc_redist **out)
     return exit_code;
 }
 
+/* --oversize and the numeric client options that are set, checked. Exit code. */
+static int set_api_numbers(const cli_config *cfg, attrib_api_options *o)
+{
+    if (CLI_IS_SET(cfg, oversize)) {
+        size_t i = 0, n = sizeof(oversize_names) / sizeof(oversize_names[0]);
+        while (i < n && strcmp(cfg->oversize, oversize_names[i]) != 0)
+            i++;
+        if (i == n)
+            return cli_error_usage("--oversize takes keep-latest, skip or fail, not '%s'",
+                                   cfg->oversize);
+        o->oversize = (attrib_api_oversize)i;
+    }
+    if ((CLI_IS_SET(cfg, max_journeys) && cfg->max_journeys < 1) ||
+        (CLI_IS_SET(cfg, max_sessions) && cfg->max_sessions < 1) ||
+        (CLI_IS_SET(cfg, concurrency) && (cfg->concurrency < 1 || cfg->concurrency > 256)) ||
+        (CLI_IS_SET(cfg, max_attempts) && (cfg->max_attempts < 1 || cfg->max_attempts > 100)) ||
+        (CLI_IS_SET(cfg, api_timeout) && cfg->api_timeout < 1))
+        return cli_error_usage("the per-request caps, --concurrency (1..256), --max-attempts "
+                               "(1..100) and --api-timeout must be at least 1");
+    if (CLI_IS_SET(cfg, max_journeys))
+        o->max_journeys = cfg->max_journeys;
+    if (CLI_IS_SET(cfg, max_sessions))
+        o->max_sessions = cfg->max_sessions;
+    if (CLI_IS_SET(cfg, concurrency))
+        o->concurrency = (int)cfg->concurrency;
+    if (CLI_IS_SET(cfg, api_timeout))
+        o->timeout_ms = (long)(cfg->api_timeout > 86400 ? 86400 : cfg->api_timeout) * 1000;
+    if (CLI_IS_SET(cfg, max_attempts))
+        o->max_attempts = (int)cfg->max_attempts;
+    if (CLI_IS_SET(cfg, api_deadline))
+        o->deadline_s = (double)cfg->api_deadline;
+    return CLI_EXIT_OK;
+}
+
 int cli_api_setup(const cli_config *cfg, cli_api *out)
 {
     attrib_api_options o = ATTRIB_API_OPTIONS_INIT;
     memset(out, 0, sizeof(*out));
     if (cfg->conv_type_id == NULL)
         return cli_error_usage("--engine ihc-api needs --conv-type-id ID");
-    if (strcmp(cfg->oversize, "keep-latest") == 0)
-        o.oversize = ATTRIB_API_OVERSIZE_KEEP_LATEST;
-    else if (strcmp(cfg->oversize, "skip") == 0)
-        o.oversize = ATTRIB_API_OVERSIZE_SKIP;
-    else if (strcmp(cfg->oversize, "fail") == 0)
-        o.oversize = ATTRIB_API_OVERSIZE_FAIL;
-    else
-        return cli_error_usage("--oversize takes keep-latest, skip or fail, not '%s'",
-                               cfg->oversize);
-    if (cfg->max_journeys < 1 || cfg->max_sessions < 1 || cfg->concurrency < 1 ||
-        cfg->concurrency > 256 || cfg->max_attempts < 1 || cfg->max_attempts > 100 ||
-        cfg->api_timeout < 1)
-        return cli_error_usage("the per-request caps, --concurrency (1..256), --max-attempts "
-                               "(1..100) and --api-timeout must be at least 1");
-    if (cfg->max_rps != NULL) {
+    int rc = set_api_numbers(cfg, &o);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (CLI_IS_SET(cfg, max_rps)) {
         char *end = NULL;
         errno = 0;
         o.max_rps = strtod(cfg->max_rps, &end);
@@ -170,7 +213,7 @@ int cli_api_setup(const cli_config *cfg, cli_api *out)
             return cli_error_usage("--max-requests-per-second takes a number, not '%s'",
                                    cfg->max_rps);
     }
-    int rc = cli_read_api_key(cfg, &out->key);
+    rc = cli_read_api_key(cfg, &out->key);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (out->key == NULL)
@@ -187,12 +230,6 @@ int cli_api_setup(const cli_config *cfg, cli_api *out)
     o.api_url = cfg->api_url;
     o.conv_type_id = cfg->conv_type_id;
     o.api_key = out->key;
-    o.max_journeys = cfg->max_journeys;
-    o.max_sessions = cfg->max_sessions;
-    o.concurrency = (int)cfg->concurrency;
-    o.timeout_ms = (long)(cfg->api_timeout > 86400 ? 86400 : cfg->api_timeout) * 1000;
-    o.max_attempts = (int)cfg->max_attempts;
-    o.deadline_s = (double)cfg->api_deadline;
     o.audit_dir = cfg->audit_dir;
     out->opts = o;
     return CLI_EXIT_OK;

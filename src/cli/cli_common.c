@@ -17,31 +17,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The library defaults the rows below show (their INIT macros decide them). */
+static const attrib_run_options run_defaults = ATTRIB_RUN_OPTIONS_INIT;
+
 const cli_opt cli_opts_global[] = {
-    CLI_OPT("db", 0, OPT_STRING, db, "TARGET",
-            "SQLite path or postgresql:// URI (default: $ATTRIB_DB or challenge.db)"),
+    CLI_OPT_D("db", 0, OPT_STRING, db, "TARGET", "SQLite path or postgresql:// URI",
+              CLI_DEFAULT_ENV("ATTRIB_DB", "challenge.db")),
     CLI_OPT("config", 0, OPT_STRING, config, "FILE",
             "read options from FILE (key = value; flags override it)"),
     CLI_OPT("verbose", 'v', OPT_COUNT, verbose, NULL, "more messages"),
     CLI_OPT("quiet", 'q', OPT_FLAG, quiet, NULL, "only errors"),
-    CLI_OPT("log-format", 0, OPT_STRING, log_format, "text|json", "message format on stderr"),
+    CLI_OPT_D("log-format", 0, OPT_STRING, log_format, "text|json", "message format on stderr",
+              CLI_DEFAULT("text")),
     CLI_OPT("help", 'h', OPT_FLAG, help, NULL, "show help and exit"),
     CLI_OPT_END,
 };
 
 const cli_opt cli_opts_select[] = {
-    CLI_OPT("start-date", 0, OPT_STRING, start_date, "YYYY-MM-DD",
-            "first conversion date (inclusive); default: no limit"),
-    CLI_OPT("end-date", 0, OPT_STRING, end_date, "YYYY-MM-DD",
-            "last conversion date (inclusive); default: no limit"),
+    CLI_OPT_D("start-date", 0, OPT_STRING, start_date, "YYYY-MM-DD",
+              "first conversion date (inclusive)", CLI_DEFAULT_NOTE("no limit")),
+    CLI_OPT_D("end-date", 0, OPT_STRING, end_date, "YYYY-MM-DD", "last conversion date (inclusive)",
+              CLI_DEFAULT_NOTE("no limit")),
     CLI_OPT("skip-bad-rows", 0, OPT_FLAG, skip_bad_rows, NULL,
             "skip and count invalid input rows instead of failing (exit 3)"),
     CLI_OPT_END,
 };
 
 const cli_opt cli_opts_journey[] = {
-    CLI_OPT("lookback-days", 0, OPT_UINT, lookback_days, "N",
-            "only sessions at most N*24h before the conversion (0 = no limit)"),
+    CLI_OPT_D("lookback-days", 0, OPT_UINT, lookback_days, "N",
+              "only sessions at most N*24h before the conversion (0 = no limit)",
+              CLI_DEFAULT_LIB(&run_defaults.lookback_days)),
     CLI_OPT("same-time", 0, OPT_FLAG, same_time, NULL,
             "also sessions at exactly the conversion second"),
     CLI_OPT("reset-after-conversion", 0, OPT_FLAG, reset_after_conversion, NULL,
@@ -57,28 +62,32 @@ const cli_opt cli_opts_phases[] = {
 };
 
 const cli_opt cli_opts_engine[] = {
-    CLI_OPT("engine", 0, OPT_STRING, engine, "local|ihc-api",
-            "where IHC credit is computed (default local)"),
-    CLI_OPT("model", 0, OPT_STRING, model, "NAME",
-            "attribution model of the local engine (default ihc; see `attrib models`)"),
+    CLI_OPT_D("engine", 0, OPT_STRING, engine, "local|ihc-api", "where IHC credit is computed",
+              CLI_DEFAULT("local")),
+    CLI_OPT_D("model", 0, OPT_STRING, model, "NAME",
+              "attribution model of the local engine (see `attrib models`)",
+              CLI_DEFAULT_NOTE("ihc")),
     CLI_OPT("model-file", 0, OPT_STRING, model_file, "FILE",
             "IHC parameters (JSON) instead of the shipped defaults, or a builtin name"),
-    CLI_OPT("threads", 0, OPT_UINT, threads, "N",
-            "threads that read and attribute (0 = one per core, at most 8)"),
+    CLI_OPT_D("threads", 0, OPT_UINT, threads, "N",
+              "threads that read and attribute (0 = one per core, at most 8)",
+              CLI_DEFAULT_LIB(&run_defaults.threads)),
     CLI_OPT_END,
 };
 
 const cli_opt cli_opts_model[] = {
-    CLI_OPT("direct-channels", 0, OPT_STRING, direct_channels, "A,B",
-            "last-non-direct: channels that count as direct (default Direct Traffic)"),
-    CLI_OPT("position-first", 0, OPT_STRING, position_first, "X",
-            "position: share of the first session (default 0.4)"),
-    CLI_OPT("position-last", 0, OPT_STRING, position_last, "X",
-            "position: share of the last session (default 0.4)"),
-    CLI_OPT("half-life", 0, OPT_STRING, half_life, "DAYS",
-            "time-decay: half-life in days (default 7)"),
-    CLI_OPT("order", 0, OPT_UINT, markov_order, "K",
-            "markov: states are the last K channels (default 1)"),
+    CLI_OPT_D("direct-channels", 0, OPT_STRING, direct_channels, "A,B",
+              "last-non-direct: channels that count as direct", CLI_DEFAULT_NOTE("Direct Traffic")),
+    CLI_OPT_D("position-first", 0, OPT_STRING, position_first, "X",
+              "position: share of the first session",
+              CLI_DEFAULT_LIB(&run_defaults.model_opts.position_first)),
+    CLI_OPT_D("position-last", 0, OPT_STRING, position_last, "X",
+              "position: share of the last session",
+              CLI_DEFAULT_LIB(&run_defaults.model_opts.position_last)),
+    CLI_OPT_D("half-life", 0, OPT_STRING, half_life, "DAYS", "time-decay: half-life in days",
+              CLI_DEFAULT_LIB(&run_defaults.model_opts.half_life_days)),
+    CLI_OPT_D("order", 0, OPT_UINT, markov_order, "K", "markov: states are the last K channels",
+              CLI_DEFAULT_LIB(&run_defaults.model_opts.markov_order)),
     CLI_OPT("markov-value", 0, OPT_FLAG, markov_value, NULL,
             "markov: removal effects on revenue instead of conversions"),
     CLI_OPT_END,
@@ -90,7 +99,7 @@ static char g_direct_buf[4096];
 
 static int model_options(const cli_config *cfg, attrib_model_options *mo)
 {
-    if (cfg->direct_channels != NULL) {
+    if (CLI_IS_SET(cfg, direct_channels)) {
         size_t len = strlen(cfg->direct_channels), n = 0;
         if (len >= sizeof(g_direct_buf))
             return cli_error_usage("--direct-channels is too long");
@@ -109,20 +118,23 @@ static int model_options(const cli_config *cfg, attrib_model_options *mo)
         mo->n_direct_channels = n;
     }
     struct {
+        bool set;
         const char *arg, *name;
         double *out;
-    } nums[] = {{cfg->position_first, "--position-first", &mo->position_first},
-                {cfg->position_last, "--position-last", &mo->position_last},
-                {cfg->half_life, "--half-life", &mo->half_life_days}};
+    } nums[] = {
+        {CLI_IS_SET(cfg, position_first), cfg->position_first, "--position-first",
+         &mo->position_first},
+        {CLI_IS_SET(cfg, position_last), cfg->position_last, "--position-last", &mo->position_last},
+        {CLI_IS_SET(cfg, half_life), cfg->half_life, "--half-life", &mo->half_life_days}};
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
-        if (nums[i].arg != NULL &&
-            attrib_numparse(nums[i].arg, strlen(nums[i].arg), nums[i].out) != 0)
+        if (nums[i].set && attrib_numparse(nums[i].arg, strlen(nums[i].arg), nums[i].out) != 0)
             return cli_error_usage("%s '%s' is not a number", nums[i].name, nums[i].arg);
-    if (cfg->markov_order > 8)
-        return cli_error_usage("--order %llu is not in 1..8",
-                               (unsigned long long)cfg->markov_order);
-    if (cfg->markov_order > 0)
+    if (CLI_IS_SET(cfg, markov_order)) {
+        if (cfg->markov_order < 1 || cfg->markov_order > 8)
+            return cli_error_usage("--order %llu is not in 1..8",
+                                   (unsigned long long)cfg->markov_order);
         mo->markov_order = (int)cfg->markov_order;
+    }
     mo->markov_value = cfg->markov_value;
     return CLI_EXIT_OK;
 }
@@ -155,18 +167,20 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
                                (unsigned long long)cfg->lookback_days);
     o.start_date = cfg->start_date;
     o.end_date = cfg->end_date;
-    o.lookback_days = (uint32_t)cfg->lookback_days;
+    if (CLI_IS_SET(cfg, lookback_days))
+        o.lookback_days = (uint32_t)cfg->lookback_days;
     o.same_time = cfg->same_time;
     o.phases = cfg->phases;
     o.reset_after_conversion = cfg->reset_after_conversion;
     o.skip_bad_rows = cfg->skip_bad_rows;
-    o.threads = cfg->threads > 64 ? 64 : (unsigned)cfg->threads;
-    if (cfg->model != NULL) {
+    if (CLI_IS_SET(cfg, threads))
+        o.threads = cfg->threads > 64 ? 64 : (unsigned)cfg->threads;
+    if (CLI_IS_SET(cfg, model)) {
         o.model = attrib_model_find(cfg->model);
         if (o.model == NULL)
             return cli_error_usage("unknown model '%s'; `attrib models` lists them", cfg->model);
     }
-    if (cfg->model_file != NULL) {
+    if (CLI_IS_SET(cfg, model_file)) {
         if (strcmp(cfg->model_file, "default") == 0 || strcmp(cfg->model_file, "base") == 0)
             o.model_opts.builtin = cfg->model_file;
         else

@@ -9,7 +9,7 @@
 #include <string.h>
 
 int cli_ihc_dataset(const cli_config *cfg, attrib_ctx *ctx, attrib_ihc_dataset **out);
-int cli_ihc_split(const char *s, attrib_ihc_split dflt, attrib_ihc_split *out);
+int cli_ihc_split(const cli_config *cfg, attrib_ihc_split *split, unsigned *holdout_percent);
 
 static void print_summary(const char *what, const attrib_ihc_eval_summary *s)
 {
@@ -25,13 +25,17 @@ int cmd_calibrate(cli_config *cfg)
     attrib_ihc_dataset *ds = NULL;
     char *log = NULL;
     attrib_ihc_calibrate_options co = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
-    int rc = cli_ihc_split(cfg->split, ATTRIB_IHC_SPLIT_TRAIN, &co.split);
+    int rc = cli_ihc_split(cfg, &co.split, &co.holdout_percent);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (strcmp(cfg->out, "channel_reporting.csv") == 0)
+    if (!CLI_IS_SET(cfg, out))
         return cli_error_usage("--out FILE (the model file to write) is required");
-    co.holdout_percent = (unsigned)cfg->holdout_percent;
-    co.sweeps = (unsigned)cfg->sweeps;
+    if (CLI_IS_SET(cfg, sweeps)) {
+        /* the library reads 0 as "the default count", so 0 cannot be passed on */
+        if (cfg->sweeps < 1 || cfg->sweeps > 1000000)
+            return cli_error_usage("--sweeps must be 1..1000000");
+        co.sweeps = (unsigned)cfg->sweeps;
+    }
     co.start_model = cfg->start_model;
     rc = cli_ctx(cfg, &ctx);
     if (rc == CLI_EXIT_OK)

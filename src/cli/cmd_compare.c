@@ -40,7 +40,7 @@ static int parse_models(const char *list, const attrib_model_ops **ops, size_t *
 
 static const char *file_format(const cli_config *cfg)
 {
-    if (strcmp(cfg->format, "ihc-json") != 0) /* the shared default: not set */
+    if (CLI_IS_SET(cfg, format))
         return cfg->format;
     size_t n = strlen(cfg->out);
     return n >= 3 && strcmp(cfg->out + n - 3, ".md") == 0 ? "markdown" : "csv";
@@ -51,13 +51,14 @@ int cmd_compare(cli_config *cfg)
     const attrib_model_ops *ops[MAX_MODELS];
     size_t n = 0;
     const char *list = cfg->models;
-    if (list == NULL)
-        list = attrib_model_find("ihc") != NULL ? "ihc,last,linear,markov,shapley"
-                                                : "last,linear,markov,shapley";
+    /* The default list starts with ihc, which a build may lack. */
+    if (!CLI_IS_SET(cfg, models) && strncmp(list, "ihc,", 4) == 0 &&
+        attrib_model_find("ihc") == NULL)
+        list += 4;
     int rc = parse_models(list, ops, &n);
     if (rc != CLI_EXIT_OK)
         return rc;
-    bool to_file = strcmp(cfg->out, "channel_reporting.csv") != 0; /* the shared default */
+    bool to_file = CLI_IS_SET(cfg, out);
     const attrib_compare_writer *fw = NULL;
     if (to_file && (fw = attrib_compare_writer_find(file_format(cfg))) == NULL)
         return cli_error_usage("--format must be csv or markdown, not '%s'", cfg->format);

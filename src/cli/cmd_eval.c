@@ -10,13 +10,23 @@
 
 /* Shared with cmd_calibrate.c: read the dataset named by the options. */
 int cli_ihc_dataset(const cli_config *cfg, attrib_ctx *ctx, attrib_ihc_dataset **out);
-int cli_ihc_split(const char *s, attrib_ihc_split dflt, attrib_ihc_split *out);
+int cli_ihc_split(const cli_config *cfg, attrib_ihc_split *split, unsigned *holdout_percent);
 
-int cli_ihc_split(const char *s, attrib_ihc_split dflt, attrib_ihc_split *out)
+/* --split and --holdout-percent when set; *split and *holdout_percent keep
+ * the library's defaults otherwise. Exit code. */
+int cli_ihc_split(const cli_config *cfg, attrib_ihc_split *split, unsigned *holdout_percent)
 {
-    if (s == NULL)
-        *out = dflt;
-    else if (strcmp(s, "all") == 0)
+    if (CLI_IS_SET(cfg, holdout_percent)) {
+        /* the library reads 0 as "the default share", so 0 cannot be passed on */
+        if (cfg->holdout_percent < 1 || cfg->holdout_percent > 100)
+            return cli_error_usage("--holdout-percent must be 1..100");
+        *holdout_percent = (unsigned)cfg->holdout_percent;
+    }
+    if (!CLI_IS_SET(cfg, split))
+        return CLI_EXIT_OK;
+    const char *s = cfg->split;
+    attrib_ihc_split *out = split;
+    if (strcmp(s, "all") == 0)
         *out = ATTRIB_IHC_SPLIT_ALL;
     else if (strcmp(s, "train") == 0)
         *out = ATTRIB_IHC_SPLIT_TRAIN;
@@ -40,8 +50,6 @@ int cli_ihc_dataset(const cli_config *cfg, attrib_ctx *ctx, attrib_ihc_dataset *
         return cli_error_usage("--requests and --responses (or --audit-dir) are required");
     if (lrc != ATTRIB_OK)
         return cli_fail(ctx, lrc);
-    if (cfg->holdout_percent > 100)
-        return cli_error_usage("--holdout-percent must be 0..100");
     return CLI_EXIT_OK;
 }
 
@@ -52,11 +60,10 @@ int cmd_eval(cli_config *cfg)
     char *report = NULL;
     attrib_ihc_eval_options eo = ATTRIB_IHC_EVAL_OPTIONS_INIT;
     attrib_model_options mo = ATTRIB_MODEL_OPTIONS_INIT;
-    int rc = cli_ihc_split(cfg->split, ATTRIB_IHC_SPLIT_ALL, &eo.split);
+    int rc = cli_ihc_split(cfg, &eo.split, &eo.holdout_percent);
     if (rc != CLI_EXIT_OK)
         return rc;
-    eo.holdout_percent = (unsigned)cfg->holdout_percent;
-    if (cfg->worst > 0)
+    if (CLI_IS_SET(cfg, worst))
         eo.worst = (size_t)cfg->worst;
     if (cfg->model_file != NULL &&
         (strcmp(cfg->model_file, "default") == 0 || strcmp(cfg->model_file, "base") == 0))

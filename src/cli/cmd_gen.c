@@ -25,19 +25,23 @@ int cmd_gen(cli_config *cfg)
     attrib_gen_options o = ATTRIB_GEN_OPTIONS_INIT;
     attrib_gen_stats stats;
     int32_t day0;
-    if (cfg->sessions < 1 || cfg->sessions > GEN_MAX_SESSIONS)
+    if (CLI_IS_SET(cfg, sessions) && (cfg->sessions < 1 || cfg->sessions > GEN_MAX_SESSIONS))
         return cli_error_usage("--sessions must be between 1 and %llu, not %llu", GEN_MAX_SESSIONS,
                                (unsigned long long)cfg->sessions);
-    if (cfg->gen_start != NULL &&
+    if (CLI_IS_SET(cfg, gen_start) &&
         attrib_date_parse(cfg->gen_start, strlen(cfg->gen_start), &day0) != 0)
         return cli_error_usage("--start-date '%s' is not a date YYYY-MM-DD", cfg->gen_start);
     if (cfg->gen_days > 36500)
         return cli_error_usage("--days %llu is too large (at most 36500)",
                                (unsigned long long)cfg->gen_days);
-    o.sessions = cfg->sessions;
-    o.seed = cfg->seed;
-    o.start_date = cfg->gen_start;
-    o.days = (uint32_t)cfg->gen_days;
+    if (CLI_IS_SET(cfg, sessions))
+        o.sessions = cfg->sessions;
+    if (CLI_IS_SET(cfg, seed))
+        o.seed = cfg->seed;
+    if (CLI_IS_SET(cfg, gen_start))
+        o.start_date = cfg->gen_start;
+    if (CLI_IS_SET(cfg, gen_days))
+        o.days = (uint32_t)cfg->gen_days;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = cli_ctx(cfg, &ctx);
@@ -53,7 +57,7 @@ int cmd_gen(cli_config *cfg)
     }
     double secs = seconds_since(&t0);
     char first[11], last[11];
-    if (attrib_date_parse(o.start_date != NULL ? o.start_date : "2023-01-01", 10, &day0) != 0)
+    if (attrib_date_parse(o.start_date, strlen(o.start_date), &day0) != 0)
         day0 = 0;
     attrib_date_format(day0, first);
     attrib_date_format(day0 + (int32_t)stats.days - 1, last);

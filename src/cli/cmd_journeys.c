@@ -29,7 +29,7 @@ int cmd_journeys(cli_config *cfg)
     int rc = cli_run_options(cfg, &opts);
     if (rc != CLI_EXIT_OK)
         return rc;
-    bool to_stdout = strcmp(cfg->out, "channel_reporting.csv") == 0 || strcmp(cfg->out, "-") == 0;
+    bool to_stdout = strcmp(cfg->out, "-") == 0;
     attrib_ctx *ctx = NULL;
     attrib_store *st = NULL;
     attrib_summary sum = {0};

@@ -25,7 +25,8 @@ int cmd_serve(cli_config *cfg)
         return rc;
     if (cfg->port > 65535)
         return cli_error_usage("--port %llu is not a TCP port", (unsigned long long)cfg->port);
-    if (cfg->max_journeys < 1 || cfg->max_sessions < 1)
+    if ((CLI_IS_SET(cfg, max_journeys) && cfg->max_journeys < 1) ||
+        (CLI_IS_SET(cfg, max_sessions) && cfg->max_sessions < 1))
         return cli_error_usage("--max-journeys-per-request and --max-sessions-per-request must "
                                "be at least 1");
     if (!cfg->no_auth) {
@@ -45,14 +46,17 @@ int cmd_serve(cli_config *cfg)
         goto done;
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     attrib_serve_options so = ATTRIB_SERVE_OPTIONS_INIT;
-    so.bind_addr = cfg->bind;
+    if (CLI_IS_SET(cfg, bind))
+        so.bind_addr = cfg->bind;
     so.port = (uint16_t)cfg->port;
     so.model = ro.model != NULL ? ro.model->name : NULL;
     so.model_opts = &ro.model_opts;
     so.api_key = key;
     so.no_auth = cfg->no_auth;
-    so.max_journeys = cfg->max_journeys;
-    so.max_sessions = cfg->max_sessions;
+    if (CLI_IS_SET(cfg, max_journeys))
+        so.max_journeys = cfg->max_journeys;
+    if (CLI_IS_SET(cfg, max_sessions))
+        so.max_sessions = cfg->max_sessions;
     if (cfg->threads > 0)
         so.threads = (unsigned)(cfg->threads > 64 ? 64 : cfg->threads);
     int lrc = attrib_serve_new(ctx, &so, &srv);
@@ -61,12 +65,12 @@ int cmd_serve(cli_config *cfg)
         goto done;
     }
     /* the port line goes to stdout, so scripts using --port 0 can read it */
-    printf("listening on http://%s:%u/v1/compute_ihc\n", cfg->bind,
+    printf("listening on http://%s:%u/v1/compute_ihc\n", so.bind_addr,
            (unsigned)attrib_serve_port(srv));
     fflush(stdout);
     cli_notef("serving model %s with caps %llu journeys / %llu sessions per request%s",
-              so.model != NULL ? so.model : "ihc", (unsigned long long)cfg->max_journeys,
-              (unsigned long long)cfg->max_sessions, cfg->no_auth ? " (no auth)" : "");
+              so.model != NULL ? so.model : "ihc", (unsigned long long)so.max_journeys,
+              (unsigned long long)so.max_sessions, cfg->no_auth ? " (no auth)" : "");
     int sig = 0;
     sigwait(&set, &sig);
     attrib_serve_stats st;

@@ -23,13 +23,15 @@ static int step(cli_config *cfg, step_kind kind)
     if (rc != CLI_EXIT_OK)
         return rc;
     cli_api api = {0};
-    if (strcmp(cfg->engine, "ihc-api") == 0 && (kind == STEP_ATTRIBUTE || kind == STEP_RUN)) {
+    /* Only attribute and run have --engine (and so a value for it). */
+    bool engine_step = kind == STEP_ATTRIBUTE || kind == STEP_RUN;
+    if (engine_step && strcmp(cfg->engine, "ihc-api") == 0) {
         rc = cli_api_setup(cfg, &api);
         if (rc != CLI_EXIT_OK)
             return rc;
         opts.api = &api.opts;
         opts.api_force = cfg->force;
-    } else if (strcmp(cfg->engine, "local") != 0)
+    } else if (engine_step && strcmp(cfg->engine, "local") != 0)
         return cli_error_usage("--engine takes local or ihc-api, not '%s'", cfg->engine);
     rc = cli_ctx(cfg, &ctx);
     if (rc == CLI_EXIT_OK)

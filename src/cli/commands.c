@@ -2,6 +2,14 @@
  * command: a cmd_<name>.c, its prototype in commands.h, a row here. */
 #include "commands.h"
 
+#include "attrib/gen.h"
+#include "attrib/ihc_fit.h"
+
+/* The library defaults the rows below show (their INIT macros decide them). */
+static const attrib_gen_options gen_defaults = ATTRIB_GEN_OPTIONS_INIT;
+static const attrib_ihc_eval_options eval_defaults = ATTRIB_IHC_EVAL_OPTIONS_INIT;
+static const attrib_ihc_calibrate_options calibrate_defaults = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
+
 static const cli_opt opts_init[] = {
     CLI_OPT("schema-file", 0, OPT_STRING, schema_file, "FILE",
             "run this schema first (e.g. challenge_db_create.sql; text before the first CREATE "
@@ -10,26 +18,30 @@ static const cli_opt opts_init[] = {
 };
 
 static const cli_opt opts_out_csv[] = {
-    CLI_OPT("out", 'o', OPT_STRING, out, "FILE",
-            "CSV report path (default channel_reporting.csv; written atomically)"),
+    CLI_OPT_D("out", 'o', OPT_STRING, out, "FILE", "CSV report path (written atomically)",
+              CLI_DEFAULT("channel_reporting.csv")),
     CLI_OPT_END,
 };
 
 static const cli_opt opts_journeys[] = {
-    CLI_OPT("format", 0, OPT_STRING, format, "ihc-json|jsonl|csv",
-            "output format (default ihc-json: the API's request body)"),
-    CLI_OPT("out", 'o', OPT_STRING, out, "FILE", "write to FILE instead of standard output"),
+    CLI_OPT_D("format", 0, OPT_STRING, format, "ihc-json|jsonl|csv",
+              "output format (ihc-json: the API's request body)", CLI_DEFAULT("ihc-json")),
+    CLI_OPT_D("out", 'o', OPT_STRING, out, "FILE", "write to FILE (- = standard output)",
+              CLI_DEFAULT("-")),
     CLI_OPT_END,
 };
 
 static const cli_opt opts_gen[] = {
-    CLI_OPT("sessions", 'n', OPT_UINT, sessions, "N",
-            "about N sessions (default 100000; within ~2% from 100k up)"),
-    CLI_OPT("seed", 0, OPT_UINT, seed, "S", "random seed: same seed, same rows (default 1)"),
-    CLI_OPT("start-date", 0, OPT_STRING, gen_start, "YYYY-MM-DD",
-            "first day of the data (default 2023-01-01)"),
-    CLI_OPT("days", 0, OPT_UINT, gen_days, "N",
-            "days spanned (default ~30 per million sessions, 7..730)"),
+    CLI_OPT_D("sessions", 'n', OPT_UINT, sessions, "N",
+              "about N sessions (within ~2% from 100k up)",
+              CLI_DEFAULT_LIB(&gen_defaults.sessions)),
+    CLI_OPT_D("seed", 0, OPT_UINT, seed, "S", "random seed: same seed, same rows",
+              CLI_DEFAULT_LIB(&gen_defaults.seed)),
+    CLI_OPT_D("start-date", 0, OPT_STRING, gen_start, "YYYY-MM-DD", "first day of the data",
+              CLI_DEFAULT_LIB(&gen_defaults.start_date)),
+    CLI_OPT_D("days", 0, OPT_UINT, gen_days, "N",
+              "days spanned (0 = ~30 per million sessions, 7..730)",
+              CLI_DEFAULT_LIB(&gen_defaults.days)),
     CLI_OPT("force", 0, OPT_FLAG, force, NULL,
             "replace existing input data (and empty the attribution and report tables)"),
     CLI_OPT_END,
@@ -42,23 +54,38 @@ static const cli_opt opts_recorded[] = {
             "recorded response bodies, aligned with --requests"),
     CLI_OPT("audit-dir", 0, OPT_STRING, audit_dir, "DIR",
             "read NNNNNN.request.json / NNNNNN.response.json pairs from DIR instead"),
-    CLI_OPT("split", 0, OPT_STRING, split, "all|train|holdout",
-            "conversions used, by a hash of conversion_id (eval: all; calibrate: train)"),
-    CLI_OPT("holdout-percent", 0, OPT_UINT, holdout_percent, "P",
-            "share of conversions held out (default 30)"),
+    CLI_OPT_D("holdout-percent", 0, OPT_UINT, holdout_percent, "P",
+              "share of conversions held out (1..100)",
+              CLI_DEFAULT_LIB(&eval_defaults.holdout_percent)),
     CLI_OPT_END,
 };
+
+/* --split names, indexed by attrib_ihc_split. */
+static const char *const split_names[] = {
+    [ATTRIB_IHC_SPLIT_ALL] = "all",
+    [ATTRIB_IHC_SPLIT_TRAIN] = "train",
+    [ATTRIB_IHC_SPLIT_HOLDOUT] = "holdout",
+};
+_Static_assert(sizeof(split_names) / sizeof(split_names[0]) == ATTRIB_IHC_SPLIT_HOLDOUT + 1,
+               "one name per attrib_ihc_split value");
+#define SPLIT_HELP "conversions used, by a hash of conversion_id"
 
 static const cli_opt opts_eval[] = {
     CLI_OPT("model-file", 0, OPT_STRING, model_file, "FILE",
             "IHC parameters (JSON), or a builtin name: default, base"),
-    CLI_OPT("worst", 0, OPT_UINT, worst, "N", "worst journeys listed (default 10)"),
+    CLI_OPT_D("split", 0, OPT_STRING, split, "all|train|holdout", SPLIT_HELP,
+              CLI_DEFAULT_ENUM(&eval_defaults.split, split_names)),
+    CLI_OPT_D("worst", 0, OPT_UINT, worst, "N", "worst journeys listed",
+              CLI_DEFAULT_LIB(&eval_defaults.worst)),
     CLI_OPT_END,
 };
 
 static const cli_opt opts_calibrate[] = {
+    CLI_OPT_D("split", 0, OPT_STRING, split, "all|train|holdout", SPLIT_HELP,
+              CLI_DEFAULT_ENUM(&calibrate_defaults.split, split_names)),
     CLI_OPT("out", 'o', OPT_STRING, out, "FILE", "model file to write (required)"),
-    CLI_OPT("sweeps", 0, OPT_UINT, sweeps, "N", "coordinate-descent passes (default 40)"),
+    CLI_OPT_D("sweeps", 0, OPT_UINT, sweeps, "N", "coordinate-descent passes",
+              CLI_DEFAULT_LIB(&calibrate_defaults.sweeps)),
     CLI_OPT("start-model", 0, OPT_STRING, start_model, "FILE",
             "start from this model file instead of the built-in starting tables"),
     CLI_OPT_END,
@@ -94,11 +121,12 @@ static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
 static const cli_opt *const g_copy[] = {cli_opts_global, opts_copy, NULL};
 
 static const cli_opt opts_compare[] = {
-    CLI_OPT("models", 0, OPT_STRING, models, "A,B,...",
-            "models to compare (default ihc,last,linear,markov,shapley)"),
+    /* cmd_compare.c drops ihc from the default when the build lacks it */
+    CLI_OPT_D("models", 0, OPT_STRING, models, "A,B,...", "models to compare",
+              CLI_DEFAULT("ihc,last,linear,markov,shapley")),
     CLI_OPT("out", 'o', OPT_STRING, out, "FILE", "also write the table to FILE"),
-    CLI_OPT("format", 0, OPT_STRING, format, "csv|markdown",
-            "format of --out (default: markdown for *.md, else csv)"),
+    CLI_OPT_D("format", 0, OPT_STRING, format, "csv|markdown", "format of --out",
+              CLI_DEFAULT_NOTE("markdown for *.md, else csv")),
     CLI_OPT_END,
 };
 static const cli_opt opts_markov[] = {

@@ -1,6 +1,8 @@
 /*
  * attrib's entry point: global options, the command lookup, the config file
  * (defaults < config file < command line), and the stdout check at exit.
+ * Defaults come last in time but lowest in precedence: they fill only the
+ * options neither the file nor the command line set (opts.c).
  */
 #include "cli.h"
 #include "msgs.h"
@@ -13,25 +15,13 @@
 #define ATTRIB_VERSION "0.1.0"
 #endif
 
-static void defaults(cli_config *cfg)
+/* Message level and format from the options. Exit code. */
+static int setup_msgs(const cli_config *cfg)
 {
-    memset(cfg, 0, sizeof(*cfg));
-    const char *db = getenv("ATTRIB_DB");
-    cfg->db = db != NULL && db[0] != '\0' ? db : "challenge.db";
-    cfg->log_format = "text";
-    cfg->engine = "local";
-    cfg->out = "channel_reporting.csv";
-    cfg->format = "ihc-json";
-    cfg->sessions = 100000;
-    cfg->seed = 1;
-    cfg->max_journeys = 100;
-    cfg->max_sessions = 3000;
-    cfg->oversize = "keep-latest";
-    cfg->concurrency = 4;
-    cfg->api_timeout = 120;
-    cfg->max_attempts = 6;
-    cfg->bind = "127.0.0.1";
-    cfg->port = 8080;
+    cli_msgs_setup(cfg->verbose, cfg->quiet, strcmp(cfg->log_format, "json") == 0);
+    if (strcmp(cfg->log_format, "text") != 0 && strcmp(cfg->log_format, "json") != 0)
+        return cli_error_usage("--log-format must be text or json, not '%s'", cfg->log_format);
+    return CLI_EXIT_OK;
 }
 
 static int finish(int rc)
@@ -49,7 +39,7 @@ static int finish(int rc)
 int main(int argc, char **argv)
 {
     cli_config cfg;
-    defaults(&cfg);
+    memset(&cfg, 0, sizeof(cfg));
     for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("attrib %s\n", ATTRIB_VERSION);
@@ -84,22 +74,30 @@ int main(int argc, char **argv)
         cli_usage(cmd);
         return finish(CLI_EXIT_OK);
     }
-    cli_msgs_setup(cfg.verbose, cfg.quiet, strcmp(cfg.log_format, "json") == 0);
-    if (strcmp(cfg.log_format, "text") != 0 && strcmp(cfg.log_format, "json") != 0)
-        return finish(
-            cli_error_usage("--log-format must be text or json, not '%s'", cfg.log_format));
+    rc = cli_apply_defaults(&cfg, cmd->groups);
+    if (rc != CLI_EXIT_OK)
+        return finish(rc);
+    rc = setup_msgs(&cfg);
+    if (rc != CLI_EXIT_OK)
+        return finish(rc);
     if (cfg.config != NULL) {
         const char *config = cfg.config;
-        defaults(&cfg);
-        cfg.config = config;
+        memset(&cfg, 0, sizeof(cfg));
         rc = cli_config_file(&cfg, cmd->groups, config);
         if (rc == CLI_EXIT_OK)
             rc = cli_parse(&cfg, global_only, argc, argv, 1, &cmd_at, true);
         if (rc == CLI_EXIT_OK)
             rc = cli_parse(&cfg, cmd->groups, argc, argv, cmd_at + 1, NULL, false);
-        if (rc != CLI_EXIT_OK)
+        if (rc == CLI_EXIT_OK)
+            rc = cli_apply_defaults(&cfg, cmd->groups);
+        if (rc == CLI_EXIT_OK)
+            rc = setup_msgs(&cfg);
+        if (rc != CLI_EXIT_OK) {
+            cli_config_release(&cfg);
             return finish(rc);
-        cli_msgs_setup(cfg.verbose, cfg.quiet, strcmp(cfg.log_format, "json") == 0);
+        }
     }
-    return finish(cmd->run(&cfg));
+    rc = cmd->run(&cfg);
+    cli_config_release(&cfg);
+    return finish(rc);
 }

@@ -1,7 +1,9 @@
 /*
  * Table-driven option parsing and help. Every option lives in exactly one
- * cli_opt row; the parser, the config-file reader and --help all read the
- * same rows, so help cannot drift from what is parsed.
+ * cli_opt row; the parser, the config-file reader, the defaults and --help
+ * all read the same rows, so help cannot drift from what is parsed or from
+ * the value an option has when it is not given. A value from the config
+ * file or the command line marks its field "set"; a default does not.
  */
 #include "cli.h"
 #include "msgs.h"
@@ -47,9 +49,13 @@ static int parse_bool(const char *s, bool *out)
     return 0;
 }
 
-/* Store `value` (NULL for flags) into the option's field. */
-static int apply(cli_config *cfg, const cli_opt *o, const char *value, const char *where)
+/* Store `value` (NULL for flags) into the option's field; `where` names its
+ * source in messages. Given values (not defaults) mark the field set. */
+static int apply(cli_config *cfg, const cli_opt *o, const char *value, const char *where,
+                 bool given)
 {
+    if (given)
+        cfg->set[o->field] = true;
     char *base = (char *)cfg;
     switch (o->type) {
     case OPT_FLAG:
@@ -121,7 +127,7 @@ int cli_parse(cli_config *cfg, const cli_opt *const *groups, int argc, char **ar
                 return cli_error_usage("option --%s needs a value (%s)", o->name, o->arg);
             value = argv[++i];
         }
-        int rc = apply(cfg, o, value, "command line");
+        int rc = apply(cfg, o, value, "command line", true);
         if (rc != CLI_EXIT_OK)
             return rc;
     }
@@ -190,19 +196,95 @@ int cli_config_file(cli_config *cfg, const cli_opt *const *groups, const char *p
             break;
         }
         char *copy = strdup(value);
-        if (copy == NULL) {
+        char **owned =
+            copy != NULL ? realloc(cfg->owned, (cfg->n_owned + 1) * sizeof(*owned)) : NULL;
+        if (owned == NULL) {
+            free(copy);
             rc = cli_errorf(CLI_EXIT_RUNTIME, "out of memory");
             break;
         }
-        rc = apply(cfg, o, o->type == OPT_COUNT ? NULL : copy, where);
-        /* Config strings live for the whole process: the config points at them. */
-        if (o->type != OPT_STRING)
-            free(copy);
+        /* The config points at its strings: they live until cli_config_release. */
+        cfg->owned = owned;
+        cfg->owned[cfg->n_owned++] = copy;
+        rc = apply(cfg, o, o->type == OPT_COUNT ? NULL : copy, where, true);
     }
     if (ferror(f))
         rc = cli_errorf(CLI_EXIT_USAGE, "cannot read config file %s", path);
     fclose(f);
     return rc;
+}
+
+void cli_config_release(cli_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_owned; i++)
+        free(cfg->owned[i]);
+    free(cfg->owned);
+    cfg->owned = NULL;
+    cfg->n_owned = 0;
+}
+
+int cli_apply_defaults(cli_config *cfg, const cli_opt *const *groups)
+{
+    /* Two rows of one command may fill the same field: the first row wins. */
+    bool filled[CLI_F__COUNT] = {false};
+    for (size_t g = 0; groups[g] != NULL; g++)
+        for (const cli_opt *o = groups[g]; o->name != NULL; o++) {
+            if (cfg->set[o->field] || filled[o->field] || o->def.kind != CLI_DEF_TEXT)
+                continue;
+            filled[o->field] = true;
+            const char *env = o->def.env != NULL ? getenv(o->def.env) : NULL;
+            const char *value = env != NULL && env[0] != '\0' ? env : o->def.text;
+            int rc =
+                apply(cfg, o, value, env != NULL && env[0] != '\0' ? o->def.env : "default", false);
+            if (rc != CLI_EXIT_OK)
+                return rc;
+        }
+    return CLI_EXIT_OK;
+}
+
+/* The default of `o` as --help shows it; "" when it has none. */
+static void format_default(const cli_opt *o, char *buf, size_t size)
+{
+    const cli_default *d = &o->def;
+    double div = d->div > 0 ? (double)d->div : 1.0;
+    buf[0] = '\0';
+    switch (d->kind) {
+    case CLI_DEF_NONE:
+        break;
+    case CLI_DEF_TEXT:
+        if (d->env != NULL)
+            snprintf(buf, size, "$%s, else %s", d->env, d->text);
+        else
+            snprintf(buf, size, "%s", d->text);
+        break;
+    case CLI_DEF_NOTE:
+        snprintf(buf, size, "%s", d->text);
+        break;
+    case CLI_DEF_LIB_INT:
+        snprintf(buf, size, "%.15g", (double)*(const int *)d->lib / div);
+        break;
+    case CLI_DEF_LIB_UINT:
+        snprintf(buf, size, "%.15g", (double)*(const unsigned *)d->lib / div);
+        break;
+    case CLI_DEF_LIB_LONG:
+        snprintf(buf, size, "%.15g", (double)*(const long *)d->lib / div);
+        break;
+    case CLI_DEF_LIB_ULONG:
+        snprintf(buf, size, "%.15g", (double)*(const unsigned long *)d->lib / div);
+        break;
+    case CLI_DEF_LIB_ULLONG:
+        snprintf(buf, size, "%.15g", (double)*(const unsigned long long *)d->lib / div);
+        break;
+    case CLI_DEF_LIB_DOUBLE:
+        snprintf(buf, size, "%.15g", *(const double *)d->lib / div);
+        break;
+    case CLI_DEF_LIB_STRING:
+        snprintf(buf, size, "%s", *(const char *const *)d->lib);
+        break;
+    case CLI_DEF_ENUM:
+        snprintf(buf, size, "%s", d->names[*(const int *)d->lib]);
+        break;
+    }
 }
 
 static void print_group(const cli_opt *g)
@@ -215,7 +297,12 @@ static void print_group(const cli_opt *g)
         bool has_arg = o->arg != NULL && (o->type == OPT_STRING || o->type == OPT_UINT);
         snprintf(left, sizeof(left), "%s--%s%s%s", shortname, o->name, has_arg ? " " : "",
                  has_arg ? o->arg : "");
-        printf("  %-36s %s\n", left, o->help);
+        char def[256];
+        format_default(o, def, sizeof(def));
+        if (def[0] != '\0')
+            printf("  %-36s %s (default: %s)\n", left, o->help, def);
+        else
+            printf("  %-36s %s\n", left, o->help);
     }
 }
 

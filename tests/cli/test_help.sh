@@ -25,5 +25,53 @@ for c in $cmds; do
         "$ATTRIB" "$c" "$o" --help >/dev/null 2>"$T/err" ||
             ! grep -q "unknown option" "$T/err" || fail "$c: $o is in the help but not parsed"
     done
+    # Defaults are generated from the option table as a final "(default: X)";
+    # none is written by hand into a description.
+    if sed -E 's/ \(default: [^()]*\)$//' "$T/out" | grep -E '^  +(-[a-z], )?--' |
+        grep -Ei '\(default|default:|; default'; then
+        fail "$c --help: a default written into a description"
+    fi
+    # A shown default that is a plain value parses as that option's value.
+    grep -E '^  +(-[a-z], )?--[a-z-]+ [^ ]+ .*\(default: [^ $()]+\)$' "$T/out" |
+        sed -E 's/^ +(-[a-z], )?(--[a-z-]+) .*\(default: ([^()]*)\)$/\2 \3/' >defaults.txt
+    while read -r o v; do
+        "$ATTRIB" "$c" "$o" "$v" --help >/dev/null 2>"$T/err" ||
+            fail "$c: the default of $o ($v) is not a valid value"
+    done <defaults.txt
 done
+
+# Options with a default show it (values from the table or the library INITs).
+shows_default() { # COMMAND OPTION DEFAULT
+    "$ATTRIB" "$1" --help >"$T/out" 2>"$T/err" || fail "$1 --help"
+    grep -Eq -- "^  +(-[a-z], )?$2 .*\(default: $3\)\$" "$T/out" ||
+        fail "$1 --help: $2 does not show its default $3"
+}
+shows_default export --out channel_reporting.csv
+shows_default run --out channel_reporting.csv
+shows_default journeys --format ihc-json
+shows_default journeys --out -
+shows_default attribute --engine local
+shows_default attribute --max-journeys-per-request 100
+shows_default attribute --max-sessions-per-request 3000
+shows_default attribute --oversize keep-latest
+shows_default attribute --concurrency 4
+shows_default attribute --api-timeout 120
+shows_default attribute --max-attempts 6
+shows_default attribute --position-first 0.4
+shows_default attribute --half-life 7
+shows_default markov --order 1
+shows_default serve --bind 127.0.0.1
+shows_default serve --port 8080
+shows_default serve --max-sessions-per-request 3000
+shows_default gen --sessions 100000
+shows_default gen --seed 1
+shows_default gen --start-date 2023-01-01
+shows_default eval --split all
+shows_default eval --worst 10
+shows_default eval --holdout-percent 30
+shows_default calibrate --split train
+shows_default calibrate --sweeps 40
+shows_default compare --models ihc,last,linear,markov,shapley
+shows_default init --log-format text
+shows_default init --db '\$ATTRIB_DB, else challenge.db'
 echo ok

@@ -522,7 +522,7 @@ int attrib_gen_run(attrib_ctx *ctx, const attrib_gen_options *opts, const attrib
     attrib_gen_options o = ATTRIB_GEN_OPTIONS_INIT;
     if (opts != NULL)
         o = *opts;
-    const char *start = o.start_date != NULL ? o.start_date : "2023-01-01";
+    const char *start = o.start_date != NULL ? o.start_date : ATTRIB_GEN_START_DATE;
     int32_t day0;
     if (sink == NULL) {
         rc = attrib__error(ctx, ATTRIB_EINVAL, "gen: no sink");

@@ -332,7 +332,7 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
     if (opts == NULL)
         opts = &defaults;
     unsigned pct = opts->holdout_percent != 0 ? opts->holdout_percent : ATTRIB_IHC_HOLDOUT_PERCENT;
-    unsigned sweeps = opts->sweeps != 0 ? opts->sweeps : 40;
+    unsigned sweeps = opts->sweeps != 0 ? opts->sweeps : ATTRIB_IHC_SWEEPS;
     size_t nch = ds->chan_view.count;
 
     fs.jobs = calloc(ds->n_journeys + 1, sizeof(*fs.jobs));
