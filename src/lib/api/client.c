@@ -156,6 +156,7 @@ void attrib_api_client_free(attrib_api_client *c)
 
 int attrib_api_client_new(attrib_ctx *ctx, const attrib_api_options *opts, attrib_api_client **out)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_api_client *c = NULL;
     char *esc = NULL, *hdr = NULL;
@@ -264,7 +265,7 @@ done:
         attrib_api_client_free(c);
     else
         *out = c;
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 const attrib_api_stats *attrib_api_client_stats(const attrib_api_client *c)
@@ -900,6 +901,7 @@ int attrib_api_client_run(attrib_api_client *c, const attrib_journey *journeys, 
                           const attrib_channels *channels, const attrib_api_callbacks *cb,
                           void *payload)
 {
+    attrib__enter(c->ctx);
     static const attrib_api_callbacks none = {0};
     int rc = ATTRIB_OK;
     CURLM *multi = NULL;
@@ -1069,5 +1071,5 @@ done:
         free(c->batches[i].body);
         c->batches[i].body = NULL;
     }
-    return rc;
+    return attrib__leave(c->ctx, rc);
 }

@@ -329,6 +329,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_server **out)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_server *s = NULL;
     struct sockaddr_in sa;
@@ -409,7 +410,7 @@ done:
         attrib_serve_free(s);
     else
         *out = s;
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 uint16_t attrib_serve_port(const attrib_server *s)

@@ -75,6 +75,27 @@ void attrib_clearerr(attrib_ctx *ctx)
     ctx->msg[0] = '\0';
 }
 
+void attrib__enter(attrib_ctx *ctx)
+{
+    attrib_clearerr(ctx);
+}
+
+int attrib__leave(attrib_ctx *ctx, int rc)
+{
+    if (ctx == NULL)
+        return rc;
+    if (rc >= ATTRIB_OK) {
+        attrib_clearerr(ctx); /* an inner failure that was handled is no failure of the call */
+        return rc;
+    }
+    if (ctx->code == ATTRIB_OK)
+        return attrib__error(ctx, rc, "%s", attrib_strerror(rc));
+    /* The returned code is what the caller acts on; the message stays the
+     * deepest explanation recorded on the way up. */
+    ctx->code = rc;
+    return rc;
+}
+
 void attrib_ctx_set_log(attrib_ctx *ctx, attrib_log_level max_level, attrib_log_fn fn,
                         void *payload)
 {

@@ -169,6 +169,7 @@ static int clear_tables(attrib_store *st)
 int attrib_gen_store(attrib_ctx *ctx, attrib_store *st, const attrib_gen_options *opts,
                      unsigned flags, attrib_gen_stats *stats)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     bool has_data = false;
     loader *l = calloc(1, sizeof(*l));
@@ -219,5 +220,5 @@ done:
     if (rc != ATTRIB_OK)
         attrib__store_rollback(st);
     free(l);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

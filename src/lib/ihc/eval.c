@@ -104,6 +104,7 @@ int attrib_ihc_eval(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
                     const attrib_model_options *model_opts, const attrib_ihc_eval_options *opts,
                     attrib_ihc_eval_summary *summary, char **report)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_model *m = NULL;
     attrib_credit *pred = NULL;
@@ -203,5 +204,5 @@ done:
     free(worst);
     free(pred);
     attrib_model_free(m);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

@@ -47,6 +47,7 @@ const attrib_model_ops *attrib_model_find(const char *name)
 int attrib_model_new(attrib_ctx *ctx, const attrib_model_ops *ops, const attrib_model_options *opts,
                      attrib_model **out)
 {
+    attrib__enter(ctx);
     attrib_model_options defaults = ATTRIB_MODEL_OPTIONS_INIT;
     attrib_model *m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -56,10 +57,10 @@ int attrib_model_new(attrib_ctx *ctx, const attrib_model_ops *ops, const attrib_
                                  : ATTRIB_OK;
     if (rc != ATTRIB_OK) {
         free(m);
-        return rc;
+        return attrib__leave(ctx, rc);
     }
     *out = m;
-    return ATTRIB_OK;
+    return attrib__leave(ctx, ATTRIB_OK);
 }
 
 int attrib_model_observe(attrib_model *m, const attrib_path *path, const attrib_channels *channels)
@@ -69,12 +70,15 @@ int attrib_model_observe(attrib_model *m, const attrib_path *path, const attrib_
 
 int attrib_model_finish(attrib_model *m, attrib_ctx *ctx)
 {
-    return m->ops->finish != NULL ? m->ops->finish(m->state, ctx) : ATTRIB_OK;
+    attrib__enter(ctx);
+    return attrib__leave(ctx, m->ops->finish != NULL ? m->ops->finish(m->state, ctx) : ATTRIB_OK);
 }
 
 int attrib_model_bind(attrib_model *m, attrib_ctx *ctx, const attrib_channels *channels)
 {
-    return m->ops->bind != NULL ? m->ops->bind(m->state, ctx, channels) : ATTRIB_OK;
+    attrib__enter(ctx);
+    return attrib__leave(ctx,
+                         m->ops->bind != NULL ? m->ops->bind(m->state, ctx, channels) : ATTRIB_OK);
 }
 
 int attrib_model_attribute(const attrib_model *m, const attrib_journey *j, attrib_credit *out)

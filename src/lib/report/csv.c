@@ -170,6 +170,7 @@ done:
 int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                       const char *path, attrib_summary *sum)
 {
+    attrib__enter(ctx);
     export_state es = {.ctx = ctx};
     attrib_buf out = ATTRIB_BUF_INIT(0);
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
@@ -192,5 +193,5 @@ done:
         free(es.rows[i].channel);
     free(es.rows);
     attrib_buf_free(&out);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

@@ -115,7 +115,7 @@ static int scan_costs(attrib_store *st, attrib_row_fn fn, void *payload)
 int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned flags,
                 attrib_copy_stats *stats)
 {
-    attrib_clearerr(ctx);
+    attrib__enter(ctx);
     batch *b = calloc(1, sizeof(*b));
     bool has_data = false;
     int rc = ATTRIB_OK;
@@ -199,5 +199,5 @@ done:
     if (b != NULL)
         attrib_buf_free(&b->pool);
     free(b);
-    return rc;
+    return attrib__leave(ctx, rc);
 }
