@@ -170,11 +170,13 @@ int attrib_api_client_new(attrib_ctx *ctx, const attrib_api_options *opts, attri
         goto done;
     }
     if (opts->conv_type_id == NULL || opts->conv_type_id[0] == '\0') {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "missing conversion type id (--conv-type-id)");
+        rc = attrib__error(
+            ctx, ATTRIB_EINVAL,
+            "API options: conv_type_id (the conversion type to attribute) is missing");
         goto done;
     }
     if (opts->api_key == NULL || opts->api_key[0] == '\0') {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "missing API key (IHC_API_KEY or --api-key-file)");
+        rc = attrib__error(ctx, ATTRIB_EINVAL, "API options: api_key is missing");
         goto done;
     }
     if (strpbrk(opts->api_key, "\r\n") != NULL) {
@@ -818,7 +820,7 @@ static int plan(attrib_api_client *c, const attrib_journey *journeys, size_t n)
             if (c->o.oversize == ATTRIB_API_OVERSIZE_FAIL) {
                 rc = attrib__error(c->ctx, ATTRIB_EDATA,
                                    "conversion %s has %zu sessions, more than the cap of %zu "
-                                   "(--oversize fail); nothing was sent",
+                                   "(oversize policy: fail); nothing was sent",
                                    j->conv_id, j->n, c->o.max_sessions);
                 goto done;
             }

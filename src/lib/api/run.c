@@ -334,8 +334,9 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
                     .fail_sql = ATTRIB_BUF_INIT(0)};
     if (rs.conv_type == NULL || st->ops->query == NULL) {
         rc = attrib__error(ctx, ATTRIB_EINVAL,
-                           rs.conv_type == NULL ? "--engine ihc-api needs --conv-type-id"
-                                                : "this database backend cannot cache API results");
+                           rs.conv_type == NULL
+                               ? "the IHC API engine needs a conversion type id (conv_type_id)"
+                               : "this database backend cannot cache API results");
         goto done;
     }
     rc = attrib_api_client_new(ctx, opts->api, &client); /* validates the options first */

@@ -187,12 +187,13 @@ int attrib_gen_store(attrib_ctx *ctx, attrib_store *st, const attrib_gen_options
     if (rc != ATTRIB_OK)
         goto done;
     if (has_data && !(flags & ATTRIB_GEN_FORCE)) {
-        rc = attrib__error(ctx, ATTRIB_EINVAL,
-                           "%s already holds input data (session_sources, conversions or "
-                           "session_costs); nothing was written. Use another database, or "
-                           "--force to replace its input data (the attribution and report "
-                           "tables are emptied too)",
-                           attrib_store_display(st));
+        rc = attrib__error(
+            ctx, ATTRIB_EINVAL,
+            "%s already holds input data (session_sources, conversions or "
+            "session_costs); nothing was written. Use another database, or "
+            "pass ATTRIB_GEN_FORCE to replace its input data (the attribution and report "
+            "tables are emptied too)",
+            attrib_store_display(st));
         goto done;
     }
     rc = st->ops->exec_script(st->impl, attrib__schema_inputs);

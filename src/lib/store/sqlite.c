@@ -85,7 +85,7 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
     bool is_uri = strncmp(target, "file:", 5) == 0;
     if (!is_uri && !(flags & ATTRIB_STORE_CREATE) && stat(target, &sb) != 0) {
         rc = attrib__error(ctx, ATTRIB_ENOTFOUND,
-                           "database %s does not exist; check --db (or ATTRIB_DB), or create it "
+                           "database %s does not exist; check the path, or create it "
                            "with `attrib init` / `attrib gen`",
                            target);
         goto done;

@@ -32,7 +32,9 @@ int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attri
     attrib__enter(ctx);
     *out = NULL;
     if (target == NULL || target[0] == '\0')
-        return attrib__error(ctx, ATTRIB_EINVAL, "empty database target; pass --db PATH or URI");
+        return attrib__error(
+            ctx, ATTRIB_EINVAL,
+            "empty database target (expected a SQLite path or a postgresql:// URI)");
     const attrib_store_ops *ops = NULL;
     for (size_t i = 0; backends[i] != NULL && ops == NULL; i++)
         if (backends[i]->accepts(target))
