@@ -43,6 +43,9 @@ typedef enum {
     ATTRIB_EPARTIAL = -10, /* some items failed, all others were stored */
     ATTRIB_EAUTH = -11,    /* rejected credentials (401/403, bad password) */
     ATTRIB_ECANCEL = -12,  /* interrupted by the caller (signal) */
+    /* Appending a code: give it a description in attrib_strerror (a
+     * _Static_assert there checks the table) and move this mark to it. */
+    ATTRIB__CODE_LAST = ATTRIB_ECANCEL
 } attrib_code;
 
 /* Static description of a code; never NULL. */

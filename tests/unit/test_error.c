@@ -79,12 +79,26 @@ static void test_deepest_message_returned_code(void **state)
     attrib_ctx_free(ctx);
 }
 
+/* Every code has its own description (the table is indexed by -code). */
+static void test_strerror(void **state)
+{
+    (void)state;
+    for (int code = ATTRIB_OK; code >= ATTRIB__CODE_LAST; code--) {
+        assert_string_not_equal(attrib_strerror(code), "unknown error");
+        for (int other = code - 1; other >= ATTRIB__CODE_LAST; other--)
+            assert_string_not_equal(attrib_strerror(code), attrib_strerror(other));
+    }
+    assert_string_equal(attrib_strerror(ATTRIB__CODE_LAST - 1), "unknown error");
+    assert_string_equal(attrib_strerror(1), "unknown error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_second_failure_wins),
         cmocka_unit_test(test_success_after_failure),
         cmocka_unit_test(test_deepest_message_returned_code),
+        cmocka_unit_test(test_strerror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

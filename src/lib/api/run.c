@@ -168,7 +168,9 @@ static int on_skip(const char *conv_id, const char *reason, void *payload)
 static const char *status_name(attrib_api_batch_status s)
 {
     static const char *const names[] = {"ok", "partial", "failed", "retry", "not_sent"};
-    return (unsigned)s < 5 ? names[s] : "unknown";
+    _Static_assert(sizeof(names) / sizeof(names[0]) == ATTRIB_API_BATCH_NOT_SENT + 1,
+                   "one name per attrib_api_batch_status");
+    return (unsigned)s <= ATTRIB_API_BATCH_NOT_SENT ? names[s] : "unknown";
 }
 
 /* One transaction per settled batch: its results and its manifest row. */

@@ -4,42 +4,37 @@
  */
 #include "lib/core/ctx.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Indexed by -code: one description per attrib_code. */
+static const char *const descriptions[] = {
+    [-ATTRIB_OK] = "success",
+    [-ATTRIB_ERROR] = "failure",
+    [-ATTRIB_ENOMEM] = "out of memory",
+    [-ATTRIB_EINVAL] = "invalid argument",
+    [-ATTRIB_ENOTFOUND] = "not found",
+    [-ATTRIB_EDATA] = "input data rejected",
+    [-ATTRIB_EDB] = "database error",
+    [-ATTRIB_EIO] = "I/O error",
+    [-ATTRIB_EHTTP] = "HTTP error",
+    [-ATTRIB_EPARSE] = "parse error",
+    [-ATTRIB_EPARTIAL] = "partial failure",
+    [-ATTRIB_EAUTH] = "authentication failed",
+    [-ATTRIB_ECANCEL] = "cancelled",
+};
+_Static_assert(sizeof(descriptions) / sizeof(descriptions[0]) == 1 - ATTRIB__CODE_LAST,
+               "attrib_strerror: one description per attrib_code");
+
 const char *attrib_strerror(int code)
 {
-    switch (code) {
-    case ATTRIB_OK:
-        return "success";
-    case ATTRIB_ERROR:
-        return "failure";
-    case ATTRIB_ENOMEM:
-        return "out of memory";
-    case ATTRIB_EINVAL:
-        return "invalid argument";
-    case ATTRIB_ENOTFOUND:
-        return "not found";
-    case ATTRIB_EDATA:
-        return "input data rejected";
-    case ATTRIB_EDB:
-        return "database error";
-    case ATTRIB_EIO:
-        return "I/O error";
-    case ATTRIB_EHTTP:
-        return "HTTP error";
-    case ATTRIB_EPARSE:
-        return "parse error";
-    case ATTRIB_EPARTIAL:
-        return "partial failure";
-    case ATTRIB_EAUTH:
-        return "authentication failed";
-    case ATTRIB_ECANCEL:
-        return "cancelled";
-    default:
+    if (code > ATTRIB_OK || code < ATTRIB__CODE_LAST)
         return "unknown error";
-    }
+    const char *d = descriptions[-code];
+    assert(d != NULL); /* a gap in the table: a code without a description */
+    return d;
 }
 
 int attrib_ctx_new(attrib_ctx **out)
@@ -82,9 +77,10 @@ void attrib__enter(attrib_ctx *ctx)
 
 int attrib__leave(attrib_ctx *ctx, int rc)
 {
+    assert(rc <= ATTRIB_OK && rc >= ATTRIB__CODE_LAST); /* a public call returns an attrib_code */
     if (ctx == NULL)
         return rc;
-    if (rc >= ATTRIB_OK) {
+    if (rc == ATTRIB_OK) {
         attrib_clearerr(ctx); /* an inner failure that was handled is no failure of the call */
         return rc;
     }

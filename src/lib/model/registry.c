@@ -8,6 +8,7 @@
 #include "lib/core/ctx.h"
 #include "lib/model/models.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,10 @@ int attrib_model_new(attrib_ctx *ctx, const attrib_model_ops *ops, const attrib_
                      attrib_model **out)
 {
     attrib__enter(ctx);
+    /* an ops table must at least name the model and attribute; a model that
+     * needs the statistics pass must observe */
+    assert(ops != NULL && ops->name != NULL && ops->attribute != NULL && out != NULL);
+    assert(!(ops->flags & ATTRIB_MODEL_NEEDS_PATHS) || ops->observe != NULL);
     attrib_model_options defaults = ATTRIB_MODEL_OPTIONS_INIT;
     attrib_model *m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -83,6 +88,7 @@ int attrib_model_bind(attrib_model *m, attrib_ctx *ctx, const attrib_channels *c
 
 int attrib_model_attribute(const attrib_model *m, const attrib_journey *j, attrib_credit *out)
 {
+    assert(m != NULL && j != NULL && (out != NULL || j->n == 0)); /* credit array for j->n */
     return m->ops->attribute(m->state, j, out);
 }
 

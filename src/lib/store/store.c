@@ -6,6 +6,7 @@
 
 #include "util/buf.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,9 @@ int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attri
     attrib_store *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory opening the store");
+    /* a backend table entry without the calls every store needs */
+    assert(ops->open != NULL && ops->close != NULL && ops->begin != NULL && ops->commit != NULL &&
+           ops->rollback != NULL && ops->tables_exist != NULL);
     st->ops = ops;
     st->ctx = ctx;
     int rc = ops->open(ctx, target, flags, &st->impl, &st->display);
@@ -158,8 +162,10 @@ int attrib_store_check(attrib_store *st, bool need_outputs)
     attrib__enter(st->ctx);
     static const char *const names[] = {"session_sources", "conversions", "session_costs",
                                         "attribution_customer_journey", "channel_reporting"};
-    size_t n = need_outputs ? 5 : 3;
     bool present[5] = {false};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(present) / sizeof(present[0]),
+                   "one presence flag per table");
+    size_t n = need_outputs ? 5 : 3;
     int rc = st->ops->tables_exist(st->impl, names, n, present);
     if (rc != ATTRIB_OK)
         return attrib__leave(st->ctx, rc);
