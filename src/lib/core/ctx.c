@@ -109,7 +109,7 @@ void attrib_ctx_set_progress(attrib_ctx *ctx, attrib_progress_fn fn, void *paylo
 void attrib_ctx_cancel(attrib_ctx *ctx)
 {
     if (ctx != NULL)
-        ctx->cancel = 1;
+        atomic_store_explicit(&ctx->cancel, 1, memory_order_relaxed);
 }
 
 static int verror(attrib_ctx *ctx, bool replace, int code, const char *fmt, va_list ap)
@@ -193,7 +193,7 @@ void attrib__progress(attrib_ctx *ctx, const char *what, uint64_t done, uint64_t
 
 bool attrib__cancelled(attrib_ctx *ctx)
 {
-    if (ctx == NULL || !ctx->cancel)
+    if (ctx == NULL || !atomic_load_explicit(&ctx->cancel, memory_order_relaxed))
         return false;
     attrib__error(ctx, ATTRIB_ECANCEL, "interrupted; nothing of this step was written");
     return true;

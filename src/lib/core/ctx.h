@@ -7,8 +7,10 @@
 
 #include "attrib/error.h"
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "attrib_ctx_cancel needs a lock-free atomic_int");
 
 struct attrib_ctx {
     int code;                   /* last failure, ATTRIB_OK if none */
@@ -18,7 +20,10 @@ struct attrib_ctx {
     attrib_log_level log_level; /* highest level passed on */
     attrib_progress_fn progress_fn;
     void *progress_payload;
-    volatile sig_atomic_t cancel; /* set by attrib_ctx_cancel */
+    /* set by attrib_ctx_cancel, from a signal handler on any thread, and read
+     * by the scan's slice threads: a lock-free atomic is safe for both, where
+     * a volatile sig_atomic_t is a data race between threads */
+    atomic_int cancel;
 };
 
 /*
