@@ -4,6 +4,7 @@
 #   make demo       install what is missing, generate ~100k sessions, run the pipeline
 #   make test       install what is missing, build, run every test
 #   make asan       the test suite under ASan+UBSan (in build/asan)
+#   make tsan       the threaded tests under ThreadSanitizer (in build/tsan)
 #   make valgrind   the unit tests under valgrind
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly
 #   make bench      benchmarks (see bench/README.md)
@@ -20,6 +21,15 @@ ifeq ($(SAN),1)
   CFLAGS_BASE += $(SAN_FLAGS)
   LDSAN = $(SAN_FLAGS)
 endif
+# ThreadSanitizer: a build of its own (it cannot be combined with ASan).
+TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
+ifeq ($(TSAN),1)
+  ifeq ($(SAN),1)
+    $(error SAN=1 and TSAN=1 cannot be combined)
+  endif
+  CFLAGS_BASE += $(TSAN_FLAGS)
+  LDSAN = $(TSAN_FLAGS)
+endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS)
@@ -34,7 +44,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embed_models.o
 CLI_OBJ  = $(CLI_SRC:%.c=$(B)/obj/%.o)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-only unit cli-tests asan valgrind fuzz bench bench-gen bench-api \
+.PHONY: all deps demo test test-only unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-gen bench-api \
         bench-engine bench-models format lint clean
 
 all: $(B)/attrib
@@ -89,6 +99,20 @@ unit: all $(TESTS)
 
 asan:
 	@$(MAKE) --no-print-directory B=build/asan SAN=1 OPT=-O1 test-only
+
+# The tests that run threads (the others add minutes under TSan and nothing
+# it can see): unit tests of the API client and its fake server, serve, the
+# threaded model runs, the dataset scan and the report sums; CLI tests of the
+# sliced SQLite scan with 1/2/4 threads (test_parallel), the threaded
+# attribution (test_models), serve's connection threads (test_serve) and the
+# API client against serve (test_api_resume, test_api_pg).
+TSAN_UNIT = test_api_client test_serve test_models test_dataset test_report_sums
+TSAN_CLI  = test_parallel.sh test_models.sh test_serve.sh test_api_resume.sh test_api_pg.sh
+tsan:
+	@$(MAKE) --no-print-directory B=build/tsan TSAN=1 OPT=-O1 tsan-only
+
+tsan-only: all $(TESTS)
+	@ATTRIB_TESTS="$(TSAN_UNIT) $(TSAN_CLI)" sh tests/run.sh $(B)
 
 valgrind: all $(TESTS)
 	@VALGRIND=1 sh tests/run.sh $(B) unit

@@ -2,6 +2,8 @@
 # Test driver: every unit test binary, then every CLI test script, with one
 # summary line at the end ("N passed, N failed"). Usage: run.sh BUILD [unit|cli]
 # VALGRIND=1 runs the unit tests under valgrind (errors fail the test).
+# ATTRIB_TESTS="test_a test_b.sh" runs only those: unit test binaries by
+# name, CLI test scripts by file name.
 set -u
 B=${1:-build}
 what=${2:-all}
@@ -10,8 +12,26 @@ export ATTRIB
 TOP=$(pwd)
 export TOP
 CFLAGS_SAN=""
-case "$B" in *asan*) CFLAGS_SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" ;; esac
+case "$B" in
+*asan*) CFLAGS_SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" ;;
+*tsan*)
+    CFLAGS_SAN="-fsanitize=thread -fno-omit-frame-pointer"
+    # A report fails the test (the CLI tests check exit codes); a proven false
+    # positive in a system library goes to tests/tsan.supp with its reason.
+    TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$TOP/tests/tsan.supp ${TSAN_OPTIONS:-}"
+    export TSAN_OPTIONS
+    # Requests run several times slower: API client tests stretch their
+    # timeouts as under valgrind, so the fault plan means the same thing.
+    ATTRIB_TEST_SLOW=1
+    export ATTRIB_TEST_SLOW
+    ;;
+esac
 export CFLAGS_SAN
+selected() { # name: true when ATTRIB_TESTS is unset or lists it
+    [ -z "${ATTRIB_TESTS:-}" ] && return 0
+    case " $ATTRIB_TESTS " in *" $1 "*) return 0 ;; esac
+    return 1
+}
 pass=0; fail=0; failed=""
 log_dir="$B/test-logs"; mkdir -p "$log_dir"
 run_one() { # name cmd...
@@ -29,6 +49,7 @@ if [ "$what" != cli ]; then
     for t in "$B"/tests/test_*; do
         [ -x "$t" ] || continue
         n=$(basename "$t")
+        selected "$n" || continue
         if [ "${VALGRIND:-0}" = 1 ]; then
             run_one "$n" env ATTRIB_TEST_SLOW=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite "$t"
         else
@@ -39,6 +60,7 @@ fi
 if [ "$what" != unit ]; then
     for t in tests/cli/test_*.sh; do
         [ -f "$t" ] || continue
+        selected "$(basename "$t")" || continue
         run_one "$(basename "$t" .sh)" sh "$t"
     done
 fi

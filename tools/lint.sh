@@ -23,6 +23,11 @@ fi
 if git grep -nE '(\(|, *)stderr *[,)]|STDERR_FILENO|\bperror *\(' -- 'src/cli/*.c' | grep -v '^src/cli/msgs\.c:'; then
     echo "lint: only src/cli/msgs.c writes to stderr (STYLE.md §9)" >&2; rc=1
 fi
+# Library messages name options by concept or options-struct field: the
+# library is used from C too; the CLI maps fields to flags (src/cli/msgs.c).
+if git grep -nE '"[^"]*--[a-z][^"]*"' -- 'src/lib/*.c'; then
+    echo "lint: a library message names a CLI flag; name the option's field" >&2; rc=1
+fi
 if ! sh tools/check_includes.sh .; then
     echo "lint: wrong-way include (docs/architecture.md, 'Include direction')" >&2; rc=1
 fi

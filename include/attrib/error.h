@@ -2,9 +2,18 @@
  * attrib — error codes and the library context.
  *
  * Every fallible library function returns an int: 0 on success, one of the
- * negative ATTRIB_E* codes on failure. The human-readable message of the last
- * failure lives in the context (attrib_errmsg), never in a global, so the
+ * negative ATTRIB_E* codes on failure. The outcome of the last call lives in
+ * the context (attrib_errcode, attrib_errmsg), never in a global, so the
  * library is re-entrant: one context per thread of work.
+ *
+ * The contract, for every function here that works on a context (directly,
+ * or through a handle opened on it such as attrib_store or
+ * attrib_api_client): the call starts from a clean state, so what
+ * attrib_errcode and attrib_errmsg report afterwards is about that call
+ * only, never an older one. After a failure attrib_errcode equals the code
+ * the call returned and attrib_errmsg holds the deepest explanation (the
+ * first one recorded: outer layers add context, they never replace it).
+ * After a success attrib_errcode is ATTRIB_OK and attrib_errmsg is "".
  *
  * The library never prints or exits. Diagnostics reach the caller through the
  * message, an optional log callback and an optional progress callback.
@@ -34,6 +43,9 @@ typedef enum {
     ATTRIB_EPARTIAL = -10, /* some items failed, all others were stored */
     ATTRIB_EAUTH = -11,    /* rejected credentials (401/403, bad password) */
     ATTRIB_ECANCEL = -12,  /* interrupted by the caller (signal) */
+    /* Appending a code: give it a description in attrib_strerror (a
+     * _Static_assert there checks the table) and move this mark to it. */
+    ATTRIB__CODE_LAST = ATTRIB_ECANCEL
 } attrib_code;
 
 /* Static description of a code; never NULL. */
@@ -65,15 +77,16 @@ int attrib_ctx_new(attrib_ctx **out);
 void attrib_ctx_free(attrib_ctx *ctx);
 
 /*
- * Message of the last failure, one line without a trailing newline; "" when
- * there is none. Borrowed: valid until the next call that fails on ctx.
+ * Message of the failure of the last call on ctx, one line without a
+ * trailing newline; "" when that call succeeded (or none was made).
+ * Borrowed: valid until the next library call on ctx.
  */
 const char *attrib_errmsg(const attrib_ctx *ctx);
 
-/* Code of the last failure, ATTRIB_OK when there is none. */
+/* Code the last call on ctx returned: ATTRIB_OK when it succeeded. */
 int attrib_errcode(const attrib_ctx *ctx);
 
-/* Forget the last failure. */
+/* Forget the last failure (every call on ctx does this first). */
 void attrib_clearerr(attrib_ctx *ctx);
 
 /* Route log lines at or below `max_level` to fn (NULL to silence). */

@@ -223,7 +223,7 @@ int cli_fail(attrib_ctx *ctx, int code)
     }
     if (code == ATTRIB_ECANCEL)
         return cli_errorf(CLI_EXIT_RUNTIME, "interrupted; nothing of this step was written");
-    return cli_errorf(exit_code, "%s", msg[0] != '\0' ? msg : attrib_strerror(code));
+    return cli_error_lib(exit_code, msg[0] != '\0' ? msg : attrib_strerror(code));
 }
 
 static int write_summary_json(const cli_config *cfg, const char *command, const attrib_summary *s,

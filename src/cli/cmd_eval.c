@@ -82,6 +82,8 @@ int cmd_eval(cli_config *cfg)
         goto done;
     }
     static const char *const split_name[] = {"all", "train", "holdout"};
+    _Static_assert(sizeof(split_name) / sizeof(split_name[0]) == ATTRIB_IHC_SPLIT_HOLDOUT + 1,
+                   "one name per attrib_ihc_split");
     printf("attrib eval: model %s, %s conversions, %zu journeys read (%zu skipped, %zu failed "
            "calls skipped)\n\n%s",
            cfg->model_file != NULL ? cfg->model_file : "default", split_name[eo.split],

@@ -12,6 +12,7 @@
 typedef enum { STEP_ATTRIBUTE, STEP_REPORT, STEP_EXPORT, STEP_RUN } step_kind;
 
 static const char *const step_names[] = {"attribute", "report", "export", "run"};
+_Static_assert(sizeof(step_names) / sizeof(step_names[0]) == STEP_RUN + 1, "one name per step");
 
 static int step(cli_config *cfg, step_kind kind)
 {

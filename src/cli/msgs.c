@@ -70,6 +70,50 @@ int cli_error_usage(const char *fmt, ...)
     return 2;
 }
 
+/* Library option names as the CLI user knows them (whole identifiers only). */
+static const struct {
+    const char *lib, *cli;
+} lib_names[] = {
+    {"conv_type_id", "--conv-type-id"}, {"api_key", "--api-key-file (or $IHC_API_KEY)"},
+    {"no_auth", "--no-auth"},           {"skip_bad_rows", "--skip-bad-rows"},
+    {"ATTRIB_GEN_FORCE", "--force"},    {"ATTRIB_COPY_FORCE", "--force"},
+};
+
+static bool ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+int cli_error_lib(int exit_code, const char *msg)
+{
+    char line[2048];
+    size_t n = 0;
+    for (const char *p = msg; *p != '\0' && n + 1 < sizeof(line);) {
+        const char *with = NULL;
+        size_t skip = 0;
+        for (size_t i = 0; i < sizeof(lib_names) / sizeof(lib_names[0]) && with == NULL; i++) {
+            size_t len = strlen(lib_names[i].lib);
+            if ((p == msg || !ident_char(p[-1])) && strncmp(p, lib_names[i].lib, len) == 0 &&
+                !ident_char(p[len])) {
+                with = lib_names[i].cli;
+                skip = len;
+            }
+        }
+        if (with == NULL) {
+            line[n++] = *p++;
+            continue;
+        }
+        size_t wlen = strlen(with);
+        if (wlen > sizeof(line) - 1 - n)
+            wlen = sizeof(line) - 1 - n; /* truncated like any long line */
+        memcpy(line + n, with, wlen);
+        n += wlen;
+        p += skip;
+    }
+    line[n] = '\0';
+    return cli_errorf(exit_code, "%s", line);
+}
+
 void cli_warnf(const char *fmt, ...)
 {
     va_list ap;

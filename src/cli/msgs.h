@@ -15,6 +15,12 @@ void cli_msgs_setup(int verbose, bool quiet, bool json);
 
 int cli_errorf(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_error_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A library message as an error: the library names options by their
+ * options-struct field or flag macro (it is used from C too); the names the
+ * CLI maps from its flags are shown as those flags.
+ */
+int cli_error_lib(int exit_code, const char *msg);
 void cli_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_notef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Plain lines (the run summary), shown unless -q. */

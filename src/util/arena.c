@@ -2,6 +2,7 @@
  * block of their own. */
 #include "arena.h"
 
+#include <assert.h>
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,6 +59,8 @@ char *attrib_arena_strndup(attrib_arena *a, const char *s, size_t len)
 
 void attrib_arena_adopt(attrib_arena *a, attrib_arena *from)
 {
+    assert(a != from);
+    assert(a->head == NULL ? a->used == 0 : a->used <= a->head->size);
     if (from->head == NULL)
         return;
     if (a->head == NULL) {

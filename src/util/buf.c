@@ -1,6 +1,7 @@
 /* The bounded growable buffer: see buf.h. */
 #include "buf.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,8 @@ void attrib_buf_reset(attrib_buf *b)
 
 char *attrib_buf_take(attrib_buf *b)
 {
+    /* the content is always NUL-terminated inside the allocation */
+    assert(b->data == NULL ? b->len == 0 : b->len < b->cap && b->data[b->len] == '\0');
     char *p = NULL;
     if (!b->failed) {
         if (b->data == NULL)

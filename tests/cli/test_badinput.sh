@@ -76,6 +76,8 @@ expect_err "session_sources row rowid 11: column session_id: value NULL"
 q lax.db "DELETE FROM session_sources WHERE session_id IS NULL; UPDATE conversions SET user_id = NULL WHERE conv_id = 'c4'"
 expect_exit 3 "$ATTRIB" --db lax.db run --model linear --out lax.csv
 expect_err "conversions row conv_id 'c4': column user_id: value NULL is not a user id"
+# The library names the option skip_bad_rows; the CLI shows its flag.
+expect_err "or rerun with --skip-bad-rows to skip it"
 eq "$(q lax.db "SELECT count(*) FROM attribution_customer_journey")" "0" "nothing written"
 
 # --skip-bad-rows: the bad row is skipped and counted, the rest is stored.

@@ -65,4 +65,13 @@ expect_exit 0 "$ATTRIB" --db a.db run -q --model linear --out a.csv
 expect_exit 0 "$ATTRIB" --db b.db run -q --model linear --out b.csv
 eq "$(dump_outputs b.db)" "$(dump_outputs a.db)" "tables do not depend on storage order"
 cmp -s a.csv b.csv || fail "CSV depends on storage order"
+
+# The report gets the permissions a plain fopen would: a new file the
+# umask's, a replaced file its own; no temp file is left behind.
+(umask 027 && exec "$ATTRIB" --db a.db export -q --out perm.csv) || fail "export under umask 027"
+eq "$(stat -c %a perm.csv)" "640" "new report under umask 027"
+chmod 604 perm.csv
+expect_exit 0 "$ATTRIB" --db a.db export -q --out perm.csv
+eq "$(stat -c %a perm.csv)" "604" "replaced report keeps its mode"
+eq "$(ls | grep -c '\.tmp\.')" "0" "temp files left"
 echo ok

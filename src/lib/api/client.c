@@ -156,6 +156,7 @@ void attrib_api_client_free(attrib_api_client *c)
 
 int attrib_api_client_new(attrib_ctx *ctx, const attrib_api_options *opts, attrib_api_client **out)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_api_client *c = NULL;
     char *esc = NULL, *hdr = NULL;
@@ -169,11 +170,13 @@ int attrib_api_client_new(attrib_ctx *ctx, const attrib_api_options *opts, attri
         goto done;
     }
     if (opts->conv_type_id == NULL || opts->conv_type_id[0] == '\0') {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "missing conversion type id (--conv-type-id)");
+        rc = attrib__error(
+            ctx, ATTRIB_EINVAL,
+            "API options: conv_type_id (the conversion type to attribute) is missing");
         goto done;
     }
     if (opts->api_key == NULL || opts->api_key[0] == '\0') {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "missing API key (IHC_API_KEY or --api-key-file)");
+        rc = attrib__error(ctx, ATTRIB_EINVAL, "API options: api_key is missing");
         goto done;
     }
     if (strpbrk(opts->api_key, "\r\n") != NULL) {
@@ -264,7 +267,7 @@ done:
         attrib_api_client_free(c);
     else
         *out = c;
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 const attrib_api_stats *attrib_api_client_stats(const attrib_api_client *c)
@@ -817,7 +820,7 @@ static int plan(attrib_api_client *c, const attrib_journey *journeys, size_t n)
             if (c->o.oversize == ATTRIB_API_OVERSIZE_FAIL) {
                 rc = attrib__error(c->ctx, ATTRIB_EDATA,
                                    "conversion %s has %zu sessions, more than the cap of %zu "
-                                   "(--oversize fail); nothing was sent",
+                                   "(oversize policy: fail); nothing was sent",
                                    j->conv_id, j->n, c->o.max_sessions);
                 goto done;
             }
@@ -900,6 +903,7 @@ int attrib_api_client_run(attrib_api_client *c, const attrib_journey *journeys, 
                           const attrib_channels *channels, const attrib_api_callbacks *cb,
                           void *payload)
 {
+    attrib__enter(c->ctx);
     static const attrib_api_callbacks none = {0};
     int rc = ATTRIB_OK;
     CURLM *multi = NULL;
@@ -1069,5 +1073,5 @@ done:
         free(c->batches[i].body);
         c->batches[i].body = NULL;
     }
-    return rc;
+    return attrib__leave(c->ctx, rc);
 }

@@ -168,7 +168,9 @@ static int on_skip(const char *conv_id, const char *reason, void *payload)
 static const char *status_name(attrib_api_batch_status s)
 {
     static const char *const names[] = {"ok", "partial", "failed", "retry", "not_sent"};
-    return (unsigned)s < 5 ? names[s] : "unknown";
+    _Static_assert(sizeof(names) / sizeof(names[0]) == ATTRIB_API_BATCH_NOT_SENT + 1,
+                   "one name per attrib_api_batch_status");
+    return (unsigned)s <= ATTRIB_API_BATCH_NOT_SENT ? names[s] : "unknown";
 }
 
 /* One transaction per settled batch: its results and its manifest row. */
@@ -334,8 +336,9 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
                     .fail_sql = ATTRIB_BUF_INIT(0)};
     if (rs.conv_type == NULL || st->ops->query == NULL) {
         rc = attrib__error(ctx, ATTRIB_EINVAL,
-                           rs.conv_type == NULL ? "--engine ihc-api needs --conv-type-id"
-                                                : "this database backend cannot cache API results");
+                           rs.conv_type == NULL
+                               ? "the IHC API engine needs a conversion type id (conv_type_id)"
+                               : "this database backend cannot cache API results");
         goto done;
     }
     rc = attrib_api_client_new(ctx, opts->api, &client); /* validates the options first */

@@ -343,6 +343,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_server **out)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_server *s = NULL;
     struct sockaddr_in sa;
@@ -358,11 +359,12 @@ int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_s
     }
     if (opts->no_auth && (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
         rc = attrib__error(ctx, ATTRIB_EINVAL,
-                           "serve: --no-auth is only allowed on a loopback address (127.x.x.x)");
+                           "serve: no_auth is only allowed on a loopback address (127.x.x.x)");
         goto done;
     }
     if (!opts->no_auth && (opts->api_key == NULL || opts->api_key[0] == '\0')) {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: an API key file is required (or --no-auth)");
+        rc = attrib__error(ctx, ATTRIB_EINVAL,
+                           "serve: an API key (api_key) is required unless no_auth is set");
         goto done;
     }
     /* no model named: "ihc" when built in, else the first (as the pipeline picks) */
@@ -423,7 +425,7 @@ done:
         attrib_serve_free(s);
     else
         *out = s;
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 uint16_t attrib_serve_port(const attrib_server *s)

@@ -300,6 +300,7 @@ static void *arena_array(attrib_arena *a, size_t n, size_t sz)
 int attrib_ihc_request_parse_ex(attrib_ctx *ctx, const char *body, size_t len, unsigned flags,
                                 attrib_ihc_request **out)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     json_t *root = NULL;
     attrib_ihc_request *req = NULL;
@@ -508,7 +509,7 @@ done:
         attrib_ihc_request_free(req);
     else
         *out = req;
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -517,6 +518,7 @@ done:
 
 int attrib_ihc_redist_parse(attrib_ctx *ctx, const char *body, size_t len, attrib_ihc_redist **out)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_ihc_redist *r = NULL;
     attrib_arena *arena = NULL;
@@ -543,7 +545,7 @@ done:
         attrib_ihc_redist_free(r);
     else
         *out = r;
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 void attrib_ihc_redist_free(attrib_ihc_redist *r)
@@ -619,6 +621,7 @@ static int parse_failure(attrib_ctx *ctx, attrib_arena *a, json_t *e, attrib_ihc
 int attrib_ihc_response_parse(attrib_ctx *ctx, const char *body, size_t len,
                               attrib_ihc_response **out)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_ihc_response *resp = NULL;
     json_t *root = load(ctx, body, len, "response");
@@ -726,7 +729,7 @@ done:
         attrib_ihc_response_free(resp);
     else
         *out = resp;
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -907,6 +910,7 @@ int attrib_ihc_request_write(attrib_ctx *ctx, const attrib_journey *const *journ
                              const attrib_redistribution *redistribution, char **out,
                              size_t *out_len)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_buf b = ATTRIB_BUF_INIT(BODY_MAX);
     *out = NULL;
@@ -979,13 +983,14 @@ int attrib_ihc_request_write(attrib_ctx *ctx, const attrib_journey *const *journ
     if (attrib_buf_addc(&b, '}') != 0)
         goto done;
 done:
-    return finish(ctx, &b, rc, out, out_len);
+    return attrib__leave(ctx, finish(ctx, &b, rc, out, out_len));
 }
 
 int attrib_ihc_response_write(attrib_ctx *ctx, int status_code, const attrib_ihc_row *rows,
                               size_t n_rows, const attrib_ihc_failure *failures, size_t n_failures,
                               char **out, size_t *out_len)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_buf b = ATTRIB_BUF_INIT(BODY_MAX);
     *out = NULL;
@@ -1052,12 +1057,13 @@ int attrib_ihc_response_write(attrib_ctx *ctx, int status_code, const attrib_ihc
     if (attrib_buf_adds(&b, "]}") != 0)
         goto done;
 done:
-    return finish(ctx, &b, rc, out, out_len);
+    return attrib__leave(ctx, finish(ctx, &b, rc, out, out_len));
 }
 
 int attrib_ihc_error_write(attrib_ctx *ctx, int status_code, const char *message, char **out,
                            size_t *out_len)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_buf b = ATTRIB_BUF_INIT(1 << 20);
     *out = NULL;
@@ -1072,5 +1078,5 @@ int attrib_ihc_error_write(attrib_ctx *ctx, int status_code, const char *message
     if (attrib_buf_addc(&b, '}') != 0)
         goto done;
 done:
-    return finish(ctx, &b, rc, out, out_len);
+    return attrib__leave(ctx, finish(ctx, &b, rc, out, out_len));
 }

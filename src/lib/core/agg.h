@@ -49,6 +49,8 @@ static inline int32_t attrib__agg_day(const attrib__agg_cell *c)
 }
 
 /* The 128-bit accumulator of an xsum as two int64 halves for storage, and back. */
+_Static_assert(sizeof(__int128) == 2 * sizeof(int64_t),
+               "an xsum accumulator is stored as exactly two int64 halves");
 static inline void attrib__acc_split(__int128 v, int64_t *hi, int64_t *lo)
 {
     unsigned __int128 u = (unsigned __int128)v;

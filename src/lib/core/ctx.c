@@ -4,42 +4,37 @@
  */
 #include "lib/core/ctx.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Indexed by -code: one description per attrib_code. */
+static const char *const descriptions[] = {
+    [-ATTRIB_OK] = "success",
+    [-ATTRIB_ERROR] = "failure",
+    [-ATTRIB_ENOMEM] = "out of memory",
+    [-ATTRIB_EINVAL] = "invalid argument",
+    [-ATTRIB_ENOTFOUND] = "not found",
+    [-ATTRIB_EDATA] = "input data rejected",
+    [-ATTRIB_EDB] = "database error",
+    [-ATTRIB_EIO] = "I/O error",
+    [-ATTRIB_EHTTP] = "HTTP error",
+    [-ATTRIB_EPARSE] = "parse error",
+    [-ATTRIB_EPARTIAL] = "partial failure",
+    [-ATTRIB_EAUTH] = "authentication failed",
+    [-ATTRIB_ECANCEL] = "cancelled",
+};
+_Static_assert(sizeof(descriptions) / sizeof(descriptions[0]) == 1 - ATTRIB__CODE_LAST,
+               "attrib_strerror: one description per attrib_code");
+
 const char *attrib_strerror(int code)
 {
-    switch (code) {
-    case ATTRIB_OK:
-        return "success";
-    case ATTRIB_ERROR:
-        return "failure";
-    case ATTRIB_ENOMEM:
-        return "out of memory";
-    case ATTRIB_EINVAL:
-        return "invalid argument";
-    case ATTRIB_ENOTFOUND:
-        return "not found";
-    case ATTRIB_EDATA:
-        return "input data rejected";
-    case ATTRIB_EDB:
-        return "database error";
-    case ATTRIB_EIO:
-        return "I/O error";
-    case ATTRIB_EHTTP:
-        return "HTTP error";
-    case ATTRIB_EPARSE:
-        return "parse error";
-    case ATTRIB_EPARTIAL:
-        return "partial failure";
-    case ATTRIB_EAUTH:
-        return "authentication failed";
-    case ATTRIB_ECANCEL:
-        return "cancelled";
-    default:
+    if (code > ATTRIB_OK || code < ATTRIB__CODE_LAST)
         return "unknown error";
-    }
+    const char *d = descriptions[-code];
+    assert(d != NULL); /* a gap in the table: a code without a description */
+    return d;
 }
 
 int attrib_ctx_new(attrib_ctx **out)
@@ -75,6 +70,28 @@ void attrib_clearerr(attrib_ctx *ctx)
     ctx->msg[0] = '\0';
 }
 
+void attrib__enter(attrib_ctx *ctx)
+{
+    attrib_clearerr(ctx);
+}
+
+int attrib__leave(attrib_ctx *ctx, int rc)
+{
+    assert(rc <= ATTRIB_OK && rc >= ATTRIB__CODE_LAST); /* a public call returns an attrib_code */
+    if (ctx == NULL)
+        return rc;
+    if (rc == ATTRIB_OK) {
+        attrib_clearerr(ctx); /* an inner failure that was handled is no failure of the call */
+        return rc;
+    }
+    if (ctx->code == ATTRIB_OK)
+        return attrib__error(ctx, rc, "%s", attrib_strerror(rc));
+    /* The returned code is what the caller acts on; the message stays the
+     * deepest explanation recorded on the way up. */
+    ctx->code = rc;
+    return rc;
+}
+
 void attrib_ctx_set_log(attrib_ctx *ctx, attrib_log_level max_level, attrib_log_fn fn,
                         void *payload)
 {
@@ -92,7 +109,7 @@ void attrib_ctx_set_progress(attrib_ctx *ctx, attrib_progress_fn fn, void *paylo
 void attrib_ctx_cancel(attrib_ctx *ctx)
 {
     if (ctx != NULL)
-        ctx->cancel = 1;
+        atomic_store_explicit(&ctx->cancel, 1, memory_order_relaxed);
 }
 
 static int verror(attrib_ctx *ctx, bool replace, int code, const char *fmt, va_list ap)
@@ -176,7 +193,7 @@ void attrib__progress(attrib_ctx *ctx, const char *what, uint64_t done, uint64_t
 
 bool attrib__cancelled(attrib_ctx *ctx)
 {
-    if (ctx == NULL || !ctx->cancel)
+    if (ctx == NULL || !atomic_load_explicit(&ctx->cancel, memory_order_relaxed))
         return false;
     attrib__error(ctx, ATTRIB_ECANCEL, "interrupted; nothing of this step was written");
     return true;

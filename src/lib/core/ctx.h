@@ -7,8 +7,10 @@
 
 #include "attrib/error.h"
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "attrib_ctx_cancel needs a lock-free atomic_int");
 
 struct attrib_ctx {
     int code;                   /* last failure, ATTRIB_OK if none */
@@ -18,13 +20,29 @@ struct attrib_ctx {
     attrib_log_level log_level; /* highest level passed on */
     attrib_progress_fn progress_fn;
     void *progress_payload;
-    volatile sig_atomic_t cancel; /* set by attrib_ctx_cancel */
+    /* set by attrib_ctx_cancel, from a signal handler on any thread, and read
+     * by the scan's slice threads: a lock-free atomic is safe for both, where
+     * a volatile sig_atomic_t is a data race between threads */
+    atomic_int cancel;
 };
+
+/*
+ * The error contract of every public entry point that works on a context
+ * (directly or through a handle that holds one): it opens with
+ * attrib__enter(ctx), so the failure reported afterwards is this call's and
+ * never an older one, and leaves through `return attrib__leave(ctx, rc)`, so
+ * attrib_errcode equals the returned code: ATTRIB_OK (and an empty message)
+ * on success; on failure the returned code with the deepest message recorded
+ * during the call, or attrib_strerror(rc) when nothing was recorded.
+ */
+void attrib__enter(attrib_ctx *ctx);
+int attrib__leave(attrib_ctx *ctx, int rc);
 
 /*
  * Record a failure and return `code`, so a call site reads
  * `return attrib__error(ctx, ATTRIB_EDATA, "...")`. A failure already
- * recorded is kept (the deeper error wins); clear it first to replace it.
+ * recorded in this call is kept (the deeper error wins); clear it first to
+ * replace it.
  */
 int attrib__error(attrib_ctx *ctx, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

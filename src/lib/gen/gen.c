@@ -516,6 +516,7 @@ static void init_tables(gen_state *g)
 int attrib_gen_run(attrib_ctx *ctx, const attrib_gen_options *opts, const attrib_gen_sink *sink,
                    void *payload, attrib_gen_stats *stats)
 {
+    attrib__enter(ctx);
     int rc = 0;
     gen_state *g = NULL;
     attrib_gen_stats st = {0, 0, 0, 0, 0};
@@ -612,5 +613,5 @@ done:
     free(g);
     if (stats != NULL)
         *stats = st;
-    return rc;
+    return attrib__leave(ctx, rc);
 }

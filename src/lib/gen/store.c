@@ -169,6 +169,7 @@ static int clear_tables(attrib_store *st)
 int attrib_gen_store(attrib_ctx *ctx, attrib_store *st, const attrib_gen_options *opts,
                      unsigned flags, attrib_gen_stats *stats)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     bool has_data = false;
     loader *l = calloc(1, sizeof(*l));
@@ -186,12 +187,13 @@ int attrib_gen_store(attrib_ctx *ctx, attrib_store *st, const attrib_gen_options
     if (rc != ATTRIB_OK)
         goto done;
     if (has_data && !(flags & ATTRIB_GEN_FORCE)) {
-        rc = attrib__error(ctx, ATTRIB_EINVAL,
-                           "%s already holds input data (session_sources, conversions or "
-                           "session_costs); nothing was written. Use another database, or "
-                           "--force to replace its input data (the attribution and report "
-                           "tables are emptied too)",
-                           attrib_store_display(st));
+        rc = attrib__error(
+            ctx, ATTRIB_EINVAL,
+            "%s already holds input data (session_sources, conversions or "
+            "session_costs); nothing was written. Use another database, or "
+            "pass ATTRIB_GEN_FORCE to replace its input data (the attribution and report "
+            "tables are emptied too)",
+            attrib_store_display(st));
         goto done;
     }
     rc = st->ops->exec_script(st->impl, attrib__schema_inputs);
@@ -219,5 +221,5 @@ done:
     if (rc != ATTRIB_OK)
         attrib__store_rollback(st);
     free(l);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

@@ -324,6 +324,7 @@ int attrib_ihc_calibrate(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
                          const attrib_ihc_calibrate_options *opts, const char *out_path,
                          attrib_ihc_eval_summary *fit, char **log_text)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_ihc_calibrate_options defaults = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
     fit_state fs = {.ds = ds, .lambda_g = 1e-2, .lambda_w = 1e-4};
@@ -483,5 +484,5 @@ done:
     free(fs.pred);
     free(fs.chans);
     free(fs.jobs);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

@@ -105,6 +105,7 @@ int attrib_ihc_eval(attrib_ctx *ctx, const attrib_ihc_dataset *ds,
                     const attrib_model_options *model_opts, const attrib_ihc_eval_options *opts,
                     attrib_ihc_eval_summary *summary, char **report)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_model *m = NULL;
     attrib_credit *pred = NULL;
@@ -212,5 +213,5 @@ done:
     free(want);
     free(pred);
     attrib_model_free(m);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

@@ -223,6 +223,7 @@ static int finish(attrib_ctx *ctx, attrib_ihc_dataset *ds)
 int attrib_ihc_dataset_load_pairs(attrib_ctx *ctx, const char *requests_path,
                                   const char *responses_path, attrib_ihc_dataset **out)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_buf rb = ATTRIB_BUF_INIT(1u << 30), sb = ATTRIB_BUF_INIT(1u << 30);
     json_t *reqs = NULL, *resps = NULL;
@@ -286,7 +287,7 @@ done:
     attrib_buf_free(&rb);
     attrib_buf_free(&sb);
     attrib_ihc_dataset_free(ds);
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -296,6 +297,7 @@ static int cmp_name(const void *a, const void *b)
 
 int attrib_ihc_dataset_load_audit(attrib_ctx *ctx, const char *dir, attrib_ihc_dataset **out)
 {
+    attrib__enter(ctx);
     int rc = ATTRIB_OK;
     DIR *d = NULL;
     char **names = NULL;
@@ -378,5 +380,5 @@ done:
     attrib_buf_free(&rb);
     attrib_buf_free(&sb);
     attrib_ihc_dataset_free(ds);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

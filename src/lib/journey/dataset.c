@@ -169,7 +169,7 @@ static int on_session(const attrib_value *cols, void *payload)
     char scratch[2][32];
     if ((++sl->read & 0xffff) == 0) {
         uint64_t seen = atomic_fetch_add(sl->seen, 0x10000) + 0x10000;
-        if (sl->main != NULL && sl->main->cancel)
+        if (sl->main != NULL && atomic_load_explicit(&sl->main->cancel, memory_order_relaxed))
             return attrib__error(&sl->ctx, ATTRIB_ECANCEL,
                                  "interrupted; nothing of this step was written");
         if (sl->index == 0)

@@ -85,7 +85,7 @@ int attrib_journeys_write(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
                           attrib_journeys_format format, attrib_write_fn write, void *payload,
                           attrib_summary *sum)
 {
-    attrib_clearerr(ctx);
+    attrib__enter(ctx);
     attrib__dataset ds = {0};
     attrib_buf b = ATTRIB_BUF_INIT(0);
     int rc = attrib_store_check(st, false);
@@ -133,5 +133,5 @@ int attrib_journeys_write(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
 done:
     attrib_buf_free(&b);
     attrib__dataset_free(&ds);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

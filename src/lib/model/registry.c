@@ -8,6 +8,7 @@
 #include "lib/core/ctx.h"
 #include "lib/model/models.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,11 @@ const attrib_model_ops *attrib_model_find(const char *name)
 int attrib_model_new(attrib_ctx *ctx, const attrib_model_ops *ops, const attrib_model_options *opts,
                      attrib_model **out)
 {
+    attrib__enter(ctx);
+    /* an ops table must at least name the model and attribute; a model that
+     * needs the statistics pass must observe */
+    assert(ops != NULL && ops->name != NULL && ops->attribute != NULL && out != NULL);
+    assert(!(ops->flags & ATTRIB_MODEL_NEEDS_PATHS) || ops->observe != NULL);
     attrib_model_options defaults = ATTRIB_MODEL_OPTIONS_INIT;
     attrib_model *m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -56,10 +62,10 @@ int attrib_model_new(attrib_ctx *ctx, const attrib_model_ops *ops, const attrib_
                                  : ATTRIB_OK;
     if (rc != ATTRIB_OK) {
         free(m);
-        return rc;
+        return attrib__leave(ctx, rc);
     }
     *out = m;
-    return ATTRIB_OK;
+    return attrib__leave(ctx, ATTRIB_OK);
 }
 
 int attrib_model_observe(attrib_model *m, const attrib_path *path, const attrib_channels *channels)
@@ -69,16 +75,20 @@ int attrib_model_observe(attrib_model *m, const attrib_path *path, const attrib_
 
 int attrib_model_finish(attrib_model *m, attrib_ctx *ctx)
 {
-    return m->ops->finish != NULL ? m->ops->finish(m->state, ctx) : ATTRIB_OK;
+    attrib__enter(ctx);
+    return attrib__leave(ctx, m->ops->finish != NULL ? m->ops->finish(m->state, ctx) : ATTRIB_OK);
 }
 
 int attrib_model_bind(attrib_model *m, attrib_ctx *ctx, const attrib_channels *channels)
 {
-    return m->ops->bind != NULL ? m->ops->bind(m->state, ctx, channels) : ATTRIB_OK;
+    attrib__enter(ctx);
+    return attrib__leave(ctx,
+                         m->ops->bind != NULL ? m->ops->bind(m->state, ctx, channels) : ATTRIB_OK);
 }
 
 int attrib_model_attribute(const attrib_model *m, const attrib_journey *j, attrib_credit *out)
 {
+    assert(m != NULL && j != NULL && (out != NULL || j->n == 0)); /* credit array for j->n */
     return m->ops->attribute(m->state, j, out);
 }
 

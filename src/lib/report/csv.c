@@ -16,10 +16,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -112,22 +114,46 @@ static int render(const export_state *es, attrib_buf *b)
     return rc;
 }
 
+/*
+ * Create a fresh temp file beside path, as open(2) with O_CREAT|O_EXCL and
+ * mode 0666 would: the kernel applies the umask, so the report gets the
+ * permissions a plain fopen would give without reading the umask (umask(2)
+ * changes process state and races with other threads). The name is in tmp.
+ */
+static int open_temp(const char *path, attrib_buf *tmp)
+{
+    static atomic_uint seq;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        attrib_buf_reset(tmp);
+        unsigned n = atomic_fetch_add(&seq, 1);
+        if (attrib_buf_printf(tmp, "%s.tmp.%ld.%u.%lx", path, (long)getpid(), n,
+                              (unsigned long)now.tv_nsec) != 0) {
+            errno = ENOMEM;
+            return -1;
+        }
+        int fd = open(tmp->data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1; /* errno is EEXIST */
+}
+
 /* Write data to path through a temp file in the same directory + rename. */
 static int write_atomic(attrib_ctx *ctx, const char *path, const char *data, size_t len)
 {
     int rc = ATTRIB_OK;
     int fd = -1;
     attrib_buf tmp = ATTRIB_BUF_INIT(0);
-    if (attrib_buf_printf(&tmp, "%s.tmp.XXXXXX", path) != 0) {
-        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    fd = mkstemp(tmp.data);
+    fd = open_temp(path, &tmp);
     if (fd < 0) {
-        rc = attrib__error(ctx, ATTRIB_EIO,
-                           "cannot write %s: %s; check the directory exists "
-                           "and is writable",
-                           path, strerror(errno));
+        rc = errno == ENOMEM ? attrib__error(ctx, ATTRIB_ENOMEM, "out of memory")
+                             : attrib__error(ctx, ATTRIB_EIO,
+                                             "cannot write %s: %s; check the directory exists "
+                                             "and is writable",
+                                             path, strerror(errno));
+        attrib_buf_reset(&tmp); /* nothing to remove */
         goto done;
     }
     size_t off = 0;
@@ -141,10 +167,9 @@ static int write_atomic(attrib_ctx *ctx, const char *path, const char *data, siz
         }
         off += (size_t)w;
     }
-    /* Same permissions a plain fopen would give (mkstemp uses 0600). */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0 || fsync(fd) != 0) {
+    /* Replacing a file keeps its permissions, as a plain fopen would. */
+    struct stat old;
+    if ((stat(path, &old) == 0 && fchmod(fd, old.st_mode & 07777) != 0) || fsync(fd) != 0) {
         rc = attrib__error(ctx, ATTRIB_EIO, "cannot write %s: %s", path, strerror(errno));
         goto done;
     }
@@ -170,6 +195,7 @@ done:
 int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                       const char *path, attrib_summary *sum)
 {
+    attrib__enter(ctx);
     export_state es = {.ctx = ctx};
     attrib_buf out = ATTRIB_BUF_INIT(0);
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
@@ -192,5 +218,5 @@ done:
         free(es.rows[i].channel);
     free(es.rows);
     attrib_buf_free(&out);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

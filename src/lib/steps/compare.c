@@ -83,7 +83,7 @@ static int load(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opt
 int attrib_model_fit(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                      attrib_model **out)
 {
-    attrib_clearerr(ctx);
+    attrib__enter(ctx);
     const attrib_model_ops *ops = opts->model;
     if (ops == NULL && (ops = attrib_model_find("ihc")) == NULL)
         ops = attrib_model_list()[0];
@@ -94,7 +94,7 @@ int attrib_model_fit(attrib_ctx *ctx, attrib_store *st, const attrib_run_options
         rc = fit(ctx, &ds, opts, ops, out);
     free(cs.cost);
     attrib__dataset_free(&ds);
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 void attrib_compare_free(attrib_compare_table *t)
@@ -173,7 +173,7 @@ static int tabulate(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_mod
 int attrib_compare_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                        const attrib_model_ops *const *models, size_t n, attrib_compare_table **out)
 {
-    attrib_clearerr(ctx);
+    attrib__enter(ctx);
     if (n == 0)
         return attrib__error(ctx, ATTRIB_EINVAL, "no models to compare");
     attrib__dataset ds = {0};
@@ -257,7 +257,7 @@ done:
     free(row_of);
     free(cs.cost);
     attrib__dataset_free(&ds);
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 /* ---- writers ---- */

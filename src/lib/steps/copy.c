@@ -115,7 +115,7 @@ static int scan_costs(attrib_store *st, attrib_row_fn fn, void *payload)
 int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned flags,
                 attrib_copy_stats *stats)
 {
-    attrib_clearerr(ctx);
+    attrib__enter(ctx);
     batch *b = calloc(1, sizeof(*b));
     bool has_data = false;
     int rc = ATTRIB_OK;
@@ -127,7 +127,8 @@ int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned 
     }
     if (strcmp(from->ops->name, to->ops->name) == 0 &&
         strcmp(attrib_store_display(from), attrib_store_display(to)) == 0) {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "copy: --from and --to are the same database (%s)",
+        rc = attrib__error(ctx, ATTRIB_EINVAL,
+                           "copy: the source and the target are the same database (%s)",
                            attrib_store_display(to));
         goto done;
     }
@@ -140,12 +141,13 @@ int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned 
     if (rc != ATTRIB_OK)
         goto done;
     if (has_data && !(flags & ATTRIB_COPY_FORCE)) {
-        rc = attrib__error(ctx, ATTRIB_EINVAL,
-                           "%s already holds input data (session_sources, conversions or "
-                           "session_costs); nothing was written. Copy into an empty database, "
-                           "or pass --force to replace its rows (the attribution and report "
-                           "tables are emptied too)",
-                           attrib_store_display(to));
+        rc = attrib__error(
+            ctx, ATTRIB_EINVAL,
+            "%s already holds input data (session_sources, conversions or "
+            "session_costs); nothing was written. Copy into an empty database, "
+            "or pass ATTRIB_COPY_FORCE to replace its rows (the attribution and report "
+            "tables are emptied too)",
+            attrib_store_display(to));
         goto done;
     }
     /* Input tables without attrib's indexes: init_schema builds those after the
@@ -199,5 +201,5 @@ done:
     if (b != NULL)
         attrib_buf_free(&b->pool);
     free(b);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

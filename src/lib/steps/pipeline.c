@@ -338,8 +338,8 @@ done:
 int attrib_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                      attrib_summary *sum)
 {
-    attrib_clearerr(ctx);
-    return attribute_impl(ctx, st, opts, false, sum);
+    attrib__enter(ctx);
+    return attrib__leave(ctx, attribute_impl(ctx, st, opts, false, sum));
 }
 
 /* ---- report ---- */
@@ -625,7 +625,7 @@ static int concat_rows(attrib_ctx *ctx, attrib_report_row **a, size_t *na,
 int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                   attrib_summary *sum)
 {
-    attrib_clearerr(ctx);
+    attrib__enter(ctx);
     double t0 = now_seconds();
     report_state rs = {.ctx = ctx, .opts = opts};
     rs.agg.channels = &rs.channels;
@@ -736,21 +736,21 @@ done:
     attrib_strmap_free(&rs.channels);
     attrib_strmap_free(&rs.dates);
     sum->seconds += now_seconds() - t0;
-    return rc;
+    return attrib__leave(ctx, rc);
 }
 
 int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts, const char *path,
                attrib_summary *sum)
 {
-    attrib_clearerr(ctx);
+    attrib__enter(ctx);
     int rc = check_options(ctx, opts);
     if (rc != ATTRIB_OK)
-        return rc;
+        return attrib__leave(ctx, rc);
     rc = attrib_store_check(st, false);
     if (rc == ATTRIB_OK)
         rc = attrib_store_init(st, NULL);
     if (rc != ATTRIB_OK)
-        return rc;
+        return attrib__leave(ctx, rc);
     if (is_ranged(opts)) {
         rc = attribute_impl(ctx, st, opts, false, sum);
         if (rc == ATTRIB_OK)
@@ -760,5 +760,5 @@ int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts
     }
     if (rc == ATTRIB_OK && path != NULL)
         rc = attrib_export_csv(ctx, st, opts, path, sum);
-    return rc;
+    return attrib__leave(ctx, rc);
 }

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 
-static const char *const skip_hint = "fix the row, or rerun with --skip-bad-rows to skip it";
+static const char *const skip_hint = "fix the row, or rerun with skip_bad_rows to skip it";
 
 /* The row's name for messages: its id when usable, else its rowid. */
 static const char *row_name(const attrib_value *id, const attrib_value *rowid, const char *idcol,

@@ -11,6 +11,7 @@
 #include "util/buf.h"
 #include "util/ts.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -85,7 +86,7 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
     bool is_uri = strncmp(target, "file:", 5) == 0;
     if (!is_uri && !(flags & ATTRIB_STORE_CREATE) && stat(target, &sb) != 0) {
         rc = attrib__error(ctx, ATTRIB_ENOTFOUND,
-                           "database %s does not exist; check --db (or ATTRIB_DB), or create it "
+                           "database %s does not exist; check the path, or create it "
                            "with `attrib init` / `attrib gen`",
                            target);
         goto done;
@@ -906,6 +907,7 @@ static int part_open(sq_part *p, const char *file)
 static int sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const *ctxs,
                                   attrib_row_fn fn, void *const *payloads)
 {
+    assert(parts >= 1 && ctxs != NULL && ctxs[0] != NULL && payloads != NULL);
     sq_store *s = impl;
     attrib_ctx *saved = s->ctx;
     sq_parts *all = calloc(1, sizeof(*all));

@@ -6,6 +6,7 @@
 
 #include "util/buf.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,12 @@ static const attrib_store_ops *const backends[] = {
 
 int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attrib_store **out)
 {
+    attrib__enter(ctx);
     *out = NULL;
     if (target == NULL || target[0] == '\0')
-        return attrib__error(ctx, ATTRIB_EINVAL, "empty database target; pass --db PATH or URI");
+        return attrib__error(
+            ctx, ATTRIB_EINVAL,
+            "empty database target (expected a SQLite path or a postgresql:// URI)");
     const attrib_store_ops *ops = NULL;
     for (size_t i = 0; backends[i] != NULL && ops == NULL; i++)
         if (backends[i]->accepts(target))
@@ -44,16 +48,19 @@ int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attri
     attrib_store *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory opening the store");
+    /* a backend table entry without the calls every store needs */
+    assert(ops->open != NULL && ops->close != NULL && ops->begin != NULL && ops->commit != NULL &&
+           ops->rollback != NULL && ops->tables_exist != NULL);
     st->ops = ops;
     st->ctx = ctx;
     int rc = ops->open(ctx, target, flags, &st->impl, &st->display);
     if (rc != ATTRIB_OK) {
         free(st->display);
         free(st);
-        return rc;
+        return attrib__leave(ctx, rc);
     }
     *out = st;
-    return ATTRIB_OK;
+    return attrib__leave(ctx, ATTRIB_OK);
 }
 
 void attrib_store_close(attrib_store *st)
@@ -122,6 +129,7 @@ static const char *skip_preamble(const char *sql)
 
 int attrib_store_init(attrib_store *st, const char *schema_sql)
 {
+    attrib__enter(st->ctx);
     int rc = attrib__store_begin(st);
     if (rc != ATTRIB_OK)
         goto done;
@@ -146,18 +154,21 @@ int attrib_store_init(attrib_store *st, const char *schema_sql)
 done:
     if (rc != ATTRIB_OK)
         attrib__store_rollback(st);
-    return rc;
+    return attrib__leave(st->ctx, rc);
 }
 
 int attrib_store_check(attrib_store *st, bool need_outputs)
 {
+    attrib__enter(st->ctx);
     static const char *const names[] = {"session_sources", "conversions", "session_costs",
                                         "attribution_customer_journey", "channel_reporting"};
-    size_t n = need_outputs ? 5 : 3;
     bool present[5] = {false};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(present) / sizeof(present[0]),
+                   "one presence flag per table");
+    size_t n = need_outputs ? 5 : 3;
     int rc = st->ops->tables_exist(st->impl, names, n, present);
     if (rc != ATTRIB_OK)
-        return rc;
+        return attrib__leave(st->ctx, rc);
     attrib_buf missing = ATTRIB_BUF_INIT(512);
     int count = 0;
     for (size_t i = 0; i < n; i++) {
@@ -177,11 +188,12 @@ int attrib_store_check(attrib_store *st, bool need_outputs)
                                          : "run `attrib init` first");
     }
     attrib_buf_free(&missing);
-    return rc;
+    return attrib__leave(st->ctx, rc);
 }
 
 int attrib_store_has_input(attrib_store *st, bool *out)
 {
+    attrib__enter(st->ctx);
     static const char *const names[] = {"session_sources", "conversions", "session_costs"};
     bool present[3] = {false};
     *out = false;
@@ -191,7 +203,7 @@ int attrib_store_has_input(attrib_store *st, bool *out)
             continue;
         rc = st->ops->has_rows(st->impl, names[i], out);
     }
-    return rc;
+    return attrib__leave(st->ctx, rc);
 }
 
 const char *attrib__value_repr(const attrib_value *v, char *buf, size_t size)
