@@ -11,6 +11,7 @@
 #include "attrib/copy.h"
 #include "attrib/gen.h"
 #include "attrib/pipeline.h"
+#include "lib/report/store.h"
 #include "lib/store/store.h"
 #include "util/buf.h"
 
@@ -138,7 +139,7 @@ static void dump_outputs(attrib_store *st, dump *attr, dump *report)
     attr->ncols = ATTRIB_AR_NCOLS;
     report->ncols = ATTRIB_CR_NCOLS;
     assert_int_equal(st->ops->scan_attribution(st->impl, NULL, on_dump, attr), ATTRIB_OK);
-    assert_int_equal(st->ops->scan_report(st->impl, NULL, on_dump, report), ATTRIB_OK);
+    assert_int_equal(attrib__report_scan(st, NULL, on_dump, report), ATTRIB_OK);
     qsort(attr->lines, attr->n, sizeof(char *), cmp_line);
     qsort(report->lines, report->n, sizeof(char *), cmp_line);
 }
@@ -311,7 +312,9 @@ static void test_values_and_selections(void **state)
         rows[i * 5 + 4] = real(nums[i]);
     }
     assert_int_equal(attrib__store_begin(pg), ATTRIB_OK);
-    assert_int_equal(pg->ops->insert_conversions(pg->impl, rows, 8), ATTRIB_OK);
+    assert_int_equal(
+        pg->ops->insert(pg->impl, &attrib__table_conversions, ATTRIB_CONFLICT_FAIL, rows, 8),
+        ATTRIB_OK);
     assert_int_equal(attrib__store_commit(pg), ATTRIB_OK);
     conv_rows got = {0};
     assert_int_equal(pg->ops->scan_conversions(pg->impl, NULL, on_conv, &got), ATTRIB_OK);
@@ -340,7 +343,9 @@ static void test_values_and_selections(void **state)
                                  text("10:00:00"), text("Channel"), text("1"),
                                  real(0),          real(1.5)};
     assert_int_equal(attrib__store_begin(pg), ATTRIB_OK);
-    assert_int_equal(pg->ops->insert_sessions(pg->impl, flag_text, 1), ATTRIB_EDATA);
+    assert_int_equal(
+        pg->ops->insert(pg->impl, &attrib__table_sessions, ATTRIB_CONFLICT_FAIL, flag_text, 1),
+        ATTRIB_EDATA);
     assert_non_null(strstr(attrib_errmsg(ctx), "holder_engagement"));
     attrib__store_rollback(pg);
     attrib_clearerr(ctx);

@@ -86,4 +86,3 @@ int attrib__agg_sums_rows(attrib_ctx *ctx, const attrib__agg *a, bool only_marke
     *n = k;
     return ATTRIB_OK;
 }
-

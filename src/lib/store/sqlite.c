@@ -246,28 +246,6 @@ done:
     return rc;
 }
 
-static int sq_has_rows(void *impl, const char *table, bool *out)
-{
-    sq_store *s = impl;
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT 1 FROM \"%s\" LIMIT 1", table);
-    sqlite3_stmt *st = NULL;
-    int rc = ATTRIB_OK;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, table);
-        goto done;
-    }
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        rc = sq_fail(s, table);
-        goto done;
-    }
-    *out = step == SQLITE_ROW;
-done:
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* Fill temp.attrib_sel_users / temp.attrib_sel_dates from a selection. */
 static int fill_temp(sq_store *s, const char *table, const char *const *keys, size_t n)
 {
@@ -409,13 +387,6 @@ static int scan_select(sq_store *s, const char *select, const attrib_scan *sel,
 done:
     attrib_buf_free(&sql);
     return rc;
-}
-
-static int sq_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
-{
-    if (ncols < 1 || ncols > 16)
-        return attrib__error(((sq_store *)impl)->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
-    return run_query(impl, sql, NULL, ncols, fn, payload, "reading the API result cache");
 }
 
 static int sq_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
@@ -1107,13 +1078,6 @@ static int sq_session_day_span(void *impl, int32_t *first, int32_t *last)
     return rc;
 }
 
-static int sq_scan_report(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
-{
-    return scan_select(
-        impl, "SELECT channel_name, date, cost, ihc, ihc_revenue FROM channel_reporting", sel,
-        "date", NULL, ATTRIB_CR_NCOLS, fn, payload, "reading channel_reporting");
-}
-
 /* Run one statement with the range bound. */
 static int exec_range(sq_store *s, const char *sql, const attrib_scan *sel, const char *what)
 {
@@ -1131,18 +1095,7 @@ done:
     return rc;
 }
 
-/* See invalidate_report_sums in store.h. */
-static const char invalidate_sql[] =
-    "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys;"
-    "INSERT OR REPLACE INTO attrib_meta(key, value) VALUES ('report_sums', 'invalid');"
-    "INSERT OR IGNORE INTO attrib_dirty_dates(date) VALUES ('*');";
-
-static int sq_invalidate_report_sums(void *impl)
-{
-    return exec(impl, invalidate_sql);
-}
-
-static int sq_delete_attribution(void *impl, const attrib_scan *sel, bool with_phases)
+static int sq_delete_attribution(void *impl, const attrib_scan *sel)
 {
     sq_store *s = impl;
     bool ranged = sel != NULL && (sel->start_date != NULL || sel->end_date != NULL);
@@ -1150,15 +1103,12 @@ static int sq_delete_attribution(void *impl, const attrib_scan *sel, bool with_p
     attrib_buf conv = ATTRIB_BUF_INIT(0);
     attrib_buf sql = ATTRIB_BUF_INIT(0);
     if (!ranged) {
-        /* Everything is replaced: the next report must recompute every date.
-         * The session_id index is rebuilt at COMMIT (sq_commit): inserted row by
+        /* The session_id index is rebuilt at COMMIT (sq_commit): inserted row by
          * row, in conv_id order, it costs a random leaf per row, and the cache
          * spills (an fsync each time) once it holds more than a few MB. */
         rc = exec(s, "DROP INDEX IF EXISTS attrib_acj_session; "
                      "DELETE FROM attribution_customer_journey;");
         s->acj_index_deferred = rc == ATTRIB_OK;
-        if (rc == ATTRIB_OK)
-            rc = exec(s, invalidate_sql);
         if (rc == ATTRIB_OK)
             rc = exec(s, "DELETE FROM attrib_journey_phases");
         goto done;
@@ -1170,36 +1120,18 @@ static int sq_delete_attribution(void *impl, const attrib_scan *sel, bool with_p
     rc = where_clause(s, &conv, sel, "conv_date", NULL);
     if (rc != ATTRIB_OK)
         goto done;
-    if (attrib_buf_printf(&sql,
-                          "INSERT OR IGNORE INTO attrib_dirty_dates(date) SELECT DISTINCT "
-                          "s.event_date FROM attribution_customer_journey a JOIN "
-                          "session_sources s ON s.session_id = a.session_id WHERE a.conv_id "
-                          "IN (%s) AND s.event_date IS NOT NULL AND NOT EXISTS (SELECT 1 "
-                          "FROM attrib_meta WHERE key = 'report_sums' AND value = 'valid')",
-                          attrib_buf_cstr(&conv)) != 0) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
+    static const char *const steps[][2] = {
+        {"DELETE FROM attribution_customer_journey WHERE conv_id IN (%s)",
+         "deleting attribution rows"},
+        {"DELETE FROM attrib_journey_phases WHERE conv_id IN (%s)", "deleting phase rows"},
+    };
+    for (size_t i = 0; i < 2 && rc == ATTRIB_OK; i++) {
+        attrib_buf_reset(&sql);
+        if (attrib_buf_printf(&sql, steps[i][0], attrib_buf_cstr(&conv)) != 0)
+            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+        else
+            rc = exec_range(s, attrib_buf_cstr(&sql), sel, steps[i][1]);
     }
-    rc = exec_range(s, attrib_buf_cstr(&sql), sel, "remembering replaced dates");
-    if (rc != ATTRIB_OK)
-        goto done;
-    attrib_buf_reset(&sql);
-    if (attrib_buf_printf(&sql, "DELETE FROM attribution_customer_journey WHERE conv_id IN (%s)",
-                          attrib_buf_cstr(&conv)) != 0) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    rc = exec_range(s, attrib_buf_cstr(&sql), sel, "deleting attribution rows");
-    if (rc != ATTRIB_OK)
-        goto done;
-    (void)with_phases; /* phases of replaced conversions always go with them */
-    attrib_buf_reset(&sql);
-    if (attrib_buf_printf(&sql, "DELETE FROM attrib_journey_phases WHERE conv_id IN (%s)",
-                          attrib_buf_cstr(&conv)) != 0) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    rc = exec_range(s, attrib_buf_cstr(&sql), sel, "deleting phase rows");
 done:
     attrib_buf_free(&conv);
     attrib_buf_free(&sql);
@@ -1248,97 +1180,6 @@ static int sq_insert_attribution(void *impl, const attrib_attr_row *rows, size_t
     return ATTRIB_OK;
 }
 
-static int sq_scan_dirty_dates(void *impl, attrib_row_fn fn, void *payload)
-{
-    return run_query(impl, "SELECT date FROM attrib_dirty_dates", NULL, 1, fn, payload,
-                     "reading attrib_dirty_dates");
-}
-
-/* " OR (date in the range) OR date IN (temp dates)" for a report replacement. */
-static int report_cond(sq_store *s, attrib_buf *sql, const attrib_scan *sel)
-{
-    int rc = 0;
-    if (sel->start_date != NULL || sel->end_date != NULL)
-        rc |=
-            attrib_buf_printf(sql, " OR (%s AND %s)", sel->start_date != NULL ? "date >= ?1" : "1",
-                              sel->end_date != NULL ? "date <= ?2" : "1");
-    if (sel->dates != NULL) {
-        int frc = fill_temp(s, "attrib_sel_dates", sel->dates, sel->n_dates);
-        if (frc != ATTRIB_OK)
-            return frc;
-        rc |= attrib_buf_adds(sql, " OR date IN (SELECT k FROM temp.attrib_sel_dates)");
-    }
-    return rc == 0 ? ATTRIB_OK : attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-}
-
-static int sq_replace_report(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
-                             size_t n)
-{
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    attrib_buf cond = ATTRIB_BUF_INIT(0);
-    attrib_buf sql = ATTRIB_BUF_INIT(0);
-    int rc = ATTRIB_OK;
-    if (sel == NULL) {
-        rc = exec(s, "DELETE FROM channel_reporting; DELETE FROM attrib_dirty_dates;"
-                     "DELETE FROM attrib_dirty_keys;");
-    } else {
-        rc = report_cond(s, &cond, sel);
-        if (rc != ATTRIB_OK)
-            goto done;
-        if (attrib_buf_printf(&sql, "DELETE FROM channel_reporting WHERE 0%s",
-                              attrib_buf_cstr(&cond)) != 0) {
-            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-            goto done;
-        }
-        rc = exec_range(s, attrib_buf_cstr(&sql), sel, "deleting channel_reporting rows");
-        if (rc != ATTRIB_OK)
-            goto done;
-        attrib_buf_reset(&sql);
-        if (attrib_buf_printf(&sql, "DELETE FROM attrib_dirty_dates WHERE date = '*'%s",
-                              attrib_buf_cstr(&cond)) != 0) {
-            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-            goto done;
-        }
-        rc = exec_range(s, attrib_buf_cstr(&sql), sel, "clearing attrib_dirty_dates");
-        if (rc != ATTRIB_OK)
-            goto done;
-        attrib_buf_reset(&sql);
-        if (attrib_buf_printf(&sql, "DELETE FROM attrib_dirty_keys WHERE 0%s",
-                              attrib_buf_cstr(&cond)) != 0) {
-            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-            goto done;
-        }
-        rc = exec_range(s, attrib_buf_cstr(&sql), sel, "clearing attrib_dirty_keys");
-    }
-    if (rc != ATTRIB_OK)
-        goto done;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO channel_reporting (channel_name, date, cost, ihc, "
-                           "ihc_revenue) VALUES (?1, ?2, ?3, ?4, ?5)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, "preparing report insert");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, rows[i].channel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, rows[i].date, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 3, rows[i].cost);
-        sqlite3_bind_double(st, 4, rows[i].ihc);
-        sqlite3_bind_double(st, 5, rows[i].ihc_revenue);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = sq_fail(s, "writing channel_reporting");
-            goto done;
-        }
-    }
-done:
-    sqlite3_finalize(st);
-    attrib_buf_free(&cond);
-    attrib_buf_free(&sql);
-    return rc;
-}
-
 static int sq_scan_attribution_conv(void *impl, const attrib_scan *sel, attrib_row_fn fn,
                                     void *payload)
 {
@@ -1368,101 +1209,6 @@ done:
     return rc;
 }
 
-static int valid_row(const attrib_value *cols, void *payload)
-{
-    bool *out = payload;
-    *out = cols[0].type == ATTRIB_V_TEXT && strcmp(cols[0].s, "valid") == 0;
-    return ATTRIB_OK;
-}
-
-static int sq_report_sums_valid(void *impl, bool *out)
-{
-    *out = false;
-    return run_query(impl, "SELECT value FROM attrib_meta WHERE key = 'report_sums'", NULL, 1,
-                     valid_row, out, "reading attrib_meta");
-}
-
-static int sq_scan_report_sums(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
-{
-    return scan_select(impl,
-                       "SELECT channel_name, date, ihc_hi, ihc_lo, rev_hi, rev_lo FROM "
-                       "attrib_report_sums",
-                       sel, "date", NULL, ATTRIB_RS_NCOLS, fn, payload,
-                       "reading attrib_report_sums");
-}
-
-static int sq_replace_report_sums(void *impl, const attrib_scan *sel, const attrib_sums_row *rows,
-                                  size_t n, bool dirty)
-{
-    sq_store *s = impl;
-    sqlite3_stmt *put = NULL, *mark = NULL;
-    attrib_buf cond = ATTRIB_BUF_INIT(0);
-    attrib_buf sql = ATTRIB_BUF_INIT(0);
-    int rc = ATTRIB_OK;
-    if (sel == NULL) {
-        rc = exec(s, "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys;"
-                     "INSERT OR REPLACE INTO attrib_meta(key, value) VALUES ('report_sums', "
-                     "'valid');");
-    } else {
-        rc = report_cond(s, &cond, sel);
-        if (rc == ATTRIB_OK && cond.len > 0) {
-            if (attrib_buf_printf(&sql, "DELETE FROM attrib_report_sums WHERE 0%s",
-                                  attrib_buf_cstr(&cond)) != 0)
-                rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-            else
-                rc = exec_range(s, attrib_buf_cstr(&sql), sel, "deleting attrib_report_sums rows");
-        }
-    }
-    if (rc != ATTRIB_OK)
-        goto done;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO attrib_report_sums (channel_name, date, "
-                           "ihc_hi, ihc_lo, rev_hi, rev_lo) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &put, NULL) != SQLITE_OK ||
-        (dirty && sqlite3_prepare_v2(s->db,
-                                     "INSERT OR IGNORE INTO attrib_dirty_keys (channel_name, "
-                                     "date) VALUES (?1, ?2)",
-                                     -1, &mark, NULL) != SQLITE_OK)) {
-        rc = sq_fail(s, "preparing attrib_report_sums writes");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const attrib_sums_row *r = &rows[i];
-        sqlite3_reset(put);
-        sqlite3_bind_text(put, 1, r->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(put, 2, r->date, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(put, 3, r->ihc_hi);
-        sqlite3_bind_int64(put, 4, r->ihc_lo);
-        sqlite3_bind_int64(put, 5, r->rev_hi);
-        sqlite3_bind_int64(put, 6, r->rev_lo);
-        if (sqlite3_step(put) != SQLITE_DONE) {
-            rc = sq_fail(s, "writing attrib_report_sums");
-            goto done;
-        }
-        if (mark == NULL)
-            continue;
-        sqlite3_reset(mark);
-        sqlite3_bind_text(mark, 1, r->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(mark, 2, r->date, -1, SQLITE_STATIC);
-        if (sqlite3_step(mark) != SQLITE_DONE) {
-            rc = sq_fail(s, "writing attrib_dirty_keys");
-            goto done;
-        }
-    }
-done:
-    sqlite3_finalize(put);
-    sqlite3_finalize(mark);
-    attrib_buf_free(&cond);
-    attrib_buf_free(&sql);
-    return rc;
-}
-
-static int sq_scan_dirty_keys(void *impl, attrib_row_fn fn, void *payload)
-{
-    return run_query(impl, "SELECT channel_name, date FROM attrib_dirty_keys", NULL,
-                     ATTRIB_DK_NCOLS, fn, payload, "reading attrib_dirty_keys");
-}
-
 static int bind_value(sqlite3_stmt *st, int i, const attrib_value *v)
 {
     switch (v->type) {
@@ -1477,19 +1223,98 @@ static int bind_value(sqlite3_stmt *st, int i, const attrib_value *v)
     }
 }
 
-static int insert_rows(sq_store *s, const char *sql, int ncols, const attrib_value *rows,
-                       size_t n_rows, const char *what)
+/* Prepare sql and bind n values; *out is NULL on failure. */
+static int prepare_bound(sq_store *s, const char *sql, const attrib_value *params, int n,
+                         const char *what, sqlite3_stmt **out)
 {
+    *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = ATTRIB_OK;
+    if (n < 0 || n > ATTRIB__MAX_PARAMS) {
+        rc = attrib__error(s->ctx, ATTRIB_EINVAL, "%s: %s: %d parameters", s->path, what, n);
+        goto done;
+    }
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = sq_fail(s, what);
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        if (bind_value(st, i + 1, &params[i]) != SQLITE_OK) {
+            rc = sq_fail(s, what);
+            goto done;
+        }
+    }
+    *out = st;
+    st = NULL;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_exec(void *impl, const char *sql, const attrib_value *params, int n, const char *what)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_bound(s, sql, params, n, what, &st);
+    if (rc == ATTRIB_OK && sqlite3_step(st) != SQLITE_DONE)
+        rc = sq_fail(s, what);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_query(void *impl, const char *sql, const attrib_value *params, int n, int ncols,
+                    attrib_row_fn fn, void *payload, const char *what)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    attrib_value vals[16];
+    int rc = ATTRIB_OK;
+    if (ncols < 1 || ncols > 16) {
+        rc = attrib__error(s->ctx, ATTRIB_EINVAL, "%s: %s: %d columns", s->path, what, ncols);
+        goto done;
+    }
+    rc = prepare_bound(s, sql, params, n, what, &st);
+    while (rc == ATTRIB_OK) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = sq_fail(s, what);
+            break;
+        }
+        memset(vals, 0, sizeof(vals));
+        for (int i = 0; i < ncols; i++)
+            column_value(st, i, &vals[i]);
+        rc = fn(vals, payload);
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_insert(void *impl, const attrib_table *t, attrib_conflict on_conflict,
+                     const attrib_value *rows, size_t n_rows)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    char what[96];
+    snprintf(what, sizeof(what), "writing %s", t->name);
+    int rc = ATTRIB_OK;
+    if (n_rows == 0)
+        goto done;
+    if (attrib__insert_sql(&sql, t, on_conflict, NULL) != 0) {
+        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (sqlite3_prepare_v2(s->db, attrib_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
         rc = sq_fail(s, what);
         goto done;
     }
     for (size_t r = 0; r < n_rows; r++) {
         sqlite3_reset(st);
-        for (int c = 0; c < ncols; c++)
-            bind_value(st, c + 1, &rows[r * (size_t)ncols + (size_t)c]);
+        for (int c = 0; c < t->ncols; c++)
+            bind_value(st, c + 1, &rows[r * (size_t)t->ncols + (size_t)c]);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = sq_fail(s, what);
             goto done;
@@ -1497,40 +1322,13 @@ static int insert_rows(sq_store *s, const char *sql, int ncols, const attrib_val
     }
 done:
     sqlite3_finalize(st);
+    attrib_buf_free(&sql);
     return rc;
-}
-
-static int sq_insert_sessions(void *impl, const attrib_value *rows, size_t n_rows)
-{
-    return insert_rows(impl,
-                       "INSERT INTO session_sources (session_id, user_id, event_date, "
-                       "event_time, channel_name, holder_engagement, closer_engagement, "
-                       "impression_interaction) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                       8, rows, n_rows, "writing session_sources");
-}
-
-static int sq_insert_conversions(void *impl, const attrib_value *rows, size_t n_rows)
-{
-    return insert_rows(impl,
-                       "INSERT INTO conversions (conv_id, user_id, conv_date, conv_time, "
-                       "revenue) VALUES (?1,?2,?3,?4,?5)",
-                       5, rows, n_rows, "writing conversions");
-}
-
-static int sq_insert_costs(void *impl, const attrib_value *rows, size_t n_rows)
-{
-    return insert_rows(impl, "INSERT INTO session_costs (session_id, cost) VALUES (?1,?2)", 2, rows,
-                       n_rows, "writing session_costs");
-}
-
-static int sq_scan_costs(void *impl, attrib_row_fn fn, void *payload)
-{
-    return run_query(impl, "SELECT session_id, cost FROM session_costs", NULL, 2, fn, payload,
-                     "reading session_costs");
 }
 
 const attrib_store_ops attrib_store_sqlite = {
     .name = "sqlite",
+    .bytewise = "",
     .accepts = sq_accepts,
     .open = sq_open,
     .close = sq_close,
@@ -1540,27 +1338,16 @@ const attrib_store_ops attrib_store_sqlite = {
     .exec_script = sq_exec_script,
     .init_schema = sq_init_schema,
     .tables_exist = sq_tables_exist,
-    .has_rows = sq_has_rows,
+    .exec = sq_exec,
+    .query = sq_query,
+    .insert = sq_insert,
     .scan_conversions = sq_scan_conversions,
     .scan_sessions = sq_scan_sessions,
     .scan_sessions_parts = sq_scan_sessions_parts,
     .scan_attribution = sq_scan_attribution,
     .scan_attribution_dates = sq_scan_attribution_dates,
     .session_day_span = sq_session_day_span,
-    .scan_report = sq_scan_report,
+    .scan_attribution_conv = sq_scan_attribution_conv,
     .delete_attribution = sq_delete_attribution,
     .insert_attribution = sq_insert_attribution,
-    .scan_dirty_dates = sq_scan_dirty_dates,
-    .replace_report = sq_replace_report,
-    .scan_attribution_conv = sq_scan_attribution_conv,
-    .report_sums_valid = sq_report_sums_valid,
-    .scan_report_sums = sq_scan_report_sums,
-    .replace_report_sums = sq_replace_report_sums,
-    .scan_dirty_keys = sq_scan_dirty_keys,
-    .invalidate_report_sums = sq_invalidate_report_sums,
-    .query = sq_query,
-    .insert_sessions = sq_insert_sessions,
-    .insert_conversions = sq_insert_conversions,
-    .insert_costs = sq_insert_costs,
-    .scan_costs = sq_scan_costs,
 };
