@@ -20,17 +20,15 @@ static const char cache_schema[] =
     "CREATE TABLE IF NOT EXISTS attrib_api_failures (conv_type_id text NOT NULL,"
     " conv_id text NOT NULL, reason text NOT NULL, PRIMARY KEY(conv_type_id, conv_id));";
 
-static const char *const result_cols[] = {"conv_type_id", "conv_id", "session_id",
-                                          "ihc",          "initializer", "holder",
-                                          "closer",       "request_hash"};
-static const attrib_col_kind result_kinds[] = {
-    ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_REAL,
-    ATTRIB_COL_REAL, ATTRIB_COL_REAL, ATTRIB_COL_REAL, ATTRIB_COL_TEXT};
+static const char *const result_cols[] = {"conv_type_id", "conv_id", "session_id", "ihc",
+                                          "initializer",  "holder",  "closer",     "request_hash"};
+static const attrib_col_kind result_kinds[] = {ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_TEXT,
+                                               ATTRIB_COL_REAL, ATTRIB_COL_REAL, ATTRIB_COL_REAL,
+                                               ATTRIB_COL_REAL, ATTRIB_COL_TEXT};
 static const attrib_table results_table = {"attrib_api_results", result_cols, result_kinds, 8, 3};
 
 static const char *const failure_cols[] = {"conv_type_id", "conv_id", "reason"};
-static const attrib_col_kind failure_kinds[] = {ATTRIB_COL_TEXT, ATTRIB_COL_TEXT,
-                                                ATTRIB_COL_TEXT};
+static const attrib_col_kind failure_kinds[] = {ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_TEXT};
 static const attrib_table failures_table = {"attrib_api_failures", failure_cols, failure_kinds, 3,
                                             2};
 
@@ -101,10 +99,10 @@ done:
     return rc;
 }
 
-int attrib__api_cache_settled(attrib_store *st, const attrib__api_batch_row *b,
-                              const char *status, const char *error,
-                              const attrib__api_result *results, size_t n_results,
-                              const attrib__api_failure *failures, size_t n_failures)
+int attrib__api_cache_settled(attrib_store *st, const attrib__api_batch_row *b, const char *status,
+                              const char *error, const attrib__api_result *results,
+                              size_t n_results, const attrib__api_failure *failures,
+                              size_t n_failures)
 {
     int rc = attrib__store_begin(st);
     if (rc == ATTRIB_OK)
@@ -116,8 +114,7 @@ int attrib__api_cache_settled(attrib_store *st, const attrib__api_batch_row *b,
     return rc;
 }
 
-int attrib__api_cache_scan(attrib_store *st, const char *conv_type, attrib_row_fn fn,
-                           void *payload)
+int attrib__api_cache_scan(attrib_store *st, const char *conv_type, attrib_row_fn fn, void *payload)
 {
     const attrib_value v = attrib__text(conv_type);
     return st->ops->query(st->impl,

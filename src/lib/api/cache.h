@@ -46,10 +46,10 @@ int attrib__api_cache_sending(attrib_store *st, const attrib__api_batch_row *b);
  * (NULL: none) and attempts, and its failures (replacing earlier reasons). Must be
  * called outside a transaction; on failure nothing of it is written.
  */
-int attrib__api_cache_settled(attrib_store *st, const attrib__api_batch_row *b,
-                              const char *status, const char *error,
-                              const attrib__api_result *results, size_t n_results,
-                              const attrib__api_failure *failures, size_t n_failures);
+int attrib__api_cache_settled(attrib_store *st, const attrib__api_batch_row *b, const char *status,
+                              const char *error, const attrib__api_result *results,
+                              size_t n_results, const attrib__api_failure *failures,
+                              size_t n_failures);
 
 /* Stored results of conv_type: conv_id, session_id, ihc, initializer, holder, closer
  * (6 columns) to fn, unordered. */

@@ -19,7 +19,10 @@ typedef struct {
     int n;
 } stmt;
 
-#define STMT_INIT {.sql = ATTRIB_BUF_INIT(0), .n = 0}
+#define STMT_INIT                                                                                  \
+    {                                                                                              \
+        .sql = ATTRIB_BUF_INIT(0), .n = 0                                                          \
+    }
 
 static int oom(attrib_store *st)
 {
@@ -152,12 +155,13 @@ static int delete_where(attrib_store *st, const char *const (*stmts)[2], size_t 
 
 int attrib__report_scan(attrib_store *st, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
-    return scan_dated(st, "SELECT channel_name, date, cost, ihc, ihc_revenue FROM channel_reporting",
+    return scan_dated(st,
+                      "SELECT channel_name, date, cost, ihc, ihc_revenue FROM channel_reporting",
                       sel, ATTRIB_CR_NCOLS, fn, payload, "reading channel_reporting");
 }
 
-int attrib__report_replace(attrib_store *st, const attrib_scan *sel,
-                           const attrib_report_row *rows, size_t n)
+int attrib__report_replace(attrib_store *st, const attrib_scan *sel, const attrib_report_row *rows,
+                           size_t n)
 {
     static const char *const cols[] = {"channel_name", "date", "cost", "ihc", "ihc_revenue"};
     static const attrib_col_kind kinds[] = {ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_REAL,
@@ -240,8 +244,8 @@ static int valid_row(const attrib_value *cols, void *payload)
 int attrib__report_sums_valid(attrib_store *st, bool *out)
 {
     *out = false;
-    return st->ops->query(st->impl, "SELECT value FROM attrib_meta WHERE key = 'report_sums'",
-                          NULL, 0, 1, valid_row, out, "reading attrib_meta");
+    return st->ops->query(st->impl, "SELECT value FROM attrib_meta WHERE key = 'report_sums'", NULL,
+                          0, 1, valid_row, out, "reading attrib_meta");
 }
 
 /* attrib_meta's report_sums marker. */
@@ -330,8 +334,9 @@ int attrib__report_invalidate_sums(attrib_store *st)
     if (rc == ATTRIB_OK)
         rc = set_valid(st, false);
     if (rc == ATTRIB_OK)
-        rc = run(st, "INSERT INTO attrib_dirty_dates (date) VALUES ('*') ON CONFLICT (date) DO "
-                     "NOTHING",
+        rc = run(st,
+                 "INSERT INTO attrib_dirty_dates (date) VALUES ('*') ON CONFLICT (date) DO "
+                 "NOTHING",
                  "invalidating attrib_report_sums");
     return rc;
 }

@@ -60,8 +60,8 @@ int attrib__report_scan(attrib_store *st, const attrib_scan *sel, attrib_row_fn 
 /* Replace channel_reporting rows: delete rows whose date is in the range or in
  * sel->dates (all rows when sel is NULL), insert rows, and forget those dirty
  * dates (and the "everything" mark '*') and the dirty keys of those dates. */
-int attrib__report_replace(attrib_store *st, const attrib_scan *sel,
-                           const attrib_report_row *rows, size_t n);
+int attrib__report_replace(attrib_store *st, const attrib_scan *sel, const attrib_report_row *rows,
+                           size_t n);
 
 /* Before the attribution rows of the conversions in sel's range are deleted:
  * with a range and invalid sums, remember the dates of their sessions as
