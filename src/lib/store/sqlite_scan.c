@@ -479,7 +479,7 @@ static int part_open(sq_part *p, const char *file)
 }
 
 int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const *ctxs,
-                                  attrib_row_fn fn, void *const *payloads)
+                                   attrib_row_fn fn, void *const *payloads)
 {
     sq_store *s = impl;
     attrib_ctx *saved = s->ctx;
@@ -593,4 +593,3 @@ done:
     s->ctx = saved;
     return rc;
 }
-
