@@ -19,6 +19,7 @@
 #include "lib/model/run.h"
 #include "lib/report/rows.h"
 #include "lib/report/sums.h"
+#include "lib/report/store.h"
 #include "lib/store/rows.h"
 #include "util/ts.h"
 
@@ -129,12 +130,14 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
     size_t nb = 0;
     int rc = ATTRIB_OK;
     if (is_ranged(opts))
-        rc = st->ops->report_sums_valid(st->impl, &keep_sums);
+        rc = attrib__report_sums_valid(st, &keep_sums);
     if (rc == ATTRIB_OK && keep_sums)
         rc = attrib__sums_delta_compute(ctx, st, ds, offset, credits, api_state, &sel, &sd,
                                         &keep_sums);
     if (rc == ATTRIB_OK)
-        rc = st->ops->delete_attribution(st->impl, &sel, phases);
+        rc = attrib__report_note_replaced(st, &sel);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->delete_attribution(st->impl, &sel);
     if (rc == ATTRIB_OK && (batch = malloc(INSERT_BATCH * sizeof(*batch))) == NULL)
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
     for (size_t j = 0; rc == ATTRIB_OK && j < ds->n_journeys; j++) {
@@ -295,9 +298,9 @@ static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
     rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
                            opts->api != NULL || (opts->phases && model_has_phases(ops)), opts, sum);
     if (rc == ATTRIB_OK && fuse_report) {
-        rc = st->ops->replace_report(st->impl, NULL, rows, n_rows);
+        rc = attrib__report_replace(st, NULL, rows, n_rows);
         if (rc == ATTRIB_OK)
-            rc = st->ops->replace_report_sums(st->impl, NULL, srows, n_srows, false);
+            rc = attrib__report_replace_sums(st, NULL, srows, n_srows, false);
         sum->report_rows += n_rows;
         sum->report_dates += count_dates(rows, n_rows);
     }
@@ -538,7 +541,7 @@ static int on_sums_row(const attrib_value *cols, void *payload)
 static int incr_plan(attrib_store *st, const attrib_scan *range, incr_state *in)
 {
     report_state *rs = in->rs;
-    int rc = st->ops->scan_dirty_keys(st->impl, on_dirty_key, in);
+    int rc = attrib__report_scan_dirty_keys(st, on_dirty_key, in);
     if (rc == ATTRIB_OK)
         rc = st->ops->scan_attribution_conv(st->impl, range, on_journey_row, in);
     for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
@@ -553,9 +556,9 @@ static int incr_plan(attrib_store *st, const attrib_scan *range, incr_state *in)
     if (rc != ATTRIB_OK || in->kdates.count == 0)
         return rc;
     attrib_scan sel = {.dates = in->kdates.keys, .n_dates = in->kdates.count};
-    rc = st->ops->scan_report(st->impl, &sel, on_report_row, in);
+    rc = attrib__report_scan(st, &sel, on_report_row, in);
     if (rc == ATTRIB_OK)
-        rc = st->ops->scan_report_sums(st->impl, &sel, on_sums_row, in);
+        rc = attrib__report_scan_sums(st, &sel, on_sums_row, in);
     /* A key of a journey, or stored credit, without its row: recompute that date. */
     for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
         const attrib__agg_cell *k = &in->keys.cells[i];
@@ -640,13 +643,13 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     if (rc == ATTRIB_OK)
         rc = attrib_store_check(st, true);
     if (rc == ATTRIB_OK)
-        rc = st->ops->report_sums_valid(st->impl, &valid);
+        rc = attrib__report_sums_valid(st, &valid);
     if (rc != ATTRIB_OK)
         goto done;
     bool full = !is_ranged(opts);
     attrib_scan range = {.start_date = opts->start_date, .end_date = opts->end_date};
     if (!full) {
-        rc = st->ops->scan_dirty_dates(st->impl, on_date, &rs);
+        rc = attrib__report_scan_dirty_dates(st, on_date, &rs);
         if (rc == ATTRIB_OK)
             rc = valid ? incr_plan(st, &range, &in)
                        : st->ops->scan_attribution_dates(st->impl, &range, on_date, &rs);
@@ -705,12 +708,12 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     const attrib_strmap *rdates = !full && valid ? &in.kdates : &rs.dates;
     repl.dates = rdates->keys;
     repl.n_dates = rdates->count;
-    rc = st->ops->replace_report(st->impl, full ? NULL : &repl, rows, n_rows);
+    rc = attrib__report_replace(st, full ? NULL : &repl, rows, n_rows);
     if (rc == ATTRIB_OK && write_sums) {
         attrib_scan sums_sel = range;
         sums_sel.dates = rs.dates.keys;
         sums_sel.n_dates = rs.dates.count;
-        rc = st->ops->replace_report_sums(st->impl, full ? NULL : &sums_sel, srows, n_srows, false);
+        rc = attrib__report_replace_sums(st, full ? NULL : &sums_sel, srows, n_srows, false);
     }
     if (rc == ATTRIB_OK)
         rc = attrib__store_commit(st);
