@@ -69,7 +69,7 @@ shows_default gen --start-date 2023-01-01
 shows_default eval --split all
 shows_default eval --worst 10
 shows_default eval --holdout-percent 30
-shows_default calibrate --split train
+shows_default calibrate --split all
 shows_default calibrate --sweeps 40
 shows_default compare --models ihc,last,linear,markov,shapley
 shows_default init --log-format text
