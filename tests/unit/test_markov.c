@@ -506,11 +506,48 @@ static void test_global_credit(void **state)
     }
 }
 
+/* docs/models.md's worked example: paths A (conv), A (conv), A B (conv), B (null).
+ * RE_A = 5/6, RE_B = 1/3, shares 5/7, 2/7; standard totals A 15/7, B 6/7.
+ * journey credit: A B splits 5/7, 2/7 → A 19/7, B 2/7. global: A alone keeps 2,
+ * so A B splits 1/7, 6/7 → A 15/7, B 6/7. */
+static void test_worked_example(void **state)
+{
+    (void)state;
+    static const int a[] = {0}, ab[] = {0, 1}, b[] = {1};
+    const int *const paths[] = {a, a, ab, b};
+    const size_t len[] = {1, 1, 2, 1};
+    const bool conv[] = {true, true, true, false};
+    const double value[] = {1, 1, 1, 0};
+    const double want_ab[2][2] = {{1.0 / 7, 6.0 / 7}, {5.0 / 7, 2.0 / 7}}; /* global, journey */
+    const double want_a[2] = {15.0 / 7, 19.0 / 7};
+    for (int credit = 0; credit <= 1; credit++) {
+        attrib_model_options o = ATTRIB_MODEL_OPTIONS_INIT;
+        o.markov_credit = (attrib_markov_credit)credit;
+        attrib_model *m = fit_paths(paths, len, conv, value, 4, &o);
+        const attrib_markov_info *in = attrib_markov_info_of(m);
+        assert_near(in->removal[0], 5.0 / 6, 1e-14);
+        assert_near(in->removal[1], 1.0 / 3, 1e-14);
+        assert_near(in->standard_conversions[0], 15.0 / 7, 1e-13);
+        assert_near(in->standard_conversions[1], 6.0 / 7, 1e-13);
+        attrib_session s[2] = {{.ts = 0, .channel = 0}, {.ts = 1, .channel = 1}};
+        attrib_journey j = {.sessions = s, .n = 2, .revenue = 1};
+        attrib_credit c[2];
+        assert_int_equal(attrib_model_attribute(m, &j, c), ATTRIB_OK);
+        assert_near(c[0].ihc, want_ab[credit][0], 1e-12);
+        assert_near(c[1].ihc, want_ab[credit][1], 1e-12);
+        assert_near(in->attributed_conversions[0], want_a[credit], 1e-12);
+        attrib_model_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_states_hand),   cmocka_unit_test(test_standard_vs_reference),
-        cmocka_unit_test(test_global_credit), cmocka_unit_test(test_removal_vs_brute_force),
+        cmocka_unit_test(test_states_hand),
+        cmocka_unit_test(test_standard_vs_reference),
+        cmocka_unit_test(test_global_credit),
+        cmocka_unit_test(test_worked_example),
+        cmocka_unit_test(test_removal_vs_brute_force),
         cmocka_unit_test(test_lu_refined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
