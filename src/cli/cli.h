@@ -329,6 +329,10 @@ int cli_open_store(attrib_ctx *ctx, cli_config *cfg, unsigned flags, struct attr
 /* Map a library code to an exit code, printing the context's message. */
 int cli_fail(attrib_ctx *ctx, int code);
 
+/* Check an output path before any work (empty, a directory, a missing
+ * directory...): exit 2 naming the option, as a bad option value. */
+int cli_check_out(attrib_ctx *ctx, const char *option, const char *path);
+
 /* Print the human summary on stderr and write --summary-json. Exit code. */
 int cli_summary(const cli_config *cfg, const char *command, const attrib_summary *sum, int status);
 

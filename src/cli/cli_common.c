@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "msgs.h"
 
+#include "attrib/file.h"
 #include "attrib/store.h"
 #include "util/numfmt.h"
 #include "util/ts.h"
@@ -226,11 +227,20 @@ int cli_fail(attrib_ctx *ctx, int code)
     return cli_error_lib(exit_code, msg[0] != '\0' ? msg : attrib_strerror(code));
 }
 
+int cli_check_out(attrib_ctx *ctx, const char *option, const char *path)
+{
+    if (attrib_file_check(ctx, path) == ATTRIB_OK)
+        return CLI_EXIT_OK;
+    return cli_error_usage("%s: %s", option, attrib_errmsg(ctx));
+}
+
 static int write_summary_json(const cli_config *cfg, const char *command, const attrib_summary *s,
                               int status)
 {
     json_t *root = json_object();
     json_t *unattr = json_array();
+    attrib_ctx *ctx = NULL;
+    char *text = NULL;
     int rc = CLI_EXIT_OK;
     if (root == NULL || unattr == NULL) {
         rc = cli_errorf(CLI_EXIT_RUNTIME, "out of memory");
@@ -271,9 +281,18 @@ static int write_summary_json(const cli_config *cfg, const char *command, const 
     json_object_set_new(root, "read_seconds", json_real(s->read_seconds));
     json_object_set_new(root, "model_seconds", json_real(s->model_seconds));
     json_object_set_new(root, "write_seconds", json_real(s->write_seconds));
-    if (json_dump_file(root, cfg->summary_json, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
-        rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write --summary-json %s", cfg->summary_json);
+    text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (text == NULL || attrib_ctx_new(&ctx) != ATTRIB_OK) {
+        rc = cli_errorf(CLI_EXIT_RUNTIME, "out of memory writing --summary-json");
+        goto done;
+    }
+    size_t len = strlen(text);
+    text[len] = '\n'; /* over the NUL: the file ends with a newline; len + 1 bytes are written */
+    if (attrib_file_save(ctx, cfg->summary_json, text, len + 1) != ATTRIB_OK)
+        rc = cli_errorf(CLI_EXIT_RUNTIME, "--summary-json: %s", attrib_errmsg(ctx));
 done:
+    attrib_ctx_free(ctx);
+    free(text);
     json_decref(unattr);
     json_decref(root);
     return rc;
