@@ -796,7 +796,17 @@ static int pg_exec_script(void *impl, const char *sql)
             e |= attrib_buf_addc(&b, *p++);
         }
     }
-    int rc = e != 0 ? oom(s) : exec(s, attrib_buf_cstr(&b), "running the schema script");
+    /* PQexecParams (the extended protocol) runs one command at most: a second
+     * one that store/schema.c did not see fails instead of running. */
+    int rc = ATTRIB_OK;
+    if (e != 0) {
+        rc = oom(s);
+    } else {
+        PGresult *res = PQexecParams(s->conn, attrib_buf_cstr(&b), 0, NULL, NULL, NULL, NULL, 0);
+        if (res == NULL || !result_ok(res))
+            rc = pg_fail(s, res, "running the schema statement");
+        PQclear(res);
+    }
     attrib_buf_free(&b);
     return rc;
 }

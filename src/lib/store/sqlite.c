@@ -158,9 +158,63 @@ static int sq_rollback(void *impl)
     return exec(s, "ROLLBACK");
 }
 
+/*
+ * The authorizer of schema statements: table and index creation, reading
+ * the columns they cover, and the bookkeeping SQLite does for it in its
+ * schema table; nothing else (no DELETE, DROP, ATTACH, PRAGMA, INSERT into a
+ * user table, SELECT, transaction statements...).
+ */
+static int schema_authorizer(void *payload, int action, const char *a, const char *b,
+                             const char *db, const char *trigger)
+{
+    (void)payload, (void)b, (void)db, (void)trigger;
+    switch (action) {
+    case SQLITE_CREATE_TABLE:
+    case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_FUNCTION: /* in a column default or an index expression */
+    case SQLITE_READ:     /* the columns a new index or key covers */
+    case SQLITE_REINDEX:  /* filling the new index */
+        return SQLITE_OK;
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+        return a != NULL && (strcmp(a, "sqlite_master") == 0 || strcmp(a, "sqlite_schema") == 0 ||
+                             strcmp(a, "sqlite_temp_master") == 0)
+                   ? SQLITE_OK
+                   : SQLITE_DENY;
+    default:
+        return SQLITE_DENY;
+    }
+}
+
+/* One schema statement (store/schema.c checked it), under the authorizer;
+ * a second statement in the text is refused, not run. */
 static int sq_exec_script(void *impl, const char *sql)
 {
-    return exec(impl, sql);
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    int rc = ATTRIB_OK;
+    sqlite3_set_authorizer(s->db, schema_authorizer, NULL);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, &tail) != SQLITE_OK) {
+        rc = sq_fail(s, "schema statement");
+        goto done;
+    }
+    sqlite3_stmt *rest = NULL;
+    if (tail != NULL && *tail != '\0' &&
+        (sqlite3_prepare_v2(s->db, tail, -1, &rest, NULL) != SQLITE_OK || rest != NULL)) {
+        sqlite3_finalize(rest);
+        rc = attrib__error(s->ctx, ATTRIB_EPARSE, "%s: one statement expected", s->path);
+        goto done;
+    }
+    int step = st != NULL ? sqlite3_step(st) : SQLITE_DONE;
+    if (step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = sq_fail(s, "schema statement");
+done:
+    sqlite3_finalize(st);
+    sqlite3_set_authorizer(s->db, NULL, NULL);
+    return rc;
 }
 
 /* Same tables and columns as challenge_db_create.sql; attrib's own tables

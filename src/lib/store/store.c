@@ -191,11 +191,12 @@ int attrib_store_init(attrib_store *st, const char *schema_sql)
                                "challenge_db_create.sql");
             goto done;
         }
-        rc = st->ops->exec_script(st->impl, body);
-        if (rc != ATTRIB_OK) {
-            attrib__error_prefix(st->ctx, "schema file");
+        unsigned line = 1;
+        for (const char *c = schema_sql; c < body; c++)
+            line += *c == '\n';
+        rc = attrib__schema_run(st, body, line);
+        if (rc != ATTRIB_OK)
             goto done;
-        }
     }
     rc = st->ops->init_schema(st->impl);
     if (rc != ATTRIB_OK)

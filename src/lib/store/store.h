@@ -161,8 +161,10 @@ typedef struct attrib_store_ops {
     int (*begin)(void *impl);
     int (*commit)(void *impl);
     int (*rollback)(void *impl);
-    /* Execute a script of statements without values: schema files only
-     * (PostgreSQL reads SQLite's type `real` as double precision). */
+    /* Execute one statement of a schema file, already checked by schema.c
+     * to be CREATE TABLE or CREATE INDEX; the backend refuses anything else
+     * on its own too (SQLite: an authorizer; PostgreSQL: one command per
+     * call). PostgreSQL reads SQLite's type `real` as double precision. */
     int (*exec_script)(void *impl, const char *sql);
     /* The built-in schema: output tables, attrib tables, indexes. */
     int (*init_schema)(void *impl);
@@ -250,6 +252,11 @@ extern const char attrib__schema_inputs[];
 extern const attrib_store_ops attrib_store_pg;
 
 /* Transactions through the store, tracked so close() can roll back. */
+/* Run a schema file's statements (schema.c): only CREATE TABLE and CREATE
+ * [UNIQUE] INDEX, one exec_script call each; anything else is refused
+ * (ATTRIB_EPARSE naming its line, counted from first_line) before it runs. */
+int attrib__schema_run(attrib_store *st, const char *sql, unsigned first_line);
+
 int attrib__store_begin(attrib_store *st);
 int attrib__store_commit(attrib_store *st);
 void attrib__store_rollback(attrib_store *st);
