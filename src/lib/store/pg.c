@@ -872,6 +872,25 @@ static int pg_tables_exist(void *impl, const char *const *names, size_t n, bool 
     return rc;
 }
 
+static int pg_is_unique(void *impl, const char *table, const char *column, bool *out)
+{
+    pg_store *s = impl;
+    const char *v[2] = {table, column};
+    PGresult *res = PQexecParams(
+        s->conn,
+        "SELECT count(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND"
+        " a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(quote_ident($1)) AND"
+        " i.indisunique AND i.indnatts = 1 AND a.attname = $2",
+        2, NULL, v, NULL, NULL, 0);
+    int rc = ATTRIB_OK;
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        rc = pg_fail(s, res, "listing indexes");
+    else
+        *out = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+    PQclear(res);
+    return rc;
+}
+
 /* A scan: head + where clause (+ tail), streamed. */
 static int scan(pg_store *s, const char *head, const attrib_scan *sel, const char *date_col,
                 const char *user_col, const char *tail, int ncols, attrib_row_fn fn, void *payload,
@@ -1180,6 +1199,7 @@ const attrib_store_ops attrib_store_pg = {
     .exec_script = pg_exec_script,
     .init_schema = pg_init_schema,
     .tables_exist = pg_tables_exist,
+    .is_unique = pg_is_unique,
     .exec = pg_exec,
     .query = pg_query,
     .insert = pg_insert,

@@ -286,6 +286,31 @@ done:
     return rc;
 }
 
+static int sq_is_unique(void *impl, const char *table, const char *column, bool *out)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = ATTRIB_OK;
+    *out = false;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM pragma_index_list(?1) AS l WHERE l.\"unique\" AND"
+                           " (SELECT count(*) FROM pragma_index_info(l.name)) = 1 AND"
+                           " (SELECT name FROM pragma_index_info(l.name)) = ?2 COLLATE NOCASE",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = sq_fail(s, "listing indexes");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = sq_fail(s, "listing indexes");
+    *out = step == SQLITE_ROW;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* Fill temp.attrib_sel_users / temp.attrib_sel_dates from a selection. */
 static int fill_temp(sq_store *s, const char *table, const char *const *keys, size_t n)
 {
@@ -798,6 +823,7 @@ const attrib_store_ops attrib_store_sqlite = {
     .exec_script = sq_exec_script,
     .init_schema = sq_init_schema,
     .tables_exist = sq_tables_exist,
+    .is_unique = sq_is_unique,
     .exec = sq_exec,
     .query = attrib__sq_query,
     .insert = sq_insert,

@@ -5,6 +5,7 @@
 #include "lib/store/store.h"
 
 #include "util/buf.h"
+#include "util/utf8.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -280,10 +281,32 @@ const char *attrib__value_repr(const attrib_value *v, char *buf, size_t size)
     case ATTRIB_V_REAL:
         snprintf(buf, size, "%.17g", v->r);
         break;
-    case ATTRIB_V_TEXT:
-        snprintf(buf, size, "'%.*s'%s", (int)(v->len > 60 ? 60 : v->len), v->s,
-                 v->len > 60 ? "..." : "");
+    case ATTRIB_V_TEXT: {
+        /* Shown as is when it is clean text; else NUL, control and non-UTF-8
+         * bytes as \xNN, so the message itself stays one valid line. */
+        bool plain = attrib_utf8_valid(v->s, v->len);
+        for (size_t i = 0; plain && i < v->len; i++)
+            plain = (unsigned char)v->s[i] >= 0x20 && v->s[i] != 0x7f;
+        if (plain) {
+            snprintf(buf, size, "'%.*s'%s", (int)(v->len > 60 ? 60 : v->len), v->s,
+                     v->len > 60 ? "..." : "");
+            break;
+        }
+        size_t k = 0;
+        if (size < 8)
+            break;
+        buf[k++] = '\'';
+        for (size_t i = 0; i < v->len && k + 8 < size; i++) {
+            unsigned char c = (unsigned char)v->s[i];
+            if (c >= 0x20 && c < 0x7f)
+                buf[k++] = (char)c;
+            else
+                k += (size_t)snprintf(buf + k, size - k, "\\x%02x", c);
+        }
+        buf[k++] = '\'';
+        buf[k] = '\0';
         break;
+    }
     }
     return buf;
 }

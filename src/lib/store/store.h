@@ -170,6 +170,9 @@ typedef struct attrib_store_ops {
     int (*init_schema)(void *impl);
     /* Which of the named tables exist: sets present[i]. */
     int (*tables_exist)(void *impl, const char *const *names, size_t n, bool *present);
+    /* Whether a primary key or unique index of table is on column alone (so
+     * no two rows can share a value of it). */
+    int (*is_unique)(void *impl, const char *table, const char *column, bool *out);
 
     /* One statement with n (<= ATTRIB__MAX_PARAMS) bound values; `what` names it in errors. */
     int (*exec)(void *impl, const char *sql, const attrib_value *params, int n, const char *what);
