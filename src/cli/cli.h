@@ -329,8 +329,8 @@ int cli_open_store(attrib_ctx *ctx, cli_config *cfg, unsigned flags, struct attr
 /* Map a library code to an exit code, printing the context's message. */
 int cli_fail(attrib_ctx *ctx, int code);
 
-/* Check an output path before any work (empty, a directory, a missing
- * directory...): exit 2 naming the option, as a bad option value. */
+/* Check an output path before any work, naming the option: exit 2 for an
+ * empty path or a refused type (a directory), 1 for a missing directory. */
 int cli_check_out(attrib_ctx *ctx, const char *option, const char *path);
 
 /* Print the human summary on stderr and write --summary-json. Exit code. */

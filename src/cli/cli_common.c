@@ -229,9 +229,12 @@ int cli_fail(attrib_ctx *ctx, int code)
 
 int cli_check_out(attrib_ctx *ctx, const char *option, const char *path)
 {
-    if (attrib_file_check(ctx, path) == ATTRIB_OK)
+    int code = attrib_file_check(ctx, path);
+    if (code == ATTRIB_OK)
         return CLI_EXIT_OK;
-    return cli_error_usage("%s: %s", option, attrib_errmsg(ctx));
+    if (code == ATTRIB_EINVAL)
+        return cli_error_usage("%s: %s", option, attrib_errmsg(ctx));
+    return cli_errorf(CLI_EXIT_RUNTIME, "%s: %s", option, attrib_errmsg(ctx));
 }
 
 static int write_summary_json(const cli_config *cfg, const char *command, const attrib_summary *s,

@@ -52,13 +52,13 @@ expect_err '--out: cannot write adir: it is a directory'
 expect_exit 2 "$ATTRIB" --db g.db journeys --out adir
 expect_err 'it is a directory'
 
-# run --out '' and a missing directory: exit 2 before the pipeline runs (the
+# run --out '' (exit 2) and a missing directory (exit 1) fail before the pipeline runs (the
 # tables are not touched: the attribution of a fresh database stays empty).
 golden_db fresh.db
 expect_exit 2 "$ATTRIB" --db fresh.db run --out ''
 expect_err '--out: empty output path'
 eq "$(q fresh.db "SELECT count(*) FROM attribution_customer_journey")" "0" "rows after run --out ''"
-expect_exit 2 "$ATTRIB" --db fresh.db run --out no/such/dir/x.csv
+expect_exit 1 "$ATTRIB" --db fresh.db run --out no/such/dir/x.csv
 expect_err 'directory no/such/dir'
 eq "$(q fresh.db "SELECT count(*) FROM attribution_customer_journey")" "0" "rows after a bad --out dir"
 expect_exit 2 "$ATTRIB" --db fresh.db run --summary-json ''

@@ -767,9 +767,8 @@ static bool word_char(char c)
  * whole word outside quotes and comments) becomes double precision, so the
  * values keep every bit, as on SQLite.
  */
-static int pg_exec_script(void *impl, const char *sql)
+static int run_script(pg_store *s, const char *sql, bool one)
 {
-    pg_store *s = impl;
     attrib_buf b = ATTRIB_BUF_INIT(0);
     int e = 0;
     const char *p = sql;
@@ -801,6 +800,8 @@ static int pg_exec_script(void *impl, const char *sql)
     int rc = ATTRIB_OK;
     if (e != 0) {
         rc = oom(s);
+    } else if (!one) {
+        rc = exec(s, attrib_buf_cstr(&b), "running the schema script");
     } else {
         PGresult *res = PQexecParams(s->conn, attrib_buf_cstr(&b), 0, NULL, NULL, NULL, NULL, 0);
         if (res == NULL || !result_ok(res))
@@ -809,6 +810,16 @@ static int pg_exec_script(void *impl, const char *sql)
     }
     attrib_buf_free(&b);
     return rc;
+}
+
+static int pg_exec_script(void *impl, const char *sql)
+{
+    return run_script(impl, sql, false);
+}
+
+static int pg_exec_schema(void *impl, const char *sql)
+{
+    return run_script(impl, sql, true);
 }
 
 /* The built-in schema: the tables of challenge_db_create.sql with
@@ -1197,6 +1208,7 @@ const attrib_store_ops attrib_store_pg = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .exec_script = pg_exec_script,
+    .exec_schema = pg_exec_schema,
     .init_schema = pg_init_schema,
     .tables_exist = pg_tables_exist,
     .is_unique = pg_is_unique,

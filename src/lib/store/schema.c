@@ -154,7 +154,7 @@ int attrib__schema_run(attrib_store *st, const char *sql, unsigned first_line)
                 rc = attrib__error(st->ctx, ATTRIB_ENOMEM, "out of memory");
                 break;
             }
-            rc = st->ops->exec_script(st->impl, attrib_buf_cstr(&stmt));
+            rc = st->ops->exec_schema(st->impl, attrib_buf_cstr(&stmt));
             if (rc != ATTRIB_OK)
                 attrib__error_prefix(st->ctx, "schema file line %u", stmt_line);
         }

@@ -188,9 +188,14 @@ static int schema_authorizer(void *payload, int action, const char *a, const cha
     }
 }
 
+static int sq_exec_script(void *impl, const char *sql)
+{
+    return exec(impl, sql);
+}
+
 /* One schema statement (store/schema.c checked it), under the authorizer;
  * a second statement in the text is refused, not run. */
-static int sq_exec_script(void *impl, const char *sql)
+static int sq_exec_schema(void *impl, const char *sql)
 {
     sq_store *s = impl;
     sqlite3_stmt *st = NULL;
@@ -821,6 +826,7 @@ const attrib_store_ops attrib_store_sqlite = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .exec_script = sq_exec_script,
+    .exec_schema = sq_exec_schema,
     .init_schema = sq_init_schema,
     .tables_exist = sq_tables_exist,
     .is_unique = sq_is_unique,

@@ -161,11 +161,14 @@ typedef struct attrib_store_ops {
     int (*begin)(void *impl);
     int (*commit)(void *impl);
     int (*rollback)(void *impl);
-    /* Execute one statement of a schema file, already checked by schema.c
-     * to be CREATE TABLE or CREATE INDEX; the backend refuses anything else
-     * on its own too (SQLite: an authorizer; PostgreSQL: one command per
-     * call). PostgreSQL reads SQLite's type `real` as double precision. */
+    /* Execute a script of attrib's own statements without values
+     * (PostgreSQL reads SQLite's type `real` as double precision). */
     int (*exec_script)(void *impl, const char *sql);
+    /* Execute one statement of a user's schema file, already checked by
+     * schema.c to be CREATE TABLE or CREATE INDEX; the backend refuses
+     * anything else on its own too (SQLite: an authorizer; PostgreSQL: one
+     * command per call). `real` as in exec_script. */
+    int (*exec_schema)(void *impl, const char *sql);
     /* The built-in schema: output tables, attrib tables, indexes. */
     int (*init_schema)(void *impl);
     /* Which of the named tables exist: sets present[i]. */
@@ -256,7 +259,7 @@ extern const attrib_store_ops attrib_store_pg;
 
 /* Transactions through the store, tracked so close() can roll back. */
 /* Run a schema file's statements (schema.c): only CREATE TABLE and CREATE
- * [UNIQUE] INDEX, one exec_script call each; anything else is refused
+ * [UNIQUE] INDEX, one exec_schema call each; anything else is refused
  * (ATTRIB_EPARSE naming its line, counted from first_line) before it runs. */
 int attrib__schema_run(attrib_store *st, const char *sql, unsigned first_line);
 
