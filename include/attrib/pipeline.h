@@ -37,6 +37,8 @@ typedef struct {
     bool api_force;                  /* ignore (and replace) cached API results */
     bool phases; /* store the local IHC engine's phase values too (the API's always are):
                     off by default, since they double the rows a full run writes */
+    bool csv_raw; /* CSV text cells as they are; by default a cell starting with
+                     = + - @ TAB or CR gets a leading ' (formula neutralisation) */
 } attrib_run_options;
 
 #define ATTRIB_RUN_OPTIONS_INIT                                                                    \
@@ -44,7 +46,7 @@ typedef struct {
         .start_date = NULL, .end_date = NULL, .lookback_days = 0, .same_time = false,              \
         .reset_after_conversion = false, .skip_bad_rows = false, .model = NULL,                    \
         .model_opts = ATTRIB_MODEL_OPTIONS_INIT, .threads = 0, .api = NULL, .api_force = false,    \
-        .phases = false                                                                            \
+        .phases = false, .csv_raw = false                                                          \
     }
 
 /* A selected conversion without any session before it (SPEC §3). */

@@ -87,6 +87,8 @@ typedef enum {
     CLI_F_bind,
     CLI_F_port,
     CLI_F_no_auth,
+    CLI_F_csv_raw,
+    CLI_F_busy_timeout,
     CLI_F__COUNT
 } cli_field;
 
@@ -102,6 +104,8 @@ typedef struct {
     const char *start_date, *end_date;
     uint64_t lookback_days;
     bool same_time, reset_after_conversion, skip_bad_rows;
+    bool csv_raw;          /* --csv-raw: no formula neutralisation in CSV output */
+    uint64_t busy_timeout; /* ms to wait for another process's lock */
     bool phases; /* store IHC phase values of the local engine too */
     /* engine */
     const char *engine;     /* local | ihc-api */

@@ -30,6 +30,9 @@ const cli_opt cli_opts_global[] = {
     CLI_OPT("quiet", 'q', OPT_FLAG, quiet, NULL, "only errors"),
     CLI_OPT_D("log-format", 0, OPT_STRING, log_format, "text|json", "message format on stderr",
               CLI_DEFAULT("text")),
+    CLI_OPT_D("busy-timeout", 0, OPT_UINT, busy_timeout, "MS",
+              "wait up to MS milliseconds for a lock another process holds on the database",
+              CLI_DEFAULT("10000")),
     CLI_OPT("help", 'h', OPT_FLAG, help, NULL, "show help and exit"),
     CLI_OPT_END,
 };
@@ -40,7 +43,9 @@ const cli_opt cli_opts_select[] = {
     CLI_OPT_D("end-date", 0, OPT_STRING, end_date, "YYYY-MM-DD", "last conversion date (inclusive)",
               CLI_DEFAULT_NOTE("no limit")),
     CLI_OPT("skip-bad-rows", 0, OPT_FLAG, skip_bad_rows, NULL,
-            "skip and count invalid input rows instead of failing (exit 3)"),
+            "skip and count input rows with a bad value (date, time, flag, number, an id or "
+            "channel that is empty or not UTF-8 text without NUL, an amount beyond 1.1e15) "
+            "instead of failing (exit 3); duplicate ids always fail"),
     CLI_OPT_END,
 };
 
@@ -174,6 +179,7 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
     o.phases = cfg->phases;
     o.reset_after_conversion = cfg->reset_after_conversion;
     o.skip_bad_rows = cfg->skip_bad_rows;
+    o.csv_raw = cfg->csv_raw;
     if (CLI_IS_SET(cfg, threads))
         o.threads = cfg->threads > 64 ? 64 : (unsigned)cfg->threads;
     if (CLI_IS_SET(cfg, model)) {
@@ -196,7 +202,11 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
 
 int cli_open_store(attrib_ctx *ctx, cli_config *cfg, unsigned flags, attrib_store **out)
 {
-    int rc = attrib_store_open(ctx, cfg->db, flags, out);
+    if (cfg->busy_timeout > INT32_MAX)
+        return cli_error_usage("--busy-timeout is at most %d ms", INT32_MAX);
+    attrib_store_options so = ATTRIB_STORE_OPTIONS_INIT;
+    so.busy_timeout_ms = (unsigned)cfg->busy_timeout;
+    int rc = attrib_store_open_with(ctx, cfg->db, flags, &so, out);
     if (rc != ATTRIB_OK)
         return cli_fail(ctx, rc);
     /* What summaries may show: the target without its password. */

@@ -87,12 +87,12 @@ static int add_num(attrib_buf *b, double x)
 }
 
 /* The whole file in memory: a report has one row per channel and day. */
-static int render(const export_state *es, attrib_buf *b)
+static int render(const export_state *es, attrib_buf *b, bool neutralise)
 {
     int rc = attrib_buf_adds(b, "channel_name,date,cost,ihc,ihc_revenue,CPO,ROAS\r\n");
     for (size_t i = 0; i < es->n && rc == 0; i++) {
         const export_row *r = &es->rows[i];
-        rc |= attrib_csv_field(b, r->channel, strlen(r->channel));
+        rc |= attrib_csv_text(b, r->channel, strlen(r->channel), neutralise);
         rc |= attrib_buf_printf(b, ",%s,", r->date);
         rc |= add_num(b, r->cost);
         rc |= attrib_buf_addc(b, ',');
@@ -126,7 +126,7 @@ int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_option
         goto done;
     if (es.n > 1)
         qsort(es.rows, es.n, sizeof(*es.rows), cmp_row);
-    if (render(&es, &out) != 0 || attrib_buf_failed(&out)) {
+    if (render(&es, &out, !opts->csv_raw) != 0 || attrib_buf_failed(&out)) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory rendering the report");
         goto done;
     }

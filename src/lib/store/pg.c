@@ -627,7 +627,8 @@ static int connect_error(attrib_ctx *ctx, PGconn *conn, const char *disp)
     return attrib__error(ctx, code, "cannot connect to %s: %s; %s", disp, msg, hint);
 }
 
-static int pg_open(attrib_ctx *ctx, const char *target, unsigned flags, void **out, char **display)
+static int pg_open(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms, void **out,
+                   char **display)
 {
     char *conninfo = NULL, *schema = NULL, *disp = NULL;
     pg_store *s = NULL;
@@ -659,6 +660,11 @@ static int pg_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
               "setting up the session");
     if (rc == ATTRIB_OK && (flags & ATTRIB_STORE_READONLY))
         rc = exec(s, "SET default_transaction_read_only = on", "setting up the session");
+    if (rc == ATTRIB_OK) { /* PostgreSQL waits for a lock forever by default */
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SET lock_timeout = %u", busy_ms);
+        rc = exec(s, sql, "setting up the session");
+    }
     if (rc != ATTRIB_OK)
         goto done;
     if (schema != NULL) {

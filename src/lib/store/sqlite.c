@@ -13,11 +13,47 @@
 #include "util/buf.h"
 #include "util/ts.h"
 
+#include <libgen.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+const char *attrib__sq_errmsg(sqlite3 *db, const char *path, unsigned busy_ms, char *buf,
+                              size_t size)
+{
+    int ec = sqlite3_extended_errcode(db);
+    if ((ec & 0xff) == SQLITE_BUSY || (ec & 0xff) == SQLITE_LOCKED) {
+        snprintf(buf, size,
+                 "another process holds a lock on the database (%s); waited %.1f s for it "
+                 "(busy_timeout); retry when it is done, or wait longer with a larger "
+                 "busy_timeout",
+                 sqlite3_errmsg(db), busy_ms / 1000.0);
+        return buf;
+    }
+    if ((ec & 0xff) == SQLITE_READONLY && path != NULL && strncmp(path, "file:", 5) != 0 &&
+        access(path, W_OK) == 0) {
+        /* The file is writable: it is the directory SQLite cannot write its
+         * journal into (path-journal beside the database). */
+        char *copy = strdup(path);
+        const char *dir = copy != NULL ? dirname(copy) : ".";
+        if (access(dir, W_OK) != 0) {
+            snprintf(buf, size,
+                     "directory %s is not writable: SQLite writes its journal %s-journal "
+                     "there while it changes the database; make the directory writable or "
+                     "move the database",
+                     dir, path);
+            free(copy);
+            return buf;
+        }
+        free(copy);
+    }
+    snprintf(buf, size, "%s", sqlite3_errmsg(db));
+    return buf;
+}
 
 static int sq_fail(sq_store *s, const char *what)
 {
@@ -25,7 +61,9 @@ static int sq_fail(sq_store *s, const char *what)
     int ec = sqlite3_errcode(s->db);
     if (ec == SQLITE_NOMEM)
         code = ATTRIB_ENOMEM;
-    return attrib__error(s->ctx, code, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    char msg[512];
+    return attrib__error(s->ctx, code, "%s: %s: %s", s->path, what,
+                         attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
 }
 
 static bool sq_accepts(const char *target)
@@ -38,8 +76,9 @@ static int exec(sq_store *s, const char *sql)
     char *err = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
     if (rc != SQLITE_OK) {
+        char msg[512];
         int code = attrib__error(s->ctx, ATTRIB_EDB, "%s: %s", s->path,
-                                 err != NULL ? err : sqlite3_errstr(rc));
+                                 attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
         sqlite3_free(err);
         return code;
     }
@@ -56,7 +95,8 @@ static bool has_rowid(sq_store *s, const char *table)
     return ok;
 }
 
-static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **out, char **display)
+static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms, void **out,
+                   char **display)
 {
     int rc = ATTRIB_OK;
     sq_store *s = calloc(1, sizeof(*s));
@@ -89,7 +129,8 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
         goto done;
     }
     sqlite3_extended_result_codes(s->db, 0);
-    sqlite3_busy_timeout(s->db, 10000);
+    s->busy_ms = busy_ms > INT_MAX ? INT_MAX : busy_ms;
+    sqlite3_busy_timeout(s->db, (int)s->busy_ms);
     /* Debian builds SQLite with SECURE_DELETE: every freed page is zeroed and
      * journaled, which made deleting 361k attribution rows cost 0.77 s instead
      * of 0.09 s. FAST still zeroes deleted content on pages written anyway.

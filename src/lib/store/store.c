@@ -81,6 +81,15 @@ static const attrib_store_ops *const backends[] = {
 
 int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attrib_store **out)
 {
+    return attrib_store_open_with(ctx, target, flags, NULL, out);
+}
+
+int attrib_store_open_with(attrib_ctx *ctx, const char *target, unsigned flags,
+                           const attrib_store_options *opts, attrib_store **out)
+{
+    static const attrib_store_options defaults = ATTRIB_STORE_OPTIONS_INIT;
+    if (opts == NULL)
+        opts = &defaults;
     attrib__enter(ctx);
     *out = NULL;
     if (target == NULL || target[0] == '\0')
@@ -104,7 +113,7 @@ int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attri
            ops->rollback != NULL && ops->tables_exist != NULL);
     st->ops = ops;
     st->ctx = ctx;
-    int rc = ops->open(ctx, target, flags, &st->impl, &st->display);
+    int rc = ops->open(ctx, target, flags, opts->busy_timeout_ms, &st->impl, &st->display);
     if (rc != ATTRIB_OK) {
         free(st->display);
         free(st);

@@ -156,7 +156,9 @@ typedef struct attrib_store_ops {
     /* Does this backend serve the target? */
     bool (*accepts)(const char *target);
     /* Open; *display receives a malloc'ed printable target (no password). */
-    int (*open)(attrib_ctx *ctx, const char *target, unsigned flags, void **out, char **display);
+    /* busy_ms: how long a statement waits for another process's lock. */
+    int (*open)(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms, void **out,
+                char **display);
     void (*close)(void *impl);
     int (*begin)(void *impl);
     int (*commit)(void *impl);
