@@ -101,4 +101,23 @@ if [ -c full.dev ]; then
     [ "$(q g.db "SELECT count(*) FROM attribution_customer_journey WHERE session_id LIKE 'x%'")" -gt 0 ] ||
         fail "the committed attribution rows are missing"
 fi
+
+# CSV formula injection (defect 8): by default a text cell that a spreadsheet
+# would run as a formula gets a leading '; --csv-raw keeps it as it is;
+# numbers (negative ones too) are never touched.
+golden_db f.db
+q f.db "UPDATE session_sources SET channel_name = '=HYPERLINK(\"http://x\")' WHERE session_id = 's1';
+UPDATE session_sources SET channel_name = '@SUM(A1)' WHERE session_id = 's2';
+UPDATE session_sources SET channel_name = '-2+3' WHERE session_id = 's4'"
+expect_exit 0 "$ATTRIB" --db f.db run -q --model linear --out f.csv
+grep -q "^\"'=HYPERLINK(\"\"http://x\"\")\"," f.csv || fail "=HYPERLINK not neutralised: $(cat f.csv)"
+grep -q "^'@SUM(A1)," f.csv || fail "@SUM not neutralised"
+grep -q "^'-2+3," f.csv || fail "-2+3 not neutralised"
+grep -q '^Paid Search,' f.csv || fail "a plain name was changed"
+expect_exit 0 "$ATTRIB" --db f.db export --csv-raw --out raw.csv
+grep -q '^"=HYPERLINK(""http://x"")",' raw.csv || fail "--csv-raw changed the name"
+expect_exit 0 "$ATTRIB" --db f.db journeys --format csv --out j.csv
+grep -q ",'@SUM(A1)," j.csv || fail "journeys CSV not neutralised"
+expect_exit 0 "$ATTRIB" --db f.db journeys --format csv --csv-raw --out j.csv
+grep -q ",@SUM(A1)," j.csv || fail "journeys --csv-raw changed the name"
 echo ok
