@@ -35,8 +35,8 @@ typedef struct {
                                         ihc-api); results are cached per conversion, so a rerun
                                         sends only journeys without a stored result */
     bool api_force;                  /* ignore (and replace) cached API results */
-    bool phases; /* store the local IHC engine's phase values too (the API's always are):
-                    off by default, since they double the rows a full run writes */
+    bool phases;  /* store the local IHC engine's phase values too (the API's always are):
+                     off by default, since they double the rows a full run writes */
     bool csv_raw; /* CSV text cells as they are; by default a cell starting with
                      = + - @ TAB or CR gets a leading ' (formula neutralisation) */
 } attrib_run_options;

@@ -106,7 +106,7 @@ typedef struct {
     bool same_time, reset_after_conversion, skip_bad_rows;
     bool csv_raw;          /* --csv-raw: no formula neutralisation in CSV output */
     uint64_t busy_timeout; /* ms to wait for another process's lock */
-    bool phases; /* store IHC phase values of the local engine too */
+    bool phases;           /* store IHC phase values of the local engine too */
     /* engine */
     const char *engine;     /* local | ihc-api */
     const char *model;      /* --model NAME */

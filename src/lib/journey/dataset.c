@@ -602,7 +602,7 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     bool ranged = opts->start_date != NULL || opts->end_date != NULL;
     ds->costs.channels = &ds->channels;
     if (ds->all_paths)
-        all_sessions = true; /* every conversion and session is a path */
+        all_sessions = true;                     /* every conversion and session is a path */
     int rc = attrib__rows_check_unique(ctx, st); /* issue 18: duplicate ids */
     if (rc != ATTRIB_OK)
         goto done;

@@ -172,7 +172,7 @@ static int api_credits(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
 
 /* Attribute, optionally with the report fused in (no range only). */
 int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                          bool fuse_report, attrib_summary *sum)
+                           bool fuse_report, attrib_summary *sum)
 {
     double t0 = attrib__now_seconds();
     attrib__dataset ds = {0};

@@ -627,8 +627,8 @@ static int connect_error(attrib_ctx *ctx, PGconn *conn, const char *disp)
     return attrib__error(ctx, code, "cannot connect to %s: %s; %s", disp, msg, hint);
 }
 
-static int pg_open(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms, void **out,
-                   char **display)
+static int pg_open(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms,
+                   void **out, char **display)
 {
     char *conninfo = NULL, *schema = NULL, *disp = NULL;
     pg_store *s = NULL;

@@ -95,8 +95,8 @@ static bool has_rowid(sq_store *s, const char *table)
     return ok;
 }
 
-static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms, void **out,
-                   char **display)
+static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms,
+                   void **out, char **display)
 {
     int rc = ATTRIB_OK;
     sq_store *s = calloc(1, sizeof(*s));
