@@ -602,8 +602,9 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     bool ranged = opts->start_date != NULL || opts->end_date != NULL;
     ds->costs.channels = &ds->channels;
     if (ds->all_paths)
-        all_sessions = true;                     /* every conversion and session is a path */
-    int rc = attrib__rows_check_unique(ctx, st); /* issue 18: duplicate ids */
+        all_sessions = true; /* every conversion and session is a path */
+    /* Duplicate ids first: a session of two rows would count its cost twice. */
+    int rc = attrib__rows_check_unique(ctx, st);
     if (rc != ATTRIB_OK)
         goto done;
     rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
