@@ -53,8 +53,10 @@ typedef struct {
                                         ihc-api); results are cached per conversion, so a rerun
                                         sends only journeys without a stored result */
     bool api_force;                  /* ignore (and replace) cached API results */
-    bool phases; /* store the local IHC engine's phase values too (the API's always are):
-                    off by default, since they double the rows a full run writes */
+    bool phases;  /* store the local IHC engine's phase values too (the API's always are):
+                     off by default, since they double the rows a full run writes */
+    bool csv_raw; /* CSV text cells as they are; by default a cell starting with
+                     = + - @ TAB or CR gets a leading ' (formula neutralisation) */
 } attrib_run_options;
 
 #define ATTRIB_RUN_OPTIONS_INIT                                                                    \
@@ -63,7 +65,7 @@ typedef struct {
         .reset_after_conversion = false, .skip_bad_rows = false, .model = NULL,                    \
         .model_opts = ATTRIB_MODEL_OPTIONS_INIT, .fit_paths = ATTRIB_FIT_PATHS_CUT,                \
         .fit_range = ATTRIB_FIT_RANGE_ALL, .threads = 0, .api = NULL, .api_force = false,          \
-        .phases = false                                                                            \
+        .phases = false, .csv_raw = false                                                          \
     }
 
 /* A selected conversion without any session before it (SPEC §3). */

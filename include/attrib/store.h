@@ -33,6 +33,23 @@ typedef struct attrib_store attrib_store;
  */
 int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attrib_store **out);
 
+typedef struct {
+    /* How long a statement waits for a lock another process holds before it
+     * fails (SQLite's busy timeout, PostgreSQL's lock_timeout; on PostgreSQL
+     * 0 waits forever). A failure after the wait says another process holds
+     * the lock and how long attrib waited. */
+    unsigned busy_timeout_ms;
+} attrib_store_options;
+
+#define ATTRIB_STORE_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        .busy_timeout_ms = 10000                                                                   \
+    }
+
+/* attrib_store_open with options (NULL = ATTRIB_STORE_OPTIONS_INIT). */
+int attrib_store_open_with(attrib_ctx *ctx, const char *target, unsigned flags,
+                           const attrib_store_options *opts, attrib_store **out);
+
 /* Close; rolls back an open transaction. NULL is a harmless no-op. */
 void attrib_store_close(attrib_store *st);
 

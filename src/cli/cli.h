@@ -91,6 +91,8 @@ typedef enum {
     CLI_F_bind,
     CLI_F_port,
     CLI_F_no_auth,
+    CLI_F_csv_raw,
+    CLI_F_busy_timeout,
     CLI_F__COUNT
 } cli_field;
 
@@ -106,7 +108,9 @@ typedef struct {
     const char *start_date, *end_date;
     uint64_t lookback_days;
     bool same_time, reset_after_conversion, skip_bad_rows;
-    bool phases; /* store IHC phase values of the local engine too */
+    bool csv_raw;          /* --csv-raw: no formula neutralisation in CSV output */
+    uint64_t busy_timeout; /* ms to wait for another process's lock */
+    bool phases;           /* store IHC phase values of the local engine too */
     /* engine */
     const char *engine;     /* local | ihc-api */
     const char *model;      /* --model NAME */
@@ -336,6 +340,10 @@ int cli_open_store(attrib_ctx *ctx, cli_config *cfg, unsigned flags, struct attr
 
 /* Map a library code to an exit code, printing the context's message. */
 int cli_fail(attrib_ctx *ctx, int code);
+
+/* Check an output path before any work, naming the option: exit 2 for an
+ * empty path or a refused type (a directory), 1 for a missing directory. */
+int cli_check_out(attrib_ctx *ctx, const char *option, const char *path);
 
 /* Print the human summary on stderr and write --summary-json. Exit code. */
 int cli_summary(const cli_config *cfg, const char *command, const attrib_summary *sum, int status);

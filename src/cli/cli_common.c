@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "msgs.h"
 
+#include "attrib/file.h"
 #include "attrib/store.h"
 #include "util/numfmt.h"
 #include "util/ts.h"
@@ -29,6 +30,9 @@ const cli_opt cli_opts_global[] = {
     CLI_OPT("quiet", 'q', OPT_FLAG, quiet, NULL, "only errors"),
     CLI_OPT_D("log-format", 0, OPT_STRING, log_format, "text|json", "message format on stderr",
               CLI_DEFAULT("text")),
+    CLI_OPT_D("busy-timeout", 0, OPT_UINT, busy_timeout, "MS",
+              "wait up to MS milliseconds for a lock another process holds on the database",
+              CLI_DEFAULT("10000")),
     CLI_OPT("help", 'h', OPT_FLAG, help, NULL, "show help and exit"),
     CLI_OPT_END,
 };
@@ -39,7 +43,9 @@ const cli_opt cli_opts_select[] = {
     CLI_OPT_D("end-date", 0, OPT_STRING, end_date, "YYYY-MM-DD", "last conversion date (inclusive)",
               CLI_DEFAULT_NOTE("no limit")),
     CLI_OPT("skip-bad-rows", 0, OPT_FLAG, skip_bad_rows, NULL,
-            "skip and count invalid input rows instead of failing (exit 3)"),
+            "skip and count input rows with a bad value (date, time, flag, number, an id or "
+            "channel that is empty or not UTF-8 text without NUL, an amount beyond 1.1e15) "
+            "instead of failing (exit 3); duplicate ids always fail"),
     CLI_OPT_END,
 };
 
@@ -253,6 +259,7 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
     o.phases = cfg->phases;
     o.reset_after_conversion = cfg->reset_after_conversion;
     o.skip_bad_rows = cfg->skip_bad_rows;
+    o.csv_raw = cfg->csv_raw;
     if (CLI_IS_SET(cfg, threads))
         o.threads = cfg->threads > 64 ? 64 : (unsigned)cfg->threads;
     if (CLI_IS_SET(cfg, model)) {
@@ -277,7 +284,11 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
 
 int cli_open_store(attrib_ctx *ctx, cli_config *cfg, unsigned flags, attrib_store **out)
 {
-    int rc = attrib_store_open(ctx, cfg->db, flags, out);
+    if (cfg->busy_timeout > INT32_MAX)
+        return cli_error_usage("--busy-timeout is at most %d ms", INT32_MAX);
+    attrib_store_options so = ATTRIB_STORE_OPTIONS_INIT;
+    so.busy_timeout_ms = (unsigned)cfg->busy_timeout;
+    int rc = attrib_store_open_with(ctx, cfg->db, flags, &so, out);
     if (rc != ATTRIB_OK)
         return cli_fail(ctx, rc);
     /* What summaries may show: the target without its password. */
@@ -308,11 +319,23 @@ int cli_fail(attrib_ctx *ctx, int code)
     return cli_error_lib(exit_code, msg[0] != '\0' ? msg : attrib_strerror(code));
 }
 
+int cli_check_out(attrib_ctx *ctx, const char *option, const char *path)
+{
+    int code = attrib_file_check(ctx, path);
+    if (code == ATTRIB_OK)
+        return CLI_EXIT_OK;
+    if (code == ATTRIB_EINVAL)
+        return cli_error_usage("%s: %s", option, attrib_errmsg(ctx));
+    return cli_errorf(CLI_EXIT_RUNTIME, "%s: %s", option, attrib_errmsg(ctx));
+}
+
 static int write_summary_json(const cli_config *cfg, const char *command, const attrib_summary *s,
                               int status)
 {
     json_t *root = json_object();
     json_t *unattr = json_array();
+    attrib_ctx *ctx = NULL;
+    char *text = NULL;
     int rc = CLI_EXIT_OK;
     if (root == NULL || unattr == NULL) {
         rc = cli_errorf(CLI_EXIT_RUNTIME, "out of memory");
@@ -353,9 +376,18 @@ static int write_summary_json(const cli_config *cfg, const char *command, const 
     json_object_set_new(root, "read_seconds", json_real(s->read_seconds));
     json_object_set_new(root, "model_seconds", json_real(s->model_seconds));
     json_object_set_new(root, "write_seconds", json_real(s->write_seconds));
-    if (json_dump_file(root, cfg->summary_json, JSON_INDENT(2) | JSON_SORT_KEYS) != 0)
-        rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write --summary-json %s", cfg->summary_json);
+    text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (text == NULL || attrib_ctx_new(&ctx) != ATTRIB_OK) {
+        rc = cli_errorf(CLI_EXIT_RUNTIME, "out of memory writing --summary-json");
+        goto done;
+    }
+    size_t len = strlen(text);
+    text[len] = '\n'; /* over the NUL: the file ends with a newline; len + 1 bytes are written */
+    if (attrib_file_save(ctx, cfg->summary_json, text, len + 1) != ATTRIB_OK)
+        rc = cli_errorf(CLI_EXIT_RUNTIME, "--summary-json: %s", attrib_errmsg(ctx));
 done:
+    attrib_ctx_free(ctx);
+    free(text);
     json_decref(unattr);
     json_decref(root);
     return rc;

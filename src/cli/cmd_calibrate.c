@@ -39,6 +39,8 @@ int cmd_calibrate(cli_config *cfg)
     co.start_model = cfg->start_model;
     rc = cli_ctx(cfg, &ctx);
     if (rc == CLI_EXIT_OK)
+        rc = cli_check_out(ctx, "--out", cfg->out);
+    if (rc == CLI_EXIT_OK)
         rc = cli_ihc_dataset(cfg, ctx, &ds);
     if (rc != CLI_EXIT_OK)
         goto done;

@@ -3,6 +3,7 @@
 #include "msgs.h"
 
 #include "attrib/compare.h"
+#include "attrib/file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -69,8 +70,10 @@ int cmd_compare(cli_config *cfg)
     attrib_ctx *ctx = NULL;
     attrib_store *st = NULL;
     attrib_compare_table *t = NULL;
-    FILE *f = NULL;
+    attrib_file *f = NULL;
     rc = cli_ctx(cfg, &ctx);
+    if (rc == CLI_EXIT_OK && to_file)
+        rc = cli_check_out(ctx, "--out", cfg->out);
     if (rc == CLI_EXIT_OK)
         rc = cli_open_store(ctx, cfg, ATTRIB_STORE_READONLY, &st);
     if (rc != CLI_EXIT_OK)
@@ -86,23 +89,24 @@ int cmd_compare(cli_config *cfg)
         goto done;
     }
     if (to_file) {
-        f = fopen(cfg->out, "w");
-        if (f == NULL || fw->write(t, write_file, f) != ATTRIB_OK) {
-            rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write %s: %s", cfg->out, strerror(errno));
-            goto done;
+        fflush(stdout); /* --out - follows the table on standard output */
+        lrc = attrib_file_open(ctx, cfg->out, &f);
+        if (lrc == ATTRIB_OK)
+            lrc = fw->write(t, attrib_file_write_fn, f);
+        if (lrc == ATTRIB_OK) {
+            attrib_file *cf = f;
+            f = NULL;
+            lrc = attrib_file_commit(cf);
         }
-        int closed = fclose(f);
-        f = NULL;
-        if (closed != 0) {
-            rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write %s: %s", cfg->out, strerror(errno));
+        if (lrc != ATTRIB_OK) {
+            rc = cli_fail(ctx, lrc);
             goto done;
         }
         cli_infof("attrib compare: %zu models, %zu channels; table written to %s", n, t->n_channels,
                   cfg->out);
     }
 done:
-    if (f != NULL)
-        fclose(f);
+    attrib_file_abort(f);
     attrib_compare_free(t);
     attrib_store_close(st);
     attrib_ctx_free(ctx);

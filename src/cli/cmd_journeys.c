@@ -2,17 +2,11 @@
 #include "commands.h"
 #include "msgs.h"
 
+#include "attrib/file.h"
 #include "attrib/store.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-static int write_out(const char *data, size_t len, void *payload)
-{
-    FILE *f = payload;
-    return fwrite(data, 1, len, f) == len ? ATTRIB_OK : ATTRIB_EIO;
-}
 
 int cmd_journeys(cli_config *cfg)
 {
@@ -29,29 +23,29 @@ int cmd_journeys(cli_config *cfg)
     int rc = cli_run_options(cfg, &opts);
     if (rc != CLI_EXIT_OK)
         return rc;
-    bool to_stdout = strcmp(cfg->out, "-") == 0;
     attrib_ctx *ctx = NULL;
     attrib_store *st = NULL;
     attrib_summary sum = {0};
-    FILE *f = NULL;
+    attrib_file *f = NULL;
     rc = cli_ctx(cfg, &ctx);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_check_out(ctx, "--out", cfg->out);
     if (rc == CLI_EXIT_OK)
         rc = cli_open_store(ctx, cfg, ATTRIB_STORE_READONLY, &st);
     if (rc != CLI_EXIT_OK)
         goto done;
-    f = to_stdout ? stdout : fopen(cfg->out, "w");
-    if (f == NULL) {
-        rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write %s: %s", cfg->out, strerror(errno));
-        goto done;
+    /* Written whole or not at all: the old file stays until the commit. */
+    fflush(stdout);
+    int lrc = attrib_file_open(ctx, cfg->out, &f);
+    if (lrc == ATTRIB_OK)
+        lrc = attrib_journeys_write(ctx, st, &opts, fmt, attrib_file_write_fn, f, &sum);
+    if (lrc == ATTRIB_OK) {
+        attrib_file *cf = f;
+        f = NULL;
+        lrc = attrib_file_commit(cf);
     }
-    int lrc = attrib_journeys_write(ctx, st, &opts, fmt, write_out, f, &sum);
-    if (lrc == ATTRIB_EIO)
-        rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write %s",
-                        to_stdout ? "standard output" : cfg->out);
-    else if (lrc != ATTRIB_OK)
+    if (lrc != ATTRIB_OK)
         rc = cli_fail(ctx, lrc);
-    if (!to_stdout && fclose(f) != 0 && rc == CLI_EXIT_OK)
-        rc = cli_errorf(CLI_EXIT_RUNTIME, "cannot write %s: %s", cfg->out, strerror(errno));
     if (rc == CLI_EXIT_OK)
         cli_infof("attrib journeys: %llu journeys (%llu sessions), %llu conversions without a "
                   "session",
@@ -59,6 +53,7 @@ int cmd_journeys(cli_config *cfg)
                   (unsigned long long)sum.journey_sessions,
                   (unsigned long long)sum.n_unattributable);
 done:
+    attrib_file_abort(f);
     attrib_summary_free(&sum);
     attrib_store_close(st);
     attrib_ctx_free(ctx);

@@ -35,6 +35,11 @@ static int step(cli_config *cfg, step_kind kind)
     } else if (engine_step && strcmp(cfg->engine, "local") != 0)
         return cli_error_usage("--engine takes local or ihc-api, not '%s'", cfg->engine);
     rc = cli_ctx(cfg, &ctx);
+    /* Outputs are checked before any work: a bad path costs nothing. */
+    if (rc == CLI_EXIT_OK && (kind == STEP_EXPORT || kind == STEP_RUN))
+        rc = cli_check_out(ctx, "--out", cfg->out);
+    if (rc == CLI_EXIT_OK && cfg->summary_json != NULL)
+        rc = cli_check_out(ctx, "--summary-json", cfg->summary_json);
     if (rc == CLI_EXIT_OK)
         rc = cli_open_store(ctx, cfg, 0, &st);
     if (rc != CLI_EXIT_OK)

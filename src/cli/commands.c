@@ -18,16 +18,24 @@ static const cli_opt opts_init[] = {
 };
 
 static const cli_opt opts_out_csv[] = {
-    CLI_OPT_D("out", 'o', OPT_STRING, out, "FILE", "CSV report path (written atomically)",
+    CLI_OPT_D("out", 'o', OPT_STRING, out, "FILE",
+              "CSV report path: a regular file is replaced atomically; a character device, "
+              "FIFO or - (standard output) is written through",
               CLI_DEFAULT("channel_reporting.csv")),
+    CLI_OPT("csv-raw", 0, OPT_FLAG, csv_raw, NULL,
+            "write channel names as they are (by default a name starting with = + - @ TAB "
+            "or CR gets a leading ' so spreadsheets do not run it as a formula)"),
     CLI_OPT_END,
 };
 
 static const cli_opt opts_journeys[] = {
     CLI_OPT_D("format", 0, OPT_STRING, format, "ihc-json|jsonl|csv",
               "output format (ihc-json: the API's request body)", CLI_DEFAULT("ihc-json")),
-    CLI_OPT_D("out", 'o', OPT_STRING, out, "FILE", "write to FILE (- = standard output)",
-              CLI_DEFAULT("-")),
+    CLI_OPT_D("out", 'o', OPT_STRING, out, "FILE",
+              "write to FILE (replaced atomically; - = standard output)", CLI_DEFAULT("-")),
+    CLI_OPT("csv-raw", 0, OPT_FLAG, csv_raw, NULL,
+            "csv: ids and channel names as they are (by default one starting with = + - @ "
+            "TAB or CR gets a leading ')"),
     CLI_OPT_END,
 };
 

@@ -76,7 +76,8 @@ static const struct {
 } lib_names[] = {
     {"conv_type_id", "--conv-type-id"}, {"api_key", "--api-key-file (or $IHC_API_KEY)"},
     {"no_auth", "--no-auth"},           {"skip_bad_rows", "--skip-bad-rows"},
-    {"ATTRIB_GEN_FORCE", "--force"},    {"ATTRIB_COPY_FORCE", "--force"},
+    {"busy_timeout", "--busy-timeout"}, {"ATTRIB_GEN_FORCE", "--force"},
+    {"ATTRIB_COPY_FORCE", "--force"},
 };
 
 static bool ident_char(char c)

@@ -162,15 +162,29 @@ int cli_config_file(cli_config *cfg, const cli_opt *const *groups, const char *p
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return cli_errorf(CLI_EXIT_USAGE, "cannot read config file %s: %s", path, strerror(errno));
-    char line[4096];
+    /* Whole lines, however long (a fixed buffer split a long line in two and
+     * blamed a line that does not exist), up to a bound that no option needs. */
+    enum { CONFIG_LINE_MAX = 65536 };
+    char *line = NULL;
+    size_t line_cap = 0;
+    ssize_t got;
     int lineno = 0, rc = CLI_EXIT_OK;
-    while (rc == CLI_EXIT_OK && fgets(line, sizeof(line), f) != NULL) {
+    while (rc == CLI_EXIT_OK && (got = getline(&line, &line_cap, f)) >= 0) {
         lineno++;
+        char where[512];
+        snprintf(where, sizeof(where), "%s:%d", path, lineno);
+        if (got > CONFIG_LINE_MAX) {
+            rc = cli_error_usage("%s: line is %zd bytes long, more than %d", where, got,
+                                 CONFIG_LINE_MAX);
+            break;
+        }
+        if ((size_t)got != strlen(line)) {
+            rc = cli_error_usage("%s: line holds a NUL byte; a config file is text", where);
+            break;
+        }
         char *s = trim(line);
         if (*s == '\0' || *s == '#')
             continue;
-        char where[512];
-        snprintf(where, sizeof(where), "%s:%d", path, lineno);
         char *eq = strchr(s, '=');
         if (eq == NULL) {
             rc = cli_error_usage("%s: expected 'key = value'", where);
@@ -208,8 +222,9 @@ int cli_config_file(cli_config *cfg, const cli_opt *const *groups, const char *p
         cfg->owned[cfg->n_owned++] = copy;
         rc = apply(cfg, o, o->type == OPT_COUNT ? NULL : copy, where, true);
     }
-    if (ferror(f))
-        rc = cli_errorf(CLI_EXIT_USAGE, "cannot read config file %s", path);
+    if (rc == CLI_EXIT_OK && ferror(f))
+        rc = cli_errorf(CLI_EXIT_USAGE, "cannot read config file %s: %s", path, strerror(errno));
+    free(line);
     fclose(f);
     return rc;
 }

@@ -10,4 +10,13 @@
 /* Append one field (quoted if needed) to b; returns 0 or -1. */
 __attribute__((warn_unused_result)) int attrib_csv_field(attrib_buf *b, const char *s, size_t len);
 
+/*
+ * A text field (a name or an id, never a number) with formula neutralisation
+ * when `neutralise`: a cell starting with = + - @ TAB or CR, which a
+ * spreadsheet would run as a formula (CSV injection), gets a leading ' that
+ * makes it plain text. Returns 0 or -1.
+ */
+__attribute__((warn_unused_result)) int attrib_csv_text(attrib_buf *b, const char *s, size_t len,
+                                                        bool neutralise);
+
 #endif

@@ -98,9 +98,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 expect_exit 1 "$ATTRIB" --db g.db export --out no-such-dir/r.csv
 expect_err 'no-such-dir/r.csv'
-# A directory in the way of the rename: the old content survives.
+# A directory in the way: refused before any work (exit 2, issue 18).
 mkdir isdir
-expect_exit 1 "$ATTRIB" --db g.db export --out isdir
+expect_exit 2 "$ATTRIB" --db g.db export --out isdir
 [ -z "$(ls isdir)" ] || fail "temp file left behind"
 [ -z "$(ls | grep '\.tmp\.')" ] || fail "temp file left behind"
 chmod 755 ro

@@ -189,6 +189,19 @@ expect_exit 0 "$ATTRIB" --db "$O" init --schema-file "$TOP/tests/data/challenge_
 expect_exit 0 "$ATTRIB" --db "$O" init --schema-file "$TOP/tests/data/challenge_db_create.sql"
 eq "$(pg -c "SELECT string_agg(DISTINCT data_type, ',') FROM information_schema.columns WHERE table_schema = '${S}_official' AND column_name IN ('revenue', 'cost', 'ihc')")" \
    "double precision" "float columns of the official schema on PostgreSQL"
+# Only CREATE TABLE / CREATE INDEX run from a schema file (issue 18, defect 2):
+# the rest is refused before anything runs; a statement the splitter cannot
+# see (hidden in a dollar quote) is refused by the server's one-command rule.
+pg -c "INSERT INTO \"${S}_official\".conversions VALUES ('c1', 'u1', '2023-09-02', '09:00:00', 1)" >/dev/null ||
+    fail "setup: a conversion row"
+printf "CREATE TABLE IF NOT EXISTS x(a int); DROP TABLE conversions; DELETE FROM session_sources;\n" >hostile.sql
+expect_exit 1 "$ATTRIB" --db "$O" init --schema-file hostile.sql
+expect_err 'only CREATE TABLE and CREATE INDEX statements are run'
+printf "CREATE TABLE IF NOT EXISTS y(a text DEFAULT \$\$'\$\$); DELETE FROM conversions; --');\n" >dollar.sql
+expect_exit 1 "$ATTRIB" --db "$O" init --schema-file dollar.sql
+eq "$(pg -c "SELECT count(*) FROM \"${S}_official\".conversions")" "1" "conversions after hostile schema files"
+eq "$(pg -c "SELECT count(*) FROM information_schema.tables WHERE table_schema = '${S}_official' AND table_name IN ('x', 'y')")" \
+   "0" "tables from refused schema files"
 
 # ---- 3d. the exact report sums of incremental reports, the same on both ----
 sums_sq() { q "$1" "SELECT channel_name, date, ihc_hi, ihc_lo, rev_hi, rev_lo FROM attrib_report_sums WHERE ihc_hi <> 0 OR ihc_lo <> 0 OR rev_hi <> 0 OR rev_lo <> 0 ORDER BY 1, 2"; }

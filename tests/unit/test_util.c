@@ -7,6 +7,7 @@
 #include "util/numfmt.h"
 #include "util/strmap.h"
 #include "util/ts.h"
+#include "util/utf8.h"
 #include "util/xsum.h"
 
 #include <math.h>
@@ -126,6 +127,52 @@ static void test_csv(void **state)
     attrib_buf_free(&b);
 }
 
+/* Formula neutralisation: text cells only, the usual leading characters. */
+static void test_csv_text(void **state)
+{
+    (void)state;
+    attrib_buf b = ATTRIB_BUF_INIT(0);
+    struct {
+        const char *in, *neutral, *raw;
+    } cases[] = {{"=1+1", "'=1+1", "=1+1"},
+                 {"+1", "'+1", "+1"},
+                 {"-2", "'-2", "-2"},
+                 {"@SUM(A1)", "'@SUM(A1)", "@SUM(A1)"},
+                 {"\tx", "'\tx", "\tx"},
+                 {"\rx", "\"'\rx\"", "\"\rx\""},
+                 {"=a,b", "\"'=a,b\"", "\"=a,b\""},
+                 {"a=b", "a=b", "a=b"},
+                 {"", "", ""}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        attrib_buf_reset(&b);
+        assert_int_equal(attrib_csv_text(&b, cases[i].in, strlen(cases[i].in), true), 0);
+        assert_string_equal(attrib_buf_cstr(&b), cases[i].neutral);
+        attrib_buf_reset(&b);
+        assert_int_equal(attrib_csv_text(&b, cases[i].in, strlen(cases[i].in), false), 0);
+        assert_string_equal(attrib_buf_cstr(&b), cases[i].raw);
+    }
+    attrib_buf_free(&b);
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    struct {
+        const char *s;
+        size_t len;
+        bool ok;
+    } cases[] = {
+        {"plain", 5, true},         {"caf\xc3\xa9", 5, true},
+        {"\xe2\x98\x95", 3, true},  {"\xf0\x9f\x98\x80", 4, true},
+        {"A\0B", 3, false},         {"\x80", 1, false},
+        {"\xc3", 1, false},         {"\xc0\xaf", 2, false}, /* overlong */
+        {"\xed\xa0\x80", 3, false}, /* surrogate */ {"\xf4\x90\x80\x80", 4, false},
+        {"\xe2\x98", 2, false},     {"", 0, true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(attrib_utf8_valid(cases[i].s, cases[i].len), cases[i].ok);
+}
+
 static void test_buf_limit(void **state)
 {
     (void)state;
@@ -195,6 +242,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_date_parse), cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_numfmt),     cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_csv_text),   cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_buf_limit),  cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_xsum),
     };

@@ -5,6 +5,7 @@
 #include "lib/ihc/params.h"
 
 #include "lib/core/ctx.h"
+#include "lib/core/file.h"
 #include "util/buf.h"
 #include "util/numfmt.h"
 
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 extern const char attrib__embed_default[];
 extern const unsigned long attrib__embed_default_len;
@@ -437,37 +437,9 @@ int attrib__ihc_params_to_json(attrib_ctx *ctx, const attrib_ihc_params *p, char
 int attrib__ihc_params_save(attrib_ctx *ctx, const attrib_ihc_params *p, const char *path)
 {
     char *text = NULL;
-    FILE *f = NULL;
-    attrib_buf tmp = ATTRIB_BUF_INIT(0);
     int rc = attrib__ihc_params_to_json(ctx, p, &text);
-    if (rc != ATTRIB_OK)
-        goto done;
-    if (attrib_buf_printf(&tmp, "%s.tmp", path) != 0) {
-        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    f = fopen(tmp.data, "wb");
-    if (f == NULL) {
-        rc = attrib__error(ctx, ATTRIB_EIO, "cannot write %s: %s", path, strerror(errno));
-        goto done;
-    }
-    size_t len = strlen(text);
-    if (fwrite(text, 1, len, f) != len) {
-        rc = attrib__error(ctx, ATTRIB_EIO, "cannot write %s: %s", path, strerror(errno));
-        goto done;
-    }
-    FILE *cf = f;
-    f = NULL;
-    if (fclose(cf) != 0 || rename(tmp.data, path) != 0) {
-        rc = attrib__error(ctx, ATTRIB_EIO, "cannot write %s: %s", path, strerror(errno));
-        goto done;
-    }
-done:
-    if (f != NULL) {
-        fclose(f);
-        unlink(tmp.data);
-    }
-    attrib_buf_free(&tmp);
+    if (rc == ATTRIB_OK)
+        rc = attrib__file_save(ctx, path, text, strlen(text));
     free(text);
     return rc;
 }

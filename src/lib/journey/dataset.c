@@ -603,7 +603,11 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     ds->costs.channels = &ds->channels;
     if (ds->all_paths)
         all_sessions = true; /* every conversion and session is a path */
-    int rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
+    /* Duplicate ids first: a session of two rows would count its cost twice. */
+    int rc = attrib__rows_check_unique(ctx, st);
+    if (rc != ATTRIB_OK)
+        goto done;
+    rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
     if (rc != ATTRIB_OK)
         goto done;
     size_t nu = ds->users.count;

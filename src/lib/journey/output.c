@@ -40,17 +40,18 @@ static int session_json(attrib_buf *b, const attrib_journey *j, size_t k, const 
     return rc;
 }
 
-static int session_csv(attrib_buf *b, const attrib_journey *j, size_t k, const attrib_channels *ch)
+static int session_csv(attrib_buf *b, const attrib_journey *j, size_t k, const attrib_channels *ch,
+                       bool neutralise)
 {
     const attrib_session *s = &j->sessions[k];
     char ts[20];
     attrib_datetime_format(s->ts, ts);
     const char *name = ch->names[s->channel];
-    int rc = attrib_csv_field(b, j->conv_id, strlen(j->conv_id));
+    int rc = attrib_csv_text(b, j->conv_id, strlen(j->conv_id), neutralise);
     rc |= attrib_buf_addc(b, ',');
-    rc |= attrib_csv_field(b, s->id, strlen(s->id));
+    rc |= attrib_csv_text(b, s->id, strlen(s->id), neutralise);
     rc |= attrib_buf_printf(b, ",%s,", ts);
-    rc |= attrib_csv_field(b, name, strlen(name));
+    rc |= attrib_csv_text(b, name, strlen(name), neutralise);
     rc |= attrib_buf_printf(b, ",%d,%d,%d,%d\r\n", s->holder, s->closer, k + 1 == j->n,
                             s->impression);
     return rc;
@@ -110,7 +111,7 @@ int attrib_journeys_write(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
         const attrib_journey *jr = &ds.journeys[j];
         for (size_t k = 0; k < jr->n && brc == 0; k++) {
             if (format == ATTRIB_JOURNEYS_CSV) {
-                brc = session_csv(&b, jr, k, &ch);
+                brc = session_csv(&b, jr, k, &ch, !opts->csv_raw);
             } else {
                 brc = session_json(&b, jr, k, &ch);
                 brc |= attrib_buf_addc(&b, '\n');

@@ -2,12 +2,13 @@
  * The CSV report (SPEC §5): channel_reporting rows of the selected dates,
  * sorted by channel_name then date (byte order, the same on every store),
  * RFC 4180 quoting, shortest round-trip numbers, CPO = cost / ihc (empty when
- * ihc = 0), ROAS = ihc_revenue / cost (empty when cost = 0). Written to a
- * temp file beside the target and renamed over it, so a reader sees the old
- * file or the new one, never a part.
+ * ihc = 0), ROAS = ihc_revenue / cost (empty when cost = 0). Written by the
+ * atomic file writer (core/file.c), so a reader sees the old file or the new
+ * one, never a part.
  */
 #include "attrib/pipeline.h"
 
+#include "lib/core/file.h"
 #include "lib/report/store.h"
 #include "lib/store/rows.h"
 #include "util/buf.h"
@@ -15,15 +16,9 @@
 #include "util/numfmt.h"
 #include "util/ts.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 typedef struct {
     char *channel;
@@ -92,12 +87,12 @@ static int add_num(attrib_buf *b, double x)
 }
 
 /* The whole file in memory: a report has one row per channel and day. */
-static int render(const export_state *es, attrib_buf *b)
+static int render(const export_state *es, attrib_buf *b, bool neutralise)
 {
     int rc = attrib_buf_adds(b, "channel_name,date,cost,ihc,ihc_revenue,CPO,ROAS\r\n");
     for (size_t i = 0; i < es->n && rc == 0; i++) {
         const export_row *r = &es->rows[i];
-        rc |= attrib_csv_field(b, r->channel, strlen(r->channel));
+        rc |= attrib_csv_text(b, r->channel, strlen(r->channel), neutralise);
         rc |= attrib_buf_printf(b, ",%s,", r->date);
         rc |= add_num(b, r->cost);
         rc |= attrib_buf_addc(b, ',');
@@ -115,84 +110,6 @@ static int render(const export_state *es, attrib_buf *b)
     return rc;
 }
 
-/*
- * Create a fresh temp file beside path, as open(2) with O_CREAT|O_EXCL and
- * mode 0666 would: the kernel applies the umask, so the report gets the
- * permissions a plain fopen would give without reading the umask (umask(2)
- * changes process state and races with other threads). The name is in tmp.
- */
-static int open_temp(const char *path, attrib_buf *tmp)
-{
-    static atomic_uint seq;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        attrib_buf_reset(tmp);
-        unsigned n = atomic_fetch_add(&seq, 1);
-        if (attrib_buf_printf(tmp, "%s.tmp.%ld.%u.%lx", path, (long)getpid(), n,
-                              (unsigned long)now.tv_nsec) != 0) {
-            errno = ENOMEM;
-            return -1;
-        }
-        int fd = open(tmp->data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
-            return fd;
-    }
-    return -1; /* errno is EEXIST */
-}
-
-/* Write data to path through a temp file in the same directory + rename. */
-static int write_atomic(attrib_ctx *ctx, const char *path, const char *data, size_t len)
-{
-    int rc = ATTRIB_OK;
-    int fd = -1;
-    attrib_buf tmp = ATTRIB_BUF_INIT(0);
-    fd = open_temp(path, &tmp);
-    if (fd < 0) {
-        rc = errno == ENOMEM ? attrib__error(ctx, ATTRIB_ENOMEM, "out of memory")
-                             : attrib__error(ctx, ATTRIB_EIO,
-                                             "cannot write %s: %s; check the directory exists "
-                                             "and is writable",
-                                             path, strerror(errno));
-        attrib_buf_reset(&tmp); /* nothing to remove */
-        goto done;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = attrib__error(ctx, ATTRIB_EIO, "cannot write %s: %s", path, strerror(errno));
-            goto done;
-        }
-        off += (size_t)w;
-    }
-    /* Replacing a file keeps its permissions, as a plain fopen would. */
-    struct stat old;
-    if ((stat(path, &old) == 0 && fchmod(fd, old.st_mode & 07777) != 0) || fsync(fd) != 0) {
-        rc = attrib__error(ctx, ATTRIB_EIO, "cannot write %s: %s", path, strerror(errno));
-        goto done;
-    }
-    int cfd = fd;
-    fd = -1;
-    if (close(cfd) != 0) {
-        rc = attrib__error(ctx, ATTRIB_EIO, "cannot write %s: %s", path, strerror(errno));
-        goto done;
-    }
-    if (rename(tmp.data, path) != 0) {
-        rc = attrib__error(ctx, ATTRIB_EIO, "cannot replace %s: %s", path, strerror(errno));
-        goto done;
-    }
-done:
-    if (fd >= 0)
-        close(fd);
-    if (rc != ATTRIB_OK && tmp.data != NULL && tmp.data[0] != '\0')
-        unlink(tmp.data);
-    attrib_buf_free(&tmp);
-    return rc;
-}
-
 int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                       const char *path, attrib_summary *sum)
 {
@@ -200,18 +117,20 @@ int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_option
     export_state es = {.ctx = ctx};
     attrib_buf out = ATTRIB_BUF_INIT(0);
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
-    int rc = attrib_store_check(st, true);
+    int rc = attrib__file_check(ctx, path); /* before the work, not after it */
+    if (rc == ATTRIB_OK)
+        rc = attrib_store_check(st, true);
     if (rc == ATTRIB_OK)
         rc = attrib__report_scan(st, &sel, on_row, &es);
     if (rc != ATTRIB_OK)
         goto done;
     if (es.n > 1)
         qsort(es.rows, es.n, sizeof(*es.rows), cmp_row);
-    if (render(&es, &out) != 0 || attrib_buf_failed(&out)) {
+    if (render(&es, &out, !opts->csv_raw) != 0 || attrib_buf_failed(&out)) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory rendering the report");
         goto done;
     }
-    rc = write_atomic(ctx, path, attrib_buf_cstr(&out), out.len);
+    rc = attrib__file_save(ctx, path, attrib_buf_cstr(&out), out.len);
     if (rc == ATTRIB_OK)
         sum->csv_rows += es.n;
 done:

@@ -4,6 +4,7 @@
  */
 #include "attrib/pipeline.h"
 
+#include "lib/core/file.h"
 #include "lib/steps/steps.h"
 
 int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts, const char *path,
@@ -11,6 +12,9 @@ int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts
 {
     attrib__enter(ctx);
     int rc = attrib__check_run_options(ctx, opts);
+    /* A path that cannot be written fails now, not after the whole run. */
+    if (rc == ATTRIB_OK && path != NULL)
+        rc = attrib__file_check(ctx, path);
     if (rc != ATTRIB_OK)
         return attrib__leave(ctx, rc);
     rc = attrib_store_check(st, false);
@@ -25,7 +29,12 @@ int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts
     } else {
         rc = attrib__attribute_step(ctx, st, opts, true, sum);
     }
-    if (rc == ATTRIB_OK && path != NULL)
+    if (rc == ATTRIB_OK && path != NULL) {
         rc = attrib_export_csv(ctx, st, opts, path, sum);
+        /* The tables are committed by now: say so, so nobody reruns it all. */
+        if (rc != ATTRIB_OK && rc != ATTRIB_ENOMEM)
+            attrib__error_prefix(ctx, "the attribution and report tables are committed, but the "
+                                      "CSV was not written (fix this and rerun the export step)");
+    }
     return attrib__leave(ctx, rc);
 }

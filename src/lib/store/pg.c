@@ -627,7 +627,8 @@ static int connect_error(attrib_ctx *ctx, PGconn *conn, const char *disp)
     return attrib__error(ctx, code, "cannot connect to %s: %s; %s", disp, msg, hint);
 }
 
-static int pg_open(attrib_ctx *ctx, const char *target, unsigned flags, void **out, char **display)
+static int pg_open(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms,
+                   void **out, char **display)
 {
     char *conninfo = NULL, *schema = NULL, *disp = NULL;
     pg_store *s = NULL;
@@ -659,6 +660,11 @@ static int pg_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
               "setting up the session");
     if (rc == ATTRIB_OK && (flags & ATTRIB_STORE_READONLY))
         rc = exec(s, "SET default_transaction_read_only = on", "setting up the session");
+    if (rc == ATTRIB_OK) { /* PostgreSQL waits for a lock forever by default */
+        char sql[64];
+        snprintf(sql, sizeof(sql), "SET lock_timeout = %u", busy_ms);
+        rc = exec(s, sql, "setting up the session");
+    }
     if (rc != ATTRIB_OK)
         goto done;
     if (schema != NULL) {
@@ -767,9 +773,8 @@ static bool word_char(char c)
  * whole word outside quotes and comments) becomes double precision, so the
  * values keep every bit, as on SQLite.
  */
-static int pg_exec_script(void *impl, const char *sql)
+static int run_script(pg_store *s, const char *sql, bool one)
 {
-    pg_store *s = impl;
     attrib_buf b = ATTRIB_BUF_INIT(0);
     int e = 0;
     const char *p = sql;
@@ -796,9 +801,31 @@ static int pg_exec_script(void *impl, const char *sql)
             e |= attrib_buf_addc(&b, *p++);
         }
     }
-    int rc = e != 0 ? oom(s) : exec(s, attrib_buf_cstr(&b), "running the schema script");
+    /* PQexecParams (the extended protocol) runs one command at most: a second
+     * one that store/schema.c did not see fails instead of running. */
+    int rc = ATTRIB_OK;
+    if (e != 0) {
+        rc = oom(s);
+    } else if (!one) {
+        rc = exec(s, attrib_buf_cstr(&b), "running the schema script");
+    } else {
+        PGresult *res = PQexecParams(s->conn, attrib_buf_cstr(&b), 0, NULL, NULL, NULL, NULL, 0);
+        if (res == NULL || !result_ok(res))
+            rc = pg_fail(s, res, "running the schema statement");
+        PQclear(res);
+    }
     attrib_buf_free(&b);
     return rc;
+}
+
+static int pg_exec_script(void *impl, const char *sql)
+{
+    return run_script(impl, sql, false);
+}
+
+static int pg_exec_schema(void *impl, const char *sql)
+{
+    return run_script(impl, sql, true);
 }
 
 /* The built-in schema: the tables of challenge_db_create.sql with
@@ -859,6 +886,25 @@ static int pg_tables_exist(void *impl, const char *const *names, size_t n, bool 
             present[i] = PQgetvalue(res, 0, 0)[0] == 't';
         PQclear(res);
     }
+    return rc;
+}
+
+static int pg_is_unique(void *impl, const char *table, const char *column, bool *out)
+{
+    pg_store *s = impl;
+    const char *v[2] = {table, column};
+    PGresult *res = PQexecParams(
+        s->conn,
+        "SELECT count(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND"
+        " a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass(quote_ident($1)) AND"
+        " i.indisunique AND i.indnatts = 1 AND a.attname = $2",
+        2, NULL, v, NULL, NULL, 0);
+    int rc = ATTRIB_OK;
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        rc = pg_fail(s, res, "listing indexes");
+    else
+        *out = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+    PQclear(res);
     return rc;
 }
 
@@ -1168,8 +1214,10 @@ const attrib_store_ops attrib_store_pg = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .exec_script = pg_exec_script,
+    .exec_schema = pg_exec_schema,
     .init_schema = pg_init_schema,
     .tables_exist = pg_tables_exist,
+    .is_unique = pg_is_unique,
     .exec = pg_exec,
     .query = pg_query,
     .insert = pg_insert,

@@ -2,9 +2,11 @@
 #include "lib/store/rows.h"
 
 #include "util/ts.h"
+#include "util/utf8.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const skip_hint = "fix the row, or rerun with skip_bad_rows to skip it";
 
@@ -40,10 +42,19 @@ static int bad(attrib_ctx *ctx, const char *table, const row_ref *ref, const cha
                          row, column, attrib__value_repr(v, repr, sizeof(repr)), expect, skip_hint);
 }
 
-/* Text (or integer rendered as text) id; NULL and empty are rejected. */
+/* Text attrib can carry everywhere: no NUL byte (C strings would cut it
+ * there, merging "A\0B" with "A") and valid UTF-8 (JSON output must be
+ * valid UTF-8). */
+static bool clean_text(const char *s, size_t len)
+{
+    return attrib_utf8_valid(s, len);
+}
+
+/* Text (or integer rendered as text) id; NULL, empty, NUL bytes and
+ * invalid UTF-8 are rejected. */
 static int id_value(const attrib_value *v, const char **s, size_t *len, char *scratch)
 {
-    if (v->type == ATTRIB_V_TEXT && v->len > 0) {
+    if (v->type == ATTRIB_V_TEXT && v->len > 0 && clean_text(v->s, v->len)) {
         *s = v->s;
         *len = v->len;
         return 0;
@@ -70,6 +81,28 @@ static int flag_value(const attrib_value *v, uint8_t *out)
     return -1;
 }
 
+/*
+ * Input amounts (revenue, cost) within the range the exact sums hold
+ * (|x| < 2^50, about 1.1e15, util/xsum.h), so an absurd value is named at
+ * its input row, where skip_bad_rows can skip it, not at a report row.
+ */
+#define AMOUNT_LIMIT 1125899906842624.0
+
+static int amount_value(const attrib_value *v, double *out)
+{
+    double x;
+    if (v->type == ATTRIB_V_INT)
+        x = (double)v->i;
+    else if (v->type == ATTRIB_V_REAL)
+        x = v->r;
+    else
+        return -1;
+    if (!(fabs(x) < AMOUNT_LIMIT))
+        return -1;
+    *out = x;
+    return 0;
+}
+
 static int finite_value(const attrib_value *v, double *out)
 {
     if (v->type == ATTRIB_V_INT) {
@@ -91,9 +124,10 @@ int attrib__session_row(attrib_ctx *ctx, const attrib_value *c, attrib_session_r
     const row_ref ref = {idv, &c[ATTRIB_SS_ROWID], "session_id"};
     const row_ref *row = &ref;
     if (id_value(idv, &out->session_id, &out->session_id_len, scratch[0]) != 0)
-        return bad(ctx, t, row, "session_id", idv, "a session id");
+        return bad(ctx, t, row, "session_id", idv, "a session id (UTF-8 text without NUL)");
     if (id_value(&c[ATTRIB_SS_USER_ID], &out->user_id, &out->user_id_len, scratch[1]) != 0)
-        return bad(ctx, t, row, "user_id", &c[ATTRIB_SS_USER_ID], "a user id");
+        return bad(ctx, t, row, "user_id", &c[ATTRIB_SS_USER_ID],
+                   "a user id (UTF-8 text without NUL)");
     const attrib_value *d = &c[ATTRIB_SS_EVENT_DATE], *tm = &c[ATTRIB_SS_EVENT_TIME];
     int32_t day = 0, sod = 0;
     if (d->type != ATTRIB_V_TEXT || attrib_date_parse(d->s, d->len, &day) != 0)
@@ -103,8 +137,8 @@ int attrib__session_row(attrib_ctx *ctx, const attrib_value *c, attrib_session_r
     out->day = day;
     out->ts = (int64_t)day * ATTRIB_SECS_PER_DAY + sod;
     const attrib_value *ch = &c[ATTRIB_SS_CHANNEL];
-    if (ch->type != ATTRIB_V_TEXT)
-        return bad(ctx, t, row, "channel_name", ch, "a channel name");
+    if (ch->type != ATTRIB_V_TEXT || !clean_text(ch->s, ch->len))
+        return bad(ctx, t, row, "channel_name", ch, "a channel name (UTF-8 text without NUL)");
     out->channel = ch->s;
     out->channel_len = ch->len;
     if (flag_value(&c[ATTRIB_SS_HOLDER], &out->holder) != 0)
@@ -115,8 +149,9 @@ int attrib__session_row(attrib_ctx *ctx, const attrib_value *c, attrib_session_r
         return bad(ctx, t, row, "impression_interaction", &c[ATTRIB_SS_IMPRESSION], "0 or 1");
     const attrib_value *cost = &c[ATTRIB_SS_COST];
     out->cost = 0;
-    if (cost->type != ATTRIB_V_NULL && finite_value(cost, &out->cost) != 0)
-        return bad(ctx, "session_costs", row, "cost", cost, "a number or NULL");
+    if (cost->type != ATTRIB_V_NULL && amount_value(cost, &out->cost) != 0)
+        return bad(ctx, "session_costs", row, "cost", cost,
+                   "a number below 1.1e15 in magnitude, or NULL");
     return ATTRIB_OK;
 }
 
@@ -128,9 +163,10 @@ int attrib__conversion_row(attrib_ctx *ctx, const attrib_value *c, attrib_conver
     const row_ref ref = {idv, &c[ATTRIB_CV_ROWID], "conv_id"};
     const row_ref *row = &ref;
     if (id_value(idv, &out->conv_id, &out->conv_id_len, scratch[0]) != 0)
-        return bad(ctx, t, row, "conv_id", idv, "a conversion id");
+        return bad(ctx, t, row, "conv_id", idv, "a conversion id (UTF-8 text without NUL)");
     if (id_value(&c[ATTRIB_CV_USER_ID], &out->user_id, &out->user_id_len, scratch[1]) != 0)
-        return bad(ctx, t, row, "user_id", &c[ATTRIB_CV_USER_ID], "a user id");
+        return bad(ctx, t, row, "user_id", &c[ATTRIB_CV_USER_ID],
+                   "a user id (UTF-8 text without NUL)");
     const attrib_value *d = &c[ATTRIB_CV_CONV_DATE], *tm = &c[ATTRIB_CV_CONV_TIME];
     int32_t day = 0, sod = 0;
     if (d->type != ATTRIB_V_TEXT || attrib_date_parse(d->s, d->len, &day) != 0)
@@ -139,8 +175,9 @@ int attrib__conversion_row(attrib_ctx *ctx, const attrib_value *c, attrib_conver
         return bad(ctx, t, row, "conv_time", tm, "a time HH:MM:SS");
     out->day = day;
     out->ts = (int64_t)day * ATTRIB_SECS_PER_DAY + sod;
-    if (finite_value(&c[ATTRIB_CV_REVENUE], &out->revenue) != 0)
-        return bad(ctx, t, row, "revenue", &c[ATTRIB_CV_REVENUE], "a number");
+    if (amount_value(&c[ATTRIB_CV_REVENUE], &out->revenue) != 0)
+        return bad(ctx, t, row, "revenue", &c[ATTRIB_CV_REVENUE],
+                   "a number below 1.1e15 in magnitude");
     return ATTRIB_OK;
 }
 
@@ -152,4 +189,63 @@ int attrib__number(attrib_ctx *ctx, const attrib_value *v, double *out, const ch
     char repr[96];
     return attrib__error(ctx, ATTRIB_EDATA, "%s row %s: column %s: value %s is not a number", table,
                          row, column, attrib__value_repr(v, repr, sizeof(repr)));
+}
+
+typedef struct {
+    attrib_ctx *ctx;
+    const char *table, *idcol, *what;
+    int rc;
+} dup_state;
+
+static int on_duplicate(const attrib_value *c, void *payload)
+{
+    dup_state *d = payload;
+    char id[96], u1[96], u2[96];
+    attrib__value_repr(&c[0], id, sizeof(id));
+    attrib__value_repr(&c[1], u1, sizeof(u1));
+    attrib__value_repr(&c[2], u2, sizeof(u2));
+    long long n = c[3].type == ATTRIB_V_INT ? (long long)c[3].i : 2;
+    if (strcmp(u1, u2) == 0)
+        d->rc = attrib__error(d->ctx, ATTRIB_EDATA,
+                              "%s row %s %s: the %s appears %lld times (user_id %s); %s must be "
+                              "unique: remove the extra rows (skip_bad_rows does not skip "
+                              "duplicates)",
+                              d->table, d->idcol, id, d->what, n, u1, d->idcol);
+    else
+        d->rc = attrib__error(d->ctx, ATTRIB_EDATA,
+                              "%s row %s %s: the %s appears %lld times, with user_id %s and %s; "
+                              "%s must be unique: remove the extra rows (skip_bad_rows does not "
+                              "skip duplicates)",
+                              d->table, d->idcol, id, d->what, n, u1, u2, d->idcol);
+    return d->rc;
+}
+
+int attrib__rows_check_unique(attrib_ctx *ctx, attrib_store *st)
+{
+    static const struct {
+        const char *table, *idcol, *what, *sql;
+    } keys[] = {
+        {"session_sources", "session_id", "session",
+         "SELECT session_id, min(user_id), max(user_id), count(*) FROM session_sources"
+         " GROUP BY session_id HAVING count(*) > 1 LIMIT 1"},
+        {"conversions", "conv_id", "conversion",
+         "SELECT conv_id, min(user_id), max(user_id), count(*) FROM conversions"
+         " GROUP BY conv_id HAVING count(*) > 1 LIMIT 1"},
+    };
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        bool unique = false;
+        int rc = st->ops->is_unique(st->impl, keys[k].table, keys[k].idcol, &unique);
+        if (rc != ATTRIB_OK)
+            return rc;
+        if (unique)
+            continue;
+        dup_state d = {ctx, keys[k].table, keys[k].idcol, keys[k].what, ATTRIB_OK};
+        rc = st->ops->query(st->impl, keys[k].sql, NULL, 0, 4, on_duplicate, &d,
+                            "looking for duplicate ids");
+        if (d.rc != ATTRIB_OK)
+            return d.rc;
+        if (rc != ATTRIB_OK)
+            return rc;
+    }
+    return ATTRIB_OK;
 }

@@ -37,6 +37,15 @@ int attrib__session_row(attrib_ctx *ctx, const attrib_value *cols, attrib_sessio
 int attrib__conversion_row(attrib_ctx *ctx, const attrib_value *cols, attrib_conversion_row *out,
                            char scratch[2][32]);
 
+/*
+ * Input ids must be unique: session_sources.session_id (a session of two
+ * rows would count its cost twice) and conversions.conv_id. A table whose
+ * primary key or a unique index is the id needs no look; otherwise one
+ * GROUP BY query finds the first duplicate, named with its user ids.
+ * ATTRIB_EDATA. Duplicates are never skipped (which row is right?).
+ */
+int attrib__rows_check_unique(attrib_ctx *ctx, attrib_store *st);
+
 /* A number column of attrib's own tables (ihc, revenue, report values). */
 int attrib__number(attrib_ctx *ctx, const attrib_value *v, double *out, const char *table,
                    const char *column, const char *row);

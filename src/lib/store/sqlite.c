@@ -13,11 +13,47 @@
 #include "util/buf.h"
 #include "util/ts.h"
 
+#include <libgen.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+const char *attrib__sq_errmsg(sqlite3 *db, const char *path, unsigned busy_ms, char *buf,
+                              size_t size)
+{
+    int ec = sqlite3_extended_errcode(db);
+    if ((ec & 0xff) == SQLITE_BUSY || (ec & 0xff) == SQLITE_LOCKED) {
+        snprintf(buf, size,
+                 "another process holds a lock on the database (%s); waited %.1f s for it "
+                 "(busy_timeout); retry when it is done, or wait longer with a larger "
+                 "busy_timeout",
+                 sqlite3_errmsg(db), busy_ms / 1000.0);
+        return buf;
+    }
+    if ((ec & 0xff) == SQLITE_READONLY && path != NULL && strncmp(path, "file:", 5) != 0 &&
+        access(path, W_OK) == 0) {
+        /* The file is writable: it is the directory SQLite cannot write its
+         * journal into (path-journal beside the database). */
+        char *copy = strdup(path);
+        const char *dir = copy != NULL ? dirname(copy) : ".";
+        if (access(dir, W_OK) != 0) {
+            snprintf(buf, size,
+                     "directory %s is not writable: SQLite writes its journal %s-journal "
+                     "there while it changes the database; make the directory writable or "
+                     "move the database",
+                     dir, path);
+            free(copy);
+            return buf;
+        }
+        free(copy);
+    }
+    snprintf(buf, size, "%s", sqlite3_errmsg(db));
+    return buf;
+}
 
 static int sq_fail(sq_store *s, const char *what)
 {
@@ -25,7 +61,9 @@ static int sq_fail(sq_store *s, const char *what)
     int ec = sqlite3_errcode(s->db);
     if (ec == SQLITE_NOMEM)
         code = ATTRIB_ENOMEM;
-    return attrib__error(s->ctx, code, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    char msg[512];
+    return attrib__error(s->ctx, code, "%s: %s: %s", s->path, what,
+                         attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
 }
 
 static bool sq_accepts(const char *target)
@@ -38,8 +76,9 @@ static int exec(sq_store *s, const char *sql)
     char *err = NULL;
     int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
     if (rc != SQLITE_OK) {
+        char msg[512];
         int code = attrib__error(s->ctx, ATTRIB_EDB, "%s: %s", s->path,
-                                 err != NULL ? err : sqlite3_errstr(rc));
+                                 attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
         sqlite3_free(err);
         return code;
     }
@@ -56,7 +95,8 @@ static bool has_rowid(sq_store *s, const char *table)
     return ok;
 }
 
-static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **out, char **display)
+static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms,
+                   void **out, char **display)
 {
     int rc = ATTRIB_OK;
     sq_store *s = calloc(1, sizeof(*s));
@@ -89,7 +129,8 @@ static int sq_open(attrib_ctx *ctx, const char *target, unsigned flags, void **o
         goto done;
     }
     sqlite3_extended_result_codes(s->db, 0);
-    sqlite3_busy_timeout(s->db, 10000);
+    s->busy_ms = busy_ms > INT_MAX ? INT_MAX : busy_ms;
+    sqlite3_busy_timeout(s->db, (int)s->busy_ms);
     /* Debian builds SQLite with SECURE_DELETE: every freed page is zeroed and
      * journaled, which made deleting 361k attribution rows cost 0.77 s instead
      * of 0.09 s. FAST still zeroes deleted content on pages written anyway.
@@ -158,9 +199,68 @@ static int sq_rollback(void *impl)
     return exec(s, "ROLLBACK");
 }
 
+/*
+ * The authorizer of schema statements: table and index creation, reading
+ * the columns they cover, and the bookkeeping SQLite does for it in its
+ * schema table; nothing else (no DELETE, DROP, ATTACH, PRAGMA, INSERT into a
+ * user table, SELECT, transaction statements...).
+ */
+static int schema_authorizer(void *payload, int action, const char *a, const char *b,
+                             const char *db, const char *trigger)
+{
+    (void)payload, (void)b, (void)db, (void)trigger;
+    switch (action) {
+    case SQLITE_CREATE_TABLE:
+    case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_FUNCTION: /* in a column default or an index expression */
+    case SQLITE_READ:     /* the columns a new index or key covers */
+    case SQLITE_REINDEX:  /* filling the new index */
+        return SQLITE_OK;
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+        return a != NULL && (strcmp(a, "sqlite_master") == 0 || strcmp(a, "sqlite_schema") == 0 ||
+                             strcmp(a, "sqlite_temp_master") == 0)
+                   ? SQLITE_OK
+                   : SQLITE_DENY;
+    default:
+        return SQLITE_DENY;
+    }
+}
+
 static int sq_exec_script(void *impl, const char *sql)
 {
     return exec(impl, sql);
+}
+
+/* One schema statement (store/schema.c checked it), under the authorizer;
+ * a second statement in the text is refused, not run. */
+static int sq_exec_schema(void *impl, const char *sql)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    int rc = ATTRIB_OK;
+    sqlite3_set_authorizer(s->db, schema_authorizer, NULL);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, &tail) != SQLITE_OK) {
+        rc = sq_fail(s, "schema statement");
+        goto done;
+    }
+    sqlite3_stmt *rest = NULL;
+    if (tail != NULL && *tail != '\0' &&
+        (sqlite3_prepare_v2(s->db, tail, -1, &rest, NULL) != SQLITE_OK || rest != NULL)) {
+        sqlite3_finalize(rest);
+        rc = attrib__error(s->ctx, ATTRIB_EPARSE, "%s: one statement expected", s->path);
+        goto done;
+    }
+    int step = st != NULL ? sqlite3_step(st) : SQLITE_DONE;
+    if (step != SQLITE_DONE && step != SQLITE_ROW)
+        rc = sq_fail(s, "schema statement");
+done:
+    sqlite3_finalize(st);
+    sqlite3_set_authorizer(s->db, NULL, NULL);
+    return rc;
 }
 
 /* Same tables and columns as challenge_db_create.sql; attrib's own tables
@@ -227,6 +327,31 @@ static int sq_tables_exist(void *impl, const char *const *names, size_t n, bool 
         }
         present[i] = step == SQLITE_ROW;
     }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_is_unique(void *impl, const char *table, const char *column, bool *out)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = ATTRIB_OK;
+    *out = false;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM pragma_index_list(?1) AS l WHERE l.\"unique\" AND"
+                           " (SELECT count(*) FROM pragma_index_info(l.name)) = 1 AND"
+                           " (SELECT name FROM pragma_index_info(l.name)) = ?2 COLLATE NOCASE",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = sq_fail(s, "listing indexes");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = sq_fail(s, "listing indexes");
+    *out = step == SQLITE_ROW;
 done:
     sqlite3_finalize(st);
     return rc;
@@ -742,8 +867,10 @@ const attrib_store_ops attrib_store_sqlite = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .exec_script = sq_exec_script,
+    .exec_schema = sq_exec_schema,
     .init_schema = sq_init_schema,
     .tables_exist = sq_tables_exist,
+    .is_unique = sq_is_unique,
     .exec = sq_exec,
     .query = attrib__sq_query,
     .insert = sq_insert,

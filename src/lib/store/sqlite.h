@@ -21,7 +21,17 @@ typedef struct {
     sqlite3_stmt *ins_phase;
     bool acj_index_deferred; /* rebuild attrib_acj_session before COMMIT */
     bool costs_unsorted;     /* a verified merge found session_costs out of id order */
+    unsigned busy_ms;        /* how long a statement waits for another process's lock */
 } sq_store;
+
+/*
+ * The message for a failed SQLite call on db (path as shown): SQLite's own
+ * text, or, for a lock held past the busy timeout or a database that cannot
+ * be written because of its directory, what is wrong and what to do. Written
+ * to buf (size bytes); returns buf.
+ */
+const char *attrib__sq_errmsg(sqlite3 *db, const char *path, unsigned busy_ms, char *buf,
+                              size_t size);
 
 /* One column of the current row of st as the store delivers it (text borrowed
  * until the next step). */

@@ -98,7 +98,10 @@ struct sq_parts {
 static int part_fail(sq_part *p, const char *what)
 {
     int code = sqlite3_errcode(p->db) == SQLITE_NOMEM ? ATTRIB_ENOMEM : ATTRIB_EDB;
-    return attrib__error(p->ctx, code, "%s: %s: %s", p->all->s->path, what, sqlite3_errmsg(p->db));
+    const sq_store *s = p->all->s;
+    char msg[512];
+    return attrib__error(p->ctx, code, "%s: %s: %s", s->path, what,
+                         attrib__sq_errmsg(p->db, s->path, s->busy_ms, msg, sizeof(msg)));
 }
 
 static bool part_stopped(sq_part *p)
@@ -472,7 +475,7 @@ static int part_open(sq_part *p, const char *file)
         p->db = NULL;
         return rc;
     }
-    sqlite3_busy_timeout(p->db, 10000);
+    sqlite3_busy_timeout(p->db, (int)s->busy_ms);
     if (sqlite3_exec(p->db, "BEGIN; SELECT count(*) FROM sqlite_schema;", NULL, NULL, NULL) !=
         SQLITE_OK)
         return part_fail(p, "starting a read");

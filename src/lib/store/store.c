@@ -5,6 +5,7 @@
 #include "lib/store/store.h"
 
 #include "util/buf.h"
+#include "util/utf8.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -80,6 +81,15 @@ static const attrib_store_ops *const backends[] = {
 
 int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attrib_store **out)
 {
+    return attrib_store_open_with(ctx, target, flags, NULL, out);
+}
+
+int attrib_store_open_with(attrib_ctx *ctx, const char *target, unsigned flags,
+                           const attrib_store_options *opts, attrib_store **out)
+{
+    static const attrib_store_options defaults = ATTRIB_STORE_OPTIONS_INIT;
+    if (opts == NULL)
+        opts = &defaults;
     attrib__enter(ctx);
     *out = NULL;
     if (target == NULL || target[0] == '\0')
@@ -103,7 +113,7 @@ int attrib_store_open(attrib_ctx *ctx, const char *target, unsigned flags, attri
            ops->rollback != NULL && ops->tables_exist != NULL);
     st->ops = ops;
     st->ctx = ctx;
-    int rc = ops->open(ctx, target, flags, &st->impl, &st->display);
+    int rc = ops->open(ctx, target, flags, opts->busy_timeout_ms, &st->impl, &st->display);
     if (rc != ATTRIB_OK) {
         free(st->display);
         free(st);
@@ -191,11 +201,12 @@ int attrib_store_init(attrib_store *st, const char *schema_sql)
                                "challenge_db_create.sql");
             goto done;
         }
-        rc = st->ops->exec_script(st->impl, body);
-        if (rc != ATTRIB_OK) {
-            attrib__error_prefix(st->ctx, "schema file");
+        unsigned line = 1;
+        for (const char *c = schema_sql; c < body; c++)
+            line += *c == '\n';
+        rc = attrib__schema_run(st, body, line);
+        if (rc != ATTRIB_OK)
             goto done;
-        }
     }
     rc = st->ops->init_schema(st->impl);
     if (rc != ATTRIB_OK)
@@ -279,10 +290,32 @@ const char *attrib__value_repr(const attrib_value *v, char *buf, size_t size)
     case ATTRIB_V_REAL:
         snprintf(buf, size, "%.17g", v->r);
         break;
-    case ATTRIB_V_TEXT:
-        snprintf(buf, size, "'%.*s'%s", (int)(v->len > 60 ? 60 : v->len), v->s,
-                 v->len > 60 ? "..." : "");
+    case ATTRIB_V_TEXT: {
+        /* Shown as is when it is clean text; else NUL, control and non-UTF-8
+         * bytes as \xNN, so the message itself stays one valid line. */
+        bool plain = attrib_utf8_valid(v->s, v->len);
+        for (size_t i = 0; plain && i < v->len; i++)
+            plain = (unsigned char)v->s[i] >= 0x20 && v->s[i] != 0x7f;
+        if (plain) {
+            snprintf(buf, size, "'%.*s'%s", (int)(v->len > 60 ? 60 : v->len), v->s,
+                     v->len > 60 ? "..." : "");
+            break;
+        }
+        size_t k = 0;
+        if (size < 8)
+            break;
+        buf[k++] = '\'';
+        for (size_t i = 0; i < v->len && k + 8 < size; i++) {
+            unsigned char c = (unsigned char)v->s[i];
+            if (c >= 0x20 && c < 0x7f)
+                buf[k++] = (char)c;
+            else
+                k += (size_t)snprintf(buf + k, size - k, "\\x%02x", c);
+        }
+        buf[k++] = '\'';
+        buf[k] = '\0';
         break;
+    }
     }
     return buf;
 }

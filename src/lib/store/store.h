@@ -156,18 +156,28 @@ typedef struct attrib_store_ops {
     /* Does this backend serve the target? */
     bool (*accepts)(const char *target);
     /* Open; *display receives a malloc'ed printable target (no password). */
-    int (*open)(attrib_ctx *ctx, const char *target, unsigned flags, void **out, char **display);
+    /* busy_ms: how long a statement waits for another process's lock. */
+    int (*open)(attrib_ctx *ctx, const char *target, unsigned flags, unsigned busy_ms, void **out,
+                char **display);
     void (*close)(void *impl);
     int (*begin)(void *impl);
     int (*commit)(void *impl);
     int (*rollback)(void *impl);
-    /* Execute a script of statements without values: schema files only
+    /* Execute a script of attrib's own statements without values
      * (PostgreSQL reads SQLite's type `real` as double precision). */
     int (*exec_script)(void *impl, const char *sql);
+    /* Execute one statement of a user's schema file, already checked by
+     * schema.c to be CREATE TABLE or CREATE INDEX; the backend refuses
+     * anything else on its own too (SQLite: an authorizer; PostgreSQL: one
+     * command per call). `real` as in exec_script. */
+    int (*exec_schema)(void *impl, const char *sql);
     /* The built-in schema: output tables, attrib tables, indexes. */
     int (*init_schema)(void *impl);
     /* Which of the named tables exist: sets present[i]. */
     int (*tables_exist)(void *impl, const char *const *names, size_t n, bool *present);
+    /* Whether a primary key or unique index of table is on column alone (so
+     * no two rows can share a value of it). */
+    int (*is_unique)(void *impl, const char *table, const char *column, bool *out);
 
     /* One statement with n (<= ATTRIB__MAX_PARAMS) bound values; `what` names it in errors. */
     int (*exec)(void *impl, const char *sql, const attrib_value *params, int n, const char *what);
@@ -250,6 +260,11 @@ extern const char attrib__schema_inputs[];
 extern const attrib_store_ops attrib_store_pg;
 
 /* Transactions through the store, tracked so close() can roll back. */
+/* Run a schema file's statements (schema.c): only CREATE TABLE and CREATE
+ * [UNIQUE] INDEX, one exec_schema call each; anything else is refused
+ * (ATTRIB_EPARSE naming its line, counted from first_line) before it runs. */
+int attrib__schema_run(attrib_store *st, const char *sql, unsigned first_line);
+
 int attrib__store_begin(attrib_store *st);
 int attrib__store_commit(attrib_store *st);
 void attrib__store_rollback(attrib_store *st);

@@ -1,0 +1,79 @@
+# Hostile input rows (issue 18): embedded NUL, invalid UTF-8, absurd amounts
+# and duplicate ids are named at their input row with exit 3 and nothing
+# written; --skip-bad-rows skips bad values (NUL, UTF-8, range) but never
+# duplicates (which of two rows is right cannot be known).
+. "$TOP/tests/cli/lib.sh"
+
+golden_db g.db
+expect_exit 0 "$ATTRIB" --db g.db run -q --model linear --out good.csv
+before=$(dump_outputs g.db)
+cp good.csv good0.csv
+rejected() { # DB PATTERN: exit 3 naming the row, tables and CSV untouched
+    expect_exit 3 "$ATTRIB" --db "$1" run --model linear --out good.csv
+    expect_err "$2"
+    eq "$(dump_outputs "$1")" "$before" "tables after a rejected run"
+    cmp -s good.csv good0.csv || fail "CSV changed by a rejected run"
+    [ "$(wc -l <"$T/err")" -le 2 ] || fail "message is not one line"
+}
+
+# Defect 7: a channel 'A\0B' must not become 'A' (and merge with channel A).
+cp g.db nul.db
+q nul.db "UPDATE session_sources SET channel_name = CAST(X'50616964005365617263' AS TEXT) WHERE session_id = 's3'"
+rejected nul.db "session_sources row session_id 's3': column channel_name: value 'Paid\\\\x00Searc' is not a channel name"
+cp g.db nulid.db
+q nulid.db "UPDATE conversions SET conv_id = CAST(X'630078' AS TEXT) WHERE conv_id = 'c2'"
+rejected nulid.db "conversions row .*column conv_id: value 'c\\\\x00x' is not a conversion id"
+# Skipped with --skip-bad-rows: the row is left out, counted, and the run goes on.
+expect_exit 0 "$ATTRIB" --db nul.db run --model linear --skip-bad-rows --out skip.csv
+expect_err '1 bad input rows were skipped'
+grep -q 'Paid' skip.csv || fail "the other Paid Search rows are gone"
+[ "$(q nul.db "SELECT count(*) FROM attribution_customer_journey WHERE session_id = 's3'")" = 0 ] ||
+    fail "the NUL row was attributed"
+
+# Defect 13: invalid UTF-8 in a channel name: exit 3 naming the row, bytes shown escaped.
+cp g.db utf.db
+q utf.db "UPDATE session_sources SET channel_name = CAST(X'4361666580' AS TEXT) WHERE session_id = 's1'"
+rejected utf.db "session_sources row session_id 's1': column channel_name: value 'Cafe\\\\x80' is not a channel name \\(UTF-8"
+# Valid UTF-8 is kept as it is, in the CSV and in JSON.
+cp g.db utf8ok.db
+q utf8ok.db "UPDATE session_sources SET channel_name = 'Café ☕' WHERE session_id = 's1'"
+expect_exit 0 "$ATTRIB" --db utf8ok.db run -q --model linear --out utf.csv
+grep -q 'Café ☕' utf.csv || fail "a UTF-8 channel name was changed"
+expect_exit 0 "$ATTRIB" --db utf8ok.db journeys --format jsonl --out j.jsonl
+python3 -c "import json,sys; [json.loads(l) for l in open('j.jsonl', encoding='utf-8')]" ||
+    fail "journeys JSON is not valid UTF-8 JSON"
+
+# Defect 9: 1e308 is named at its input row, not at a channel_reporting row.
+cp g.db big.db
+q big.db "UPDATE conversions SET revenue = 1e308 WHERE conv_id = 'c1'"
+rejected big.db "conversions row conv_id 'c1': column revenue: value 1e\\+308 is not a number below 1.1e15"
+cp g.db bigc.db
+q bigc.db "UPDATE session_costs SET cost = -2e15 WHERE session_id = 's4'"
+rejected bigc.db "session_costs row session_id 's4': column cost: value -2(e\\+15|000000000000000) is not a number below 1.1e15"
+expect_exit 0 "$ATTRIB" --db big.db run --model linear --skip-bad-rows --out big.csv
+expect_err '1 bad input rows were skipped'
+[ "$(q big.db "SELECT count(*) FROM attribution_customer_journey WHERE conv_id = 'c1'")" = 0 ] ||
+    fail "the 1e308 conversion was attributed"
+
+# Defects 4 and 5: duplicate ids in tables made without their primary keys.
+sqlite3 lax.db "CREATE TABLE session_sources (session_id text, user_id text, event_date text,
+  event_time text, channel_name text, holder_engagement int, closer_engagement int,
+  impression_interaction int);
+CREATE TABLE conversions (conv_id text, user_id text, conv_date text, conv_time text, revenue real);
+CREATE TABLE session_costs (session_id text PRIMARY KEY, cost real);" || fail "setup lax.db"
+expect_exit 0 "$ATTRIB" --db lax.db init -q
+sqlite3 lax.db <"$TOP/tests/data/golden.sql" || fail "load lax.db"
+expect_exit 0 "$ATTRIB" --db lax.db run -q --model linear --out good.csv
+before=$(dump_outputs lax.db)
+cp good.csv good0.csv
+cp lax.db dup.db
+q dup.db "INSERT INTO session_sources VALUES ('s1', 'u9', '2023-09-01', '10:00:00', 'Paid Search', 1, 0, 0)"
+rejected dup.db "session_sources row session_id 's1': the session appears 2 times, with user_id 'u1' and 'u9'; session_id must be unique"
+expect_exit 3 "$ATTRIB" --db dup.db run --model linear --skip-bad-rows --out good.csv
+expect_err 'does not skip duplicates'
+cp lax.db dupc.db
+q dupc.db "INSERT INTO conversions VALUES ('c1', 'u1', '2023-09-02', '09:00:00', 100.0)"
+rejected dupc.db "conversions row conv_id 'c1': the conversion appears 2 times \\(user_id 'u1'\\); conv_id must be unique"
+expect_exit 3 "$ATTRIB" --db dupc.db journeys --out j.json
+expect_err "conversions row conv_id 'c1'"
+echo ok
