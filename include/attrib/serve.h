@@ -7,8 +7,10 @@
  * Requests are validated like the API: caps on journeys and sessions
  * (400), field types (a bad journey is reported in partialFailureErrors with
  * statusCode 206, the others computed), a missing or wrong x-api-key (403),
- * bodies above a size bound (413). Requests are served concurrently by a
- * thread pool (libmicrohttpd).
+ * bodies above a size bound (413), an empty request (400). Requests are
+ * served concurrently by a thread pool (libmicrohttpd, one epoll set per
+ * thread); idle and slow clients are bounded by a connection limit, a
+ * per-address limit and an idle timeout (docs/reliability.md).
  */
 #ifndef ATTRIB_SERVE_H
 #define ATTRIB_SERVE_H
@@ -33,18 +35,30 @@ typedef struct {
                                                request's redistribution_parameter replaces
                                                model_opts->redistribution for that request. */
     const char *api_key;                    /* required unless no_auth; compared in constant time */
-    bool no_auth;          /* accept requests without a key: loopback addresses only */
-    size_t max_journeys;   /* per request (100) */
-    size_t max_sessions;   /* per request (3000) */
-    size_t max_body_bytes; /* larger bodies get 413 (16 MiB) */
-    unsigned threads;      /* worker threads (4) */
+    bool no_auth;             /* accept requests without a key: loopback addresses only */
+    size_t max_journeys;      /* per request (100) */
+    size_t max_sessions;      /* per request (3000) */
+    size_t max_body_bytes;    /* larger bodies get 413 (16 MiB); an announced
+                                 Content-Length above it gets 413 before any body is read */
+    unsigned threads;         /* worker threads (4) */
+    unsigned max_connections; /* open connections at once (4096); capped to what the process's
+                                 open-file limit (RLIMIT_NOFILE) leaves, see
+                                 attrib_serve_max_connections. Beyond it new connections
+                                 wait in the listen backlog. */
+    unsigned max_connections_per_ip; /* per client address; 0 = automatic: no per-address
+                                        limit on a loopback address (every client there is
+                                        127.0.0.1), 256 otherwise */
+    unsigned idle_timeout;           /* seconds a connection may stay silent, headers or
+                                        body unfinished or idle between requests, before it
+                                        is closed (10) */
 } attrib_serve_options;
 
 #define ATTRIB_SERVE_OPTIONS_INIT                                                                  \
     {                                                                                              \
         .bind_addr = "127.0.0.1", .port = 0, .model = NULL, .model_opts = NULL, .api_key = NULL,   \
         .no_auth = false, .max_journeys = 100, .max_sessions = 3000,                               \
-        .max_body_bytes = (size_t)16 << 20, .threads = 4                                           \
+        .max_body_bytes = (size_t)16 << 20, .threads = 4, .max_connections = 4096,                 \
+        .max_connections_per_ip = 0, .idle_timeout = 10                                            \
     }
 
 /* Figures since start (read at any time). */
@@ -68,6 +82,11 @@ int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_s
 
 /* The port actually bound (useful with port 0). */
 uint16_t attrib_serve_port(const attrib_server *s);
+
+/* The connection limits in force: max_connections after the cap by the
+ * open-file limit, and the per-address limit (0 = none). */
+void attrib_serve_limits(const attrib_server *s, unsigned *max_connections,
+                         unsigned *max_connections_per_ip);
 
 void attrib_serve_get_stats(const attrib_server *s, attrib_serve_stats *out);
 

@@ -93,6 +93,9 @@ typedef enum {
     CLI_F_no_auth,
     CLI_F_csv_raw,
     CLI_F_busy_timeout,
+    CLI_F_max_connections,
+    CLI_F_max_connections_per_ip,
+    CLI_F_idle_timeout,
     CLI_F__COUNT
 } cli_field;
 
@@ -167,6 +170,9 @@ typedef struct {
     const char *bind;
     uint64_t port;
     bool no_auth;
+    uint64_t max_connections;        /* serve: open connections at once */
+    uint64_t max_connections_per_ip; /* serve: per client address */
+    uint64_t idle_timeout;           /* serve: seconds a silent connection stays open */
     /* Given in the config file or on the command line (not a default). A
      * value equal to the default is still "set": `--out channel_reporting.csv`
      * is a request, not the absence of one. */

@@ -75,6 +75,15 @@ const cli_opt cli_opts_serve[] = {
               "journeys accepted per request", CLI_DEFAULT_LIB(&serve_defaults.max_journeys)),
     CLI_OPT_D("max-sessions-per-request", 0, OPT_UINT, max_sessions, "N",
               "sessions accepted per request", CLI_DEFAULT_LIB(&serve_defaults.max_sessions)),
+    CLI_OPT_D("max-connections", 0, OPT_UINT, max_connections, "N",
+              "open connections at once (capped by the open-file limit)",
+              CLI_DEFAULT_LIB(&serve_defaults.max_connections)),
+    CLI_OPT_D("max-connections-per-ip", 0, OPT_UINT, max_connections_per_ip, "N",
+              "open connections per client address",
+              CLI_DEFAULT_NOTE("no limit on a loopback address, else 256")),
+    CLI_OPT_D("idle-timeout", 0, OPT_UINT, idle_timeout, "SECONDS",
+              "close a connection silent this long (headers, body or between requests)",
+              CLI_DEFAULT_LIB(&serve_defaults.idle_timeout)),
     CLI_OPT_END,
 };
 

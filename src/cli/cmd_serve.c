@@ -13,6 +13,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+
+/*
+ * The connection options, and room for them in the open-file limit: the soft
+ * limit is raised (up to the hard limit) so max_connections fit; what does
+ * not fit is capped by the library and said in the start line.
+ */
+static int serve_limits(const cli_config *cfg, attrib_serve_options *so)
+{
+    if ((CLI_IS_SET(cfg, max_connections) &&
+         (cfg->max_connections < 1 || cfg->max_connections > 1000000)) ||
+        (CLI_IS_SET(cfg, max_connections_per_ip) && cfg->max_connections_per_ip > 1000000) ||
+        (CLI_IS_SET(cfg, idle_timeout) && (cfg->idle_timeout < 1 || cfg->idle_timeout > 86400)))
+        return cli_error_usage("--max-connections must be 1..1000000, --max-connections-per-ip "
+                               "0..1000000 and --idle-timeout 1..86400 seconds");
+    if (CLI_IS_SET(cfg, max_connections))
+        so->max_connections = (unsigned)cfg->max_connections;
+    if (CLI_IS_SET(cfg, max_connections_per_ip))
+        so->max_connections_per_ip = (unsigned)cfg->max_connections_per_ip;
+    if (CLI_IS_SET(cfg, idle_timeout))
+        so->idle_timeout = (unsigned)cfg->idle_timeout;
+    struct rlimit rl;
+    rlim_t want = (rlim_t)so->max_connections + 256; /* threads, store, logs */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl); /* on failure the library caps the connections */
+    }
+    return CLI_EXIT_OK;
+}
 
 int cmd_serve(cli_config *cfg)
 {
@@ -59,6 +88,9 @@ int cmd_serve(cli_config *cfg)
         so.max_sessions = cfg->max_sessions;
     if (cfg->threads > 0)
         so.threads = (unsigned)(cfg->threads > 64 ? 64 : cfg->threads);
+    rc = serve_limits(cfg, &so);
+    if (rc != CLI_EXIT_OK)
+        goto done;
     int lrc = attrib_serve_new(ctx, &so, &srv);
     if (lrc != ATTRIB_OK) {
         rc = cli_fail(ctx, lrc);
@@ -68,9 +100,17 @@ int cmd_serve(cli_config *cfg)
     printf("listening on http://%s:%u/v1/compute_ihc\n", so.bind_addr,
            (unsigned)attrib_serve_port(srv));
     fflush(stdout);
+    unsigned max_conns = 0, per_ip = 0;
+    attrib_serve_limits(srv, &max_conns, &per_ip);
     cli_notef("serving model %s with caps %llu journeys / %llu sessions per request%s",
               so.model != NULL ? so.model : "ihc", (unsigned long long)so.max_journeys,
               (unsigned long long)so.max_sessions, cfg->no_auth ? " (no auth)" : "");
+    char per[64] = "no per-address limit";
+    if (per_ip != 0)
+        snprintf(per, sizeof(per), "%u per client address", per_ip);
+    cli_infof("serve: at most %u connections%s, %s; silent ones closed after %u s", max_conns,
+              max_conns < so.max_connections ? " (capped by the open-file limit, ulimit -n)" : "",
+              per, so.idle_timeout);
     int sig = 0;
     sigwait(&set, &sig);
     attrib_serve_stats st;

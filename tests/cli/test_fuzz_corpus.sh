@@ -7,11 +7,16 @@ B=$(dirname "$ATTRIB")
 for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c | sed 's/^fuzz_//')
     [ -d "tests/fuzz/corpus/$name" ] || continue
-    # shellcheck disable=SC2046
+    extra=""
+    if grep -q FUZZ_NEEDS_CLI "$src"; then
+        extra=$(ls src/cli/*.c | grep -v '/main\.c$')
+    fi
+    # shellcheck disable=SC2046,SC2086
     cc -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc $(pkg-config --cflags jansson) \
-        $CFLAGS_SAN "$src" tests/fuzz/driver.c "$B/libattrib.a" \
+        $CFLAGS_SAN "$src" $extra tests/fuzz/driver.c "$B/libattrib.a" \
         $(pkg-config --libs sqlite3 libcurl jansson libpq libmicrohttpd) -lpthread -lm \
         -o "$T/$name" || fail "build $name"
-    "$T/$name" "tests/fuzz/corpus/$name" >"$T/out" 2>"$T/err" || fail "replay $name"
+    (cd "$T" && "./$name" "$TOP/tests/fuzz/corpus/$name") >"$T/out" 2>"$T/err" ||
+        fail "replay $name"
 done
 echo ok

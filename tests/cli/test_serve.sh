@@ -58,4 +58,34 @@ rc=$?
 [ "$rc" = 0 ] || fail "serve exited $rc after SIGTERM: $(cat serve.err)"
 grep -q "stopped by SIGTERM after 4 requests" serve.err || fail "stop line: $(cat serve.err)"
 grep -q "$KEY" serve.out serve.err && fail "the key was printed"
+
+# Hostile clients (issue 18): 2,000 idle connections held from one address
+# while valid requests come (the idle timeout is longer than the test, so the
+# connection limit alone must make room); an announced 99,999,999,999-byte
+# body gets 413 at once; an empty request and a NUL in a conversion id 400.
+"$ATTRIB" serve --model linear --api-key-file key --port 0 --idle-timeout 60 \
+    >serve2.out 2>serve2.err &
+pid=$!
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    grep -q listening serve2.out 2>/dev/null && break
+    sleep 0.1
+done
+port=$(sed -n 's|^listening on http://[^:]*:\([0-9]*\)/.*|\1|p' serve2.out)
+[ -n "$port" ] || { kill "$pid"; fail "serve did not start: $(cat serve2.err)"; }
+grep -q "at most 4096 connections, no per-address limit; silent ones closed after 60 s" \
+    serve2.err || fail "limits line: $(cat serve2.err)"
+python3 "$TOP/tests/cli/serve_abuse.py" idle "$port" "$KEY" 2000 >idle.out 2>&1 ||
+    { kill "$pid"; fail "valid requests not answered with 2000 idle connections: $(cat idle.out)"; }
+python3 "$TOP/tests/cli/serve_abuse.py" bigbody "$port" "$KEY" >big.out 2>&1 ||
+    { kill "$pid"; fail "huge Content-Length: $(cat big.out)"; }
+python3 "$TOP/tests/cli/serve_abuse.py" raw "$port" "$KEY" '[]' >empty.out 2>&1
+grep -q '^400 .*no customer journeys' empty.out || { kill "$pid"; fail "[]: $(cat empty.out)"; }
+python3 "$TOP/tests/cli/serve_abuse.py" raw "$port" "$KEY" \
+    '[{"conversion_id":"c\\u0000x","session_id":"s","timestamp":"2023-09-01 10:00:00","channel_label":"S","holder_engagement":1,"closer_engagement":1,"conversion":0}]' \
+    >nul.out 2>&1
+grep -q '^400 .*contains a NUL' nul.out || { kill "$pid"; fail "NUL id: $(cat nul.out)"; }
+kill -TERM "$pid"
+wait "$pid" || fail "serve exited $? after SIGTERM: $(cat serve2.err)"
+expect_exit 2 "$ATTRIB" serve --model linear --api-key-file key --port 0 --idle-timeout 0
+expect_err "idle-timeout"
 exit 0

@@ -377,6 +377,135 @@ static void test_counterfactual_hand(void **state)
     attrib_model_free(m);
 }
 
+/* ---- counterfactual on long journeys (linear-time lookups) ---- */
+
+#define CF_MAX 320
+#define CF_SEEN 1200
+
+typedef struct {
+    int ch[CF_MAX];
+    size_t n;
+    unsigned conv, total;
+} cf_seen;
+
+static cf_seen g_seen[CF_SEEN];
+static size_t g_nseen;
+
+/* Collapse repeats of chs[0..n) into out; returns the length. */
+static size_t collapse(const int *chs, size_t n, int *out)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++)
+        if (m == 0 || out[m - 1] != chs[k])
+            out[m++] = chs[k];
+    return m;
+}
+
+static void feed_seen(attrib_model *m, const int *chs, size_t n, unsigned conv, unsigned total)
+{
+    static attrib_session ss[CF_MAX];
+    cf_seen *e = &g_seen[g_nseen++];
+    assert_true(g_nseen <= CF_SEEN);
+    e->n = collapse(chs, n, e->ch);
+    e->conv = conv;
+    e->total = total;
+    for (size_t k = 0; k < n; k++)
+        ss[k] = (attrib_session){.id = "s", .ts = (int64_t)k, .channel = (uint32_t)chs[k]};
+    for (unsigned t = 0; t < total; t++) {
+        attrib_path p = {.sessions = ss, .n = n, .converted = t < conv, .value = 1};
+        assert_int_equal(attrib_model_observe(m, &p, &CH), ATTRIB_OK);
+    }
+}
+
+/* The definition, one counterfactual path at a time, over g_seen. */
+static double naive_rate(const int *seq, size_t n)
+{
+    unsigned conv = 0, total = 0;
+    for (size_t i = 0; i < g_nseen; i++)
+        if (g_seen[i].n == n && memcmp(g_seen[i].ch, seq, n * sizeof(*seq)) == 0) {
+            conv += g_seen[i].conv;
+            total += g_seen[i].total;
+        }
+    return total == 0 ? 0 : (double)conv / total;
+}
+
+static void naive_cf(const int *chs, size_t len, double *want)
+{
+    int seq[CF_MAX], without[CF_MAX];
+    size_t run[CF_MAX] = {0};
+    size_t n = 0;
+    for (size_t k = 0; k < len; k++) {
+        if (n == 0 || seq[n - 1] != chs[k])
+            seq[n++] = chs[k];
+        run[n - 1]++;
+    }
+    double pi = naive_rate(seq, n), cc[CF_MAX], sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t m = 0;
+        for (size_t k = 0; k < n; k++)
+            if (k != i && (m == 0 || without[m - 1] != seq[k]))
+                without[m++] = seq[k];
+        double d = pi - (m > 0 ? naive_rate(without, m) : 0);
+        cc[i] = d > 0 ? d : 0;
+        sum += cc[i];
+    }
+    if (!(sum > 0)) {
+        for (size_t i = 0; i < n; i++)
+            cc[i] = 0;
+        cc[n - 1] = sum = 1;
+    }
+    for (size_t i = 0, k = 0; i < n; i++)
+        for (size_t r = 0; r < run[i]; r++)
+            want[k++] = cc[i] / sum / (double)run[i];
+}
+
+/* Journeys of up to 300 sessions whose counterfactual paths were mostly seen
+ * (with merges where both neighbours of a removed position are one channel),
+ * against the definition computed path by path. */
+static void test_counterfactual_long(void **state)
+{
+    (void)state;
+    unsigned seed = 4242;
+    enum { NB = 3 };
+    int base[NB][CF_MAX];
+    size_t blen[NB];
+    attrib_model *m = make("counterfactual", NULL);
+    g_nseen = 0;
+    for (int b = 0; b < NB; b++) {
+        blen[b] = 100 + (size_t)(rand_r(&seed) % 200);
+        for (size_t k = 0; k < blen[b]; k++)
+            base[b][k] = (int)(rand_r(&seed) % (b == 0 ? 2 : 4)); /* b 0: A, B only: merges */
+        feed_seen(m, base[b], blen[b], 1 + rand_r(&seed) % 5, 10);
+        int seq[CF_MAX], without[CF_MAX];
+        size_t n = collapse(base[b], blen[b], seq);
+        for (size_t i = 0; i < n; i++) {
+            if (rand_r(&seed) % 4 == 0)
+                continue; /* some never seen */
+            size_t w = 0;
+            for (size_t k = 0; k < n; k++)
+                if (k != i && (w == 0 || without[w - 1] != seq[k]))
+                    without[w++] = seq[k];
+            if (w > 0)
+                feed_seen(m, without, w, rand_r(&seed) % 4, 4);
+        }
+    }
+    ready(m, &CH);
+    static attrib_session ss[CF_MAX];
+    attrib_credit out[CF_MAX];
+    double want[CF_MAX];
+    for (int b = 0; b < NB; b++) {
+        for (size_t k = 0; k < blen[b]; k++)
+            ss[k] = (attrib_session){.id = "s", .ts = (int64_t)k, .channel = (uint32_t)base[b][k]};
+        attrib_journey j = {.conv_id = "c", .ts = (int64_t)blen[b], .sessions = ss, .n = blen[b]};
+        assert_int_equal(attrib_model_attribute(m, &j, out), ATTRIB_OK);
+        naive_cf(base[b], blen[b], want);
+        for (size_t k = 0; k < blen[b]; k++)
+            if (fabs(out[k].ihc - want[k]) > 1e-12)
+                fail_msg("path %d session %zu: %.17g, expected %.17g", b, k, out[k].ihc, want[k]);
+    }
+    attrib_model_free(m);
+}
+
 /* ---- invariants, order independence, threads ---- */
 
 #define NP 400
@@ -549,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_shapley_hand),
         cmocka_unit_test(test_shapley_axioms),
         cmocka_unit_test(test_counterfactual_hand),
+        cmocka_unit_test(test_counterfactual_long),
         cmocka_unit_test(test_invariants_and_order),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_registry),

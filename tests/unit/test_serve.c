@@ -10,9 +10,16 @@
 #include "attrib/ihc_json.h"
 #include "attrib/serve.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #define KEY "serve-unit-key"
 
@@ -225,6 +232,151 @@ static void test_concurrent(void **state)
     attrib_ctx_free(ctx);
 }
 
+/* A TCP connection to the server, nothing sent yet. */
+static int connect_to(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Wait up to ms for the server to answer or close: the bytes read (0 when
+ * it closed, -1 on a timeout); the answer's start in buf. */
+static ssize_t wait_answer(int fd, int ms, char *buf, size_t cap)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, ms) != 1)
+        return -1;
+    ssize_t n = recv(fd, buf, cap - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    return n < 0 ? 0 : n; /* a reset is a close */
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Hostile bodies: NUL in ids and labels, empty requests, an announced body
+ * far above the bound (answered before any byte of it is sent). */
+static void test_hostile_bodies(void **state)
+{
+    (void)state;
+    attrib_ctx *ctx = NULL;
+    assert_int_equal(attrib_ctx_new(&ctx), 0);
+    attrib_server *s = start(ctx, 2000);
+    uint16_t port = attrib_serve_port(s);
+    const char *path = "/v1/compute_ihc?conv_type_id=x";
+    body b;
+    /* "c\u0000x" and "c\u0000y" would both be answered as "c" */
+    const char *nul = "[" SESS("c\\u0000x", "1", "2023-09-01 10:00:00",
+                               "S") "," SESS("c\\u0000y", "1", "2023-09-01 10:00:00", "S") "]";
+    assert_int_equal(post(port, path, KEY, nul, strlen(nul), &b), 400);
+    assert_non_null(strstr(b.data, "conversion_id: contains a NUL"));
+    free(b.data);
+    /* a NUL in a channel label or session id fails that journey only */
+    const char *nul_ch = "[" SESS("a", "1", "2023-09-01 10:00:00", "S") "," SESS(
+        "b", "1", "2023-09-01 10:00:00", "S\\u0000T") "," SESS("c", "1\\u0000",
+                                                               "2023-09-01 10:00:00", "S") "]";
+    assert_int_equal(post(port, path, KEY, nul_ch, strlen(nul_ch), &b), 206);
+    assert_non_null(strstr(b.data, "channel_label: contains a NUL"));
+    assert_non_null(strstr(b.data, "session_id: contains a NUL"));
+    free(b.data);
+    /* no journeys at all: 400, bare list or object */
+    assert_int_equal(post(port, path, KEY, "[]", 2, &b), 400);
+    assert_non_null(strstr(b.data, "no customer journeys"));
+    free(b.data);
+    const char *empty = "{\"customer_journeys\":[]}";
+    assert_int_equal(post(port, path, KEY, empty, strlen(empty), &b), 400);
+    free(b.data);
+    /* Content-Length 99,999,999,999 and no body: 413 at once */
+    int fd = connect_to(port);
+    char head[300];
+    int hl = snprintf(head, sizeof(head),
+                      "POST %s HTTP/1.1\r\nHost: x\r\nx-api-key: %s\r\n"
+                      "Content-Length: 99999999999\r\n\r\n",
+                      path, KEY);
+    assert_int_equal(send(fd, head, (size_t)hl, 0), hl);
+    char buf[512];
+    assert_true(wait_answer(fd, 3000, buf, sizeof(buf)) > 0);
+    assert_non_null(strstr(buf, "HTTP/1.1 413"));
+    close(fd);
+    attrib_serve_free(s);
+    attrib_ctx_free(ctx);
+}
+
+/* Idle clients: a silent connection is closed after idle_timeout; with a
+ * per-address limit the connections beyond it are refused; the connection
+ * limit is capped by the open-file limit. */
+static void test_idle_clients(void **state)
+{
+    (void)state;
+    attrib_ctx *ctx = NULL;
+    assert_int_equal(attrib_ctx_new(&ctx), 0);
+    attrib_serve_options o = ATTRIB_SERVE_OPTIONS_INIT;
+    o.model = "linear";
+    o.no_auth = true;
+    o.idle_timeout = 1;
+    o.max_connections_per_ip = 2;
+    o.threads = 1;
+    attrib_server *s = NULL;
+    assert_int_equal(attrib_serve_new(ctx, &o, &s), 0);
+    unsigned mc = 0, pi = 0;
+    attrib_serve_limits(s, &mc, &pi);
+    assert_int_equal(pi, 2);
+    uint16_t port = attrib_serve_port(s);
+    char buf[512];
+    /* half a request line, then silence: closed after ~1 s */
+    int a = connect_to(port), c = connect_to(port);
+    assert_int_equal(send(a, "POST /v1/comp", 13, 0), 13);
+    double t0 = now_s();
+    /* the third connection from 127.0.0.1 is over the per-address limit */
+    int d = connect_to(port);
+    assert_int_equal(wait_answer(d, 2000, buf, sizeof(buf)), 0);
+    close(d);
+    assert_int_equal(wait_answer(a, 5000, buf, sizeof(buf)), 0);
+    double waited = now_s() - t0;
+    assert_true(waited >= 0.5 && waited < 4.5);
+    assert_int_equal(wait_answer(c, 5000, buf, sizeof(buf)), 0);
+    close(a);
+    close(c);
+    /* the slots are free again (once the server's loop has cleaned them up) */
+    const char *ok = "[" SESS("a", "1", "2023-09-01 10:00:00", "S") "]";
+    body b;
+    long code = 0;
+    for (int i = 0; i < 40 && code != 200; i++) {
+        if (i > 0)
+            usleep(50000);
+        code = post(port, "/v1/compute_ihc?conv_type_id=x", NULL, ok, strlen(ok), &b);
+        free(b.data);
+    }
+    assert_int_equal(code, 200);
+    attrib_serve_free(s);
+    /* defaults: no per-address limit on loopback; connections capped by RLIMIT_NOFILE */
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 300;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    o = (attrib_serve_options)ATTRIB_SERVE_OPTIONS_INIT;
+    o.model = "linear";
+    o.no_auth = true;
+    s = NULL;
+    int rc = attrib_serve_new(ctx, &o, &s);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(rc, 0);
+    attrib_serve_limits(s, &mc, &pi);
+    assert_int_equal(pi, 0);
+    assert_true(mc >= 4 && mc <= 300 - 64);
+    attrib_serve_free(s);
+    attrib_ctx_free(ctx);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -257,10 +409,9 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_and_rounding),
-        cmocka_unit_test(test_rejections),
-        cmocka_unit_test(test_concurrent),
-        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_format_and_rounding), cmocka_unit_test(test_rejections),
+        cmocka_unit_test(test_concurrent),          cmocka_unit_test(test_hostile_bodies),
+        cmocka_unit_test(test_idle_clients),        cmocka_unit_test(test_options),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

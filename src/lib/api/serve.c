@@ -21,6 +21,7 @@
 #include "util/strmap.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -29,8 +30,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define PATH "/v1/compute_ihc"
+
+/* Descriptors kept free of connections: the listen socket, the epoll sets,
+ * the store, logs, the model file. */
+#define FD_RESERVE 64
+#define PER_IP_DEFAULT 256
 
 struct attrib_server {
     struct MHD_Daemon *d;
@@ -43,6 +50,7 @@ struct attrib_server {
     attrib_strmap chans; /* server-wide channel table (write lock) */
     atomic_uint_fast64_t requests, journeys, sessions, rejected;
     uint16_t port;
+    unsigned max_conns, max_per_ip; /* in force */
 };
 
 typedef struct {
@@ -265,6 +273,10 @@ static enum MHD_Result handle(attrib_server *s, struct MHD_Connection *conn, con
         goto done;
     }
     size_t nj = req->n_journeys + req->n_failures;
+    if (req->n_items == 0) {
+        ret = send_error(s, conn, 400, "request has no customer journeys");
+        goto done;
+    }
     if (nj > s->o.max_journeys || req->n_items > s->o.max_sessions) {
         char msg[200];
         snprintf(msg, sizeof(msg),
@@ -306,6 +318,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (key == NULL || !key_equal(key, s->api_key)) {
                 atomic_fetch_add(&s->requests, 1);
                 return send_error(s, conn, 403, "Forbidden");
+            }
+        }
+        /* an announced body above the bound: 413 now, nothing read */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "content-length");
+        if (cl != NULL) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (end == cl || *end != '\0' || errno != 0 || n > s->o.max_body_bytes) {
+                atomic_fetch_add(&s->requests, 1);
+                return send_error(s, conn, 413, "request body too large");
             }
         }
         cs = calloc(1, sizeof(*cs));
@@ -382,8 +405,10 @@ int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_s
                            ops->name);
         goto done;
     }
-    if (opts->max_journeys < 1 || opts->max_sessions < 1 || opts->max_body_bytes < 1) {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: caps must be >= 1");
+    if (opts->max_journeys < 1 || opts->max_sessions < 1 || opts->max_body_bytes < 1 ||
+        opts->max_connections < 1 || opts->idle_timeout < 1) {
+        rc = attrib__error(ctx, ATTRIB_EINVAL,
+                           "serve: caps, max_connections and idle_timeout must be >= 1");
         goto done;
     }
     s = calloc(1, sizeof(*s));
@@ -408,11 +433,27 @@ int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_s
     if (rc != ATTRIB_OK)
         goto done;
     unsigned threads = opts->threads ? opts->threads : 1;
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
-                            on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+    /* connections fit in what the open-file limit leaves (MHD would
+     * otherwise hit EMFILE on accept and spin) */
+    s->max_conns = opts->max_connections;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        rlim_t room = rl.rlim_cur > FD_RESERVE + threads ? rl.rlim_cur - FD_RESERVE - threads : 1;
+        if ((rlim_t)s->max_conns > room)
+            s->max_conns = (unsigned)room;
+    }
+    if (s->max_conns < threads)
+        s->max_conns = threads; /* MHD gives each worker max_conns / threads */
+    bool loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+    s->max_per_ip = opts->max_connections_per_ip != 0 ? opts->max_connections_per_ip
+                    : loopback                        ? 0
+                                                      : PER_IP_DEFAULT;
+    s->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                            MHD_OPTION_END);
+                            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout,
+                            MHD_OPTION_CONNECTION_LIMIT, s->max_conns,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->max_per_ip, MHD_OPTION_END);
     if (s->d == NULL) {
         rc = attrib__error(ctx, ATTRIB_EIO, "serve: cannot listen on %s:%u", addr,
                            (unsigned)opts->port);
@@ -431,6 +472,13 @@ done:
 uint16_t attrib_serve_port(const attrib_server *s)
 {
     return s->port;
+}
+
+void attrib_serve_limits(const attrib_server *s, unsigned *max_connections,
+                         unsigned *max_connections_per_ip)
+{
+    *max_connections = s->max_conns;
+    *max_connections_per_ip = s->max_per_ip;
 }
 
 void attrib_serve_get_stats(const attrib_server *s, attrib_serve_stats *out)

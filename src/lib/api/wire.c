@@ -227,6 +227,13 @@ static int cmp_rec(const void *a, const void *b)
 }
 
 /* Parse the fields of one session object; returns NULL or the failing field's message. */
+/* A JSON string holding U+0000 (JSON_ALLOW_NUL keeps it): as a C string it
+ * would be cut at the NUL and merge with another id or label. */
+static bool has_nul(const json_t *s)
+{
+    return strlen(json_string_value(s)) != json_string_length(s);
+}
+
 static const char *parse_session(request_internal *in, json_t *item, sess_rec *r, int *oom,
                                  char msg[96])
 {
@@ -239,6 +246,10 @@ static const char *parse_session(request_internal *in, json_t *item, sess_rec *r
         return ts == NULL ? "timestamp: missing" : "timestamp: not a string";
     if (!json_is_string(ch))
         return ch == NULL ? "channel_label: missing" : "channel_label: not a string";
+    if (has_nul(sid))
+        return "session_id: contains a NUL character (\\u0000)";
+    if (has_nul(ch))
+        return "channel_label: contains a NUL character (\\u0000)";
     if (parse_timestamp(json_string_value(ts), json_string_length(ts), &r->s.ts) != 0)
         return "timestamp: not '%Y-%m-%d %H:%M:%S' (optionally ' %z')";
     static const char *const flags[4] = {"holder_engagement", "closer_engagement", "conversion",
@@ -373,6 +384,13 @@ int attrib_ihc_request_parse_ex(attrib_ctx *ctx, const char *body, size_t len, u
         if (!json_is_string(cid)) {
             rc = attrib__error(ctx, ATTRIB_EPARSE, "customer_journeys[%zu].conversion_id: %s", i,
                                cid == NULL ? "missing" : "not a string");
+            goto done;
+        }
+        if (has_nul(cid)) {
+            rc = attrib__error(ctx, ATTRIB_EPARSE,
+                               "customer_journeys[%zu].conversion_id: contains a NUL character "
+                               "(\\u0000)",
+                               i);
             goto done;
         }
         int64_t j =
