@@ -603,6 +603,7 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     ds->costs.channels = &ds->channels;
     if (ds->all_paths)
         all_sessions = true; /* every conversion and session is a path */
+    attrib__progress(ctx, "reading conversions", 0, 0);
     int rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
     if (rc != ATTRIB_OK)
         goto done;
@@ -618,6 +619,7 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     }
     if (nu > 0 || ds->want_costs) {
         rc = build_user_filter(ctx, ds);
+        attrib__progress(ctx, "reading sessions", 0, 0);
         if (rc == ATTRIB_OK)
             rc = scan_sessions(ctx, st, opts, probe ? &us : NULL, ds);
         if (rc != ATTRIB_OK)

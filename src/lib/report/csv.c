@@ -8,6 +8,7 @@
  */
 #include "attrib/pipeline.h"
 
+#include "lib/report/file.h"
 #include "lib/store/rows.h"
 #include "util/buf.h"
 #include "util/csv.h"
@@ -140,8 +141,7 @@ static int open_temp(const char *path, attrib_buf *tmp)
     return -1; /* errno is EEXIST */
 }
 
-/* Write data to path through a temp file in the same directory + rename. */
-static int write_atomic(attrib_ctx *ctx, const char *path, const char *data, size_t len)
+int attrib__write_atomic(attrib_ctx *ctx, const char *path, const char *data, size_t len)
 {
     int rc = ATTRIB_OK;
     int fd = -1;
@@ -199,6 +199,7 @@ int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_option
     export_state es = {.ctx = ctx};
     attrib_buf out = ATTRIB_BUF_INIT(0);
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
+    attrib__progress(ctx, "writing the CSV report", 0, 0);
     int rc = attrib_store_check(st, true);
     if (rc == ATTRIB_OK)
         rc = st->ops->scan_report(st->impl, &sel, on_row, &es);
@@ -210,7 +211,7 @@ int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_option
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory rendering the report");
         goto done;
     }
-    rc = write_atomic(ctx, path, attrib_buf_cstr(&out), out.len);
+    rc = attrib__write_atomic(ctx, path, attrib_buf_cstr(&out), out.len);
     if (rc == ATTRIB_OK)
         sum->csv_rows += es.n;
 done:
