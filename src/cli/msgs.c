@@ -173,8 +173,10 @@ void cli_progress(const char *what, uint64_t done, uint64_t total, void *payload
     if (total > 0)
         fprintf(stderr, "\r\033[K%s: %llu / %llu (%.0f%%)", what, (unsigned long long)done,
                 (unsigned long long)total, 100.0 * (double)done / (double)total);
-    else
+    else if (done > 0)
         fprintf(stderr, "\r\033[K%s: %llu", what, (unsigned long long)done);
+    else
+        fprintf(stderr, "\r\033[K%s ...", what);
     g_progress_shown = true;
 }
 
