@@ -6,7 +6,7 @@
  * command line looks `--model NAME` up in a table; the local IHC engine is one
  * of them ("ihc", the default).
  *
- * Life cycle, driven by the pipeline (src/lib/pipeline.c):
+ * Life cycle, driven by the pipeline (src/lib/steps/attribute.c):
  *   create → [observe × every path → finish]   (only with ATTRIB_MODEL_NEEDS_PATHS)
  *          → bind(channels) → attribute × every journey → free.
  * attribute() must be safe to call from several threads at once after bind():

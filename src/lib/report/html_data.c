@@ -1,10 +1,12 @@
 /*
  * What the HTML report shows, read from the store and the journeys
  * (html.h). The store is reached only here: channel_reporting through the
- * report scan the CSV export uses, the phase values through one SELECT.
+ * report scan the CSV export uses, the phase values through one SELECT with
+ * the range bound.
  */
 #include "lib/report/html.h"
 
+#include "lib/report/store.h"
 #include "lib/store/rows.h"
 #include "util/fsum.h"
 #include "util/strmap.h"
@@ -85,7 +87,7 @@ int attrib__html_load_report(attrib_ctx *ctx, attrib_store *st, const attrib_run
 {
     load_state ls = {.ctx = ctx, .opts = opts, .d = d};
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
-    int rc = st->ops->scan_report(st->impl, &sel, on_report_row, &ls);
+    int rc = attrib__report_scan(st, &sel, on_report_row, &ls);
     if (rc == ATTRIB_OK && d->n_days > 1)
         qsort(d->days, d->n_days, sizeof(*d->days), cmp_day);
     return rc;
@@ -95,13 +97,13 @@ int attrib__html_load_report(attrib_ctx *ctx, attrib_store *st, const attrib_run
 
 enum { PH_CHANNEL, PH_DATE, PH_INIT, PH_HOLDER, PH_CLOSER, PH_NCOLS };
 
-/* The phase values of the current attribution rows, with their session's channel and date.
- * Without bound values: the range is applied in on_phase_row. */
+/* The phase values of the current attribution rows, with their session's channel and date
+ * (the range follows, on the session's date). */
 static const char phases_sql[] =
     "SELECT s.channel_name, s.event_date, p.initializer, p.holder, p.closer"
     " FROM attrib_journey_phases p"
     " JOIN attribution_customer_journey a ON a.conv_id = p.conv_id AND a.session_id = p.session_id"
-    " JOIN session_sources s ON s.session_id = p.session_id";
+    " JOIN session_sources s ON s.session_id = p.session_id WHERE 1=1";
 
 static int on_phase_row(const attrib_value *cols, void *payload)
 {
@@ -109,9 +111,6 @@ static int on_phase_row(const attrib_value *cols, void *payload)
     const attrib_value *ch = &cols[PH_CHANNEL], *dt = &cols[PH_DATE];
     if (ch->type != ATTRIB_V_TEXT || dt->type != ATTRIB_V_TEXT)
         return ATTRIB_OK; /* a bad session row: the journeys' read rejects or skips it */
-    const char *start = ls->opts->start_date, *end = ls->opts->end_date;
-    if ((start != NULL && strcmp(dt->s, start) < 0) || (end != NULL && strcmp(dt->s, end) > 0))
-        return ATTRIB_OK;
     char row[128];
     snprintf(row, sizeof(row), "(channel_name '%.40s', date '%.12s')", ch->s, dt->s);
     double v[3];
@@ -148,11 +147,25 @@ int attrib__html_load_phases(attrib_ctx *ctx, attrib_store *st, const attrib_run
     load_state ls = {.ctx = ctx, .opts = opts, .d = d};
     for (int k = 0; k < 3; k++)
         ls.total[k] = (attrib_fsum)ATTRIB_FSUM_INIT;
-    int rc = st->ops->query(st->impl, phases_sql, PH_NCOLS, on_phase_row, &ls);
-    size_t n = ls.channels.count;
-    if (rc == ATTRIB_OK && n > 0 && (d->phases = calloc(n, sizeof(*d->phases))) == NULL)
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    attrib_value params[2];
+    int n = 0, e = attrib_buf_adds(&sql, phases_sql);
+    if (opts->start_date != NULL) {
+        params[n++] = attrib__text(opts->start_date);
+        e |= attrib_buf_printf(&sql, " AND s.event_date%s >= ?%d", st->ops->bytewise, n);
+    }
+    if (opts->end_date != NULL) {
+        params[n++] = attrib__text(opts->end_date);
+        e |= attrib_buf_printf(&sql, " AND s.event_date%s <= ?%d", st->ops->bytewise, n);
+    }
+    int rc = e != 0 ? attrib__error(ctx, ATTRIB_ENOMEM, "out of memory")
+                    : st->ops->query(st->impl, attrib_buf_cstr(&sql), params, n, PH_NCOLS,
+                                     on_phase_row, &ls, "reading attrib_journey_phases");
+    attrib_buf_free(&sql);
+    size_t nc = ls.channels.count;
+    if (rc == ATTRIB_OK && nc > 0 && (d->phases = calloc(nc, sizeof(*d->phases))) == NULL)
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory reading phase values");
-    for (size_t i = 0; rc == ATTRIB_OK && i < n; i++) {
+    for (size_t i = 0; rc == ATTRIB_OK && i < nc; i++) {
         attrib__html_phase *p = &d->phases[d->n_phases];
         if ((p->channel = strdup(ls.channels.keys[i])) == NULL) {
             rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory reading phase values");
