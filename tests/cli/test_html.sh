@@ -42,6 +42,22 @@ expect_exit 0 "$ATTRIB" --db d.db export -q $R --html r2.html
 [ -e channel_reporting.csv ] && fail "export --html wrote the CSV without --out"
 cmp -s r.html r2.html || fail "the same export gives different pages"
 
+# PostgreSQL gives the same page (but for the store's name), when a server is there.
+if [ -n "${ATTRIB_PG_URI:-}" ]; then
+    expect_exit 0 "$ATTRIB" copy -q --from d.db --to "$ATTRIB_PG_URI" --force
+    expect_exit 0 "$ATTRIB" --db "$ATTRIB_PG_URI" run -q --phases --out pg-all.csv
+    cmp -s pg-all.csv run.csv || fail "PostgreSQL and SQLite runs differ"
+    # shellcheck disable=SC2086
+    expect_exit 0 "$ATTRIB" --db "$ATTRIB_PG_URI" export -q $R --out pg.csv --html pg.html
+    # shellcheck disable=SC2086
+    expect_exit 0 "$ATTRIB" --db d.db export -q $R --out sq.csv --html sq.html
+    cmp -s pg.csv sq.csv || fail "PostgreSQL and SQLite CSVs differ"
+    sed 's/Data: [^<]* · dates/Data: · dates/' pg.html >pg.norm
+    sed 's/Data: [^<]* · dates/Data: · dates/' sq.html >sq.norm
+    cmp -s pg.norm sq.norm || fail "PostgreSQL and SQLite pages differ"
+    grep -q 'id="table-phases"' pg.html || fail "no phases from PostgreSQL"
+fi
+
 # Without phase values the page says how to get them.
 expect_exit 0 "$ATTRIB" --db d.db attribute -q
 expect_exit 0 "$ATTRIB" --db d.db export -q --html nophase.html
