@@ -5,6 +5,8 @@
 set -eu
 need="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev libpq-dev \
 libmicrohttpd-dev libcmocka-dev postgresql sqlite3 ca-certificates"
+# tests: the HTML report in a real browser, the DAG's parser, progress on a pty (script)
+need="$need chromium fonts-dejavu-core python3 bsdutils"
 [ -n "${ATTRIB_DEPS_EXTRA:-}" ] && need="$need $ATTRIB_DEPS_EXTRA"
 missing=""
 for p in $need; do

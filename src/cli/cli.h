@@ -57,6 +57,8 @@ typedef enum {
     CLI_F_models,
     CLI_F_print_transitions,
     CLI_F_out,
+    CLI_F_html,
+    CLI_F_compare_models,
     CLI_F_summary_json,
     CLI_F_format,
     CLI_F_schema_file,
@@ -134,6 +136,8 @@ typedef struct {
     bool print_transitions;    /* markov: also print the transition matrix */
     /* outputs */
     const char *out;
+    const char *html;           /* export, run: the HTML report's path */
+    const char *compare_models; /* with html: models compared side by side */
     const char *summary_json;
     const char *format;      /* journeys: ihc-json | jsonl | csv; compare: csv | markdown */
     const char *schema_file; /* init */

@@ -16,8 +16,8 @@ static int write_file(const char *data, size_t len, void *payload)
     return fwrite(data, 1, len, (FILE *)payload) == len ? ATTRIB_OK : ATTRIB_EIO;
 }
 
-/* Split "a,b,c" into model ops. Exit code. */
-static int parse_models(const char *list, const attrib_model_ops **ops, size_t *n)
+int cli_parse_models(const char *option, const char *list, const attrib_model_ops **ops, size_t max,
+                     size_t *n)
 {
     *n = 0;
     for (const char *p = list; *p != '\0';) {
@@ -25,18 +25,18 @@ static int parse_models(const char *list, const attrib_model_ops **ops, size_t *
         size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
         char name[64];
         if (len == 0 || len >= sizeof(name))
-            return cli_error_usage("--models wants names separated by commas, not '%s'", list);
+            return cli_error_usage("%s wants names separated by commas, not '%s'", option, list);
         memcpy(name, p, len);
         name[len] = '\0';
         const attrib_model_ops *m = attrib_model_find(name);
         if (m == NULL)
             return cli_error_usage("unknown model '%s'; `attrib models` lists them", name);
-        if (*n == MAX_MODELS)
-            return cli_error_usage("at most %d models at once", MAX_MODELS);
+        if (*n == max)
+            return cli_error_usage("at most %zu models at once", max);
         ops[(*n)++] = m;
         p = comma != NULL ? comma + 1 : p + len;
     }
-    return *n > 0 ? CLI_EXIT_OK : cli_error_usage("--models is empty");
+    return *n > 0 ? CLI_EXIT_OK : cli_error_usage("%s is empty", option);
 }
 
 static const char *file_format(const cli_config *cfg)
@@ -56,7 +56,7 @@ int cmd_compare(cli_config *cfg)
     if (!CLI_IS_SET(cfg, models) && strncmp(list, "ihc,", 4) == 0 &&
         attrib_model_find("ihc") == NULL)
         list += 4;
-    int rc = parse_models(list, ops, &n);
+    int rc = cli_parse_models("--models", list, ops, MAX_MODELS, &n);
     if (rc != CLI_EXIT_OK)
         return rc;
     bool to_file = CLI_IS_SET(cfg, out);

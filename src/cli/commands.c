@@ -28,6 +28,15 @@ static const cli_opt opts_out_csv[] = {
     CLI_OPT_END,
 };
 
+static const cli_opt opts_html[] = {
+    CLI_OPT("html", 0, OPT_STRING, html, "FILE",
+            "also write the HTML report with charts (one self-contained file, written "
+            "atomically)"),
+    CLI_OPT("compare-models", 0, OPT_STRING, compare_models, "A,B,...",
+            "with --html: compare these models per channel in the report (last is added)"),
+    CLI_OPT_END,
+};
+
 static const cli_opt opts_journeys[] = {
     CLI_OPT_D("format", 0, OPT_STRING, format, "ihc-json|jsonl|csv",
               "output format (ihc-json: the API's request body)", CLI_DEFAULT("ihc-json")),
@@ -119,11 +128,20 @@ static const cli_opt *const g_attribute[] = {cli_opts_global, cli_opts_select,  
                                              cli_opts_engine, cli_opts_phases,  cli_opts_api,
                                              cli_opts_model,  cli_opts_summary, NULL};
 static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, cli_opts_summary, NULL};
-static const cli_opt *const g_export[] = {cli_opts_global, cli_opts_select, opts_out_csv,
-                                          cli_opts_summary, NULL};
-static const cli_opt *const g_run[] = {
-    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,  cli_opts_phases,
-    cli_opts_api,    cli_opts_model,  opts_out_csv,     cli_opts_summary, NULL};
+static const cli_opt *const g_export[] = {
+    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_model,
+    opts_out_csv,    opts_html,       cli_opts_summary, NULL};
+static const cli_opt *const g_run[] = {cli_opts_global,
+                                       cli_opts_select,
+                                       cli_opts_journey,
+                                       cli_opts_engine,
+                                       cli_opts_phases,
+                                       cli_opts_api,
+                                       cli_opts_model,
+                                       opts_out_csv,
+                                       opts_html,
+                                       cli_opts_summary,
+                                       NULL};
 static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
@@ -192,11 +210,16 @@ const cli_cmd cli_commands[] = {
     {"export", "write the CSV report with CPO and ROAS",
      "Write channel_reporting (the dates in the range, or all) as CSV sorted by channel and\n"
      "date, with CPO = cost / ihc and ROAS = ihc_revenue / cost (empty when the divisor\n"
-     "is 0). The file is replaced atomically.",
+     "is 0). The file is replaced atomically. With --html, the HTML report instead (and the\n"
+     "CSV too when --out is given): headline figures, spend, revenue, ROAS and CPO per\n"
+     "channel, daily series, IHC phase shares, an optional model comparison and the\n"
+     "journeys, as inline SVG charts with their numbers in tables; it reads the input\n"
+     "tables for the journeys (journey options apply).",
      cmd_export, g_export},
     {"run", "init + attribute + report + export in one go",
      "The whole pipeline: init, attribute, report and export. Without a range the input is\n"
-     "read once and both tables are written in one transaction.",
+     "read once and both tables are written in one transaction. --html also writes the\n"
+     "HTML report of the result (as `export --html`; it reads the input once more).",
      cmd_run, g_run},
     {"serve", "answer IHC API requests with the local engine (HTTP)",
      "Serve POST /v1/compute_ihc?conv_type_id=ID like the IHC API (same request and\n"

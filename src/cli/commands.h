@@ -19,4 +19,9 @@ int cmd_compare(cli_config *cfg);
 int cmd_markov(cli_config *cfg);
 int cmd_copy(cli_config *cfg);
 
+/* "a,b,c" into at most `max` models (cmd_compare.c); `option` names the option in
+ * messages. Exit code. */
+int cli_parse_models(const char *option, const char *list, const attrib_model_ops **ops, size_t max,
+                     size_t *n);
+
 #endif

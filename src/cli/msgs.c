@@ -160,19 +160,24 @@ void cli_progress(const char *what, uint64_t done, uint64_t total, void *payload
 {
     (void)payload;
     static struct timespec last;
+    static char last_what[64]; /* a new step shows at once, whatever the throttle */
     if (g_quiet || g_json || !isatty(STDERR_FILENO))
         return;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     double dt = (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) / 1e9;
-    if (dt < 0.25 && (total == 0 || done < total))
+    bool new_step = strncmp(what, last_what, sizeof(last_what) - 1) != 0;
+    if (!new_step && dt < 0.25 && (total == 0 || done < total))
         return;
     last = now;
+    snprintf(last_what, sizeof(last_what), "%s", what);
     if (total > 0)
         fprintf(stderr, "\r\033[K%s: %llu / %llu (%.0f%%)", what, (unsigned long long)done,
                 (unsigned long long)total, 100.0 * (double)done / (double)total);
-    else
+    else if (done > 0)
         fprintf(stderr, "\r\033[K%s: %llu", what, (unsigned long long)done);
+    else
+        fprintf(stderr, "\r\033[K%s ...", what);
     g_progress_shown = true;
 }
 

@@ -4,6 +4,7 @@
 
 #include "util/buf.h"
 #include "util/csv.h"
+#include "util/fsum.h"
 #include "util/numfmt.h"
 #include "util/strmap.h"
 #include "util/ts.h"
@@ -237,6 +238,44 @@ static void test_xsum(void **state)
     assert_true(s.overflow);
 }
 
+static double fsum_of(const double *x, size_t n)
+{
+    attrib_fsum s = ATTRIB_FSUM_INIT;
+    for (size_t i = 0; i < n; i++)
+        attrib_fsum_add(&s, x[i]);
+    return attrib_fsum_value(&s);
+}
+
+/* Correct rounding of the exact sum (the values Python's math.fsum gives). */
+static void test_fsum(void **state)
+{
+    (void)state;
+    const double cancel[] = {1e100, 1.0, -1e100};
+    assert_true(fsum_of(cancel, 3) == 1.0);
+    double tenth[10];
+    for (int i = 0; i < 10; i++)
+        tenth[i] = 0.1;
+    assert_true(fsum_of(tenth, 10) == 1.0); /* a naive loop gives 0.9999999999999999 */
+    const double up[] = {1.0, 1e-16, 1e-16};
+    assert_true(fsum_of(up, 3) == 1.0000000000000002);
+    /* 1 + 2^-53 is a tie (to even: 1); the 2^-80 below it breaks the tie upwards */
+    const double tie[] = {1.0, ldexp(1, -53), ldexp(1, -80)};
+    assert_true(fsum_of(tie, 3) == 1.0 + ldexp(1, -52));
+    const double none[] = {0.0};
+    assert_true(fsum_of(none, 0) == 0.0);
+    /* order-independent: the same terms forwards and backwards, the same bits */
+    double t[500], r[500];
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 500; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        t[i] = ldexp((double)(x >> 11), -53) * pow(10.0, (double)(x % 9)) * (x & 1 ? -1 : 1);
+        r[499 - i] = t[i];
+    }
+    assert_true(fsum_of(t, 500) == fsum_of(r, 500));
+    const double inf[] = {1.0, INFINITY};
+    assert_true(isnan(fsum_of(inf, 2)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,7 +283,7 @@ int main(void)
         cmocka_unit_test(test_numfmt),     cmocka_unit_test(test_csv),
         cmocka_unit_test(test_csv_text),   cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_buf_limit),  cmocka_unit_test(test_strmap),
-        cmocka_unit_test(test_xsum),
+        cmocka_unit_test(test_xsum),       cmocka_unit_test(test_fsum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

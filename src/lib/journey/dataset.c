@@ -607,6 +607,7 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     int rc = attrib__rows_check_unique(ctx, st);
     if (rc != ATTRIB_OK)
         goto done;
+    attrib__progress(ctx, "reading conversions", 0, 0);
     rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
     if (rc != ATTRIB_OK)
         goto done;
@@ -622,6 +623,7 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     }
     if (nu > 0 || ds->want_costs) {
         rc = build_user_filter(ctx, ds);
+        attrib__progress(ctx, "reading sessions", 0, 0);
         if (rc == ATTRIB_OK)
             rc = scan_sessions(ctx, st, opts, probe ? &us : NULL, ds);
         if (rc != ATTRIB_OK)

@@ -117,6 +117,7 @@ int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_option
     export_state es = {.ctx = ctx};
     attrib_buf out = ATTRIB_BUF_INIT(0);
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
+    attrib__progress(ctx, "writing the CSV report", 0, 0);
     int rc = attrib__file_check(ctx, path); /* before the work, not after it */
     if (rc == ATTRIB_OK)
         rc = attrib_store_check(st, true);

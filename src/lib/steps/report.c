@@ -76,7 +76,8 @@ static int report_session(const attrib_value *cols, void *payload)
     report_state *rs = payload;
     attrib_session_row r;
     char scratch[2][32];
-    rs->sessions++;
+    if ((++rs->sessions & 0xffff) == 0)
+        attrib__progress(rs->ctx, "reporting: reading sessions", rs->sessions, 0);
     const attrib_value *d = &cols[ATTRIB_SS_EVENT_DATE];
     if (d->type == ATTRIB_V_TEXT && !affected(rs, d->s, d->len))
         return ATTRIB_OK;
@@ -354,6 +355,7 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
         double days = (double)(b >= a ? b - a + 1 : 0) + (double)rs.dates.count;
         rs.filter = last >= first && days > REPORT_SCAN_SHARE * (double)(last - first + 1);
     }
+    attrib__progress(ctx, "reporting", 0, 0);
     /* Cost pass, then credit pass, over the range and the extra dates. */
     attrib_scan extra = {.dates = rs.dates.keys, .n_dates = rs.dates.count};
     bool scan_all = full || rs.filter;
