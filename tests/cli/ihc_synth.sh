@@ -70,13 +70,17 @@ synth_answer() {
     "$ATTRIB" serve --model-file "$1" --no-auth --port 0 >synth_serve.out 2>synth_serve.err &
     synth_pid=$!
     i=0
-    while [ $i -lt 300 ] && ! grep -q listening synth_serve.out 2>/dev/null &&
+    while [ $i -lt 1200 ] && ! grep -q listening synth_serve.out 2>/dev/null &&
         kill -0 "$synth_pid" 2>/dev/null; do
         sleep 0.1
         i=$((i + 1))
     done
     synth_url=$(sed -n 's/^listening on //p' synth_serve.out)
-    [ -n "$synth_url" ] || { kill "$synth_pid"; fail "serve did not start: $(cat synth_serve.err)"; }
+    if [ -z "$synth_url" ]; then
+        kill "$synth_pid" 2>/dev/null
+        wait "$synth_pid"
+        fail "serve did not start within 120 s (exit $?): $(cat synth_serve.err)"
+    fi
     nb=$(jq length "$2")
     b=0
     printf '[' >"$3"
