@@ -217,9 +217,11 @@ const cli_cmd cli_commands[] = {
      "tables for the journeys (journey options apply).",
      cmd_export, g_export},
     {"run", "init + attribute + report + export in one go",
-     "The whole pipeline: init, attribute, report and export. Without a range the input is\n"
-     "read once and both tables are written in one transaction. --html also writes the\n"
-     "HTML report of the result (as `export --html`; it reads the input once more).",
+     "The whole pipeline: init, attribute, report and export. The attribution rows and the\n"
+     "report are written in one transaction (a killed run leaves the previous state or the\n"
+     "new one), then the CSV is replaced atomically. Without a range the input is read once.\n"
+     "--html also writes the HTML report of the result (as `export --html`; it reads the\n"
+     "input once more).",
      cmd_run, g_run},
     {"serve", "answer IHC API requests with the local engine (HTTP)",
      "Serve POST /v1/compute_ihc?conv_type_id=ID like the IHC API (same request and\n"

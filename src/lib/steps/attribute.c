@@ -3,9 +3,12 @@
  * over every journey (model/run.c: in parallel chunks whose output does not
  * depend on the thread count, every journey's credit checked), or ask the
  * IHC API (api/run.c), and replace the selection's rows in one transaction.
- * Without a range, the run fuses the report in: one scan of the sessions
- * feeds both the journeys and the report's cost sums, and one transaction
- * writes both tables.
+ * The run writes its report in that same transaction: without a range fused
+ * in (one scan of the sessions feeds both the journeys and the report's cost
+ * sums), with a range by the report step over the rows just written. The
+ * ihc-api engine commits each settled batch to its result cache before that
+ * transaction begins (the cache tables only, so a rerun sends only what is
+ * missing); no transaction is open while it runs.
  */
 #include "attrib/pipeline.h"
 
@@ -20,6 +23,7 @@
 #include "lib/store/rows.h"
 #include "util/ts.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,11 +174,14 @@ static int api_credits(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
     return rc;
 }
 
-/* Attribute, optionally with the report fused in (no range only). */
+/* Attribute, and with the run the report in the same transaction (steps.h). */
 int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                           bool fuse_report, attrib_summary *sum)
+                           attrib__report_mode report, attrib_summary *sum)
 {
+    assert(report != ATTRIB__REPORT_FUSED || !attrib__is_ranged(opts));
     double t0 = attrib__now_seconds();
+    double report_seconds = 0; /* of the report step inside (it counts them itself) */
+    bool fuse_report = report == ATTRIB__REPORT_FUSED;
     attrib__dataset ds = {0};
     attrib_model *model = NULL;
     size_t *offset = NULL;
@@ -251,6 +258,11 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         sum->report_rows += n_rows;
         sum->report_dates += attrib__count_dates(rows, n_rows);
     }
+    if (rc == ATTRIB_OK && report == ATTRIB__REPORT_AFTER) {
+        double tr = attrib__now_seconds();
+        rc = attrib__report_step(ctx, st, opts, false, sum);
+        report_seconds = attrib__now_seconds() - tr;
+    }
     if (rc == ATTRIB_OK && attrib__cancelled(ctx))
         rc = ATTRIB_ECANCEL;
     if (rc == ATTRIB_OK)
@@ -259,7 +271,7 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         attrib__store_rollback(st);
         goto done;
     }
-    sum->write_seconds += attrib__now_seconds() - t2;
+    sum->write_seconds += attrib__now_seconds() - t2 - report_seconds;
     rc = attrib__dataset_summarize(ctx, &ds, sum);
     if (api_state != NULL)
         for (size_t j = 0; j < ds.n_journeys; j++)
@@ -281,7 +293,7 @@ done:
     free(credits);
     attrib_model_free(model);
     attrib__dataset_free(&ds);
-    sum->seconds += attrib__now_seconds() - t0;
+    sum->seconds += attrib__now_seconds() - t0 - report_seconds;
     return rc;
 }
 
@@ -289,5 +301,5 @@ int attrib_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_options
                      attrib_summary *sum)
 {
     attrib__enter(ctx);
-    return attrib__leave(ctx, attrib__attribute_step(ctx, st, opts, false, sum));
+    return attrib__leave(ctx, attrib__attribute_step(ctx, st, opts, ATTRIB__REPORT_NONE, sum));
 }

@@ -1,6 +1,8 @@
 /*
  * The report step: work out which dates changed, aggregate them
- * (core/agg.h, report/rows.c), replace those rows in one transaction. With
+ * (core/agg.h, report/rows.c), replace those rows, all in one transaction
+ * (its own, or a ranged run's: steps.h), which also clears the dirty marks
+ * it settles: a report killed before its commit leaves them for the next. With
  * valid report sums (attrib_report_sums, kept exact by ranged attribute
  * steps: report/sums.c) a ranged report recomputes only its own dates and
  * serves the other keys it must refresh from the sums.
@@ -305,10 +307,9 @@ static int concat_rows(attrib_ctx *ctx, attrib_report_row **a, size_t *na,
     return ATTRIB_OK;
 }
 
-int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                  attrib_summary *sum)
+int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                        bool own_tx, attrib_summary *sum)
 {
-    attrib__enter(ctx);
     double t0 = attrib__now_seconds();
     report_state rs = {.ctx = ctx, .opts = opts};
     rs.agg.channels = &rs.channels;
@@ -322,6 +323,9 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     int rc = attrib__check_run_options(ctx, opts);
     if (rc == ATTRIB_OK)
         rc = attrib_store_check(st, true);
+    /* What is read and what is written from it: one snapshot, one commit. */
+    if (rc == ATTRIB_OK && own_tx)
+        rc = attrib__store_begin(st);
     if (rc == ATTRIB_OK)
         rc = attrib__report_sums_valid(st, &valid);
     if (rc != ATTRIB_OK)
@@ -381,9 +385,6 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     }
     if (rc != ATTRIB_OK)
         goto done;
-    rc = attrib__store_begin(st);
-    if (rc != ATTRIB_OK)
-        goto done;
     attrib_scan repl = range;
     /* With valid sums the keys' dates hold the scratch dates too. */
     const attrib_strmap *rdates = !full && valid ? &in.kdates : &rs.dates;
@@ -396,17 +397,17 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
         sums_sel.n_dates = rs.dates.count;
         rc = attrib__report_replace_sums(st, full ? NULL : &sums_sel, srows, n_srows, false);
     }
-    if (rc == ATTRIB_OK)
+    if (rc == ATTRIB_OK && own_tx)
         rc = attrib__store_commit(st);
-    if (rc != ATTRIB_OK) {
-        attrib__store_rollback(st);
+    if (rc != ATTRIB_OK)
         goto done;
-    }
     sum->report_rows += n_rows;
     sum->report_dates += attrib__count_dates(rows, n_rows);
     sum->sessions_read += rs.sessions;
     sum->bad_rows_skipped += rs.bad;
 done:
+    if (rc != ATTRIB_OK && own_tx)
+        attrib__store_rollback(st);
     free(rows);
     free(dates);
     free(irows);
@@ -420,5 +421,12 @@ done:
     attrib_strmap_free(&rs.channels);
     attrib_strmap_free(&rs.dates);
     sum->seconds += attrib__now_seconds() - t0;
-    return attrib__leave(ctx, rc);
+    return rc;
+}
+
+int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                  attrib_summary *sum)
+{
+    attrib__enter(ctx);
+    return attrib__leave(ctx, attrib__report_step(ctx, st, opts, true, sum));
 }

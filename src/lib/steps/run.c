@@ -1,6 +1,9 @@
 /*
- * attrib run: init, attribute, report and export in one go. Without a range
- * the attribute step fuses the report in (one scan, one transaction).
+ * attrib run: init, attribute, report and export in one go. The attribution
+ * rows, phase rows, report sums and channel_reporting are written in one
+ * transaction (without a range the report is fused into the attribute step's
+ * scan; with one the report step runs inside the attribute step's
+ * transaction), then the CSV is exported from what was committed.
  */
 #include "attrib/pipeline.h"
 
@@ -22,13 +25,8 @@ int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts
         rc = attrib_store_init(st, NULL);
     if (rc != ATTRIB_OK)
         return attrib__leave(ctx, rc);
-    if (attrib__is_ranged(opts)) {
-        rc = attrib__attribute_step(ctx, st, opts, false, sum);
-        if (rc == ATTRIB_OK)
-            rc = attrib_report(ctx, st, opts, sum);
-    } else {
-        rc = attrib__attribute_step(ctx, st, opts, true, sum);
-    }
+    rc = attrib__attribute_step(
+        ctx, st, opts, attrib__is_ranged(opts) ? ATTRIB__REPORT_AFTER : ATTRIB__REPORT_FUSED, sum);
     if (rc == ATTRIB_OK && path != NULL) {
         rc = attrib_export_csv(ctx, st, opts, path, sum);
         /* The tables are committed by now: say so, so nobody reruns it all. */

@@ -26,12 +26,32 @@ int attrib__check_run_options(attrib_ctx *ctx, const attrib_run_options *o);
 /* Distinct dates among report rows (for the summary). */
 uint64_t attrib__count_dates(const attrib_report_row *rows, size_t n);
 
+/* What the attribute step writes besides the attribution rows. */
+typedef enum {
+    ATTRIB__REPORT_NONE,  /* nothing: the attribute step alone */
+    ATTRIB__REPORT_FUSED, /* no range: the one scan of the sessions also feeds the
+                           * report's cost sums, and channel_reporting and its sums
+                           * are written from them */
+    ATTRIB__REPORT_AFTER, /* a range: the report step runs over the written rows */
+} attrib__report_mode;
+
 /*
- * The attribute step (attribute.c). With fuse_report (no range only), the
- * one scan of the sessions also feeds the report's cost sums and the same
- * transaction writes channel_reporting: the run without a range.
+ * The attribute step (attribute.c). With a report mode other than NONE (the
+ * run), the attribution rows, the phase rows, the report sums and
+ * channel_reporting are written in one transaction: a run killed or failing
+ * at any point leaves either everything of the previous state or everything
+ * of the new one, never credit of one and a report of the other.
  */
 int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                           bool fuse_report, attrib_summary *sum);
+                           attrib__report_mode report, attrib_summary *sum);
+
+/*
+ * The report step (report.c). With own_tx it runs in a transaction of its
+ * own (the report command); without, inside the caller's open transaction
+ * (a ranged run, after the attribution rows were written), which it neither
+ * commits nor rolls back: the caller does either.
+ */
+int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                        bool own_tx, attrib_summary *sum);
 
 #endif

@@ -146,6 +146,9 @@ const char *attrib_store_kind(const attrib_store *st)
 
 int attrib__store_begin(attrib_store *st)
 {
+    /* No nesting: e.g. the API result cache commits its batches before the
+     * run's transaction begins, never inside it (steps/attribute.c). */
+    assert(!st->in_tx);
     int rc = st->ops->begin(st->impl);
     if (rc == ATTRIB_OK)
         st->in_tx = true;

@@ -259,12 +259,13 @@ int attrib__insert_sql(attrib_buf *sql, const attrib_table *t, attrib_conflict o
 extern const char attrib__schema_inputs[];
 extern const attrib_store_ops attrib_store_pg;
 
-/* Transactions through the store, tracked so close() can roll back. */
 /* Run a schema file's statements (schema.c): only CREATE TABLE and CREATE
  * [UNIQUE] INDEX, one exec_schema call each; anything else is refused
  * (ATTRIB_EPARSE naming its line, counted from first_line) before it runs. */
 int attrib__schema_run(attrib_store *st, const char *sql, unsigned first_line);
 
+/* Transactions through the store, tracked so close() can roll back; they do
+ * not nest (begin asserts that none is open). */
 int attrib__store_begin(attrib_store *st);
 int attrib__store_commit(attrib_store *st);
 void attrib__store_rollback(attrib_store *st);
