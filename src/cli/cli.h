@@ -87,6 +87,7 @@ typedef enum {
     CLI_F_bind,
     CLI_F_port,
     CLI_F_no_auth,
+    CLI_F_shard,
     CLI_F__COUNT
 } cli_field;
 
@@ -155,6 +156,7 @@ typedef struct {
     const char *bind;
     uint64_t port;
     bool no_auth;
+    const char *shard; /* --shard K/N (docs/scale-out.md) */
     /* Given in the config file or on the command line (not a default). A
      * value equal to the default is still "set": `--out channel_reporting.csv`
      * is a request, not the absence of one. */
@@ -290,6 +292,7 @@ extern const cli_opt cli_opts_journey[];
 extern const cli_opt cli_opts_engine[];
 extern const cli_opt cli_opts_phases[]; /* attribute, run */
 extern const cli_opt cli_opts_summary[];
+extern const cli_opt cli_opts_shard[];
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */
 extern const cli_opt cli_opts_serve[]; /* attrib serve (cli_api.c) */
 extern const cli_opt cli_opts_model[];

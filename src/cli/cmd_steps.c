@@ -55,8 +55,12 @@ static int step(cli_config *cfg, step_kind kind)
         break;
     }
     rc = lrc == ATTRIB_OK ? CLI_EXIT_OK : cli_fail(ctx, lrc);
-    if (rc == CLI_EXIT_OK && (kind == STEP_EXPORT || kind == STEP_RUN))
+    if (rc == CLI_EXIT_OK && (kind == STEP_EXPORT || (kind == STEP_RUN && opts.shard_count == 0)))
         cli_infof("attrib %s: wrote %s", step_names[kind], cfg->out);
+    else if (rc == CLI_EXIT_OK && opts.shard_count > 0)
+        cli_infof("attrib %s: shard %u/%u attributed; after the last shard run `attrib report` "
+                  "and `attrib export`",
+                  step_names[kind], opts.shard_index, opts.shard_count);
     if (rc == CLI_EXIT_OK || rc == CLI_EXIT_PARTIAL)
         rc = cli_summary(cfg, step_names[kind], &sum, rc);
 done:

@@ -107,15 +107,23 @@ static const cli_opt opts_copy[] = {
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
-static const cli_opt *const g_attribute[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
-                                             cli_opts_engine, cli_opts_phases,  cli_opts_api,
-                                             cli_opts_model,  cli_opts_summary, NULL};
+static const cli_opt *const g_attribute[] = {
+    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,  cli_opts_phases,
+    cli_opts_api,    cli_opts_model,  cli_opts_shard,   cli_opts_summary, NULL};
 static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, cli_opts_summary, NULL};
 static const cli_opt *const g_export[] = {cli_opts_global, cli_opts_select, opts_out_csv,
                                           cli_opts_summary, NULL};
-static const cli_opt *const g_run[] = {
-    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,  cli_opts_phases,
-    cli_opts_api,    cli_opts_model,  opts_out_csv,     cli_opts_summary, NULL};
+static const cli_opt *const g_run[] = {cli_opts_global,
+                                       cli_opts_select,
+                                       cli_opts_journey,
+                                       cli_opts_engine,
+                                       cli_opts_phases,
+                                       cli_opts_api,
+                                       cli_opts_model,
+                                       cli_opts_shard,
+                                       opts_out_csv,
+                                       cli_opts_summary,
+                                       NULL};
 static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
@@ -171,7 +179,9 @@ const cli_cmd cli_commands[] = {
      "Attribute the selected conversions (all without a range) and replace their rows in\n"
      "attribution_customer_journey in one transaction; the IHC API's phase values go to\n"
      "attrib_journey_phases (the local engine's with --phases). Conversions without any\n"
-     "earlier session are listed in the summary and get no rows.",
+     "earlier session are listed in the summary and get no rows. With --shard K/N only\n"
+     "the conversions of shard K's users (docs/scale-out.md); `attrib report` after the\n"
+     "last shard writes channel_reporting.",
      cmd_attribute, g_attribute},
     {"report", "recompute the affected channel_reporting rows",
      "Recompute channel_reporting (channel, date, cost, ihc, ihc_revenue): every row\n"
@@ -188,7 +198,9 @@ const cli_cmd cli_commands[] = {
      cmd_export, g_export},
     {"run", "init + attribute + report + export in one go",
      "The whole pipeline: init, attribute, report and export. Without a range the input is\n"
-     "read once and both tables are written in one transaction.",
+     "read once and both tables are written in one transaction. With --shard K/N: init\n"
+     "and the shard's attribute step only; after the last shard, `attrib report` and\n"
+     "`attrib export` (docs/scale-out.md).",
      cmd_run, g_run},
     {"serve", "answer IHC API requests with the local engine (HTTP)",
      "Serve POST /v1/compute_ihc?conv_type_id=ID like the IHC API (same request and\n"
