@@ -293,6 +293,20 @@ extern const cli_opt cli_opts_engine[];
 extern const cli_opt cli_opts_phases[]; /* attribute, run */
 extern const cli_opt cli_opts_summary[];
 extern const cli_opt cli_opts_shard[];
+
+/*
+ * The MPI job (build/attrib-mpi, make MPI=1; src/mpi/mpi_main.c sets it, the
+ * plain build leaves it NULL): rank r of `size` runs shard r/size of attribute
+ * and run. Every rank must make the same calls in the same order.
+ */
+typedef struct {
+    int rank, size;
+    /* The largest of every rank's `mine` (a collective: all ranks call it). */
+    int (*max_all)(int mine);
+    /* Sum every rank's v[0..n) into v on all ranks (a collective). */
+    void (*sum_all)(uint64_t *v, int n);
+} cli_mpi_hooks;
+extern const cli_mpi_hooks *cli_mpi;
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */
 extern const cli_opt cli_opts_serve[]; /* attrib serve (cli_api.c) */
 extern const cli_opt cli_opts_model[];
