@@ -49,6 +49,23 @@ TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
 all: $(B)/attrib
 
+# make MPI=1: also build/attrib-mpi, the same command line inside an MPI job
+# (docs/scale-out.md); needs mpicc (Debian: libopenmpi-dev openmpi-bin).
+MPICC ?= mpicc
+ifeq ($(MPI),1)
+all: $(B)/attrib-mpi
+endif
+$(B)/obj/mpi/cli_main.o: src/cli/main.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (MPI)"
+	@$(CC) $(ALL_CFLAGS) -DATTRIB_CLI_MAIN=attrib_cli_main -c $< -o $@
+$(B)/obj/mpi/mpi_main.o: src/mpi/mpi_main.c src/cli/cli.h
+	@mkdir -p $(dir $@)
+	@echo "  MPICC   $<"
+	@$(MPICC) $(ALL_CFLAGS) -c $< -o $@
+$(B)/attrib-mpi: $(filter-out $(B)/obj/src/cli/main.o,$(CLI_OBJ)) $(B)/obj/mpi/cli_main.o $(B)/obj/mpi/mpi_main.o $(B)/libattrib.a
+	$(MPICC) $(LDSAN) -o $@ $^ $(LIBS)
+
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"

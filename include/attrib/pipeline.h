@@ -57,6 +57,18 @@ typedef struct {
                      off by default, since they double the rows a full run writes */
     bool csv_raw; /* CSV text cells as they are; by default a cell starting with
                      = + - @ TAB or CR gets a leading ' (formula neutralisation) */
+    /* Scale-out (docs/scale-out.md). shard_count 0 = no sharding; else this run owns
+     * the conversions whose user_id's shard (attrib_shard_of) is shard_index, reads
+     * only their users' sessions (models that learn from all paths still fit on every
+     * path, so their statistics are the single run's), replaces only their attribution
+     * rows, and writes no report: `attrib report` after the last shard does. */
+    uint32_t shard_index, shard_count;
+    /* Optional: called with the write transaction open and every row written, just
+     * before COMMIT; ATTRIB_OK commits, anything else rolls back (an MPI job's vote:
+     * commit only when every rank got this far). Not called when the step failed
+     * before; the caller then knows it voted no. */
+    int (*commit_vote)(void *payload);
+    void *commit_vote_payload;
 } attrib_run_options;
 
 #define ATTRIB_RUN_OPTIONS_INIT                                                                    \
@@ -95,6 +107,10 @@ typedef struct {
     double model_seconds;               /*           running the model over the journeys */
     double write_seconds;               /*           writing attribution (and a fused report) */
 } attrib_summary;
+
+/* The shard (0..n-1) of a user_id under --shard K/N: FNV-1a 64 of the user_id's
+ * bytes, modulo n (n >= 1). The same on every machine and store. */
+uint32_t attrib_shard_of(const char *user_id, size_t len, uint32_t n);
 
 /* Free what a summary owns (not the struct). NULL is a no-op. */
 void attrib_summary_free(attrib_summary *s);

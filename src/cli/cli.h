@@ -98,6 +98,7 @@ typedef enum {
     CLI_F_max_connections,
     CLI_F_max_connections_per_ip,
     CLI_F_idle_timeout,
+    CLI_F_shard,
     CLI_F__COUNT
 } cli_field;
 
@@ -177,6 +178,7 @@ typedef struct {
     uint64_t max_connections;        /* serve: open connections at once */
     uint64_t max_connections_per_ip; /* serve: per client address */
     uint64_t idle_timeout;           /* serve: seconds a silent connection stays open */
+    const char *shard;               /* --shard K/N (docs/scale-out.md) */
     /* Given in the config file or on the command line (not a default). A
      * value equal to the default is still "set": `--out channel_reporting.csv`
      * is a request, not the absence of one. */
@@ -312,6 +314,21 @@ extern const cli_opt cli_opts_journey[];
 extern const cli_opt cli_opts_engine[];
 extern const cli_opt cli_opts_phases[]; /* attribute, run */
 extern const cli_opt cli_opts_summary[];
+extern const cli_opt cli_opts_shard[];
+
+/*
+ * The MPI job (build/attrib-mpi, make MPI=1; src/mpi/mpi_main.c sets it, the
+ * plain build leaves it NULL): rank r of `size` runs shard r/size of attribute
+ * and run. Every rank must make the same calls in the same order.
+ */
+typedef struct {
+    int rank, size;
+    /* The largest of every rank's `mine` (a collective: all ranks call it). */
+    int (*max_all)(int mine);
+    /* Sum every rank's v[0..n) into v on all ranks (a collective). */
+    void (*sum_all)(uint64_t *v, int n);
+} cli_mpi_hooks;
+extern const cli_mpi_hooks *cli_mpi;
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */
 extern const cli_opt cli_opts_serve[]; /* attrib serve (cli_api.c) */
 extern const cli_opt cli_opts_model[];

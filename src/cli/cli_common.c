@@ -231,6 +231,33 @@ const cli_opt cli_opts_summary[] = {
     CLI_OPT_END,
 };
 
+const cli_opt cli_opts_shard[] = {
+    CLI_OPT("shard", 0, OPT_STRING, shard, "K/N",
+            "attribute only the conversions of users in shard K of N (user_id hashed; "
+            "`attrib report` after the last shard writes the report: docs/scale-out.md)"),
+    CLI_OPT_END,
+};
+
+/* --shard K/N: 0 <= K < N <= 65536. */
+static int shard_option(const char *arg, attrib_run_options *o)
+{
+    char *end = NULL;
+    unsigned long k, n;
+    if (arg[0] < '0' || arg[0] > '9')
+        goto bad;
+    k = strtoul(arg, &end, 10);
+    if (*end != '/' || end[1] < '0' || end[1] > '9')
+        goto bad;
+    n = strtoul(end + 1, &end, 10);
+    if (*end != '\0' || n < 1 || n > 65536 || k >= n)
+        goto bad;
+    o->shard_index = (uint32_t)k;
+    o->shard_count = (uint32_t)n;
+    return CLI_EXIT_OK;
+bad:
+    return cli_error_usage("--shard '%s' is not K/N with 0 <= K < N <= 65536 (e.g. 0/4)", arg);
+}
+
 static bool valid_date_arg(const char *s)
 {
     int32_t d;
@@ -277,6 +304,8 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
     if (mrc == CLI_EXIT_OK)
         mrc = fit_options(cfg, &o);
     if (mrc != CLI_EXIT_OK)
+        return mrc;
+    if (cfg->shard != NULL && (mrc = shard_option(cfg->shard, &o)) != CLI_EXIT_OK)
         return mrc;
     *out = o;
     return CLI_EXIT_OK;

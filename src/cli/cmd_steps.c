@@ -33,6 +33,70 @@ static int html_report(cli_config *cfg, attrib_ctx *ctx, attrib_store *st,
     return CLI_EXIT_OK;
 }
 
+const cli_mpi_hooks *cli_mpi = NULL;
+
+/* The commit vote of an MPI rank: yes here, and every rank's answer decides. */
+typedef struct {
+    bool voted;
+} mpi_vote;
+
+static int vote_yes(void *payload)
+{
+    mpi_vote *v = payload;
+    v->voted = true;
+    return cli_mpi->max_all(0) == 0 ? ATTRIB_OK : ATTRIB_ERROR;
+}
+
+/*
+ * attribute and run in an MPI job (docs/scale-out.md): rank 0 creates the
+ * tables (run); every rank attributes shard rank/size and, with its
+ * transaction written but not committed, votes; all commit only when every
+ * rank voted yes (a rank that failed earlier votes no), else all roll back.
+ * The summaries are summed; rank 0 then writes the report and the CSV (run).
+ */
+static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_store *st,
+                    attrib_run_options *opts, attrib_summary *sum, bool *late_failure)
+{
+    mpi_vote vote = {false};
+    int lrc = ATTRIB_OK;
+    if (kind == STEP_RUN && cli_mpi->rank == 0)
+        lrc = attrib_store_init(st, NULL);
+    if (kind == STEP_RUN && cli_mpi->max_all(lrc != ATTRIB_OK) != 0)
+        return lrc != ATTRIB_OK ? lrc : ATTRIB_ERROR;
+    opts->shard_index = (uint32_t)cli_mpi->rank;
+    opts->shard_count = (uint32_t)cli_mpi->size;
+    opts->commit_vote = vote_yes;
+    opts->commit_vote_payload = &vote;
+    lrc = attrib_attribute(ctx, st, opts, sum);
+    if (!vote.voted)
+        (void)cli_mpi->max_all(1); /* failed before the vote: the job rolls back */
+    int failed = cli_mpi->max_all(lrc != ATTRIB_OK);
+    uint64_t counts[] = {sum->conversions_selected, sum->conversions_attributed,
+                         sum->journey_sessions,     sum->attribution_rows,
+                         sum->bad_rows_skipped,     sum->n_unattributable};
+    cli_mpi->sum_all(counts, (int)(sizeof(counts) / sizeof(counts[0])));
+    if (cli_mpi->rank != 0)
+        return lrc;
+    sum->conversions_selected = counts[0];
+    sum->conversions_attributed = counts[1];
+    sum->journey_sessions = counts[2];
+    sum->attribution_rows = counts[3];
+    sum->bad_rows_skipped = counts[4];
+    if (lrc == ATTRIB_OK && failed != 0) {
+        /* Every rank voted yes, but a commit failed after the vote: the window a
+         * vote cannot close (docs/scale-out.md). Rerunning the job repairs it. */
+        *late_failure = true;
+        return ATTRIB_ERROR;
+    }
+    if (lrc != ATTRIB_OK || kind != STEP_RUN)
+        return lrc;
+    opts->shard_count = 0; /* the report and export are the whole job's */
+    lrc = attrib_report(ctx, st, opts, sum);
+    if (lrc == ATTRIB_OK)
+        lrc = attrib_export_csv(ctx, st, opts, cfg->out, sum);
+    return lrc;
+}
+
 static int step(cli_config *cfg, step_kind kind)
 {
     attrib_ctx *ctx = NULL;
@@ -76,6 +140,36 @@ static int step(cli_config *cfg, step_kind kind)
     if (rc != CLI_EXIT_OK)
         goto done;
     int lrc = ATTRIB_OK;
+    bool mpi = cli_mpi != NULL && (kind == STEP_ATTRIBUTE || kind == STEP_RUN);
+    if (cli_mpi != NULL && !mpi && cli_mpi->rank != 0)
+        goto done; /* report and export: rank 0's */
+    if (mpi && opts.shard_count > 0) {
+        rc = cli_error_usage("attrib-mpi shards by rank: drop --shard");
+        goto done;
+    }
+    if (mpi && cli_mpi->size > 1 && strncmp(cfg->db, "postgresql://", 13) != 0 &&
+        strncmp(cfg->db, "postgres://", 11) != 0) {
+        rc = cli_error_usage("attrib-mpi with %d ranks needs PostgreSQL (--db postgresql://...): "
+                             "SQLite has one writer at a time (docs/scale-out.md)",
+                             cli_mpi->size);
+        goto done;
+    }
+    if (mpi) {
+        bool late = false;
+        lrc = mpi_step(cfg, kind, ctx, st, &opts, &sum, &late);
+        if (late)
+            rc = cli_errorf(CLI_EXIT_RUNTIME,
+                            "attrib %s: a rank failed to commit after every rank voted to; "
+                            "run the job again",
+                            step_names[kind]);
+        else
+            rc = lrc == ATTRIB_OK ? CLI_EXIT_OK : cli_fail(ctx, lrc);
+        if (rc == CLI_EXIT_OK && cli_mpi->rank == 0 && kind == STEP_RUN)
+            cli_infof("attrib run: %d ranks; wrote %s", cli_mpi->size, cfg->out);
+        if ((rc == CLI_EXIT_OK || rc == CLI_EXIT_PARTIAL) && cli_mpi->rank == 0)
+            rc = cli_summary(cfg, step_names[kind], &sum, rc);
+        goto done;
+    }
     switch (kind) {
     case STEP_ATTRIBUTE:
         lrc = attrib_attribute(ctx, st, &opts, &sum);
@@ -92,8 +186,12 @@ static int step(cli_config *cfg, step_kind kind)
         break;
     }
     rc = lrc == ATTRIB_OK ? CLI_EXIT_OK : cli_fail(ctx, lrc);
-    if (rc == CLI_EXIT_OK && csv)
+    if (rc == CLI_EXIT_OK && csv && opts.shard_count == 0)
         cli_infof("attrib %s: wrote %s", step_names[kind], cfg->out);
+    else if (rc == CLI_EXIT_OK && opts.shard_count > 0)
+        cli_infof("attrib %s: shard %u/%u attributed; after the last shard run `attrib report` "
+                  "and `attrib export`",
+                  step_names[kind], opts.shard_index, opts.shard_count);
     /* export reports the page's counts; run keeps its own (the page's read is a second one) */
     if (rc == CLI_EXIT_OK && html)
         rc = html_report(cfg, ctx, st, &opts, models, n_models, kind == STEP_EXPORT ? &sum : &hsum);

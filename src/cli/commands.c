@@ -124,24 +124,17 @@ static const cli_opt opts_copy[] = {
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
-static const cli_opt *const g_attribute[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
-                                             cli_opts_engine, cli_opts_phases,  cli_opts_api,
-                                             cli_opts_model,  cli_opts_summary, NULL};
+static const cli_opt *const g_attribute[] = {
+    cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,  cli_opts_phases,
+    cli_opts_api,    cli_opts_model,  cli_opts_shard,   cli_opts_summary, NULL};
 static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, cli_opts_summary, NULL};
 static const cli_opt *const g_export[] = {
     cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_model,
     opts_out_csv,    opts_html,       cli_opts_summary, NULL};
-static const cli_opt *const g_run[] = {cli_opts_global,
-                                       cli_opts_select,
-                                       cli_opts_journey,
-                                       cli_opts_engine,
-                                       cli_opts_phases,
-                                       cli_opts_api,
-                                       cli_opts_model,
-                                       opts_out_csv,
-                                       opts_html,
-                                       cli_opts_summary,
-                                       NULL};
+static const cli_opt *const g_run[] = {cli_opts_global, cli_opts_select,  cli_opts_journey,
+                                       cli_opts_engine, cli_opts_phases,  cli_opts_api,
+                                       cli_opts_model,  cli_opts_shard,   opts_out_csv,
+                                       opts_html,       cli_opts_summary, NULL};
 static const cli_opt *const g_serve[] = {cli_opts_global, cli_opts_engine, cli_opts_serve, NULL};
 static const cli_opt *const g_models[] = {cli_opts_global, NULL};
 static const cli_opt *const g_gen[] = {cli_opts_global, opts_gen, NULL};
@@ -197,7 +190,9 @@ const cli_cmd cli_commands[] = {
      "Attribute the selected conversions (all without a range) and replace their rows in\n"
      "attribution_customer_journey in one transaction; the IHC API's phase values go to\n"
      "attrib_journey_phases (the local engine's with --phases). Conversions without any\n"
-     "earlier session are listed in the summary and get no rows.",
+     "earlier session are listed in the summary and get no rows. With --shard K/N only\n"
+     "the conversions of shard K's users (docs/scale-out.md); `attrib report` after the\n"
+     "last shard writes channel_reporting.",
      cmd_attribute, g_attribute},
     {"report", "recompute the affected channel_reporting rows",
      "Recompute channel_reporting (channel, date, cost, ihc, ihc_revenue): every row\n"
@@ -221,7 +216,8 @@ const cli_cmd cli_commands[] = {
      "report are written in one transaction (a killed run leaves the previous state or the\n"
      "new one), then the CSV is replaced atomically. Without a range the input is read once.\n"
      "--html also writes the HTML report of the result (as `export --html`; it reads the\n"
-     "input once more).",
+     "input once more). With --shard K/N: init and the shard's attribute step only; after\n"
+     "the last shard, `attrib report` and `attrib export` (docs/scale-out.md).",
      cmd_run, g_run},
     {"serve", "answer IHC API requests with the local engine (HTTP)",
      "Serve POST /v1/compute_ihc?conv_type_id=ID like the IHC API (same request and\n"

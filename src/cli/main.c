@@ -36,7 +36,15 @@ static int finish(int rc)
     return rc;
 }
 
-int main(int argc, char **argv)
+/* The MPI build (make MPI=1) compiles this file again with
+ * ATTRIB_CLI_MAIN=attrib_cli_main and wraps it in src/mpi/mpi_main.c. */
+#ifndef ATTRIB_CLI_MAIN
+#define ATTRIB_CLI_MAIN main
+#endif
+
+int ATTRIB_CLI_MAIN(int argc, char **argv);
+
+int ATTRIB_CLI_MAIN(int argc, char **argv)
 {
     cli_config cfg;
     memset(&cfg, 0, sizeof(cfg));

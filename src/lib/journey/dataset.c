@@ -11,6 +11,7 @@
  */
 #include "lib/journey/dataset.h"
 
+#include "util/shard.h"
 #include "util/ts.h"
 
 #include <stdatomic.h>
@@ -96,6 +97,13 @@ static int on_conversion(const attrib_value *cols, void *payload)
         ds->bad_conversions++;
         return ATTRIB_OK;
     }
+    /* --shard K/N: only this shard's users' conversions are selected; models
+     * that learn from every path still read (and fit on) all of them. */
+    bool mine = ls->opts->shard_count == 0 ||
+                attrib_shard_index(r.user_id, r.user_id_len, ls->opts->shard_count) ==
+                    ls->opts->shard_index;
+    if (!mine && !ds->all_paths)
+        return ATTRIB_OK;
     int64_t user;
     if (ds->all_paths) {
         user = attrib_strmap_intern(&ds->users, r.user_id, r.user_id_len, NULL);
@@ -115,7 +123,8 @@ static int on_conversion(const attrib_value *cols, void *payload)
     char *id = attrib_arena_strndup(&ds->arena, r.conv_id, r.conv_id_len);
     if (id == NULL)
         return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory reading conversions");
-    bool selected = ds->all_paths ? in_range(&cols[ATTRIB_CV_CONV_DATE], ls->opts) : ls->selected;
+    bool selected =
+        mine && (ds->all_paths ? in_range(&cols[ATTRIB_CV_CONV_DATE], ls->opts) : ls->selected);
     ds->convs[ds->n_convs++] = (attrib__conv){.conv_id = id,
                                               .user = (uint32_t)user,
                                               .selected = selected,

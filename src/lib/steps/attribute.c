@@ -80,6 +80,85 @@ done:
     return rc;
 }
 
+/* ---- --shard K/N: replace only this shard's conversions' rows ---- */
+
+static const char *const shard_cols[] = {"conv_id"};
+static const attrib_col_kind shard_kinds[] = {ATTRIB_COL_TEXT};
+static const attrib_table shard_table = {"attrib_shard_convs", shard_cols, shard_kinds, 1, 1};
+
+/*
+ * The shard's selected conversions (with or without a journey) go to a temp
+ * table; their attribution and phase rows are deleted through it. Shard 0 of
+ * a run without a range also deletes the rows of conversions that no longer
+ * exist (which no shard owns), as a single run's full replace does.
+ */
+static int shard_delete(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
+                        const attrib_run_options *opts)
+{
+    attrib_value *batch = NULL;
+    size_t nb = 0;
+    int rc = st->ops->exec(st->impl,
+                           "CREATE TEMP TABLE IF NOT EXISTS attrib_shard_convs "
+                           "(conv_id text PRIMARY KEY)",
+                           NULL, 0, "creating the shard's conversion list");
+    if (rc == ATTRIB_OK)
+        rc = st->ops->exec(st->impl, "DELETE FROM attrib_shard_convs", NULL, 0,
+                           "emptying the shard's conversion list");
+    if (rc == ATTRIB_OK && (batch = malloc(INSERT_BATCH * sizeof(*batch))) == NULL)
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ATTRIB_OK && i < ds->n_convs; i++) {
+        if (!ds->convs[i].selected)
+            continue;
+        batch[nb++] = attrib__text(ds->convs[i].conv_id);
+        if (nb == INSERT_BATCH) {
+            rc = st->ops->insert(st->impl, &shard_table, ATTRIB_CONFLICT_IGNORE, batch, nb);
+            nb = 0;
+        }
+    }
+    if (rc == ATTRIB_OK && nb > 0)
+        rc = st->ops->insert(st->impl, &shard_table, ATTRIB_CONFLICT_IGNORE, batch, nb);
+    if (rc == ATTRIB_OK)
+        rc = st->ops->exec(st->impl,
+                           "DELETE FROM attribution_customer_journey WHERE conv_id IN "
+                           "(SELECT conv_id FROM attrib_shard_convs)",
+                           NULL, 0, "deleting the shard's attribution rows");
+    if (rc == ATTRIB_OK)
+        rc = st->ops->exec(st->impl,
+                           "DELETE FROM attrib_journey_phases WHERE conv_id IN "
+                           "(SELECT conv_id FROM attrib_shard_convs)",
+                           NULL, 0, "deleting the shard's phase rows");
+    if (rc == ATTRIB_OK && opts->shard_index == 0 && !attrib__is_ranged(opts)) {
+        static const char *const orphans[] = {"attribution_customer_journey",
+                                              "attrib_journey_phases"};
+        for (size_t t = 0; t < 2 && rc == ATTRIB_OK; t++) {
+            char sql[160];
+            snprintf(sql, sizeof(sql),
+                     "DELETE FROM %s WHERE NOT EXISTS (SELECT 1 FROM conversions c "
+                     "WHERE c.conv_id = %s.conv_id)",
+                     orphans[t], orphans[t]);
+            rc = st->ops->exec(st->impl, sql, NULL, 0, "deleting rows of missing conversions");
+        }
+    }
+    free(batch);
+    return rc;
+}
+
+/* The report sums no longer match once a shard's rows change: mark them invalid
+ * (the next report recomputes from the stored rows) in a short transaction of
+ * its own, so concurrent shards never wait on each other's writes. */
+static int shard_invalidate_sums(attrib_store *st)
+{
+    int rc = attrib__store_begin(st);
+    if (rc != ATTRIB_OK)
+        return rc;
+    rc = attrib__report_invalidate_sums(st);
+    if (rc == ATTRIB_OK)
+        rc = attrib__store_commit(st);
+    if (rc != ATTRIB_OK)
+        attrib__store_rollback(st);
+    return rc;
+}
+
 static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
                              const size_t *offset, const attrib_credit *credits,
                              const unsigned char *api_state, bool phases,
@@ -92,14 +171,17 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
     attrib_attr_row *batch = NULL;
     size_t nb = 0;
     int rc = ATTRIB_OK;
-    if (attrib__is_ranged(opts))
+    bool shard = opts->shard_count > 0;
+    if (attrib__is_ranged(opts) && !shard)
         rc = attrib__report_sums_valid(st, &keep_sums);
     if (rc == ATTRIB_OK && keep_sums)
         rc = attrib__sums_delta_compute(ctx, st, ds, offset, credits, api_state, &sel, &sd,
                                         &keep_sums);
-    if (rc == ATTRIB_OK)
+    if (rc == ATTRIB_OK && shard)
+        rc = shard_delete(ctx, st, ds, opts);
+    if (rc == ATTRIB_OK && !shard)
         rc = attrib__report_note_replaced(st, &sel);
-    if (rc == ATTRIB_OK)
+    if (rc == ATTRIB_OK && !shard)
         rc = st->ops->delete_attribution(st->impl, &sel);
     if (rc == ATTRIB_OK && (batch = malloc(INSERT_BATCH * sizeof(*batch))) == NULL)
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
@@ -195,6 +277,7 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     int rc = attrib__check_run_options(ctx, opts);
     if (rc != ATTRIB_OK)
         goto done;
+    assert(!fuse_report || opts->shard_count == 0); /* a shard's report is the merge step's */
     rc = attrib_store_check(st, true);
     if (rc != ATTRIB_OK)
         goto done;
@@ -246,6 +329,11 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         if (rc != ATTRIB_OK)
             goto done;
     }
+    if (opts->shard_count > 0) {
+        rc = shard_invalidate_sums(st);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
     rc = attrib__store_begin(st);
     if (rc != ATTRIB_OK)
         goto done;
@@ -265,6 +353,11 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     }
     if (rc == ATTRIB_OK && attrib__cancelled(ctx))
         rc = ATTRIB_ECANCEL;
+    if (rc == ATTRIB_OK && opts->commit_vote != NULL &&
+        opts->commit_vote(opts->commit_vote_payload) != ATTRIB_OK)
+        rc = attrib__error(ctx, ATTRIB_ERROR,
+                           "another worker of the job failed: this worker's rows were rolled "
+                           "back with everyone's (nothing was written)");
     if (rc == ATTRIB_OK)
         rc = attrib__store_commit(st);
     if (rc != ATTRIB_OK) {

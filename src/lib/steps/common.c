@@ -4,6 +4,7 @@
  */
 #include "lib/steps/steps.h"
 
+#include "util/shard.h"
 #include "util/strmap.h"
 #include "util/ts.h"
 
@@ -46,7 +47,15 @@ int attrib__check_run_options(attrib_ctx *ctx, const attrib_run_options *o)
     if (o->start_date != NULL && o->end_date != NULL && a > b)
         return attrib__error(ctx, ATTRIB_EINVAL, "start date %s is after end date %s",
                              o->start_date, o->end_date);
+    if (o->shard_count > 0 && o->shard_index >= o->shard_count)
+        return attrib__error(ctx, ATTRIB_EINVAL, "shard %u/%u: the shard must be below the count",
+                             o->shard_index, o->shard_count);
     return ATTRIB_OK;
+}
+
+uint32_t attrib_shard_of(const char *user_id, size_t len, uint32_t n)
+{
+    return attrib_shard_index(user_id, len, n > 0 ? n : 1);
 }
 
 /* Distinct dates among report rows (for the summary). */

@@ -25,6 +25,11 @@ int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts
         rc = attrib_store_init(st, NULL);
     if (rc != ATTRIB_OK)
         return attrib__leave(ctx, rc);
+    if (opts->shard_count > 0) {
+        /* A shard attributes its users; the report and export come after the last
+         * shard (`attrib report`, `attrib export`: docs/scale-out.md). */
+        return attrib__leave(ctx, attrib__attribute_step(ctx, st, opts, ATTRIB__REPORT_NONE, sum));
+    }
     rc = attrib__attribute_step(
         ctx, st, opts, attrib__is_ranged(opts) ? ATTRIB__REPORT_AFTER : ATTRIB__REPORT_FUSED, sum);
     if (rc == ATTRIB_OK && path != NULL) {
