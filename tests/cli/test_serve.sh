@@ -22,7 +22,7 @@ url=$(sed -n 's/^listening on //p' serve.out)
 [ -n "$url" ] || { kill "$pid"; fail "serve did not start: $(cat serve.err)"; }
 
 # the first real request of ihc_new (83 sessions)
-REAL=${ATTRIB_IHC_REAL:-$TOP/../shared/data/ihc-real}
+REAL=${ATTRIB_IHC_REAL:-$TOP/tests/data/ihc-real}
 jq -c '.[0]' "$REAL/ihc_new/requests.json" >body.json || fail "cannot read the real request"
 code=$(curl -s -o resp.json -w '%{http_code}' -H "x-api-key: $KEY" \
     -H 'Content-Type: application/json' --data-binary @body.json "$url?conv_type_id=ihc_new")
