@@ -2,7 +2,9 @@
 #
 #   make            build build/attrib
 #   make demo       install what is missing, generate ~100k sessions, run the pipeline
-#   make test       install what is missing, build, run every test
+#   make test       install what is missing, build, run every test (starts its own
+#                   PostgreSQL unless ATTRIB_PG_URI is set; a skipped test fails)
+#   make test-quick build, run the tests without starting PostgreSQL (skips allowed)
 #   make asan       the test suite under ASan+UBSan (in build/asan)
 #   make tsan       the threaded tests under ThreadSanitizer (in build/tsan)
 #   make valgrind   the unit tests under valgrind
@@ -44,7 +46,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embed_models.o
 CLI_OBJ  = $(CLI_SRC:%.c=$(B)/obj/%.o)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-only unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-gen bench-api \
+.PHONY: all deps demo test test-only test-quick unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-gen bench-api \
         bench-engine bench-models format lint clean
 
 all: $(B)/attrib
@@ -91,11 +93,17 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory test-only
 
+# Every test, PostgreSQL included: tests/pg/with_pg.sh starts a throwaway
+# cluster when ATTRIB_PG_URI is not set, and stops it whatever happens.
 test-only: all $(TESTS)
-	@sh tests/run.sh $(B)
+	@sh tests/pg/with_pg.sh sh tests/run.sh $(B)
+
+# A reduced run: no server started, skipped tests allowed (and listed).
+test-quick: all $(TESTS)
+	@ATTRIB_TEST_ALLOW_SKIP=1 sh tests/run.sh $(B)
 
 unit: all $(TESTS)
-	@sh tests/run.sh $(B) unit
+	@sh tests/pg/with_pg.sh sh tests/run.sh $(B) unit
 
 asan:
 	@$(MAKE) --no-print-directory B=build/asan SAN=1 OPT=-O1 test-only
@@ -112,10 +120,10 @@ tsan:
 	@$(MAKE) --no-print-directory B=build/tsan TSAN=1 OPT=-O1 tsan-only
 
 tsan-only: all $(TESTS)
-	@ATTRIB_TESTS="$(TSAN_UNIT) $(TSAN_CLI)" sh tests/run.sh $(B)
+	@ATTRIB_TESTS="$(TSAN_UNIT) $(TSAN_CLI)" sh tests/pg/with_pg.sh sh tests/run.sh $(B)
 
 valgrind: all $(TESTS)
-	@VALGRIND=1 sh tests/run.sh $(B) unit
+	@VALGRIND=1 sh tests/pg/with_pg.sh sh tests/run.sh $(B) unit
 
 fuzz:
 	@sh tests/fuzz/run.sh
