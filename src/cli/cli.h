@@ -84,6 +84,7 @@ typedef enum {
     CLI_F_api_deadline,
     CLI_F_audit_dir,
     CLI_F_redistribution,
+    CLI_F_listen,
     CLI_F_bind,
     CLI_F_port,
     CLI_F_no_auth,
@@ -152,8 +153,9 @@ typedef struct {
     uint64_t api_deadline; /* seconds for the whole run, 0 = none */
     const char *audit_dir;
     const char *redistribution; /* JSON object, or @FILE */
-    const char *bind;
-    uint64_t port;
+    const char *listen;         /* HOST:PORT, [IPv6]:PORT */
+    const char *bind;           /* overrides the host of listen */
+    uint64_t port;              /* overrides the port of listen */
     bool no_auth;
     /* Given in the config file or on the command line (not a default). A
      * value equal to the default is still "set": `--out channel_reporting.csv`

@@ -60,8 +60,7 @@ shows_default attribute --max-attempts 6
 shows_default attribute --position-first 0.4
 shows_default attribute --half-life 7
 shows_default markov --order 1
-shows_default serve --bind 127.0.0.1
-shows_default serve --port 8080
+shows_default serve --listen 127.0.0.1:8080
 shows_default serve --max-sessions-per-request 3000
 shows_default gen --sessions 100000
 shows_default gen --seed 1
