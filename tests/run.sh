@@ -13,7 +13,8 @@ set -u
 B=${1:-build}
 what=${2:-all}
 ATTRIB=$(cd "$(dirname "$B/attrib")" && pwd)/attrib
-export ATTRIB
+ATTRIB_BUILD=$B # the build directory, as make's B= (tests/cli/test_install.sh)
+export ATTRIB ATTRIB_BUILD
 TOP=$(pwd)
 export TOP
 CFLAGS_SAN=""

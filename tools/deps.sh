@@ -4,7 +4,7 @@
 # `make test` and .ci/run.
 set -eu
 need="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev libpq-dev \
-libmicrohttpd-dev libcmocka-dev postgresql sqlite3 ca-certificates jq curl man-db"
+libmicrohttpd-dev libcmocka-dev postgresql sqlite3 ca-certificates jq curl man-db zsh"
 [ -n "${ATTRIB_DEPS_EXTRA:-}" ] && need="$need $ATTRIB_DEPS_EXTRA"
 missing=""
 for p in $need; do

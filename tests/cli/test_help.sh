@@ -4,6 +4,19 @@
 
 expect_exit 0 "$ATTRIB" --version
 grep -Eq '^attrib [0-9]+\.[0-9]+' "$T/out" || fail "--version output"
+# the commit built from (git describe, or "unknown" outside a git checkout)
+# and the linked libraries' run-time versions, which match the installed
+# development packages here (one Debian release)
+c=$(sed -n 's/^commit //p' "$T/out")
+if [ "$(git -C "$TOP" rev-parse --show-toplevel 2>/dev/null)" = "$TOP" ]; then
+    case $c in "$(git -C "$TOP" describe --always --abbrev=12)"*) ;; *) fail "--version commit '$c'" ;; esac
+else
+    eq "$c" unknown "--version commit outside git"
+fi
+for lib in SQLite:sqlite3 libpq:libpq libcurl:libcurl jansson:jansson libmicrohttpd:libmicrohttpd; do
+    v=$(sed -n "s/^${lib%%:*} //p" "$T/out")
+    eq "$v" "$(pkg-config --modversion "${lib#*:}")" "--version: ${lib%%:*}"
+done
 expect_exit 0 "$ATTRIB" --help
 cp "$T/out" overview.txt
 expect_exit 2 "$ATTRIB"
