@@ -217,7 +217,7 @@ TSAN_CLI  = test_parallel.sh test_models.sh test_serve.sh test_api_resume.sh tes
 tsan:
 	@$(MAKE) --no-print-directory B=build/tsan TSAN=1 OPT=-O1 tsan-only
 
-tsan-only: all lib doc $(TESTS)
+tsan-only: all $(TESTS)
 	@ATTRIB_TESTS="$(TSAN_UNIT) $(TSAN_CLI)" sh tests/pg/with_pg.sh sh tests/run.sh $(B)
 
 valgrind: all $(TESTS)
