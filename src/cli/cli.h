@@ -327,6 +327,7 @@ void cli_format_default(const cli_opt *o, char *buf, size_t size);
     "Marketing attribution: customer journeys from sessions and conversions,\n"                    \
     "credit per session (IHC local engine, IHC API or classic models), a channel\n"                \
     "report with CPO and ROAS.\n"
+#define CLI_VERSION_HELP "print the version, the commit and the linked libraries' versions"
 #define CLI_ENVIRONMENT "ATTRIB_DB (database target), IHC_API_KEY (API key)."
 #define CLI_EXIT_STATUS                                                                            \
     "0 success, 1 runtime failure, 2 usage error, 3 input data rejected,\n"                        \

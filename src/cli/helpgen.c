@@ -100,9 +100,9 @@ int cli_help_man(void)
     }
     fputs(".SH GLOBAL OPTIONS\nAccepted before or after the command.\n", stdout);
     roff_group(cli_opts_global);
-    fputs(".TP\n\\fB\\-\\-version\\fR\nprint the version, the commit and the versions of the "
-          "linked libraries, and exit\n",
-          stdout);
+    fputs(".TP\n\\fB\\-\\-version\\fR\n", stdout);
+    roff_text(CLI_VERSION_HELP);
+    putchar('\n');
     fputs(".SH ENVIRONMENT\n", stdout);
     roff_text(CLI_ENVIRONMENT);
     fputs("\n.SH EXIT STATUS\n", stdout);
@@ -279,7 +279,7 @@ static void completion_zsh(void)
     }
     fputs("    )\n    _arguments -C \\\n", stdout);
     zsh_group(cli_opts_global);
-    fputs("        '--version[print the versions and exit]' \\\n"
+    fputs("        '--version[print the version, the commit and the linked library versions]' \\\n"
           "        '--help[list the commands]' \\\n"
           "        '1: :->command' \\\n        '*:: :->args'\n"
           "    case $state in\n    command) _describe -t commands 'attrib command' commands ;;\n"

@@ -315,7 +315,7 @@ void cli_usage(const cli_cmd *cmd)
             printf("  %-12s %s\n", c->name, c->summary);
         printf("\nGlobal options:\n");
         print_group(cli_opts_global);
-        printf("  %-36s %s\n", "    --version", "print the version and exit");
+        printf("  %-36s %s\n", "    --version", CLI_VERSION_HELP);
         printf("\nEnvironment: " CLI_ENVIRONMENT "\nExit status: " CLI_EXIT_STATUS
                "`attrib COMMAND --help` describes a command and all its options.\n");
         return;
