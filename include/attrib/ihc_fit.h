@@ -104,7 +104,7 @@ typedef struct {
 
 #define ATTRIB_IHC_CALIBRATE_OPTIONS_INIT                                                          \
     {                                                                                              \
-        .split = ATTRIB_IHC_SPLIT_TRAIN, .holdout_percent = ATTRIB_IHC_HOLDOUT_PERCENT,            \
+        .split = ATTRIB_IHC_SPLIT_ALL, .holdout_percent = ATTRIB_IHC_HOLDOUT_PERCENT,              \
         .sweeps = ATTRIB_IHC_SWEEPS, .start_model = NULL, .name = "calibrated"                     \
     }
 

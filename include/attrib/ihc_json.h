@@ -30,11 +30,11 @@ typedef struct {
 /*
  * Journeys decoded from one request body ({"customer_journeys": [...]}, or a
  * bare list as the old API took). Sessions are grouped by conversion_id in
- * order of first appearance and sorted by (timestamp, session_id) within a
- * journey; `conversion` flags as sent are kept in sent_conversion (the engine
- * ignores them: the last session is the conversion). Timestamps with an
- * offset ("... +0400") are converted to UTC. Fields other than the eight of
- * the API are ignored. Owns all its memory.
+ * order of first appearance and sorted by timestamp within a journey,
+ * same-second sessions in the request's order (as the API keeps them); `conversion` flags as sent
+ * are kept in sent_conversion (the engine ignores them: the last session is the conversion).
+ * Timestamps with an offset ("... +0400") are converted to UTC. Fields other than the eight of the
+ * API are ignored. Owns all its memory.
  */
 typedef struct {
     attrib_journey *journeys; /* n_journeys, conv_id set, user_id NULL, revenue 0,

@@ -21,6 +21,22 @@
 extern "C" {
 #endif
 
+/* What the models that learn from paths (markov, shapley, counterfactual) see of a
+ * converting user (docs/models.md "Fit data"). */
+typedef enum {
+    ATTRIB_FIT_PATHS_CUT = 0,      /* paths cut at conversions: each session once per user */
+    ATTRIB_FIT_PATHS_JOURNEYS = 1, /* each conversion's journey as attributed (sessions before
+                                      an earlier conversion count again without
+                                      reset_after_conversion) */
+} attrib_fit_paths;
+
+/* Which paths those models learn from. */
+typedef enum {
+    ATTRIB_FIT_RANGE_ALL = 0,      /* every path of the data, whatever the date range */
+    ATTRIB_FIT_RANGE_SELECTED = 1, /* conversions in the range, and non-converting paths
+                                      whose last session is on a date in the range */
+} attrib_fit_range;
+
 typedef struct {
     const char *start_date;          /* YYYY-MM-DD, inclusive, on conv_date; NULL = open */
     const char *end_date;            /* YYYY-MM-DD, inclusive; NULL = open */
@@ -30,6 +46,8 @@ typedef struct {
     bool skip_bad_rows;              /* skip and count bad input rows instead of failing */
     const attrib_model_ops *model;   /* NULL = "ihc" when present, else the first model */
     attrib_model_options model_opts; /* passed to the model */
+    attrib_fit_paths fit_paths;      /* models that learn from paths: CUT */
+    attrib_fit_range fit_range;      /* models that learn from paths: ALL */
     unsigned threads;                /* attribution threads; 0 = number of cores (max 8) */
     const attrib_api_options *api;   /* non-NULL: the IHC API computes the credit (--engine
                                         ihc-api); results are cached per conversion, so a rerun
@@ -43,7 +61,8 @@ typedef struct {
     {                                                                                              \
         .start_date = NULL, .end_date = NULL, .lookback_days = 0, .same_time = false,              \
         .reset_after_conversion = false, .skip_bad_rows = false, .model = NULL,                    \
-        .model_opts = ATTRIB_MODEL_OPTIONS_INIT, .threads = 0, .api = NULL, .api_force = false,    \
+        .model_opts = ATTRIB_MODEL_OPTIONS_INIT, .fit_paths = ATTRIB_FIT_PATHS_CUT,                \
+        .fit_range = ATTRIB_FIT_RANGE_ALL, .threads = 0, .api = NULL, .api_force = false,          \
         .phases = false                                                                            \
     }
 

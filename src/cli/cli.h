@@ -50,6 +50,10 @@ typedef enum {
     CLI_F_half_life,
     CLI_F_markov_order,
     CLI_F_markov_value,
+    CLI_F_markov_states,
+    CLI_F_markov_credit,
+    CLI_F_fit_paths,
+    CLI_F_fit_range,
     CLI_F_models,
     CLI_F_print_transitions,
     CLI_F_out,
@@ -113,11 +117,15 @@ typedef struct {
     const char *direct_channels; /* last-non-direct: comma-separated names */
     const char *position_first;  /* position: share of the first session (number) */
     const char *position_last;
-    const char *half_life;  /* time-decay: days (number) */
-    uint64_t markov_order;  /* markov */
-    bool markov_value;      /* markov: removal effects on revenue */
-    const char *models;     /* compare: comma-separated model names */
-    bool print_transitions; /* markov: also print the transition matrix */
+    const char *half_life;     /* time-decay: days (number) */
+    uint64_t markov_order;     /* markov */
+    bool markov_value;         /* markov: removal effects on revenue */
+    const char *markov_states; /* markov: window | collapsed */
+    const char *markov_credit; /* markov: global | journey */
+    const char *fit_paths;     /* path models: cut | journeys */
+    const char *fit_range;     /* path models: all | selected */
+    const char *models;        /* compare: comma-separated model names */
+    bool print_transitions;    /* markov: also print the transition matrix */
     /* outputs */
     const char *out;
     const char *summary_json;

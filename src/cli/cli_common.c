@@ -75,6 +75,29 @@ const cli_opt cli_opts_engine[] = {
     CLI_OPT_END,
 };
 
+/* Names of the model enums, indexed by their values. */
+static const char *const markov_states_names[] = {
+    [ATTRIB_MARKOV_STATES_WINDOW] = "window",
+    [ATTRIB_MARKOV_STATES_COLLAPSED] = "collapsed",
+};
+static const char *const markov_credit_names[] = {
+    [ATTRIB_MARKOV_CREDIT_GLOBAL] = "global",
+    [ATTRIB_MARKOV_CREDIT_JOURNEY] = "journey",
+};
+static const char *const fit_paths_names[] = {
+    [ATTRIB_FIT_PATHS_CUT] = "cut",
+    [ATTRIB_FIT_PATHS_JOURNEYS] = "journeys",
+};
+static const char *const fit_range_names[] = {
+    [ATTRIB_FIT_RANGE_ALL] = "all",
+    [ATTRIB_FIT_RANGE_SELECTED] = "selected",
+};
+#define N_NAMES(a) (sizeof(a) / sizeof((a)[0]))
+_Static_assert(N_NAMES(markov_states_names) == ATTRIB_MARKOV_STATES_COLLAPSED + 1, "names");
+_Static_assert(N_NAMES(markov_credit_names) == ATTRIB_MARKOV_CREDIT_JOURNEY + 1, "names");
+_Static_assert(N_NAMES(fit_paths_names) == ATTRIB_FIT_PATHS_JOURNEYS + 1, "names");
+_Static_assert(N_NAMES(fit_range_names) == ATTRIB_FIT_RANGE_SELECTED + 1, "names");
+
 const cli_opt cli_opts_model[] = {
     CLI_OPT_D("direct-channels", 0, OPT_STRING, direct_channels, "A,B",
               "last-non-direct: channels that count as direct", CLI_DEFAULT_NOTE("Direct Traffic")),
@@ -90,8 +113,33 @@ const cli_opt cli_opts_model[] = {
               CLI_DEFAULT_LIB(&run_defaults.model_opts.markov_order)),
     CLI_OPT("markov-value", 0, OPT_FLAG, markov_value, NULL,
             "markov: removal effects on revenue instead of conversions"),
+    CLI_OPT_D("markov-states", 0, OPT_STRING, markov_states, "window|collapsed",
+              "markov: a state is a window of K raw touches (ChannelAttribution) or the last K "
+              "channels after collapsing repeats",
+              CLI_DEFAULT_ENUM(&run_defaults.model_opts.markov_states, markov_states_names)),
+    CLI_OPT_D("markov-credit", 0, OPT_STRING, markov_credit, "global|journey",
+              "markov: per-session credit whose channel totals are the standard Markov totals "
+              "(global), or each journey split by removal-effect shares (journey)",
+              CLI_DEFAULT_ENUM(&run_defaults.model_opts.markov_credit, markov_credit_names)),
+    CLI_OPT_D("fit-paths", 0, OPT_STRING, fit_paths, "cut|journeys",
+              "markov, shapley, counterfactual: learn from user paths cut at conversions (each "
+              "session once) or from the journeys as attributed",
+              CLI_DEFAULT_ENUM(&run_defaults.fit_paths, fit_paths_names)),
+    CLI_OPT_D("fit-range", 0, OPT_STRING, fit_range, "all|selected",
+              "markov, shapley, counterfactual: learn from every path, or only from those of "
+              "the selected dates",
+              CLI_DEFAULT_ENUM(&run_defaults.fit_range, fit_range_names)),
     CLI_OPT_END,
 };
+
+/* Index of name in names[0..n), or -1. */
+static int name_index(const char *name, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
 
 /* --direct-channels A,B: names kept for the process (the CLI runs one command). */
 static const char *g_direct[64];
@@ -136,6 +184,38 @@ static int model_options(const cli_config *cfg, attrib_model_options *mo)
         mo->markov_order = (int)cfg->markov_order;
     }
     mo->markov_value = cfg->markov_value;
+    int v;
+    if (CLI_IS_SET(cfg, markov_states)) {
+        if ((v = name_index(cfg->markov_states, markov_states_names,
+                            N_NAMES(markov_states_names))) < 0)
+            return cli_error_usage("--markov-states takes window or collapsed, not '%s'",
+                                   cfg->markov_states);
+        mo->markov_states = (attrib_markov_states)v;
+    }
+    if (CLI_IS_SET(cfg, markov_credit)) {
+        if ((v = name_index(cfg->markov_credit, markov_credit_names,
+                            N_NAMES(markov_credit_names))) < 0)
+            return cli_error_usage("--markov-credit takes global or journey, not '%s'",
+                                   cfg->markov_credit);
+        mo->markov_credit = (attrib_markov_credit)v;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* --fit-paths and --fit-range. Exit code. */
+static int fit_options(const cli_config *cfg, attrib_run_options *o)
+{
+    int v;
+    if (CLI_IS_SET(cfg, fit_paths)) {
+        if ((v = name_index(cfg->fit_paths, fit_paths_names, N_NAMES(fit_paths_names))) < 0)
+            return cli_error_usage("--fit-paths takes cut or journeys, not '%s'", cfg->fit_paths);
+        o->fit_paths = (attrib_fit_paths)v;
+    }
+    if (CLI_IS_SET(cfg, fit_range)) {
+        if ((v = name_index(cfg->fit_range, fit_range_names, N_NAMES(fit_range_names))) < 0)
+            return cli_error_usage("--fit-range takes all or selected, not '%s'", cfg->fit_range);
+        o->fit_range = (attrib_fit_range)v;
+    }
     return CLI_EXIT_OK;
 }
 
@@ -187,6 +267,8 @@ int cli_run_options(const cli_config *cfg, attrib_run_options *out)
             o.model_opts.model_file = cfg->model_file;
     }
     int mrc = model_options(cfg, &o.model_opts);
+    if (mrc == CLI_EXIT_OK)
+        mrc = fit_options(cfg, &o);
     if (mrc != CLI_EXIT_OK)
         return mrc;
     *out = o;

@@ -14,15 +14,40 @@ static void print_info(const attrib_markov_info *in, bool transitions)
     int w = 7;
     for (size_t c = 0; c < in->n_channels; c++)
         w = (int)strlen(in->channels[c]) > w ? (int)strlen(in->channels[c]) : w;
-    printf("order %d, %s, %llu paths, %llu conversions, %zu states, %zu transitions\n", in->order,
+    bool global = in->credit == ATTRIB_MARKOV_CREDIT_GLOBAL;
+    printf("order %d, %s states, %s, %llu paths, %llu conversions, revenue %.2f, %zu states, "
+           "%zu transitions\n",
+           in->order, in->states_mode == ATTRIB_MARKOV_STATES_WINDOW ? "window" : "collapsed",
            in->value ? "revenue" : "conversions", (unsigned long long)in->paths,
-           (unsigned long long)in->conversions, in->n_states, in->n_transitions);
-    printf("%s from (start): %.17g; solver %s, residual %.3g\n\n",
+           (unsigned long long)in->conversions, in->revenue, in->n_states, in->n_transitions);
+    printf("%s from (start): %.17g; solver %s, residual %.3g\n",
            in->value ? "revenue per path" : "P(conversion)", in->p_conversion, in->method,
            in->residual);
-    printf("%-*s  %20s  %20s\n", w, "channel", "removal_effect", "share");
+    printf("per-session credit (--markov-credit %s) over %llu journeys, revenue %.2f",
+           global ? "global" : "journey", (unsigned long long)in->journeys, in->journey_revenue);
+    if (global)
+        printf("; calibration: %u iterations, gap %.3g", in->calibration_iterations,
+               in->calibration_gap);
+    printf("\n\n");
+    printf("%-*s  %20s  %20s  %14s  %14s  %14s  %14s\n", w, "channel", "removal_effect", "share",
+           "std_conv", "std_revenue", "session_conv", "session_revenue");
     for (size_t c = 0; c < in->n_channels; c++)
-        printf("%-*s  %20.17f  %20.17f\n", w, in->channels[c], in->removal[c], in->share[c]);
+        printf("%-*s  %20.17f  %20.17f  %14.6f  %14.6f  %14.6f  %14.6f\n", w, in->channels[c],
+               in->removal[c], in->share[c], in->standard_conversions[c], in->standard_revenue[c],
+               in->attributed_conversions[c], in->attributed_revenue[c]);
+    printf("\nstd_conv, std_revenue: the standard Markov totals (ChannelAttribution's "
+           "total_conversions,\n"
+           "  total_conversion_value): removal-effect share x all conversions, revenue-removal-"
+           "effect\n"
+           "  share x all revenue of the paths above.\n"
+           "session_conv, session_revenue: what `attribute --model markov` gives the channel's "
+           "sessions\n"
+           "  over those journeys (sum of per-session credit, and x revenue); %s.\n",
+           global ? (in->calibration_gap <= 1e-9
+                         ? "global credit: equal to the standard totals"
+                         : "global credit: the standard totals cannot be reached by splitting "
+                           "each journey (see docs/models.md), this is the closest split found")
+                  : "journey credit: each journey split by removal-effect shares");
     if (!transitions)
         return;
     printf("\nfrom\tto\tcount\tprobability\n");

@@ -86,8 +86,9 @@ static const cli_opt opts_calibrate[] = {
     CLI_OPT("out", 'o', OPT_STRING, out, "FILE", "model file to write (required)"),
     CLI_OPT_D("sweeps", 0, OPT_UINT, sweeps, "N", "coordinate-descent passes",
               CLI_DEFAULT_LIB(&calibrate_defaults.sweeps)),
-    CLI_OPT("start-model", 0, OPT_STRING, start_model, "FILE",
-            "start from this model file instead of the built-in starting tables"),
+    CLI_OPT(
+        "start-model", 0, OPT_STRING, start_model, "FILE",
+        "start from the holder function and channel weights of FILE (tables come from the data)"),
     CLI_OPT_END,
 };
 
@@ -205,9 +206,13 @@ const cli_cmd cli_commands[] = {
      cmd_eval, g_eval},
     {"calibrate", "fit the IHC model file to recorded API calls",
      "Fit phase weights, membership tables, the holder function and channel weights to\n"
-     "recorded request/response pairs (by default the training split: conversions whose\n"
-     "hashed id is not held out) and write a model file for --model-file. Deterministic.\n"
-     "Prints the fit error in-sample and on the held-out conversions.",
+     "recorded request/response pairs (all of them by default; --split train holds out\n"
+     "the conversions whose hashed id falls in --holdout-percent) and write a model file\n"
+     "for --model-file. The time scale comes from the answers: the initializer's zero\n"
+     "anchor, its ramp end (restart threshold, from journeys the API cut) and the knots.\n"
+     "Deterministic. Prints what it learned, how many journeys were fitted and held out,\n"
+     "warnings when answers show behaviour the model cannot produce, and the fit error\n"
+     "in-sample (and on the held-out conversions with --split train).",
      cmd_calibrate, g_calibrate},
     {"models", "list the attribution models", "List the models `--model` accepts.", cmd_models,
      g_models},

@@ -73,6 +73,10 @@ shows_default attribute --max-attempts 6
 shows_default attribute --position-first 0.4
 shows_default attribute --half-life 7
 shows_default markov --order 1
+shows_default markov --markov-states window
+shows_default markov --markov-credit global
+shows_default attribute --fit-paths cut
+shows_default compare --fit-range all
 shows_default serve --listen 127.0.0.1:8080
 shows_default serve --max-sessions-per-request 3000
 shows_default gen --sessions 100000
@@ -81,7 +85,7 @@ shows_default gen --start-date 2023-01-01
 shows_default eval --split all
 shows_default eval --worst 10
 shows_default eval --holdout-percent 30
-shows_default calibrate --split train
+shows_default calibrate --split all
 shows_default calibrate --sweeps 40
 shows_default compare --models ihc,last,linear,markov,shapley
 shows_default init --log-format text

@@ -53,6 +53,10 @@ grep -Eq '^C2 +1\.00000000000000000 +0\.40000000000000002' "$T/out" || fail "mar
 grep -q "P(conversion) from (start): 0.33333333333333" "$T/out" || fail "markov P(conversion)"
 grep -q "$(printf '(start)\tC1\t2\t0.66666666666666663')" "$T/out" || fail "transition start→C1"
 grep -q "$(printf 'C3\t(conversion)\t1\t0.5')" "$T/out" || fail "transition C3→conversion"
+# standard totals (share x 1 conversion, x 90 revenue) beside the per-session totals
+grep -Eq '^C2 +1\.0+ +0\.40+2 +0\.400000 +36\.000000 +0\.400000 +36\.000000$' "$T/out" ||
+    fail "markov C2 totals: $(cat "$T/out")"
+grep -q '^order 1, window states, conversions, 3 paths, 1 conversions' "$T/out" || fail "markov header"
 
 # attrib compare: text on stdout, CSV and markdown files
 expect_exit 0 "$ATTRIB" --db "$DB" compare --models markov,last --out "$T/c.csv" -q
@@ -60,6 +64,7 @@ grep -Eq '^C2 +markov +0\.40 +36\.00 +40\.0% +40\.00 +0\.90' "$T/out" || fail "c
 eq "$(sed -n 1p "$T/c.csv")" "channel,model,conversions,revenue,share,cost,roas" "csv header"
 eq "$(grep '^C3,last,' "$T/c.csv")" "C3,last,1,90,1,60,1.5" "csv C3 last"
 eq "$(grep '^C1,markov,' "$T/c.csv")" "C1,markov,0.2,18,0.2,20,0.9" "csv C1 markov"
+eq "$(grep '^C1,markov-standard,' "$T/c.csv")" "C1,markov-standard,0.2,18,0.2,20,0.9" "csv C1 standard"
 expect_exit 0 "$ATTRIB" --db "$DB" compare --models linear --out "$T/c.md" -q
 eq "$(sed -n 3p "$T/c.md")" "| C1 | linear | 0.33 | 30.00 | 33.3% | 20.00 | 1.50 |" "markdown row"
 
@@ -78,11 +83,42 @@ done
 expect_exit 0 "$ATTRIB" --db "$G" compare --models markov,shapley --out "$T/a.csv" -q
 expect_exit 0 "$ATTRIB" --db "$G" compare --models markov,shapley --out "$T/b.csv" -q
 cmp -s "$T/a.csv" "$T/b.csv" || fail "compare differs from run to run"
+# global credit (the default): the markov column equals markov-standard per channel
+# (1e-9 relative); journey credit does not.
+std_vs() { # csv → largest |markov - markov-standard| / total conversions
+    awk -F, 'NR > 1 && $2 == "markov" { m[$1] = $3; t += $3 }
+             NR > 1 && $2 == "markov-standard" { s[$1] = $3 }
+             END { d = 0; for (c in m) { x = m[c] - s[c]; if (x < 0) x = -x; if (x > d) d = x }
+                   printf "%.3g\n", d / t }' "$1"
+}
+awk -v d="$(std_vs "$T/a.csv")" 'BEGIN { exit !(d < 1e-9) }' || fail "global: $(std_vs "$T/a.csv")"
+expect_exit 0 "$ATTRIB" --db "$G" compare --models markov --markov-credit journey --out "$T/j.csv" -q
+awk -v d="$(std_vs "$T/j.csv")" 'BEGIN { exit !(d > 1e-4) }' || fail "journey: $(std_vs "$T/j.csv")"
+# fit data: cut paths (default) differ from the journeys as attributed; a selected range
+# fits on fewer paths
+# (the chain: the transitions; the per-session totals follow the attributed journeys)
+expect_exit 0 "$ATTRIB" --db "$G" markov --print-transitions
+cp "$T/out" "$T/cut"
+sed -n '/^from/,$p' "$T/cut" >"$T/cut.tr"
+expect_exit 0 "$ATTRIB" --db "$G" markov --print-transitions --fit-paths journeys
+sed -n '/^from/,$p' "$T/out" | cmp -s "$T/cut.tr" - && fail "--fit-paths journeys changes nothing"
+expect_exit 0 "$ATTRIB" --db "$G" markov --print-transitions --fit-paths journeys --reset-after-conversion
+sed -n '/^from/,$p' "$T/out" | cmp -s "$T/cut.tr" - ||
+    fail "--fit-paths journeys --reset-after-conversion differs from cut"
+all=$(sed -n '1s/.*conversions, \([0-9]*\) paths.*/\1/p' "$T/cut")
+expect_exit 0 "$ATTRIB" --db "$G" markov --start-date 2023-01-02 --end-date 2023-01-02 --fit-range selected
+sel=$(sed -n '1s/.*conversions, \([0-9]*\) paths.*/\1/p' "$T/out")
+[ "$sel" -gt 0 ] && [ "$sel" -lt "$all" ] || fail "--fit-range selected: $sel of $all paths"
 
 # usage errors
 expect_exit 2 "$ATTRIB" --db "$DB" compare --models markov,nope
 expect_err "unknown model 'nope'"
 expect_exit 2 "$ATTRIB" --db "$DB" attribute --model markov --order 9
+expect_exit 2 "$ATTRIB" --db "$DB" markov --markov-states windows
+expect_err "--markov-states takes window or collapsed, not 'windows'"
+expect_exit 2 "$ATTRIB" --db "$DB" markov --markov-credit total
+expect_exit 2 "$ATTRIB" --db "$DB" compare --fit-paths all
+expect_exit 2 "$ATTRIB" --db "$DB" compare --fit-range some
 expect_exit 2 "$ATTRIB" --db "$DB" attribute --model time-decay --half-life abc
 expect_exit 2 "$ATTRIB" --db "$DB" attribute --model position --position-first 0.8
 exit 0

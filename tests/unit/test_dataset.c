@@ -64,17 +64,52 @@ static void test_paths(void **state)
     attrib_channels ch = attrib__dataset_channels(&ds);
     collect c = {ATTRIB_BUF_INIT(0), &ch};
     assert_int_equal(attrib__dataset_paths(&ds, &o, on_path, &c), ATTRIB_OK);
-    /* Converting, in conv_id order: c1 [s1], c2 [s1 s2 s3], c4 [s5 s6a s6b],
-     * c5 [s9 s8] (c3 has no session before it). Then the tails: u2's s4 comes
-     * after c3; u4 (s7) never converts. u1, u3, u5 have nothing after their
-     * last conversion. */
+    /* Converting, in conv_id order, cut at the user's previous conversion (fit
+     * paths "cut": every session in one path of its user): c1 [s1], c2 [s2 s3]
+     * (s1 was c1's), c4 [s5 s6a s6b], c5 [s9 s8] (c3 has no session before it).
+     * Then the tails: u2's s4 comes after c3; u4 (s7) never converts. u1, u3,
+     * u5 have nothing after their last conversion. */
     const char *got = attrib_buf_cstr(&c.text);
-    const char *conv = "+s1|+s1,s2,s3|+s5,s6a,s6b|+s9,s8|";
+    const char *conv = "+s1|+s2,s3|+s5,s6a,s6b|+s9,s8|";
     assert_true(strncmp(got, conv, strlen(conv)) == 0);
     const char *tails = got + strlen(conv);
     assert_true(strcmp(tails, "-s4|-Paid Search|") == 0 || strcmp(tails, "-Paid Search|-s4|") == 0);
+    /* The journeys as attributed (the old fit data, --fit-paths journeys): c2
+     * repeats c1's s1 without --reset-after-conversion. */
+    attrib_buf_reset(&c.text);
+    assert_int_equal(attrib__dataset_journeys(&ds, &o, on_path, &c), ATTRIB_OK);
+    assert_string_equal(attrib_buf_cstr(&c.text), "+s1|+s1,s2,s3|+s5,s6a,s6b|+s9,s8|");
+    attrib_run_options oj = o;
+    oj.fit_paths = ATTRIB_FIT_PATHS_JOURNEYS;
+    attrib_buf_reset(&c.text);
+    assert_int_equal(attrib__dataset_paths(&ds, &oj, on_path, &c), ATTRIB_OK);
+    got = attrib_buf_cstr(&c.text);
+    assert_true(strncmp(got, "+s1|+s1,s2,s3|+s5,s6a,s6b|+s9,s8|-", 34) == 0);
+    /* --fit-range selected: only c2 and c4, and no tail (s4 ends on 09-01, s7 on 09-03). */
+    attrib_run_options os = o;
+    os.fit_range = ATTRIB_FIT_RANGE_SELECTED;
+    attrib_buf_reset(&c.text);
+    assert_int_equal(attrib__dataset_paths(&ds, &os, on_path, &c), ATTRIB_OK);
+    assert_string_equal(attrib_buf_cstr(&c.text), "+s2,s3|+s5,s6a,s6b|");
+    attrib_buf_reset(&c.text);
+    assert_int_equal(attrib__dataset_journeys(&ds, &os, on_path, &c), ATTRIB_OK);
+    assert_string_equal(attrib_buf_cstr(&c.text), "+s1,s2,s3|+s5,s6a,s6b|");
     attrib_buf_free(&c.text);
     attrib__dataset_free(&ds);
+    /* Selected days 09-01..09-03: c1 converts; the tails s4 (09-01) and s7 (09-03) count. */
+    os.start_date = "2023-09-01";
+    os.end_date = "2023-09-03";
+    attrib__dataset ds2 = {0};
+    ds2.all_paths = true;
+    assert_int_equal(attrib__dataset_load(ctx, st, &os, false, &ds2), ATTRIB_OK);
+    ch = attrib__dataset_channels(&ds2);
+    collect c2 = {ATTRIB_BUF_INIT(0), &ch};
+    assert_int_equal(attrib__dataset_paths(&ds2, &os, on_path, &c2), ATTRIB_OK);
+    got = attrib_buf_cstr(&c2.text);
+    assert_true(strcmp(got, "+s1|-s4|-Paid Search|") == 0 ||
+                strcmp(got, "+s1|-Paid Search|-s4|") == 0);
+    attrib_buf_free(&c2.text);
+    attrib__dataset_free(&ds2);
     attrib_store_close(st);
     unlink(path);
     attrib_ctx_free(ctx);

@@ -156,6 +156,56 @@ static void test_restart_truncation(void **state)
     attrib__ihc_params_free(p);
 }
 
+/*
+ * The holder rule after a restart (docs/ihc-api.md §8.3 rule 4, issue 13):
+ * the holder function reads I and C normalised over the whole journey, cut
+ * sessions included. One channel, gaps 3.44 h / 139.91 h / 1.01 h / 3.90 h,
+ * only the last session closer-eligible; memberships 1, 0.02, 1, 0, 0.034
+ * (sum 2.054), so the survivors' Ĩ = 0.487 / 0 / 0.0164 and C̃ = 0 / 0 / 1,
+ * and the API answers H = 0.3656 / 0.5092 / 0.1252 (survivors only over the
+ * survivors gave 0.1883 / 0.6536 / 0.1581).
+ */
+static void test_holder_after_restart(void **state)
+{
+    (void)state;
+    attrib_ihc_params *p = builtin("base"); /* the doc's g-curve and boundary law */
+    /* m_I: a ramp through (3.44 h, 0.02) and (3.90 h, 0.034), 0 below, 1 at its end. */
+    double slope = 0.014 / 0.46, x0 = 3.44 - 0.02 / slope;
+    p->m_i.n = 3;
+    p->m_i.x[0] = 0.0, p->m_i.y[0] = 0.0;
+    p->m_i.x[1] = x0, p->m_i.y[1] = 0.0;
+    p->m_i.x[2] = x0 + 1.0 / slope, p->m_i.y[2] = 1.0;
+    assert_true(p->m_i.x[2] < 139.91);
+    static const int64_t gap[4] = {12384, 503676, 3636, 14040}; /* seconds */
+    attrib_session s[5];
+    int64_t t = 1700000000;
+    for (int k = 0; k < 5; k++) {
+        t += k > 0 ? gap[k - 1] : 0;
+        s[k] = sess(t, 0, 1, k == 4);
+    }
+    attrib_credit out[5];
+    attrib__ihc_compute(p, NULL, 0, NULL, false, s, 5, out);
+    for (int k = 0; k < 2; k++)
+        assert_true(out[k].ihc == 0.0 && out[k].initializer == 0.0 && out[k].holder == 0.0 &&
+                    out[k].closer == 0.0);
+    /* Exactly the rule, with this model's G... */
+    double sum = 1.0 + 0.02 + 1.0 + 0.0 + 0.034;
+    double g[3] = {attrib__ihc_holder_eval(p, 1.0 / sum, 0.0), attrib__ihc_holder_eval(p, 0.0, 0.0),
+                   attrib__ihc_holder_eval(p, 0.034 / sum, 1.0)};
+    double gs = g[0] + g[1] + g[2];
+    for (int k = 0; k < 3; k++)
+        assert_near(out[2 + k].holder, g[k] / gs, 1e-9);
+    /* ...and the API's numbers to its 4 decimals (the base G is the doc's curve). */
+    assert_near(out[2].holder, 0.3656, 6e-4);
+    assert_near(out[3].holder, 0.5092, 6e-4);
+    assert_near(out[4].holder, 0.1252, 6e-4);
+    assert_near(g[2], 0.246, 1e-3); /* boundary law (2 - 0.0164 - 1) / 4 */
+    /* The surviving phases themselves are normalized over the survivors. */
+    assert_near(out[2].initializer + out[3].initializer + out[4].initializer, 1.0, 1e-12);
+    assert_near(out[4].closer, 1.0, 1e-12);
+    attrib__ihc_params_free(p);
+}
+
 static void test_empty_holder_and_weights(void **state)
 {
     (void)state;
@@ -436,6 +486,7 @@ static void test_calibrate_round_trip(void **state)
     char model[160];
     snprintf(model, sizeof(model), "%s/model.json", dir);
     attrib_ihc_calibrate_options co = ATTRIB_IHC_CALIBRATE_OPTIONS_INIT;
+    co.split = ATTRIB_IHC_SPLIT_TRAIN;
     co.sweeps = 15;
     attrib_ihc_eval_summary fit, held, base;
     assert_int_equal(attrib_ihc_calibrate(ctx, ds, &co, model, &fit, NULL), ATTRIB_OK);
@@ -486,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_golden_default),
         cmocka_unit_test(test_one_session),
         cmocka_unit_test(test_restart_truncation),
+        cmocka_unit_test(test_holder_after_restart),
         cmocka_unit_test(test_empty_holder_and_weights),
         cmocka_unit_test(test_redistribution_example),
         cmocka_unit_test(test_invariants),

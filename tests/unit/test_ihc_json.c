@@ -487,6 +487,29 @@ static int parse_err(attrib_ctx *ctx, const char *body, const char *expect_in_ms
     "\",\"channel_label\":\"SEO\",\"holder_engagement\":1,\"closer_engagement\":0,"                \
     "\"conversion\":0" extra "}"
 
+/* Same-second sessions keep the request's order (the API's rule, issue 13),
+ * whatever their session_ids; other sessions are sorted by time. */
+static void test_request_tie_order(void **state)
+{
+    (void)state;
+    attrib_ctx *ctx = NULL;
+    assert_int_equal(attrib_ctx_new(&ctx), 0);
+    const char *body = "{\"customer_journeys\":[" S("c", "z", "2023-01-01 10:00:05", "") "," S(
+        "c", "b", "2023-01-01 10:00:00", "") "," S("c", "y", "2023-01-01 10:00:05",
+                                                   "") "," S("c", "a", "2023-01-01 10:00:00",
+                                                             "") "]}";
+    attrib_ihc_request *req = NULL;
+    assert_int_equal(attrib_ihc_request_parse(ctx, body, strlen(body), &req), 0);
+    assert_int_equal(req->n_journeys, 1);
+    const attrib_journey *j = &req->journeys[0];
+    assert_int_equal(j->n, 4);
+    static const char *const want[4] = {"b", "a", "z", "y"};
+    for (size_t k = 0; k < 4; k++)
+        assert_string_equal(j->sessions[k].id, want[k]);
+    attrib_ihc_request_free(req);
+    attrib_ctx_free(ctx);
+}
+
 static void test_request_errors(void **state)
 {
     (void)state;
@@ -703,6 +726,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_matches_real),
         cmocka_unit_test(test_request_write_many),
+        cmocka_unit_test(test_request_tie_order),
         cmocka_unit_test(test_parse_real_requests),
         cmocka_unit_test(test_parse_real_responses),
         cmocka_unit_test(test_response_text_matches_real),

@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include "lib/report/rows.h"
+#include "lib/report/store.h"
 #include "lib/store/store.h"
 
 #include <unistd.h>
@@ -103,8 +104,8 @@ static const char *dump(attrib_store *st, const attrib_scan *sel, bool keys)
 {
     static char out[32 * 96];
     lines l = {.n = 0};
-    int rc = keys ? st->ops->scan_dirty_keys(st->impl, on_key, &l)
-                  : st->ops->scan_report_sums(st->impl, sel, on_sums, &l);
+    int rc = keys ? attrib__report_scan_dirty_keys(st, on_key, &l)
+                  : attrib__report_scan_sums(st, sel, on_sums, &l);
     assert_int_equal(rc, ATTRIB_OK);
     qsort(l.line, l.n, sizeof(l.line[0]), cmp_line);
     size_t len = 0;
@@ -117,7 +118,7 @@ static const char *dump(attrib_store *st, const attrib_scan *sel, bool keys)
 static bool valid(attrib_store *st)
 {
     bool v = true;
-    assert_int_equal(st->ops->report_sums_valid(st->impl, &v), ATTRIB_OK);
+    assert_int_equal(attrib__report_sums_valid(st, &v), ATTRIB_OK);
     return v;
 }
 
@@ -131,7 +132,7 @@ static void check_ops(attrib_store *st)
         {"O'Brien \"x\"", "2023-01-02", INT64_MIN, INT64_MAX, -1, 0},
     };
     assert_int_equal(attrib__store_begin(st), ATTRIB_OK);
-    assert_int_equal(st->ops->replace_report_sums(st->impl, NULL, rows, 3, false), ATTRIB_OK);
+    assert_int_equal(attrib__report_replace_sums(st, NULL, rows, 3, false), ATTRIB_OK);
     assert_int_equal(attrib__store_commit(st), ATTRIB_OK);
     assert_true(valid(st));
     assert_string_equal(dump(st, NULL, false),
@@ -148,7 +149,7 @@ static void check_ops(attrib_store *st)
                                   {"Direct", "2023-01-03", 1, 1, 1, 1}};
     attrib_scan none = {0};
     assert_int_equal(attrib__store_begin(st), ATTRIB_OK);
-    assert_int_equal(st->ops->replace_report_sums(st->impl, &none, up, 2, true), ATTRIB_OK);
+    assert_int_equal(attrib__report_replace_sums(st, &none, up, 2, true), ATTRIB_OK);
     assert_int_equal(attrib__store_commit(st), ATTRIB_OK);
     assert_string_equal(dump(st, &by_date, false),
                         "O'Brien \"x\"|2023-01-02|-9223372036854775808|9223372036854775807|-1|0|\n"
@@ -158,26 +159,26 @@ static void check_ops(attrib_store *st)
     /* Replace the range's rows: the other rows of 2023-01-01 go. */
     const attrib_sums_row r1[] = {{"Email", "2023-01-01", 2, 2, 2, 2}};
     assert_int_equal(attrib__store_begin(st), ATTRIB_OK);
-    assert_int_equal(st->ops->replace_report_sums(st->impl, &by_range, r1, 1, false), ATTRIB_OK);
+    assert_int_equal(attrib__report_replace_sums(st, &by_range, r1, 1, false), ATTRIB_OK);
     assert_int_equal(attrib__store_commit(st), ATTRIB_OK);
     assert_string_equal(dump(st, &by_range, false), "Email|2023-01-01|2|2|2|2|\n");
     /* A report of 2023-01-02 forgets that date's dirty keys only. */
     assert_int_equal(attrib__store_begin(st), ATTRIB_OK);
-    assert_int_equal(st->ops->replace_report(st->impl, &by_date, NULL, 0), ATTRIB_OK);
+    assert_int_equal(attrib__report_replace(st, &by_date, NULL, 0), ATTRIB_OK);
     assert_int_equal(attrib__store_commit(st), ATTRIB_OK);
     assert_string_equal(dump(st, NULL, true), "Direct|2023-01-03|\n");
     /* Invalidation: no sums, no dirty keys, everything dirty. */
     assert_int_equal(attrib__store_begin(st), ATTRIB_OK);
-    assert_int_equal(st->ops->invalidate_report_sums(st->impl), ATTRIB_OK);
+    assert_int_equal(attrib__report_invalidate_sums(st), ATTRIB_OK);
     assert_int_equal(attrib__store_commit(st), ATTRIB_OK);
     assert_false(valid(st));
     assert_string_equal(dump(st, NULL, false), "");
     assert_string_equal(dump(st, NULL, true), "");
     /* A full report makes them valid again and forgets every dirty date. */
     assert_int_equal(attrib__store_begin(st), ATTRIB_OK);
-    assert_int_equal(st->ops->replace_report_sums(st->impl, &none, up, 2, true), ATTRIB_OK);
-    assert_int_equal(st->ops->replace_report(st->impl, NULL, NULL, 0), ATTRIB_OK);
-    assert_int_equal(st->ops->replace_report_sums(st->impl, NULL, rows, 1, false), ATTRIB_OK);
+    assert_int_equal(attrib__report_replace_sums(st, &none, up, 2, true), ATTRIB_OK);
+    assert_int_equal(attrib__report_replace(st, NULL, NULL, 0), ATTRIB_OK);
+    assert_int_equal(attrib__report_replace_sums(st, NULL, rows, 1, false), ATTRIB_OK);
     assert_int_equal(attrib__store_commit(st), ATTRIB_OK);
     assert_true(valid(st));
     assert_string_equal(dump(st, NULL, false), "Paid Search|2023-01-01|1|-2|3|-4|\n");

@@ -10,34 +10,17 @@
  * the batches in flight; the next run reads the cache, sends only the
  * journeys that have no stored result, and writes attribution rows for all
  * of them in the pipeline's usual single transaction. --force ignores the
- * cache and overwrites it.
+ * cache and overwrites it. The tables and their SQL are api/cache.c's.
  */
 #include "lib/api/run.h"
 
+#include "lib/api/cache.h"
 #include "util/buf.h"
 #include "util/strmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char cache_schema[] =
-    "CREATE TABLE IF NOT EXISTS attrib_api_results (conv_type_id text NOT NULL,"
-    " conv_id text NOT NULL, session_id text NOT NULL, ihc double precision NOT NULL,"
-    " initializer double precision NOT NULL, holder double precision NOT NULL,"
-    " closer double precision NOT NULL, request_hash text NOT NULL,"
-    " PRIMARY KEY(conv_type_id, conv_id, session_id));"
-    "CREATE TABLE IF NOT EXISTS attrib_api_batches (conv_type_id text NOT NULL,"
-    " request_hash text NOT NULL, conversions text NOT NULL, n_sessions integer NOT NULL,"
-    " attempts integer NOT NULL, status text NOT NULL, error text,"
-    " PRIMARY KEY(conv_type_id, request_hash));"
-    "CREATE TABLE IF NOT EXISTS attrib_api_failures (conv_type_id text NOT NULL,"
-    " conv_id text NOT NULL, reason text NOT NULL, PRIMARY KEY(conv_type_id, conv_id));";
-
-typedef struct {
-    size_t j;    /* journey index */
-    size_t skip; /* sessions of the journey not sent (trimmed) */
-} pending_result;
 
 typedef struct {
     attrib_ctx *ctx;
@@ -46,56 +29,60 @@ typedef struct {
     const attrib_journey *js;
     const size_t *offset;
     attrib_credit *credits;
-    unsigned char *state; /* per journey: ATTRIB__API_* */
-    attrib_strmap convs;  /* conv_id -> journey */
-    attrib_buf sql;       /* result rows of the batch being settled */
-    attrib_buf fail_sql;  /* failure rows of the batch being settled */
-    size_t n_rows;        /* result rows in sql */
-    int rc;
+    unsigned char *state;        /* per journey: ATTRIB__API_* */
+    attrib_strmap convs;         /* conv_id -> journey */
+    attrib__api_result *results; /* result rows of the batch being settled */
+    size_t n_results, cap_results;
+    attrib__api_failure *failures; /* its failures; strings owned (malloc'ed) */
+    size_t n_failures, cap_failures;
 } run_state;
-
-/* Append s as an SQL string literal. */
-static int put_lit(attrib_buf *b, const char *s)
-{
-    int r = attrib_buf_addc(b, '\'');
-    for (const char *p = s; *p != '\0' && r == 0; p++)
-        r = *p == '\'' ? attrib_buf_adds(b, "''") : attrib_buf_addc(b, *p);
-    return r != 0 ? r : attrib_buf_addc(b, '\'');
-}
-
-static int put_num(attrib_buf *b, double x)
-{
-    return attrib_buf_printf(b, "%.17g", x);
-}
 
 static int64_t journey_of(run_state *rs, const char *conv_id)
 {
     return attrib_strmap_find(&rs->convs, conv_id, strlen(conv_id));
 }
 
+/* Room for `more` elements of `size` bytes in *arr (capacity *cap); nonzero on OOM. */
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap > 0 ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*arr, n * size);
+    if (p == NULL)
+        return -1;
+    *arr = p;
+    *cap = n;
+    return 0;
+}
+
+static void forget_batch(run_state *rs)
+{
+    for (size_t i = 0; i < rs->n_failures; i++) {
+        free((char *)rs->failures[i].conv_id);
+        free((char *)rs->failures[i].reason);
+    }
+    rs->n_failures = 0;
+    rs->n_results = 0;
+}
+
 static int on_batch_start(const attrib_api_batch *b, void *payload)
 {
     run_state *rs = payload;
-    attrib_buf q = ATTRIB_BUF_INIT(0);
-    int r = attrib_buf_adds(&q, "INSERT INTO attrib_api_batches (conv_type_id, request_hash, "
-                                "conversions, n_sessions, attempts, status, error) VALUES (");
-    r |= put_lit(&q, rs->conv_type);
-    r |= attrib_buf_addc(&q, ',');
-    r |= put_lit(&q, b->request_hash);
-    r |= attrib_buf_adds(&q, ",'");
-    for (size_t i = 0; i < b->n_conv; i++) {
-        for (const char *p = b->conv_ids[i]; *p != '\0'; p++)
-            r |= *p == '\'' ? attrib_buf_adds(&q, "''") : attrib_buf_addc(&q, *p);
-        if (i + 1 < b->n_conv)
-            r |= attrib_buf_addc(&q, ' ');
-    }
-    r |= attrib_buf_printf(&q,
-                           "',%zu,%d,'sending',NULL) ON CONFLICT (conv_type_id, request_hash) DO "
-                           "UPDATE SET attempts = excluded.attempts, status = 'sending';",
-                           b->n_sessions, b->attempt);
+    attrib_buf convs = ATTRIB_BUF_INIT(0);
+    int r = attrib_buf_adds(&convs, ""); /* an empty batch still has a string */
+    for (size_t i = 0; i < b->n_conv; i++)
+        r |= attrib_buf_printf(&convs, "%s%s", i > 0 ? " " : "", b->conv_ids[i]);
+    attrib__api_batch_row row = {.conv_type = rs->conv_type,
+                                 .request_hash = b->request_hash,
+                                 .conversions = attrib_buf_cstr(&convs),
+                                 .n_sessions = b->n_sessions,
+                                 .attempt = b->attempt};
     int rc = r != 0 ? attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory")
-                    : rs->st->ops->exec_script(rs->st->impl, attrib_buf_cstr(&q));
-    attrib_buf_free(&q);
+                    : attrib__api_cache_sending(rs->st, &row);
+    attrib_buf_free(&convs);
     return rc;
 }
 
@@ -112,27 +99,20 @@ static int on_result(const attrib_journey *j, const attrib_credit *cr, void *pay
     for (size_t k = 0; k < full->n; k++)
         out[k] = k < skip ? (attrib_credit){0, 0, 0, 0} : cr[k - skip];
     rs->state[ji] = ATTRIB__CREDIT_DONE;
-    int r = 0;
-    for (size_t k = 0; k < j->n && r == 0; k++) {
-        r |= attrib_buf_adds(&rs->sql, rs->n_rows == 0 ? "INSERT INTO attrib_api_results "
-                                                         "(conv_type_id, conv_id, session_id, "
-                                                         "ihc, initializer, holder, closer, "
-                                                         "request_hash) VALUES ("
-                                                       : ",(");
-        r |= put_lit(&rs->sql, rs->conv_type);
-        r |= attrib_buf_addc(&rs->sql, ',');
-        r |= put_lit(&rs->sql, j->conv_id);
-        r |= attrib_buf_addc(&rs->sql, ',');
-        r |= put_lit(&rs->sql, j->sessions[k].id);
-        const double v[4] = {cr[k].ihc, cr[k].initializer, cr[k].holder, cr[k].closer};
-        for (int f = 0; f < 4; f++) {
-            r |= attrib_buf_addc(&rs->sql, ',');
-            r |= put_num(&rs->sql, v[f]);
-        }
-        r |= attrib_buf_adds(&rs->sql, ",'@')"); /* hash filled at batch end */
-        rs->n_rows++;
-    }
-    return r != 0 ? attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory") : ATTRIB_OK;
+    if (grow((void **)&rs->results, &rs->cap_results, rs->n_results + j->n, sizeof(*rs->results)) !=
+        0)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    /* the strings of the run's own journey: they outlive the batch */
+    for (size_t k = 0; k < j->n; k++)
+        rs->results[rs->n_results++] = (attrib__api_result){
+            .conv_id = full->conv_id,
+            .session_id = full->sessions[skip + k].id,
+            .ihc = cr[k].ihc,
+            .initializer = cr[k].initializer,
+            .holder = cr[k].holder,
+            .closer = cr[k].closer,
+        };
+    return ATTRIB_OK;
 }
 
 static int on_failure(const char *conv_id, const char *reason, void *payload)
@@ -142,17 +122,17 @@ static int on_failure(const char *conv_id, const char *reason, void *payload)
     if (ji >= 0)
         rs->state[ji] = ATTRIB__CREDIT_FAILED;
     /* every failure is followed by its batch's end, which writes these rows */
-    attrib_buf *q = &rs->fail_sql;
-    int r = attrib_buf_adds(q, "INSERT INTO attrib_api_failures (conv_type_id, conv_id, reason) "
-                               "VALUES (");
-    r |= put_lit(q, rs->conv_type);
-    r |= attrib_buf_addc(q, ',');
-    r |= put_lit(q, conv_id);
-    r |= attrib_buf_addc(q, ',');
-    r |= put_lit(q, reason);
-    r |= attrib_buf_adds(q, ") ON CONFLICT (conv_type_id, conv_id) DO UPDATE SET reason = "
-                            "excluded.reason;");
-    return r != 0 ? attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory") : ATTRIB_OK;
+    if (grow((void **)&rs->failures, &rs->cap_failures, rs->n_failures + 1,
+             sizeof(*rs->failures)) != 0)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    char *c = strdup(conv_id), *why = strdup(reason);
+    if (c == NULL || why == NULL) {
+        free(c);
+        free(why);
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    }
+    rs->failures[rs->n_failures++] = (attrib__api_failure){c, why};
+    return ATTRIB_OK;
 }
 
 static int on_skip(const char *conv_id, const char *reason, void *payload)
@@ -173,57 +153,16 @@ static const char *status_name(attrib_api_batch_status s)
     return (unsigned)s <= ATTRIB_API_BATCH_NOT_SENT ? names[s] : "unknown";
 }
 
-/* One transaction per settled batch: its results and its manifest row. */
+/* One transaction per settled batch: its results, its manifest row, its failures. */
 static int on_batch_end(const attrib_api_batch *b, attrib_api_batch_status status,
                         const char *error, void *payload)
 {
     run_state *rs = payload;
-    attrib_buf q = ATTRIB_BUF_INIT(0);
-    int r = 0;
-    if (rs->n_rows > 0) {
-        /* the request hash of every row of this batch */
-        const char *s = attrib_buf_cstr(&rs->sql);
-        for (const char *p = s; *p != '\0'; p++) {
-            if (p[0] == '\'' && p[1] == '@' && p[2] == '\'') {
-                r |= put_lit(&q, b->request_hash);
-                p += 2;
-            } else
-                r |= attrib_buf_addc(&q, *p);
-        }
-        r |= attrib_buf_adds(&q, " ON CONFLICT (conv_type_id, conv_id, session_id) DO UPDATE SET "
-                                 "ihc = excluded.ihc, initializer = excluded.initializer, holder "
-                                 "= excluded.holder, closer = excluded.closer, request_hash = "
-                                 "excluded.request_hash;");
-    }
-    r |= attrib_buf_adds(&q, "UPDATE attrib_api_batches SET status = ");
-    r |= put_lit(&q, status_name(status));
-    r |= attrib_buf_adds(&q, ", error = ");
-    if (error != NULL)
-        r |= put_lit(&q, error);
-    else
-        r |= attrib_buf_adds(&q, "NULL");
-    r |= attrib_buf_printf(&q, ", attempts = %d WHERE conv_type_id = ", b->attempt);
-    r |= put_lit(&q, rs->conv_type);
-    r |= attrib_buf_adds(&q, " AND request_hash = ");
-    r |= put_lit(&q, b->request_hash);
-    r |= attrib_buf_addc(&q, ';');
-    if (rs->fail_sql.len > 0)
-        r |= attrib_buf_add(&q, rs->fail_sql.data, rs->fail_sql.len);
-    attrib_buf_reset(&rs->fail_sql);
-    attrib_buf_reset(&rs->sql);
-    rs->n_rows = 0;
-    int rc = ATTRIB_OK;
-    if (r != 0)
-        rc = attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
-    if (rc == ATTRIB_OK)
-        rc = attrib__store_begin(rs->st);
-    if (rc == ATTRIB_OK)
-        rc = rs->st->ops->exec_script(rs->st->impl, attrib_buf_cstr(&q));
-    if (rc == ATTRIB_OK)
-        rc = attrib__store_commit(rs->st);
-    if (rc != ATTRIB_OK)
-        attrib__store_rollback(rs->st);
-    attrib_buf_free(&q);
+    attrib__api_batch_row row = {
+        .conv_type = rs->conv_type, .request_hash = b->request_hash, .attempt = b->attempt};
+    int rc = attrib__api_cache_settled(rs->st, &row, status_name(status), error, rs->results,
+                                       rs->n_results, rs->failures, rs->n_failures);
+    forget_batch(rs);
     return rc;
 }
 
@@ -266,7 +205,7 @@ static int load_cache(run_state *rs, size_t n, size_t total, size_t max_sessions
     int rc = ATTRIB_OK;
     attrib_strmap keys = ATTRIB_STRMAP_INIT;
     unsigned char *have = calloc(total ? total : 1, 1);
-    attrib_buf k = ATTRIB_BUF_INIT(0), q = ATTRIB_BUF_INIT(0);
+    attrib_buf k = ATTRIB_BUF_INIT(0);
     if (have == NULL) {
         rc = attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
         goto done;
@@ -285,14 +224,8 @@ static int load_cache(run_state *rs, size_t n, size_t total, size_t max_sessions
             }
         }
     }
-    if (attrib_buf_adds(&q, "SELECT conv_id, session_id, ihc, initializer, holder, closer FROM "
-                            "attrib_api_results WHERE conv_type_id = ") != 0 ||
-        put_lit(&q, rs->conv_type) != 0) {
-        rc = attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
     load_state ls = {rs, &keys, have};
-    rc = rs->st->ops->query(rs->st->impl, attrib_buf_cstr(&q), 6, on_cached, &ls);
+    rc = attrib__api_cache_scan(rs->st, rs->conv_type, on_cached, &ls);
     if (rc != ATTRIB_OK)
         goto done;
     for (size_t j = 0; j < n; j++) {
@@ -309,7 +242,6 @@ static int load_cache(run_state *rs, size_t n, size_t total, size_t max_sessions
     }
 done:
     attrib_buf_free(&k);
-    attrib_buf_free(&q);
     attrib_strmap_free(&keys);
     free(have);
     return rc;
@@ -331,20 +263,16 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
                     .offset = offset,
                     .credits = credits,
                     .state = state,
-                    .convs = ATTRIB_STRMAP_INIT,
-                    .sql = ATTRIB_BUF_INIT(0),
-                    .fail_sql = ATTRIB_BUF_INIT(0)};
-    if (rs.conv_type == NULL || st->ops->query == NULL) {
+                    .convs = ATTRIB_STRMAP_INIT};
+    if (rs.conv_type == NULL) {
         rc = attrib__error(ctx, ATTRIB_EINVAL,
-                           rs.conv_type == NULL
-                               ? "the IHC API engine needs a conversion type id (conv_type_id)"
-                               : "this database backend cannot cache API results");
+                           "the IHC API engine needs a conversion type id (conv_type_id)");
         goto done;
     }
     rc = attrib_api_client_new(ctx, opts->api, &client); /* validates the options first */
     if (rc != ATTRIB_OK)
         goto done;
-    rc = st->ops->exec_script(st->impl, cache_schema);
+    rc = attrib__api_cache_init(st);
     if (rc != ATTRIB_OK)
         goto done;
     for (size_t j = 0; j < n; j++) {
@@ -393,8 +321,9 @@ int attrib__api_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_op
 done:
     attrib_api_client_free(client);
     attrib_strmap_free(&rs.convs);
-    attrib_buf_free(&rs.sql);
-    attrib_buf_free(&rs.fail_sql);
+    forget_batch(&rs);
+    free(rs.results);
+    free(rs.failures);
     free(todo);
     free(was_cached);
     return rc;

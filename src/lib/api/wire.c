@@ -191,18 +191,12 @@ static const char *get_flag(json_t *item, const char *key, bool required, uint8_
     return NULL;
 }
 
-static int cmp_session(const void *a, const void *b)
-{
-    const attrib_session *x = a, *y = b;
-    if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return strcmp(x->id, y->id);
-}
-
-/* Per-session record while parsing: the session and its sent flag sort together. */
+/* Per-session record while parsing: the session and its sent flag sort together;
+ * pos = its place among the journey's sessions in the request. */
 typedef struct {
     attrib_session s;
     uint8_t conv;
+    size_t pos;
 } sess_rec;
 
 static int cmp_str(const void *a, const void *b)
@@ -222,9 +216,14 @@ static int has_duplicate_id(const sess_rec *r, size_t n, const char **ids)
     return 0;
 }
 
+/* By time; same-second sessions keep the request's order, as the API does
+ * (docs/model.md rule 16). */
 static int cmp_rec(const void *a, const void *b)
 {
-    return cmp_session(&((const sess_rec *)a)->s, &((const sess_rec *)b)->s);
+    const sess_rec *x = a, *y = b;
+    if (x->s.ts != y->s.ts)
+        return x->s.ts < y->s.ts ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
 /* Parse the fields of one session object; returns NULL or the failing field's message. */
@@ -406,8 +405,9 @@ int attrib_ihc_request_parse_ex(attrib_ctx *ctx, const char *body, size_t len, u
         size_t j = jidx[i];
         if (jerr[j] != NULL)
             continue;
-        sess_rec *r = &recs[start[j] + fill[j]++];
+        sess_rec *r = &recs[start[j] + fill[j]];
         memset(r, 0, sizeof(*r));
+        r->pos = fill[j]++;
         int oom = 0;
         char emsg[96];
         const char *e = parse_session(in, json_array_get(list, i), r, &oom, emsg);

@@ -17,7 +17,7 @@ typedef struct {
     bool used;
     uint64_t sessions;
     attrib_xsum cost, ihc, revenue;
-    /* Incremental report and attribute (steps/pipeline.c): */
+    /* Incremental report and attribute (steps/attribute.c, steps/report.c): */
     bool mark;       /* the cell's sums changed / a key to recompute */
     bool has_report; /* a channel_reporting row exists; its cost: */
     double report_cost;

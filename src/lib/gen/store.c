@@ -89,21 +89,27 @@ static const char *copy(char *dst, size_t size, const char *src)
 
 static int flush_sessions(loader *l)
 {
-    int rc = l->ns > 0 ? l->st->ops->insert_sessions(l->st->impl, l->sv, l->ns) : 0;
+    int rc = l->ns > 0 ? l->st->ops->insert(l->st->impl, &attrib__table_sessions,
+                                            ATTRIB_CONFLICT_FAIL, l->sv, l->ns)
+                       : 0;
     l->ns = 0;
     return rc;
 }
 
 static int flush_conversions(loader *l)
 {
-    int rc = l->nc > 0 ? l->st->ops->insert_conversions(l->st->impl, l->cv, l->nc) : 0;
+    int rc = l->nc > 0 ? l->st->ops->insert(l->st->impl, &attrib__table_conversions,
+                                            ATTRIB_CONFLICT_FAIL, l->cv, l->nc)
+                       : 0;
     l->nc = 0;
     return rc;
 }
 
 static int flush_costs(loader *l)
 {
-    int rc = l->nk > 0 ? l->st->ops->insert_costs(l->st->impl, l->kv, l->nk) : 0;
+    int rc = l->nk > 0 ? l->st->ops->insert(l->st->impl, &attrib__table_costs, ATTRIB_CONFLICT_FAIL,
+                                            l->kv, l->nk)
+                       : 0;
     l->nk = 0;
     return rc;
 }
@@ -160,8 +166,8 @@ static int clear_tables(attrib_store *st)
         if (!present[i])
             continue;
         char sql[96];
-        snprintf(sql, sizeof(sql), "DELETE FROM %s;", force_tables[i]);
-        rc = st->ops->exec_script(st->impl, sql);
+        snprintf(sql, sizeof(sql), "DELETE FROM %s", force_tables[i]);
+        rc = st->ops->exec(st->impl, sql, NULL, 0, force_tables[i]);
     }
     return rc;
 }

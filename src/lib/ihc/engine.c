@@ -3,7 +3,8 @@
  * Per journey: initializer membership of the gap to the prior session
  * (restart at full membership), closer membership of the time to the last
  * session, channel weights, the holder function of each session's
- * normalized initializer and closer memberships (before channel weights),
+ * initializer and closer memberships (before channel weights) normalized
+ * over the whole journey, cut sessions included,
  * redistribution, phase weights.
  * out[] doubles as scratch, so nothing is allocated per journey.
  */
@@ -107,28 +108,32 @@ void attrib__ihc_compute(const attrib_ihc_params *p, const attrib_ihc_chan *chan
         if (m >= 1.0)
             start = k;
     }
-    for (size_t k = 0; k < start; k++)
-        out[k] = (attrib_credit){0};
     /* Memberships first (out[].initializer/closer hold them unweighted), with
      * the sums with and without channel weights: the holder function reads
-     * the unweighted normalized values, the returned phases are weighted. */
+     * the unweighted memberships normalized over the WHOLE journey, sessions
+     * cut by a restart included (docs/model.md rule 8); the returned phases
+     * are weighted and normalized over the surviving sessions. */
     double T = (double)s[n - 1].ts;
     double ui = 0.0, uc = 0.0, si = 0.0, sc = 0.0;
-    for (size_t k = start; k < n; k++) {
+    for (size_t k = 0; k < n; k++) {
         const attrib_ihc_chan *c = chan_of(chans, n_chans, s[k].channel);
         double mi = out[k].initializer;
-        ui += mi;
-        si += c->w[ATTRIB_IHC_I] * mi;
         double mc = 0.0;
         if (s[k].closer || k == n - 1)
             mc = attrib__ihc_table_eval(&p->m_c, (T - (double)s[k].ts) / 3600.0);
-        out[k].closer = mc;
+        ui += mi;
         uc += mc;
+        if (k < start) {
+            out[k] = (attrib_credit){0};
+            continue;
+        }
+        out[k].closer = mc;
+        si += c->w[ATTRIB_IHC_I] * mi;
         sc += c->w[ATTRIB_IHC_C] * mc;
     }
     if (uc <= 0.0 || sc <= 0.0) { /* a closer table that is 0 at 0 h: the last session closes */
+        uc += 1.0 - out[n - 1].closer;
         out[n - 1].closer = 1.0;
-        uc = 1.0;
         sc = chan_of(chans, n_chans, s[n - 1].channel)->w[ATTRIB_IHC_C];
     }
     double sh = 0.0;

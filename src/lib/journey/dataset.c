@@ -636,12 +636,33 @@ static int cmp_conv_id(const void *a, const void *b)
     return strcmp((*x)->conv_id, (*y)->conv_id);
 }
 
-/* The non-converting tail s[from..n), cut to the lookback of its last session. */
+/* The selected days [from, to] of opts (open ends: INT32_MIN / INT32_MAX). */
+static void selected_days(const attrib_run_options *opts, int32_t *from, int32_t *to)
+{
+    *from = INT32_MIN;
+    *to = INT32_MAX;
+    /* the CLI and the steps validate the dates; an invalid one leaves that end open */
+    if (opts->start_date != NULL &&
+        attrib_date_parse(opts->start_date, strlen(opts->start_date), from) != 0)
+        *from = INT32_MIN;
+    if (opts->end_date != NULL &&
+        attrib_date_parse(opts->end_date, strlen(opts->end_date), to) != 0)
+        *to = INT32_MAX;
+}
+
+/* The non-converting tail s[from..n), cut to the lookback of its last session;
+ * with fit_range selected only when that session is on a selected day. */
 static int tail_path(const attrib_session *s, size_t from, size_t n, const attrib_run_options *opts,
                      attrib__path_fn fn, void *payload)
 {
     if (from >= n)
         return ATTRIB_OK;
+    if (opts->fit_range == ATTRIB_FIT_RANGE_SELECTED) {
+        int32_t lo, hi, day = attrib_ts_day(s[n - 1].ts);
+        selected_days(opts, &lo, &hi);
+        if (day < lo || day > hi)
+            return ATTRIB_OK;
+    }
     if (opts->lookback_days > 0) {
         int64_t lo = s[n - 1].ts - (int64_t)opts->lookback_days * ATTRIB_SECS_PER_DAY;
         while (from < n && s[from].ts < lo)
@@ -651,13 +672,19 @@ static int tail_path(const attrib_session *s, size_t from, size_t n, const attri
     return fn(&p, payload);
 }
 
-int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *opts,
-                          attrib__path_fn fn, void *payload)
+/* The converting path of every conversion the fit covers, in conv_id order:
+ * its journey (as_journeys, or fit_paths JOURNEYS) or its journey cut at the
+ * user's previous conversion (fit_paths CUT). */
+static int conversion_paths(const attrib__dataset *ds, const attrib_run_options *opts,
+                            bool as_journeys, attrib__path_fn fn, void *payload)
 {
     int rc = ATTRIB_OK;
     const attrib__conv **order = malloc((ds->n_convs + 1) * sizeof(*order));
     if (order == NULL)
         return ATTRIB_ENOMEM;
+    attrib_run_options o = *opts;
+    if (!as_journeys && opts->fit_paths == ATTRIB_FIT_PATHS_CUT)
+        o.reset_after_conversion = true;
     for (size_t i = 0; i < ds->n_convs; i++)
         order[i] = &ds->convs[i];
     qsort(order, ds->n_convs, sizeof(*order), cmp_conv_id);
@@ -665,18 +692,34 @@ int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *o
      * is the one just before in that array. */
     for (size_t i = 0; i < ds->n_convs && rc == ATTRIB_OK; i++) {
         const attrib__conv *c = order[i];
+        if (opts->fit_range == ATTRIB_FIT_RANGE_SELECTED && !c->selected)
+            continue;
         size_t at = (size_t)(c - ds->convs);
         int64_t prev =
             at > 0 && ds->convs[at - 1].user == c->user ? ds->convs[at - 1].ts : INT64_MIN;
         const attrib_session *s = ds->sessions + ds->user_start[c->user];
         size_t n = ds->user_start[c->user + 1] - ds->user_start[c->user];
         size_t lo, hi;
-        attrib__journey_window(s, n, c->ts, prev, opts, &lo, &hi);
+        attrib__journey_window(s, n, c->ts, prev, &o, &lo, &hi);
         if (hi == lo)
             continue;
         attrib_path p = {.sessions = s + lo, .n = hi - lo, .converted = true, .value = c->revenue};
         rc = fn(&p, payload);
     }
+    free(order);
+    return rc;
+}
+
+int attrib__dataset_journeys(const attrib__dataset *ds, const attrib_run_options *opts,
+                             attrib__path_fn fn, void *payload)
+{
+    return conversion_paths(ds, opts, true, fn, payload);
+}
+
+int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *opts,
+                          attrib__path_fn fn, void *payload)
+{
+    int rc = conversion_paths(ds, opts, false, fn, payload);
     /* Tails after each converting user's last conversion. */
     size_t nu = ds->users.count;
     size_t *last = NULL;
@@ -730,7 +773,6 @@ int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *o
     }
     free(buf);
     free(last);
-    free(order);
     return rc;
 }
 
@@ -745,6 +787,12 @@ static int observe_path(const attrib_path *path, void *payload)
     return attrib_model_observe(os->model, path, os->channels);
 }
 
+static int observe_journey(const attrib_path *path, void *payload)
+{
+    observe_state *os = payload;
+    return attrib_model_observe_journey(os->model, path, os->channels);
+}
+
 int attrib__dataset_fit(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_run_options *opts,
                         attrib_model *model)
 {
@@ -754,6 +802,8 @@ int attrib__dataset_fit(attrib_ctx *ctx, const attrib__dataset *ds, const attrib
     if (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) {
         observe_state os = {model, &ch};
         rc = attrib__dataset_paths(ds, opts, observe_path, &os);
+        if (rc == ATTRIB_OK && ops->observe_journey != NULL)
+            rc = attrib__dataset_journeys(ds, opts, observe_journey, &os);
         if (rc == ATTRIB_ENOMEM)
             rc = attrib__error(ctx, rc, "out of memory collecting paths");
         else if (rc != ATTRIB_OK)

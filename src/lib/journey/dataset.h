@@ -85,11 +85,15 @@ unsigned attrib__threads(const attrib_run_options *opts);
 
 /*
  * Every path of the data, for models that learn from all of them (set
- * ds->all_paths before loading): first the journey of every conversion (in
- * the range or not) in conv_id order, converted; then, per user, the
- * sessions after the user's last conversion (all sessions for users who never
- * convert), not converted — within the lookback of the path's last session
- * when one is set. The order of the users follows the store's scan: models
+ * ds->all_paths before loading): first the path of every conversion (in the
+ * range or not; only those in the range with opts->fit_range SELECTED) in
+ * conv_id order, converted: its journey cut at the user's previous
+ * conversion (fit_paths CUT, so that every session is in one path of its
+ * user) or its journey as attributed (fit_paths JOURNEYS); then, per user,
+ * the sessions after the user's last conversion (all sessions for users who
+ * never convert), not converted — within the lookback of the path's last
+ * session when one is set, and with fit_range SELECTED only when that
+ * session is on a selected date. The order of the users follows the store's scan: models
  * must not depend on the order of observe() calls. Sessions of users who never
  * convert have no id (NULL).
  */
@@ -97,11 +101,18 @@ typedef int (*attrib__path_fn)(const attrib_path *path, void *payload);
 int attrib__dataset_paths(const attrib__dataset *ds, const attrib_run_options *opts,
                           attrib__path_fn fn, void *payload);
 
+/* The journey of every conversion the fit covers (all, or those in the range
+ * with fit_range SELECTED), exactly as attribution cuts it, in conv_id order. */
+int attrib__dataset_journeys(const attrib__dataset *ds, const attrib_run_options *opts,
+                             attrib__path_fn fn, void *payload);
+
 void attrib__dataset_free(attrib__dataset *ds);
 
 /*
  * Prepare a model for this dataset: for models flagged NEEDS_PATHS, observe
- * every path (attrib__dataset_paths) and finish; then bind the channels.
+ * every path (attrib__dataset_paths), hand models with observe_journey the
+ * fitted journeys (attrib__dataset_journeys), and finish; then bind the
+ * channels.
  * The dataset must have been loaded with all_paths for such models.
  */
 int attrib__dataset_fit(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_run_options *opts,

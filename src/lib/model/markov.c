@@ -6,7 +6,8 @@
  * per conversion step as an order-independent xsum), so the statistics do
  * not depend on the order of the paths. finish() renumbers channels by name
  * and states by their channel tuples, builds the matrix in that order and
- * solves it single-threaded:
+ * solves it single-threaded, for both rewards (conversion probability and
+ * revenue):
  *   order 1 (at most LU_MAX transient states): one inverse N = (I − Q)^-1 by
  *     LU with partial pivoting and two refinement steps; with b = N r,
  *     RE_c = N_sc b_c / (N_cc b_s).
@@ -14,7 +15,10 @@
  *     states containing the channel removed, to an absolute change below
  *     1e-15 of the reward scale; RE_c = 1 − x_s(without c) / x_s.
  * A journey's credit goes to its sessions in proportion to their channel's
- * share of the removal effects (equal split when they are all 0).
+ * weight (equal split when they are all 0): its removal-effect share
+ * (`journey`), or weights fitted on the journeys of the fitted conversions so
+ * that the channel totals equal the standard totals (`global`, calibrate()).
+ * observe_journey() keeps those journeys as counted channel multisets.
  */
 #include "attrib/markov.h"
 
@@ -34,6 +38,8 @@
 #define S_START 0u /* local state ids: 0, 1, 2 special, 3 + tuple index */
 #define S_CONV 1u
 #define S_NULL 2u
+#define CAL_MAX_ITER 20000 /* calibration sweeps (global credit) */
+#define CAL_TOL 1e-13      /* calibration stops at max |T_c − S_c| / Σ S below this */
 
 typedef struct {
     uint64_t key; /* from << 32 | to, 0 = empty (from=START,to=START never occurs) */
@@ -43,6 +49,8 @@ typedef struct {
 typedef struct {
     int order;
     bool value;
+    attrib_markov_states mode;
+    attrib_markov_credit credit;
     attrib__chanmap cm;
     attrib_strmap states;    /* tuple of local channel ids (bytes) → tuple index */
     uint8_t *tuple_len;      /* per tuple index */
@@ -53,12 +61,26 @@ typedef struct {
     uint32_t *seq; /* scratch: collapsed path */
     size_t seq_cap;
     uint64_t paths, conversions;
+    attrib_xsum revenue;
+    /* journeys of the fitted conversions: channel multisets (pairs of local id, count,
+     * sorted by id, as bytes) → index, with their number and revenue */
+    attrib_strmap groups;
+    uint64_t *gcount;
+    uint32_t *glen; /* pairs per group */
+    attrib_xsum *grev;
+    size_t gcap;
+    uint32_t *gkey;
+    size_t gkey_cap;
+    uint64_t journeys;
+    attrib_xsum journey_rev;
     bool finished;
-    /* after finish */
+    /* after finish; removal/share point into the arrays of the chosen reward */
     attrib_markov_info info;
     char **state_names;
     attrib_markov_transition *transitions;
-    double *removal, *share;
+    const double *removal, *share;
+    double *per_channel; /* 9 arrays of n channels, below */
+    double *re_conv, *sh_conv, *std_conv, *re_rev, *sh_rev, *std_rev, *w, *attr_conv, *attr_rev;
     /* after bind */
     double *weight; /* per channel table index */
     size_t n_table;
@@ -80,8 +102,12 @@ static void markov_free(void *p)
             free(s->state_names[i]);
     free(s->state_names);
     free(s->transitions);
-    free(s->removal);
-    free(s->share);
+    free(s->per_channel);
+    attrib_strmap_free(&s->groups);
+    free(s->gcount);
+    free(s->glen);
+    free(s->grev);
+    free(s->gkey);
     free(s->weight);
     free(s);
 }
@@ -96,6 +122,10 @@ static int markov_create(attrib_ctx *ctx, const attrib_model_options *opts, void
         return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
     s->order = opts->markov_order;
     s->value = opts->markov_value;
+    s->mode = opts->markov_states;
+    s->credit = opts->markov_credit;
+    s->revenue = (attrib_xsum)ATTRIB_XSUM_INIT;
+    s->journey_rev = (attrib_xsum)ATTRIB_XSUM_INIT;
     *out = s;
     return ATTRIB_OK;
 }
@@ -175,11 +205,11 @@ static int64_t state_of(markov_state *s, const uint32_t *seq, size_t len)
     return t + 3;
 }
 
-static int markov_observe(void *state, const attrib_path *p, const attrib_channels *channels)
+/* The path's channels as local ids into s->seq[0..*n): raw, or with
+ * consecutive repeats collapsed. */
+static int local_seq(markov_state *s, const attrib_path *p, const attrib_channels *channels,
+                     bool collapse, size_t *n)
 {
-    markov_state *s = state;
-    if (p->n == 0)
-        return ATTRIB_OK;
     if (p->n > s->seq_cap) {
         uint32_t *q = realloc(s->seq, p->n * sizeof(*q));
         if (q == NULL)
@@ -187,31 +217,135 @@ static int markov_observe(void *state, const attrib_path *p, const attrib_channe
         s->seq = q;
         s->seq_cap = p->n;
     }
-    size_t n = 0;
+    size_t m = 0;
     for (size_t k = 0; k < p->n; k++) {
         uint32_t c = attrib__chan_local(&s->cm, channels, p->sessions[k].channel);
         if (c == ATTRIB_CHAN_NONE)
             return ATTRIB_ENOMEM;
-        if (n == 0 || s->seq[n - 1] != c)
-            s->seq[n++] = c;
+        if (!collapse || m == 0 || s->seq[m - 1] != c)
+            s->seq[m++] = c;
     }
+    *n = m;
+    return ATTRIB_OK;
+}
+
+static int markov_observe(void *state, const attrib_path *p, const attrib_channels *channels)
+{
+    markov_state *s = state;
+    if (p->n == 0)
+        return ATTRIB_OK;
+    if (p->converted && s->value && !isfinite(p->value))
+        return ATTRIB_EDATA;
+    size_t n = 0, k = (size_t)s->order;
+    bool window = s->mode == ATTRIB_MARKOV_STATES_WINDOW;
+    if (local_seq(s, p, channels, !window, &n) != ATTRIB_OK)
+        return ATTRIB_ENOMEM;
     uint32_t prev = S_START;
-    for (size_t i = 0; i < n; i++) {
-        size_t from = i + 1 >= (size_t)s->order ? i + 1 - (size_t)s->order : 0;
-        int64_t st = state_of(s, s->seq + from, i + 1 - from);
-        if (st < 0 || count_step(s, prev, (uint32_t)st) != ATTRIB_OK)
-            return ATTRIB_ENOMEM;
-        prev = (uint32_t)st;
+    if (window) {
+        /* Windows of k raw touches (the whole path when shorter); a window equal to
+         * the previous one is no new step (ChannelAttribution's encoding). */
+        size_t windows = n <= k ? 1 : n - k + 1, len = n <= k ? n : k;
+        for (size_t i = 0; i < windows; i++) {
+            int64_t st = state_of(s, s->seq + i, len);
+            if (st < 0)
+                return ATTRIB_ENOMEM;
+            if ((uint32_t)st != prev && count_step(s, prev, (uint32_t)st) != ATTRIB_OK)
+                return ATTRIB_ENOMEM;
+            prev = (uint32_t)st;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            size_t from = i + 1 >= k ? i + 1 - k : 0;
+            int64_t st = state_of(s, s->seq + from, i + 1 - from);
+            if (st < 0 || count_step(s, prev, (uint32_t)st) != ATTRIB_OK)
+                return ATTRIB_ENOMEM;
+            prev = (uint32_t)st;
+        }
     }
     if (count_step(s, prev, p->converted ? S_CONV : S_NULL) != ATTRIB_OK)
         return ATTRIB_ENOMEM;
     if (p->converted) {
-        if (s->value && !isfinite(p->value))
-            return ATTRIB_EDATA;
-        attrib_xsum_add(&s->conv_value[prev], p->value);
+        if (isfinite(p->value)) {
+            attrib_xsum_add(&s->conv_value[prev], p->value);
+            attrib_xsum_add(&s->revenue, p->value);
+        }
         s->conversions++;
     }
     s->paths++;
+    return ATTRIB_OK;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sort ids[0..n) and write (id, count) pairs into key; returns the pairs. */
+static size_t multiset(uint32_t *ids, size_t n, uint32_t *key)
+{
+    qsort(ids, n, sizeof(*ids), cmp_u32);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && key[2 * (m - 1)] == ids[i]) {
+            key[2 * (m - 1) + 1]++;
+        } else {
+            key[2 * m] = ids[i];
+            key[2 * m + 1] = 1;
+            m++;
+        }
+    }
+    return m;
+}
+
+static int markov_observe_journey(void *state, const attrib_path *p,
+                                  const attrib_channels *channels)
+{
+    markov_state *s = state;
+    size_t n = 0;
+    if (p->n == 0)
+        return ATTRIB_OK;
+    if (local_seq(s, p, channels, false, &n) != ATTRIB_OK)
+        return ATTRIB_ENOMEM;
+    if (2 * n > s->gkey_cap) {
+        uint32_t *k = realloc(s->gkey, 2 * n * sizeof(*k));
+        if (k == NULL)
+            return ATTRIB_ENOMEM;
+        s->gkey = k;
+        s->gkey_cap = 2 * n;
+    }
+    size_t m = multiset(s->seq, n, s->gkey);
+    int added = 0;
+    int64_t g =
+        attrib_strmap_intern(&s->groups, (const char *)s->gkey, 2 * m * sizeof(*s->gkey), &added);
+    if (g < 0)
+        return ATTRIB_ENOMEM;
+    if ((size_t)g >= s->gcap) {
+        size_t cap = s->gcap == 0 ? 256 : s->gcap * 2;
+        uint64_t *c = realloc(s->gcount, cap * sizeof(*c));
+        if (c == NULL)
+            return ATTRIB_ENOMEM;
+        s->gcount = c;
+        attrib_xsum *r = realloc(s->grev, cap * sizeof(*r));
+        if (r == NULL)
+            return ATTRIB_ENOMEM;
+        s->grev = r;
+        uint32_t *l = realloc(s->glen, cap * sizeof(*l));
+        if (l == NULL)
+            return ATTRIB_ENOMEM;
+        s->glen = l;
+        s->gcap = cap;
+    }
+    if (added) {
+        s->glen[g] = (uint32_t)m;
+        s->gcount[g] = 0;
+        s->grev[g] = (attrib_xsum)ATTRIB_XSUM_INIT;
+    }
+    s->gcount[g]++;
+    double v = isfinite(p->value) ? p->value : 0;
+    attrib_xsum_add(&s->grev[g], v);
+    attrib_xsum_add(&s->journey_rev, v);
+    s->journeys++;
     return ATTRIB_OK;
 }
 
@@ -271,7 +405,8 @@ typedef struct {
     size_t *row; /* CSR of Q over transient states */
     uint32_t *col;
     double *val;
-    double *r;               /* one-step reward (probability or revenue) */
+    double *r;               /* one-step reward: probability of converting next */
+    double *rv;              /* one-step reward: expected revenue of the next step */
     unsigned char *contains; /* [c * t + i]: state i contains channel c */
     uint32_t *last;          /* last channel of state i (start: NONE) */
 } chain;
@@ -282,11 +417,17 @@ static void chain_free(chain *c)
     free(c->col);
     free(c->val);
     free(c->r);
+    free(c->rv);
     free(c->contains);
     free(c->last);
 }
 
-/* Removal effects by one inverse (order 1). */
+static double clamp01(double x)
+{
+    return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/* Removal effects by one inverse (order 1), for both rewards. */
 static int solve_inverse(markov_state *s, const chain *c, attrib_ctx *ctx)
 {
     size_t t = c->t;
@@ -297,7 +438,8 @@ static int solve_inverse(markov_state *s, const chain *c, attrib_ctx *ctx)
     double *e = calloc(t + 1, sizeof(*e));
     double *x = malloc((t + 1) * sizeof(*x));
     double *b = malloc((t + 1) * sizeof(*b));
-    if (a == NULL || n == NULL || e == NULL || x == NULL || b == NULL) {
+    double *bv = malloc((t + 1) * sizeof(*bv));
+    if (a == NULL || n == NULL || e == NULL || x == NULL || b == NULL || bv == NULL) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory solving the Markov chain");
         goto done;
     }
@@ -322,17 +464,21 @@ static int solve_inverse(markov_state *s, const chain *c, attrib_ctx *ctx)
     }
     if (rc == ATTRIB_OK)
         rc = attrib__lu_solve(&f, a, c->r, b, &res);
+    worst = res > worst ? res : worst;
+    if (rc == ATTRIB_OK)
+        rc = attrib__lu_solve(&f, a, c->rv, bv, &res);
     if (rc != ATTRIB_OK) {
         rc = attrib__error(ctx, rc, "out of memory solving the Markov chain");
         goto done;
     }
     worst = res > worst ? res : worst;
     s->info.residual = worst;
-    s->info.p_conversion = b[0];
+    s->info.p_conversion = s->value ? bv[0] : b[0];
     for (size_t i = 1; i < t; i++) {
         uint32_t ch = c->last[i];
-        double re = b[0] > 0 ? n[0 * t + i] * b[i] / (n[i * t + i] * b[0]) : 0;
-        s->removal[ch] = re < 0 ? 0 : re > 1 ? 1 : re;
+        double nn = n[0 * t + i] / n[i * t + i];
+        s->re_conv[ch] = b[0] > 0 ? clamp01(nn * b[i] / b[0]) : 0;
+        s->re_rev[ch] = bv[0] > 0 ? clamp01(nn * bv[i] / bv[0]) : 0;
     }
 done:
     attrib__lu_free(&f);
@@ -341,38 +487,50 @@ done:
     free(e);
     free(x);
     free(b);
+    free(bv);
     return rc;
 }
 
-/* Removal effects by re-solving without each channel (order k). */
-static int solve_removal(markov_state *s, const chain *c, attrib_ctx *ctx)
+/* Removal effects by re-solving without each channel (order k), for the reward r into re[]. */
+static int solve_removal_one(markov_state *s, const chain *c, const double *r, double *re,
+                             unsigned char *keep, double *x, double *p_out)
 {
     size_t t = c->t, nc = s->cm.n;
+    double scale = 0, res = 0;
+    for (size_t i = 0; i < t; i++)
+        scale = r[i] > scale ? r[i] : scale;
+    double tol = 1e-15 * (scale > 0 ? scale : 1);
+    attrib__csr q = {.n = t, .row = c->row, .col = c->col, .val = c->val};
+    memset(keep, 1, t);
+    int rc = attrib__gauss_seidel(&q, r, keep, tol, GS_MAX_SWEEPS, x, &res);
+    double p = x[0];
+    s->info.residual = res > s->info.residual ? res : s->info.residual;
+    *p_out = p;
+    for (size_t ch = 0; ch < nc && rc == ATTRIB_OK; ch++) {
+        for (size_t i = 0; i < t; i++)
+            keep[i] = !c->contains[ch * t + i];
+        rc = attrib__gauss_seidel(&q, r, keep, tol, GS_MAX_SWEEPS, x, &res);
+        s->info.residual = res > s->info.residual ? res : s->info.residual;
+        re[ch] = p > 0 ? clamp01(1 - x[0] / p) : 0;
+    }
+    return rc;
+}
+
+static int solve_removal(markov_state *s, const chain *c, attrib_ctx *ctx)
+{
     int rc = ATTRIB_OK;
-    unsigned char *keep = malloc(t + 1);
-    double *x = malloc((t + 1) * sizeof(*x));
+    unsigned char *keep = malloc(c->t + 1);
+    double *x = malloc((c->t + 1) * sizeof(*x));
+    double p = 0, pv = 0;
     if (keep == NULL || x == NULL) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory solving the Markov chain");
         goto done;
     }
-    double scale = 0, res = 0;
-    for (size_t i = 0; i < t; i++)
-        scale = c->r[i] > scale ? c->r[i] : scale;
-    double tol = 1e-15 * (scale > 0 ? scale : 1);
-    attrib__csr q = {.n = t, .row = c->row, .col = c->col, .val = c->val};
-    memset(keep, 1, t);
-    rc = attrib__gauss_seidel(&q, c->r, keep, tol, GS_MAX_SWEEPS, x, &res);
-    double p = x[0];
-    s->info.residual = res;
-    s->info.p_conversion = p;
-    for (size_t ch = 0; ch < nc && rc == ATTRIB_OK; ch++) {
-        for (size_t i = 0; i < t; i++)
-            keep[i] = !c->contains[ch * t + i];
-        rc = attrib__gauss_seidel(&q, c->r, keep, tol, GS_MAX_SWEEPS, x, &res);
-        s->info.residual = res > s->info.residual ? res : s->info.residual;
-        double re = p > 0 ? 1 - x[0] / p : 0;
-        s->removal[ch] = re < 0 ? 0 : re > 1 ? 1 : re;
-    }
+    s->info.residual = 0;
+    rc = solve_removal_one(s, c, c->r, s->re_conv, keep, x, &p);
+    if (rc == ATTRIB_OK)
+        rc = solve_removal_one(s, c, c->rv, s->re_rev, keep, x, &pv);
+    s->info.p_conversion = s->value ? pv : p;
     if (rc != ATTRIB_OK)
         rc =
             attrib__error(ctx, rc, "the Markov chain did not converge in %d sweeps", GS_MAX_SWEEPS);
@@ -442,10 +600,11 @@ static int build_chain(markov_state *s, const uint32_t *order, const uint32_t *c
 {
     size_t m = s->states.count, nt = 0;
     c->r = calloc(c->t + 1, sizeof(*c->r));
+    c->rv = calloc(c->t + 1, sizeof(*c->rv));
     c->row = calloc(c->t + 2, sizeof(*c->row));
     c->col = malloc((s->trans_count + 1) * sizeof(*c->col));
     c->val = malloc((s->trans_count + 1) * sizeof(*c->val));
-    if (c->r == NULL || c->row == NULL || c->col == NULL || c->val == NULL)
+    if (c->r == NULL || c->rv == NULL || c->row == NULL || c->col == NULL || c->val == NULL)
         return ATTRIB_ENOMEM;
     for (size_t i = 0; i < s->trans_cap; i++) {
         if (s->trans[i].key == 0)
@@ -463,13 +622,12 @@ static int build_chain(markov_state *s, const uint32_t *order, const uint32_t *c
             s->transitions[e].probability = (double)s->transitions[e].count / (double)total;
         uint32_t from = s->transitions[a].from;
         size_t local = from == 0 ? S_START : (size_t)order[from - 1] + 3;
-        if (s->value) /* expected revenue of the next step */
-            c->r[from] = attrib_xsum_value(&s->conv_value[local]) / (double)total;
+        c->rv[from] = attrib_xsum_value(&s->conv_value[local]) / (double)total;
     }
     size_t e = 0;
     for (size_t i = 0; i < nt; i++) {
         const attrib_markov_transition *tr = &s->transitions[i];
-        if (tr->to == m + 1 && !s->value)
+        if (tr->to == m + 1)
             c->r[tr->from] = tr->probability;
         if (tr->to <= m) {
             c->col[e] = tr->to;
@@ -485,6 +643,168 @@ static int build_chain(markov_state *s, const uint32_t *order, const uint32_t *c
     return ATTRIB_OK;
 }
 
+/* The journeys of the fitted conversions in canonical form: group g has the
+ * pairs ch[off[g] .. off[g+1]) with multiplicities mult[], sorted by
+ * canonical channel id; groups sorted by those pairs. */
+typedef struct {
+    size_t n;
+    size_t *off;
+    uint32_t *ch, *mult;
+    double *count, *rev;
+} jgroups;
+
+static void jgroups_free(jgroups *g)
+{
+    free(g->off);
+    free(g->ch);
+    free(g->mult);
+    free(g->count);
+    free(g->rev);
+}
+
+typedef struct {
+    const uint32_t *key; /* canonical pairs */
+    size_t pairs;
+    size_t g; /* local group index */
+} gsort;
+
+static int cmp_gsort(const void *a, const void *b)
+{
+    const gsort *x = a, *y = b;
+    for (size_t i = 0; i < 2 * x->pairs && i < 2 * y->pairs; i++)
+        if (x->key[i] != y->key[i])
+            return x->key[i] < y->key[i] ? -1 : 1;
+    return x->pairs < y->pairs ? -1 : x->pairs > y->pairs;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    return cmp_u32(a, b); /* the id is the first of the pair */
+}
+
+static int canon_groups(const markov_state *s, jgroups *out)
+{
+    size_t ng = s->groups.count, total = 0;
+    for (size_t g = 0; g < ng; g++)
+        total += s->glen[g];
+    uint32_t *keys = malloc((2 * total + 1) * sizeof(*keys));
+    gsort *order = malloc((ng + 1) * sizeof(*order));
+    out->n = ng;
+    out->off = malloc((ng + 1) * sizeof(*out->off));
+    out->ch = malloc((total + 1) * sizeof(*out->ch));
+    out->mult = malloc((total + 1) * sizeof(*out->mult));
+    out->count = malloc((ng + 1) * sizeof(*out->count));
+    out->rev = malloc((ng + 1) * sizeof(*out->rev));
+    int rc = ATTRIB_OK;
+    if (keys == NULL || order == NULL || out->off == NULL || out->ch == NULL || out->mult == NULL ||
+        out->count == NULL || out->rev == NULL) {
+        rc = ATTRIB_ENOMEM;
+        goto done;
+    }
+    size_t at = 0;
+    for (size_t g = 0; g < ng; g++) {
+        size_t pairs = s->glen[g];
+        uint32_t *k = keys + 2 * at;
+        memcpy(k, s->groups.keys[g], pairs * 2 * sizeof(uint32_t));
+        for (size_t i = 0; i < pairs; i++)
+            k[2 * i] = s->cm.canon[k[2 * i]];
+        qsort(k, pairs, 2 * sizeof(uint32_t), cmp_pair);
+        order[g] = (gsort){k, pairs, g};
+        at += pairs;
+    }
+    qsort(order, ng, sizeof(*order), cmp_gsort);
+    at = 0;
+    for (size_t r = 0; r < ng; r++) {
+        out->off[r] = at;
+        for (size_t i = 0; i < order[r].pairs; i++, at++) {
+            out->ch[at] = order[r].key[2 * i];
+            out->mult[at] = order[r].key[2 * i + 1];
+        }
+        out->count[r] = (double)s->gcount[order[r].g];
+        out->rev[r] = attrib_xsum_value(&s->grev[order[r].g]);
+    }
+    out->off[ng] = at;
+done:
+    free(keys);
+    free(order);
+    return rc;
+}
+
+/* Σ per-session credit per channel over the groups with channel weights w
+ * (a journey's credit in proportion to its sessions' weights, equal when all
+ * are 0), counted (conv) and times revenue (rev). */
+static void allocate(const jgroups *g, const double *w, size_t nc, double *conv, double *rev)
+{
+    memset(conv, 0, nc * sizeof(*conv));
+    memset(rev, 0, nc * sizeof(*rev));
+    for (size_t r = 0; r < g->n; r++) {
+        double d = 0, n = 0;
+        for (size_t i = g->off[r]; i < g->off[r + 1]; i++) {
+            d += g->mult[i] * w[g->ch[i]];
+            n += g->mult[i];
+        }
+        for (size_t i = g->off[r]; i < g->off[r + 1]; i++) {
+            double f = d > 0 ? g->mult[i] * w[g->ch[i]] / d : g->mult[i] / n;
+            conv[g->ch[i]] += g->count[r] * f;
+            rev[g->ch[i]] += g->rev[r] * f;
+        }
+    }
+}
+
+/*
+ * Global credit: channel weights b with which the per-session rule gives every
+ * channel its standard total over the journeys (T_c(b) = S_c = share_c × W).
+ * T_c(b) = Σ_g w_g m_gc b_c / Σ_i m_gi b_i is the expected "wins" of a Luce
+ * choice model, so the fixed point is found by Zermelo's (MM) iteration
+ * b_c ← b_c S_c / T_c, which increases the likelihood at every step and
+ * converges whenever some split of every journey reaches the totals. When
+ * none does (a channel's standard total needs conversions it never touched),
+ * it stops at CAL_MAX_ITER with the remaining gap reported.
+ */
+static void calibrate(markov_state *s, const jgroups *g)
+{
+    size_t nc = s->cm.n;
+    const double *share = s->value ? s->sh_rev : s->sh_conv;
+    double total = s->value ? attrib_xsum_value(&s->journey_rev) : (double)s->journeys;
+    double *t = s->value ? s->attr_rev : s->attr_conv;
+    double ssum = 0;
+    for (size_t c = 0; c < nc; c++) {
+        s->w[c] = share[c];
+        ssum += share[c];
+    }
+    s->info.calibration_gap = 0;
+    s->info.calibration_iterations = 0;
+    if (!(ssum > 0) || !(total > 0))
+        return;
+    double checkpoint = INFINITY;
+    for (unsigned it = 0;; it++) {
+        allocate(g, s->w, nc, s->attr_conv, s->attr_rev);
+        double gap = 0;
+        for (size_t c = 0; c < nc; c++) {
+            double d = fabs(t[c] - share[c] * total) / total;
+            gap = d > gap ? d : gap;
+        }
+        s->info.calibration_gap = gap;
+        s->info.calibration_iterations = it;
+        if (gap <= CAL_TOL || it == CAL_MAX_ITER)
+            return;
+        /* Unreachable totals: the gap stops shrinking; stop when 1000 sweeps did not halve it. */
+        if (it % 1000 == 0) {
+            if (gap > 0.5 * checkpoint)
+                return;
+            checkpoint = gap;
+        }
+        double bsum = 0;
+        for (size_t c = 0; c < nc; c++) {
+            if (t[c] > 0)
+                s->w[c] *= share[c] * total / t[c];
+            bsum += s->w[c];
+        }
+        for (size_t c = 0; c < nc && bsum > 0; c++)
+            s->w[c] /= bsum;
+    }
+}
+
 static int markov_finish(void *state, attrib_ctx *ctx)
 {
     markov_state *s = state;
@@ -492,6 +812,7 @@ static int markov_finish(void *state, attrib_ctx *ctx)
     size_t m = s->states.count, ns = m + 3;
     uint32_t *order = NULL, *canon = NULL;
     chain c = {0};
+    jgroups g = {0};
     if (attrib__chan_finish(&s->cm) != ATTRIB_OK)
         goto oom;
     size_t nc = s->cm.n;
@@ -499,25 +820,18 @@ static int markov_finish(void *state, attrib_ctx *ctx)
     canon = malloc((ns + 1) * sizeof(*canon));
     s->state_names = calloc(ns, sizeof(*s->state_names));
     s->transitions = malloc((s->trans_count + 1) * sizeof(*s->transitions));
-    s->removal = calloc(nc + 1, sizeof(*s->removal));
-    s->share = calloc(nc + 1, sizeof(*s->share));
+    s->per_channel = calloc(9 * nc + 1, sizeof(*s->per_channel));
     if (order == NULL || canon == NULL || s->state_names == NULL || s->transitions == NULL ||
-        s->removal == NULL || s->share == NULL)
+        s->per_channel == NULL)
         goto oom;
+    double **arrays[] = {&s->re_conv, &s->sh_conv, &s->std_conv,  &s->re_rev,  &s->sh_rev,
+                         &s->std_rev, &s->w,       &s->attr_conv, &s->attr_rev};
+    for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); i++)
+        *arrays[i] = s->per_channel + i * nc;
     s->info.n_states = ns;
     if (canon_states(s, order, canon, &c) != ATTRIB_OK ||
-        build_chain(s, order, canon, &c) != ATTRIB_OK)
+        build_chain(s, order, canon, &c) != ATTRIB_OK || canon_groups(s, &g) != ATTRIB_OK)
         goto oom;
-    s->info.order = s->order;
-    s->info.value = s->value;
-    s->info.states = (const char *const *)s->state_names;
-    s->info.transitions = s->transitions;
-    s->info.n_channels = nc;
-    s->info.channels = s->cm.sorted;
-    s->info.removal = s->removal;
-    s->info.share = s->share;
-    s->info.paths = s->paths;
-    s->info.conversions = s->conversions;
     if (m == 0) {
         s->info.method = "none";
     } else if (s->order == 1 && c.t <= LU_MAX) {
@@ -529,17 +843,68 @@ static int markov_finish(void *state, attrib_ctx *ctx)
     }
     if (rc != ATTRIB_OK)
         goto done;
-    double sum = 0;
-    for (size_t ch = 0; ch < nc; ch++)
-        sum += s->removal[ch];
-    for (size_t ch = 0; ch < nc; ch++)
-        s->share[ch] = sum > 0 ? s->removal[ch] / sum : 0;
+    double sum = 0, sumv = 0, conv = (double)s->conversions;
+    double rev = attrib_xsum_value(&s->revenue);
+    for (size_t ch = 0; ch < nc; ch++) {
+        sum += s->re_conv[ch];
+        sumv += s->re_rev[ch];
+    }
+    for (size_t ch = 0; ch < nc; ch++) {
+        s->sh_conv[ch] = sum > 0 ? s->re_conv[ch] / sum : 0;
+        s->sh_rev[ch] = sumv > 0 ? s->re_rev[ch] / sumv : 0;
+        s->std_conv[ch] = s->sh_conv[ch] * conv;
+        s->std_rev[ch] = s->sh_rev[ch] * rev;
+    }
+    s->removal = s->value ? s->re_rev : s->re_conv;
+    s->share = s->value ? s->sh_rev : s->sh_conv;
+    if (s->credit == ATTRIB_MARKOV_CREDIT_GLOBAL) {
+        calibrate(s, &g);
+    } else {
+        memcpy(s->w, s->share, nc * sizeof(*s->w));
+        s->info.calibration_gap = 0;
+        s->info.calibration_iterations = 0;
+    }
+    allocate(&g, s->w, nc, s->attr_conv, s->attr_rev);
+    s->info = (attrib_markov_info){
+        .order = s->order,
+        .value = s->value,
+        .states_mode = s->mode,
+        .credit = s->credit,
+        .n_states = ns,
+        .states = (const char *const *)s->state_names,
+        .n_transitions = s->info.n_transitions,
+        .transitions = s->transitions,
+        .n_channels = nc,
+        .channels = s->cm.sorted,
+        .removal = s->removal,
+        .share = s->share,
+        .p_conversion = s->info.p_conversion,
+        .paths = s->paths,
+        .conversions = s->conversions,
+        .revenue = rev,
+        .removal_conversions = s->re_conv,
+        .share_conversions = s->sh_conv,
+        .standard_conversions = s->std_conv,
+        .removal_revenue = s->re_rev,
+        .share_revenue = s->sh_rev,
+        .standard_revenue = s->std_rev,
+        .journeys = s->journeys,
+        .journey_revenue = attrib_xsum_value(&s->journey_rev),
+        .weight = s->w,
+        .attributed_conversions = s->attr_conv,
+        .attributed_revenue = s->attr_rev,
+        .calibration_gap = s->info.calibration_gap,
+        .calibration_iterations = s->info.calibration_iterations,
+        .method = s->info.method,
+        .residual = s->info.residual,
+    };
     s->finished = true;
     goto done;
 oom:
     rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory building the Markov chain");
 done:
     chain_free(&c);
+    jgroups_free(&g);
     free(order);
     free(canon);
     return rc;
@@ -557,7 +922,7 @@ static int markov_bind(void *state, attrib_ctx *ctx, const attrib_channels *chan
         return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < channels->count; i++)
-        w[i] = map[i] == ATTRIB_CHAN_NONE || s->share == NULL ? 0 : s->share[map[i]];
+        w[i] = map[i] == ATTRIB_CHAN_NONE || s->w == NULL ? 0 : s->w[map[i]];
     free(map);
     free(s->weight);
     s->weight = w;
@@ -595,6 +960,7 @@ const attrib_model_ops attrib_model_markov = {
     .flags = ATTRIB_MODEL_NEEDS_PATHS,
     .create = markov_create,
     .observe = markov_observe,
+    .observe_journey = markov_observe_journey,
     .finish = markov_finish,
     .bind = markov_bind,
     .attribute = markov_attribute,

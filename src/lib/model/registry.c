@@ -73,6 +73,13 @@ int attrib_model_observe(attrib_model *m, const attrib_path *path, const attrib_
     return m->ops->observe != NULL ? m->ops->observe(m->state, path, channels) : ATTRIB_OK;
 }
 
+int attrib_model_observe_journey(attrib_model *m, const attrib_path *journey,
+                                 const attrib_channels *channels)
+{
+    return m->ops->observe_journey != NULL ? m->ops->observe_journey(m->state, journey, channels)
+                                           : ATTRIB_OK;
+}
+
 int attrib_model_finish(attrib_model *m, attrib_ctx *ctx)
 {
     attrib__enter(ctx);

@@ -8,6 +8,7 @@
  */
 #include "attrib/pipeline.h"
 
+#include "lib/report/store.h"
 #include "lib/store/rows.h"
 #include "util/buf.h"
 #include "util/csv.h"
@@ -201,7 +202,7 @@ int attrib_export_csv(attrib_ctx *ctx, attrib_store *st, const attrib_run_option
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
     int rc = attrib_store_check(st, true);
     if (rc == ATTRIB_OK)
-        rc = st->ops->scan_report(st->impl, &sel, on_row, &es);
+        rc = attrib__report_scan(st, &sel, on_row, &es);
     if (rc != ATTRIB_OK)
         goto done;
     if (es.n > 1)

@@ -7,7 +7,7 @@
 #define ATTRIB_LIB_REPORT_ROWS_H
 
 #include "lib/core/agg.h"
-#include "lib/store/store.h"
+#include "lib/report/store.h"
 
 /*
  * attrib_report_sums rows of the cells (all of them, or only the marked ones

@@ -5,6 +5,7 @@
  * from the sums instead of re-reading whole dates.
  */
 #include "lib/report/sums.h"
+#include "lib/report/store.h"
 
 #include "util/ts.h"
 
@@ -132,12 +133,12 @@ int attrib__sums_delta_apply(attrib_ctx *ctx, attrib_store *st, attrib__sums_del
     if (dates.count == 0)
         goto done; /* the same credit as before: nothing changed */
     attrib_scan sel = {.dates = dates.keys, .n_dates = dates.count};
-    rc = st->ops->scan_report_sums(st->impl, &sel, add_stored, sd);
+    rc = attrib__report_scan_sums(st, &sel, add_stored, sd);
     if (rc == ATTRIB_OK)
         rc = attrib__agg_sums_rows(ctx, &sd->delta, true, &rows, &n, &date_store);
     if (rc == ATTRIB_OK) {
         attrib_scan none = {0};
-        rc = st->ops->replace_report_sums(st->impl, &none, rows, n, true);
+        rc = attrib__report_replace_sums(st, &none, rows, n, true);
     }
 done:
     free(rows);
@@ -174,7 +175,7 @@ int attrib__sums_delta_compute(attrib_ctx *ctx, attrib_store *st, const attrib__
         const attrib__agg_cell *c = &sd->delta.cells[i];
         if (c->used && (c->ihc.overflow || c->revenue.overflow)) {
             *keep = false;
-            return st->ops->invalidate_report_sums(st->impl);
+            return attrib__report_invalidate_sums(st);
         }
     }
     return ATTRIB_OK;

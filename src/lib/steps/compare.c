@@ -5,6 +5,7 @@
  */
 #include "attrib/compare.h"
 
+#include "attrib/markov.h"
 #include "lib/core/ctx.h"
 #include "lib/journey/dataset.h"
 #include "lib/model/run.h"
@@ -184,8 +185,11 @@ int attrib_compare_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
     uint32_t *row_of = NULL;
     attrib_compare_table *t = NULL;
     bool paths = false;
-    for (size_t i = 0; i < n; i++)
+    size_t ncol = n; /* every markov model gets a "markov-standard" column after it */
+    for (size_t i = 0; i < n; i++) {
         paths = paths || (models[i]->flags & ATTRIB_MODEL_NEEDS_PATHS);
+        ncol += strcmp(models[i]->name, "markov") == 0;
+    }
     int rc = load(ctx, st, opts, paths, &cs, &ds);
     if (rc != ATTRIB_OK)
         goto done;
@@ -197,14 +201,14 @@ int attrib_compare_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
     acc = malloc((nc * 2 + 1) * sizeof(*acc));
     if (t == NULL || order == NULL || row_of == NULL || acc == NULL)
         goto oom;
-    t->n_models = n;
+    t->n_models = ncol;
     t->n_channels = nc;
-    t->models = calloc(n, sizeof(*t->models));
+    t->models = calloc(ncol, sizeof(*t->models));
     t->channels = calloc(nc + 1, sizeof(*t->channels));
     t->cost = calloc(nc + 1, sizeof(*t->cost));
-    t->cells = calloc(nc * n + 1, sizeof(*t->cells));
-    t->total_conversions = calloc(n, sizeof(*t->total_conversions));
-    t->total_revenue = calloc(n, sizeof(*t->total_revenue));
+    t->cells = calloc(nc * ncol + 1, sizeof(*t->cells));
+    t->total_conversions = calloc(ncol, sizeof(*t->total_conversions));
+    t->total_revenue = calloc(ncol, sizeof(*t->total_revenue));
     if (t->models == NULL || t->channels == NULL || t->cost == NULL || t->cells == NULL ||
         t->total_conversions == NULL || t->total_revenue == NULL)
         goto oom;
@@ -217,16 +221,14 @@ int attrib_compare_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
             goto oom;
         t->cost[r] = order[r].i < cs.cap ? attrib_xsum_value(&cs.cost[order[r].i]) : 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        t->models[i] = models[i]->name;
+    for (size_t i = 0, col = 0; i < n; i++, col++) {
+        t->models[col] = models[i]->name;
         for (size_t r = 0; r < nc * 2; r++)
             acc[r] = (attrib_xsum)ATTRIB_XSUM_INIT;
         attrib__progress(ctx, models[i]->name, i, n);
         rc = fit(ctx, &ds, opts, models[i], &m);
         if (rc == ATTRIB_OK)
             rc = tabulate(ctx, &ds, m, opts, row_of, acc);
-        attrib_model_free(m);
-        m = NULL;
         if (rc != ATTRIB_OK)
             goto done;
         attrib_xsum tc = ATTRIB_XSUM_INIT, tr = ATTRIB_XSUM_INIT;
@@ -234,23 +236,49 @@ int attrib_compare_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
             attrib_xsum_merge(&tc, &acc[r * 2]);
             attrib_xsum_merge(&tr, &acc[r * 2 + 1]);
         }
-        t->total_conversions[i] = attrib_xsum_value(&tc);
-        t->total_revenue[i] = attrib_xsum_value(&tr);
+        t->total_conversions[col] = attrib_xsum_value(&tc);
+        t->total_revenue[col] = attrib_xsum_value(&tr);
         for (size_t r = 0; r < nc; r++) {
-            attrib_compare_cell *cell = &t->cells[r * n + i];
+            attrib_compare_cell *cell = &t->cells[r * ncol + col];
             cell->conversions = attrib_xsum_value(&acc[r * 2]);
             cell->revenue = attrib_xsum_value(&acc[r * 2 + 1]);
+        }
+        const attrib_markov_info *mi = attrib_markov_info_of(m);
+        if (mi != NULL) {
+            /* The standard totals of the selected journeys: removal-effect shares (of
+             * conversions, of revenue) × their conversions and revenue. */
+            col++;
+            t->models[col] = "markov-standard";
+            t->total_conversions[col] = t->total_conversions[col - 1];
+            t->total_revenue[col] = t->total_revenue[col - 1];
+            for (size_t r = 0; r < nc; r++) {
+                attrib_compare_cell *cell = &t->cells[r * ncol + col];
+                size_t k = 0; /* both lists are sorted by strcmp */
+                while (k < mi->n_channels && strcmp(mi->channels[k], t->channels[r]) != 0)
+                    k++;
+                bool known = k < mi->n_channels;
+                cell->conversions =
+                    known ? mi->share_conversions[k] * t->total_conversions[col] : 0;
+                cell->revenue = known ? mi->share_revenue[k] * t->total_revenue[col] : 0;
+            }
+        }
+        attrib_model_free(m);
+        m = NULL;
+    }
+    for (size_t col = 0; col < ncol; col++)
+        for (size_t r = 0; r < nc; r++) {
+            attrib_compare_cell *cell = &t->cells[r * ncol + col];
             cell->share =
-                t->total_conversions[i] > 0 ? cell->conversions / t->total_conversions[i] : 0;
+                t->total_conversions[col] > 0 ? cell->conversions / t->total_conversions[col] : 0;
             cell->roas = t->cost[r] > 0 ? cell->revenue / t->cost[r] : NAN;
         }
-    }
     *out = t;
     t = NULL;
     goto done;
 oom:
     rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory comparing models");
 done:
+    attrib_model_free(m);
     attrib_compare_free(t);
     free(acc);
     free(order);

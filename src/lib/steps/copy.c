@@ -16,12 +16,10 @@
 #define BATCH 2048
 #define MAX_COLS 8
 
-typedef int (*insert_fn)(void *impl, const attrib_value *rows, size_t n_rows);
-
 typedef struct {
     attrib_ctx *ctx;
     attrib_store *to;
-    insert_fn insert;
+    const attrib_table *table; /* where the rows go */
     int ncols;
     const char *what;
     attrib_value vals[BATCH * MAX_COLS];
@@ -48,7 +46,7 @@ static int flush(batch *b)
     for (size_t i = 0; i < b->n * (size_t)b->ncols; i++)
         if (b->vals[i].type == ATTRIB_V_TEXT)
             b->vals[i].s = b->pool.data + b->off[i];
-    int rc = b->insert(b->to->impl, b->vals, b->n);
+    int rc = b->to->ops->insert(b->to->impl, b->table, ATTRIB_CONFLICT_FAIL, b->vals, b->n);
     if (rc != ATTRIB_OK && attrib_errmsg(b->ctx)[0] == '\0')
         rc = attrib__error(b->ctx, rc, "%s: %s", attrib_store_display(b->to), b->what);
     b->total += b->n;
@@ -86,10 +84,10 @@ static int clear_target(attrib_store *to)
         if (!present[i])
             continue;
         attrib_buf sql = ATTRIB_BUF_INIT(0);
-        if (attrib_buf_printf(&sql, "DELETE FROM %s;", clear_tables[i]) != 0)
+        if (attrib_buf_printf(&sql, "DELETE FROM %s", clear_tables[i]) != 0)
             rc = attrib__error(to->ctx, ATTRIB_ENOMEM, "out of memory");
         else
-            rc = to->ops->exec_script(to->impl, attrib_buf_cstr(&sql));
+            rc = to->ops->exec(to->impl, attrib_buf_cstr(&sql), NULL, 0, clear_tables[i]);
         attrib_buf_free(&sql);
     }
     return rc;
@@ -109,7 +107,9 @@ static int scan_conversions(attrib_store *st, attrib_row_fn fn, void *payload)
 
 static int scan_costs(attrib_store *st, attrib_row_fn fn, void *payload)
 {
-    return st->ops->scan_costs(st->impl, fn, payload);
+    /* every row, also those without a session, values as stored */
+    return st->ops->query(st->impl, "SELECT session_id, cost FROM session_costs", NULL, 0, 2, fn,
+                          payload, "reading session_costs");
 }
 
 int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned flags,
@@ -168,11 +168,11 @@ int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned 
         {scan_conversions, 5, "copying conversions"},
         {scan_costs, 2, "copying session_costs"},
     };
-    insert_fn inserts[3] = {to->ops->insert_sessions, to->ops->insert_conversions,
-                            to->ops->insert_costs};
+    const attrib_table *targets[3] = {&attrib__table_sessions, &attrib__table_conversions,
+                                      &attrib__table_costs};
     uint64_t counts[3] = {0, 0, 0};
     for (int t = 0; t < 3 && rc == ATTRIB_OK; t++) {
-        b->insert = inserts[t];
+        b->table = targets[t];
         b->ncols = tables[t].ncols;
         b->what = tables[t].what;
         b->n = 0;

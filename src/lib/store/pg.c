@@ -3,7 +3,7 @@
  * and the same values as the SQLite backend (store_sqlite.c is the
  * reference), done the way PostgreSQL wants it:
  * - every value is a bound parameter (selections as text[] arrays), never
- *   spliced into SQL;
+ *   spliced into SQL; exec/query take the shared spelling (?N, store.h);
  * - reads stream in single-row mode: memory does not grow with the table;
  * - bulk writes go through COPY FROM STDIN (text format, escaped);
  * - dates compare with COLLATE "C", i.e. bytewise like SQLite, whatever the
@@ -45,9 +45,6 @@ typedef struct {
     attrib_ctx *ctx;
     const char *disp; /* printable target (owned by the store) */
 } pg_store;
-
-/* Column kinds for COPY encoding. */
-typedef enum { COL_TEXT, COL_INT, COL_REAL } col_kind;
 
 /* Bound parameters of one statement. */
 typedef struct {
@@ -271,14 +268,14 @@ static void abandon(pg_store *s)
         PQclear(res);
 }
 
-/* Run a query and stream its rows (ncols values each) to fn, one row in memory at a time. */
-static int run_query(pg_store *s, const char *sql, const params *p, int ncols, attrib_row_fn fn,
-                     void *payload, const char *what)
+/* Run a query with n text parameters and stream its rows (ncols values each) to fn, one
+ * row in memory at a time. */
+static int run_query_v(pg_store *s, const char *sql, const char *const *v, int n, int ncols,
+                       attrib_row_fn fn, void *payload, const char *what)
 {
     attrib_value vals[16];
     int rc = ATTRIB_OK;
-    if (!PQsendQueryParams(s->conn, sql, p != NULL ? p->n : 0, NULL, p != NULL ? p->v : NULL, NULL,
-                           NULL, 0))
+    if (!PQsendQueryParams(s->conn, sql, n, NULL, v, NULL, NULL, 0))
         return pg_fail(s, NULL, what);
     if (!PQsetSingleRowMode(s->conn)) {
         abandon(s);
@@ -310,6 +307,13 @@ static int run_query(pg_store *s, const char *sql, const params *p, int ncols, a
     if (rc == ATTRIB_OK && PQstatus(s->conn) == CONNECTION_BAD)
         rc = pg_fail(s, NULL, what);
     return rc;
+}
+
+static int run_query(pg_store *s, const char *sql, const params *p, int ncols, attrib_row_fn fn,
+                     void *payload, const char *what)
+{
+    return run_query_v(s, sql, p != NULL ? p->v : NULL, p != NULL ? p->n : 0, ncols, fn, payload,
+                       what);
 }
 
 /* ---- COPY ---- */
@@ -413,7 +417,7 @@ static int put_double(attrib_buf *b, double d)
  * column would silently convert (text in a number column, 1.5 in an integer
  * column) is refused: SQLite keeps such values as they are, and attrib rejects
  * or reads them differently, so converting would change results. */
-static int put_value(copier *c, const attrib_value *v, col_kind kind, const char *table,
+static int put_value(copier *c, const attrib_value *v, attrib_col_kind kind, const char *table,
                      const char *column, const attrib_value *id)
 {
     attrib_buf *b = &c->buf;
@@ -427,9 +431,9 @@ static int put_value(copier *c, const attrib_value *v, col_kind kind, const char
         e = attrib_buf_printf(b, "%lld", (long long)v->i);
         break;
     case ATTRIB_V_REAL:
-        if (kind == COL_TEXT) {
+        if (kind == ATTRIB_COL_TEXT) {
             bad = true; /* only an untyped SQLite column holds a float where text belongs */
-        } else if (kind == COL_INT) {
+        } else if (kind == ATTRIB_COL_INT) {
             if (v->r != floor(v->r) || fabs(v->r) > 9.2e18)
                 bad = true;
             else
@@ -439,7 +443,7 @@ static int put_value(copier *c, const attrib_value *v, col_kind kind, const char
         }
         break;
     case ATTRIB_V_TEXT:
-        if (kind != COL_TEXT || memchr(v->s, '\0', v->len) != NULL)
+        if (kind != ATTRIB_COL_TEXT || memchr(v->s, '\0', v->len) != NULL)
             bad = true;
         else
             e = put_text(b, v->s, v->len);
@@ -452,25 +456,24 @@ static int put_value(copier *c, const attrib_value *v, col_kind kind, const char
                              "without changing it; fix the row",
                              table, attrib__value_repr(id, idr, sizeof(idr)), column,
                              attrib__value_repr(v, repr, sizeof(repr)), c->s->disp,
-                             kind == COL_INT    ? "integer"
-                             : kind == COL_TEXT ? "text"
-                                                : "double precision");
+                             kind == ATTRIB_COL_INT    ? "integer"
+                             : kind == ATTRIB_COL_TEXT ? "text"
+                                                       : "double precision");
     }
     return e != 0 ? oom(c->s) : ATTRIB_OK;
 }
 
-/* COPY n_rows rows of ncols values into table(columns). */
-static int copy_values(pg_store *s, const char *table, const char *const *cols,
-                       const col_kind *kinds, int ncols, const attrib_value *rows, size_t n_rows)
+/* COPY n_rows rows of t's columns into `into` (t's table, or a temp table like it). */
+static int copy_values(pg_store *s, const attrib_table *t, const char *into,
+                       const attrib_value *rows, size_t n_rows)
 {
     char what[96];
-    snprintf(what, sizeof(what), "writing %s", table);
-    if (n_rows == 0)
-        return ATTRIB_OK;
+    snprintf(what, sizeof(what), "writing %s", t->name);
+    int ncols = t->ncols;
     attrib_buf sql = ATTRIB_BUF_INIT(0);
-    int e = attrib_buf_printf(&sql, "COPY %s (", table);
+    int e = attrib_buf_printf(&sql, "COPY %s (", into);
     for (int i = 0; i < ncols; i++)
-        e |= attrib_buf_printf(&sql, "%s%s", i > 0 ? ", " : "", cols[i]);
+        e |= attrib_buf_printf(&sql, "%s%s", i > 0 ? ", " : "", t->cols[i]);
     e |= attrib_buf_adds(&sql, ") FROM STDIN");
     if (e != 0) {
         attrib_buf_free(&sql);
@@ -485,7 +488,7 @@ static int copy_values(pg_store *s, const char *table, const char *const *cols,
             if (i > 0 && attrib_buf_addc(&c.buf, '\t') != 0)
                 rc = oom(s);
             if (rc == ATTRIB_OK)
-                rc = put_value(&c, &row[i], kinds[i], table, cols[i], &row[0]);
+                rc = put_value(&c, &row[i], t->kinds[i], t->name, t->cols[i], &row[0]);
         }
         if (rc == ATTRIB_OK && attrib_buf_addc(&c.buf, '\n') != 0)
             rc = oom(s);
@@ -859,29 +862,6 @@ static int pg_tables_exist(void *impl, const char *const *names, size_t n, bool 
     return rc;
 }
 
-static int pg_has_rows(void *impl, const char *table, bool *out)
-{
-    pg_store *s = impl;
-    char *ident = PQescapeIdentifier(s->conn, table, strlen(table));
-    if (ident == NULL)
-        return pg_fail(s, NULL, table);
-    attrib_buf sql = ATTRIB_BUF_INIT(0);
-    int rc = ATTRIB_OK;
-    if (attrib_buf_printf(&sql, "SELECT 1 FROM %s LIMIT 1", ident) != 0) {
-        rc = oom(s);
-    } else {
-        PGresult *res = PQexec(s->conn, attrib_buf_cstr(&sql));
-        if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
-            rc = pg_fail(s, res, table);
-        else
-            *out = PQntuples(res) > 0;
-        PQclear(res);
-    }
-    attrib_buf_free(&sql);
-    PQfreemem(ident);
-    return rc;
-}
-
 /* A scan: head + where clause (+ tail), streamed. */
 static int scan(pg_store *s, const char *head, const attrib_scan *sel, const char *date_col,
                 const char *user_col, const char *tail, int ncols, attrib_row_fn fn, void *payload,
@@ -899,14 +879,6 @@ static int scan(pg_store *s, const char *head, const attrib_scan *sel, const cha
     attrib_buf_free(&sql);
     params_free(&p);
     return rc;
-}
-
-static int pg_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
-{
-    pg_store *s = impl;
-    if (ncols < 1 || ncols > 16)
-        return attrib__error(s->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
-    return run_query(s, sql, NULL, ncols, fn, payload, "reading the API result cache");
 }
 
 static int pg_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
@@ -927,12 +899,6 @@ static int pg_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn
                 "LEFT JOIN session_costs c ON c.session_id = s.session_id",
                 sel, "s.event_date", "s.user_id", NULL, ATTRIB_SS_NCOLS, fn, payload,
                 "reading session_sources");
-}
-
-static int pg_scan_costs(void *impl, attrib_row_fn fn, void *payload)
-{
-    return scan(impl, "SELECT session_id, cost FROM session_costs", NULL, NULL, NULL, NULL, 2, fn,
-                payload, "reading session_costs");
 }
 
 static int pg_scan_attribution(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
@@ -979,61 +945,30 @@ static int pg_session_day_span(void *impl, int32_t *first, int32_t *last)
     return rc;
 }
 
-static int pg_scan_report(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
-{
-    return scan(impl, "SELECT channel_name, date, cost, ihc, ihc_revenue FROM channel_reporting",
-                sel, "date", NULL, NULL, ATTRIB_CR_NCOLS, fn, payload, "reading channel_reporting");
-}
-
-/* See invalidate_report_sums in store.h. */
-static const char invalidate_sql[] =
-    "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys;"
-    "INSERT INTO attrib_meta(key, value) VALUES ('report_sums', 'invalid') "
-    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;"
-    "INSERT INTO attrib_dirty_dates(date) VALUES ('*') ON CONFLICT DO NOTHING";
-
-static int pg_invalidate_report_sums(void *impl)
-{
-    return exec(impl, invalidate_sql, "invalidating attrib_report_sums");
-}
-
-static int pg_delete_attribution(void *impl, const attrib_scan *sel, bool with_phases)
+static int pg_delete_attribution(void *impl, const attrib_scan *sel)
 {
     pg_store *s = impl;
     bool ranged = sel != NULL && (sel->start_date != NULL || sel->end_date != NULL);
-    (void)with_phases; /* phases of replaced conversions always go with them */
-    if (!ranged) {
-        /* Everything is replaced: the next report must recompute every date. TRUNCATE is
-         * transactional in PostgreSQL and does not leave millions of dead rows behind. */
-        int trc = exec(s, "TRUNCATE attribution_customer_journey, attrib_journey_phases",
-                       "deleting attribution rows");
-        return trc == ATTRIB_OK ? pg_invalidate_report_sums(s) : trc;
-    }
+    if (!ranged) /* TRUNCATE is transactional in PostgreSQL and leaves no dead rows behind */
+        return exec(s, "TRUNCATE attribution_customer_journey, attrib_journey_phases",
+                    "deleting attribution rows");
     attrib_buf conv = ATTRIB_BUF_INIT(0), sql = ATTRIB_BUF_INIT(0);
     params p = {0};
     int rc = attrib_buf_adds(&conv, "SELECT conv_id FROM conversions") != 0 ? oom(s) : ATTRIB_OK;
     if (rc == ATTRIB_OK)
         rc = where_clause(s, &conv, &p, sel, "conv_date", NULL);
-    if (rc != ATTRIB_OK)
-        goto done;
     static const char *const steps[][2] = {
-        {"INSERT INTO attrib_dirty_dates(date) SELECT DISTINCT s.event_date FROM "
-         "attribution_customer_journey a JOIN session_sources s ON s.session_id = a.session_id "
-         "WHERE a.conv_id IN (%s) AND s.event_date IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-         "attrib_meta WHERE key = 'report_sums' AND value = 'valid') ON CONFLICT DO NOTHING",
-         "remembering replaced dates"},
         {"DELETE FROM attribution_customer_journey WHERE conv_id IN (%s)",
          "deleting attribution rows"},
         {"DELETE FROM attrib_journey_phases WHERE conv_id IN (%s)", "deleting phase rows"},
     };
-    for (size_t i = 0; i < 3 && rc == ATTRIB_OK; i++) {
+    for (size_t i = 0; i < 2 && rc == ATTRIB_OK; i++) {
         attrib_buf_reset(&sql);
         if (attrib_buf_printf(&sql, steps[i][0], attrib_buf_cstr(&conv)) != 0)
             rc = oom(s);
         else
             rc = exec_params(s, attrib_buf_cstr(&sql), &p, steps[i][1]);
     }
-done:
     attrib_buf_free(&conv);
     attrib_buf_free(&sql);
     params_free(&p);
@@ -1080,90 +1015,6 @@ static int pg_insert_attribution(void *impl, const attrib_attr_row *rows, size_t
     return copy_end(&c, rc);
 }
 
-static int pg_scan_dirty_dates(void *impl, attrib_row_fn fn, void *payload)
-{
-    return run_query(impl, "SELECT date FROM attrib_dirty_dates", NULL, 1, fn, payload,
-                     "reading attrib_dirty_dates");
-}
-
-/* " OR (date in the range) OR date = ANY(dates)": rows whose date is in the range OR
- * among the dates, as on SQLite (empty when sel selects neither). Nonzero on OOM. */
-static int report_cond(attrib_buf *cond, params *p, const attrib_scan *sel)
-{
-    int e = 0;
-    if (sel->start_date != NULL || sel->end_date != NULL) {
-        e |= attrib_buf_adds(cond, " OR (true");
-        if (sel->start_date != NULL)
-            e |=
-                attrib_buf_printf(cond, " AND date COLLATE \"C\" >= $%d", bind(p, sel->start_date));
-        if (sel->end_date != NULL)
-            e |= attrib_buf_printf(cond, " AND date COLLATE \"C\" <= $%d", bind(p, sel->end_date));
-        e |= attrib_buf_adds(cond, ")");
-    }
-    if (sel->dates != NULL) {
-        e |= array_literal(&p->arr[1], sel->dates, sel->n_dates);
-        e |= attrib_buf_printf(cond, " OR date COLLATE \"C\" = ANY($%d::text[])",
-                               bind(p, attrib_buf_cstr(&p->arr[1])));
-    }
-    return e;
-}
-
-static int pg_replace_report(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
-                             size_t n)
-{
-    pg_store *s = impl;
-    attrib_buf cond = ATTRIB_BUF_INIT(0), sql = ATTRIB_BUF_INIT(0);
-    params p = {0};
-    int rc = ATTRIB_OK;
-    if (sel == NULL) {
-        rc = exec(s,
-                  "DELETE FROM channel_reporting; DELETE FROM attrib_dirty_dates; "
-                  "DELETE FROM attrib_dirty_keys",
-                  "deleting channel_reporting rows");
-    } else {
-        /* The replaced rows, and the dirty marks those dates settle. */
-        static const char *const stmt[][2] = {
-            {"DELETE FROM channel_reporting WHERE false%s", "deleting channel_reporting rows"},
-            {"DELETE FROM attrib_dirty_dates WHERE date = '*'%s", "clearing attrib_dirty_dates"},
-            {"DELETE FROM attrib_dirty_keys WHERE false%s", "clearing attrib_dirty_keys"},
-        };
-        if (report_cond(&cond, &p, sel) != 0)
-            rc = oom(s);
-        for (size_t i = 0; i < sizeof(stmt) / sizeof(stmt[0]) && rc == ATTRIB_OK; i++) {
-            attrib_buf_reset(&sql);
-            if (attrib_buf_printf(&sql, stmt[i][0], attrib_buf_cstr(&cond)) != 0)
-                rc = oom(s);
-            else
-                rc = exec_params(s, attrib_buf_cstr(&sql), &p, stmt[i][1]);
-        }
-    }
-    if (rc != ATTRIB_OK || n == 0)
-        goto done;
-    copier c;
-    rc = copy_begin(
-        &c, s, "COPY channel_reporting (channel_name, date, cost, ihc, ihc_revenue) FROM STDIN",
-        "writing channel_reporting");
-    for (size_t i = 0; i < n && rc == ATTRIB_OK; i++) {
-        int e = put_text(&c.buf, rows[i].channel, strlen(rows[i].channel));
-        e |= attrib_buf_addc(&c.buf, '\t');
-        e |= put_text(&c.buf, rows[i].date, strlen(rows[i].date));
-        e |= attrib_buf_addc(&c.buf, '\t');
-        e |= put_double(&c.buf, rows[i].cost);
-        e |= attrib_buf_addc(&c.buf, '\t');
-        e |= put_double(&c.buf, rows[i].ihc);
-        e |= attrib_buf_addc(&c.buf, '\t');
-        e |= put_double(&c.buf, rows[i].ihc_revenue);
-        e |= attrib_buf_addc(&c.buf, '\n');
-        rc = e != 0 ? oom(s) : c.buf.len >= COPY_CHUNK ? copy_flush(&c) : ATTRIB_OK;
-    }
-    rc = copy_end(&c, rc);
-done:
-    attrib_buf_free(&cond);
-    attrib_buf_free(&sql);
-    params_free(&p);
-    return rc;
-}
-
 static int pg_scan_attribution_conv(void *impl, const attrib_scan *sel, attrib_row_fn fn,
                                     void *payload)
 {
@@ -1181,126 +1032,135 @@ static int pg_scan_attribution_conv(void *impl, const attrib_scan *sel, attrib_r
                 "reading the attribution rows of the selected conversions");
 }
 
-static int valid_row(const attrib_value *cols, void *payload)
+/* ---- generic statements ---- */
+
+/* The shared SQL spelling (store.h) in PostgreSQL's: ?N outside literals becomes $N. */
+static int pg_sql(const char *sql, attrib_buf *out)
 {
-    bool *out = payload;
-    *out = cols[0].type == ATTRIB_V_TEXT && strcmp(cols[0].s, "valid") == 0;
+    int e = 0;
+    for (const char *p = sql; *p != '\0' && e == 0; p++) {
+        if (*p == '\'') {
+            const char *q = strchr(p + 1, '\'');
+            size_t len = q != NULL ? (size_t)(q - p) + 1 : strlen(p);
+            e |= attrib_buf_add(out, p, len);
+            p += len - 1;
+        } else {
+            e |= attrib_buf_addc(out, *p == '?' && p[1] >= '0' && p[1] <= '9' ? '$' : *p);
+        }
+    }
+    return e;
+}
+
+/* Values as libpq's text parameters; numbers are written into num. */
+static int pg_params(pg_store *s, const attrib_value *vals, int n, const char **v, char (*num)[32],
+                     const char *what)
+{
+    if (n < 0 || n > ATTRIB__MAX_PARAMS)
+        return attrib__error(s->ctx, ATTRIB_EINVAL, "%s: %s: %d parameters", s->disp, what, n);
+    for (int i = 0; i < n; i++) {
+        const attrib_value *x = &vals[i];
+        v[i] = num[i];
+        switch (x->type) {
+        case ATTRIB_V_NULL:
+            v[i] = NULL;
+            break;
+        case ATTRIB_V_INT:
+            snprintf(num[i], 32, "%lld", (long long)x->i);
+            break;
+        case ATTRIB_V_REAL:
+            if (isnan(x->r))
+                snprintf(num[i], 32, "NaN");
+            else if (isinf(x->r))
+                snprintf(num[i], 32, "%s", x->r > 0 ? "Infinity" : "-Infinity");
+            else
+                snprintf(num[i], 32, "%.17g", x->r);
+            break;
+        case ATTRIB_V_TEXT:
+            v[i] = x->s;
+            break;
+        }
+    }
     return ATTRIB_OK;
 }
 
-static int pg_report_sums_valid(void *impl, bool *out)
-{
-    *out = false;
-    return run_query(impl, "SELECT value FROM attrib_meta WHERE key = 'report_sums'", NULL, 1,
-                     valid_row, out, "reading attrib_meta");
-}
-
-static int pg_scan_report_sums(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
-{
-    return scan(
-        impl, "SELECT channel_name, date, ihc_hi, ihc_lo, rev_hi, rev_lo FROM attrib_report_sums",
-        sel, "date", NULL, NULL, ATTRIB_RS_NCOLS, fn, payload, "reading attrib_report_sums");
-}
-
-static int pg_replace_report_sums(void *impl, const attrib_scan *sel, const attrib_sums_row *rows,
-                                  size_t n, bool dirty)
+static int pg_exec(void *impl, const char *sql, const attrib_value *vals, int n, const char *what)
 {
     pg_store *s = impl;
-    attrib_buf cond = ATTRIB_BUF_INIT(0), sql = ATTRIB_BUF_INIT(0);
-    params p = {0};
-    int rc = ATTRIB_OK;
-    if (sel == NULL) {
-        rc = exec(s,
-                  "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys; "
-                  "INSERT INTO attrib_meta(key, value) VALUES ('report_sums', 'valid') "
-                  "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                  "replacing attrib_report_sums");
-    } else {
-        int e = report_cond(&cond, &p, sel);
-        if (e == 0 && cond.len > 0)
-            e |= attrib_buf_printf(&sql, "DELETE FROM attrib_report_sums WHERE false%s",
-                                   attrib_buf_cstr(&cond));
-        if (e != 0)
-            rc = oom(s);
-        else if (cond.len > 0)
-            rc = exec_params(s, attrib_buf_cstr(&sql), &p, "deleting attrib_report_sums rows");
+    attrib_buf q = ATTRIB_BUF_INIT(0);
+    const char *v[ATTRIB__MAX_PARAMS];
+    char num[ATTRIB__MAX_PARAMS][32];
+    int rc = pg_params(s, vals, n, v, num, what);
+    if (rc == ATTRIB_OK && pg_sql(sql, &q) != 0)
+        rc = oom(s);
+    if (rc == ATTRIB_OK) {
+        PGresult *res = PQexecParams(s->conn, attrib_buf_cstr(&q), n, NULL, v, NULL, NULL, 0);
+        if (res == NULL || !result_ok(res))
+            rc = pg_fail(s, res, what);
+        PQclear(res);
     }
-    if (rc != ATTRIB_OK || n == 0)
-        goto done;
-    /* Rows go through a temp table so that one statement can upsert them all. */
-    rc = exec(s,
-              "CREATE TEMP TABLE IF NOT EXISTS attrib_sums_in (channel_name text, date text, "
-              "ihc_hi bigint, ihc_lo bigint, rev_hi bigint, rev_lo bigint); "
-              "TRUNCATE attrib_sums_in",
-              "preparing attrib_report_sums writes");
-    copier c;
-    if (rc == ATTRIB_OK)
-        rc = copy_begin(&c, s,
-                        "COPY attrib_sums_in (channel_name, date, ihc_hi, ihc_lo, rev_hi, "
-                        "rev_lo) FROM STDIN",
-                        "writing attrib_report_sums");
-    else
-        goto done;
-    for (size_t i = 0; i < n && rc == ATTRIB_OK; i++) {
-        const attrib_sums_row *r = &rows[i];
-        int e = put_text(&c.buf, r->channel, strlen(r->channel));
-        e |= attrib_buf_addc(&c.buf, '\t');
-        e |= put_text(&c.buf, r->date, strlen(r->date));
-        e |= attrib_buf_printf(&c.buf, "\t%lld\t%lld\t%lld\t%lld\n", (long long)r->ihc_hi,
-                               (long long)r->ihc_lo, (long long)r->rev_hi, (long long)r->rev_lo);
-        rc = e != 0 ? oom(s) : c.buf.len >= COPY_CHUNK ? copy_flush(&c) : ATTRIB_OK;
-    }
-    rc = copy_end(&c, rc);
-    if (rc == ATTRIB_OK)
-        rc = exec(s,
-                  "INSERT INTO attrib_report_sums SELECT * FROM attrib_sums_in "
-                  "ON CONFLICT (channel_name, date) DO UPDATE SET ihc_hi = EXCLUDED.ihc_hi, "
-                  "ihc_lo = EXCLUDED.ihc_lo, rev_hi = EXCLUDED.rev_hi, rev_lo = EXCLUDED.rev_lo",
-                  "writing attrib_report_sums");
-    if (rc == ATTRIB_OK && dirty)
-        rc = exec(s,
-                  "INSERT INTO attrib_dirty_keys SELECT channel_name, date FROM attrib_sums_in "
-                  "ON CONFLICT DO NOTHING",
-                  "writing attrib_dirty_keys");
-done:
-    attrib_buf_free(&cond);
-    attrib_buf_free(&sql);
-    params_free(&p);
+    attrib_buf_free(&q);
     return rc;
 }
 
-static int pg_scan_dirty_keys(void *impl, attrib_row_fn fn, void *payload)
+static int pg_query(void *impl, const char *sql, const attrib_value *vals, int n, int ncols,
+                    attrib_row_fn fn, void *payload, const char *what)
 {
-    return run_query(impl, "SELECT channel_name, date FROM attrib_dirty_keys", NULL,
-                     ATTRIB_DK_NCOLS, fn, payload, "reading attrib_dirty_keys");
+    pg_store *s = impl;
+    attrib_buf q = ATTRIB_BUF_INIT(0);
+    const char *v[ATTRIB__MAX_PARAMS];
+    char num[ATTRIB__MAX_PARAMS][32];
+    int rc = ATTRIB_OK;
+    if (ncols < 1 || ncols > 16)
+        rc = attrib__error(s->ctx, ATTRIB_EINVAL, "%s: %s: %d columns", s->disp, what, ncols);
+    if (rc == ATTRIB_OK)
+        rc = pg_params(s, vals, n, v, num, what);
+    if (rc == ATTRIB_OK && pg_sql(sql, &q) != 0)
+        rc = oom(s);
+    if (rc == ATTRIB_OK)
+        rc = run_query_v(s, attrib_buf_cstr(&q), v, n, ncols, fn, payload, what);
+    attrib_buf_free(&q);
+    return rc;
 }
 
-static int pg_insert_sessions(void *impl, const attrib_value *rows, size_t n_rows)
+static int pg_insert(void *impl, const attrib_table *t, attrib_conflict on_conflict,
+                     const attrib_value *rows, size_t n_rows)
 {
-    static const char *const cols[] = {
-        "session_id",   "user_id",           "event_date",        "event_time",
-        "channel_name", "holder_engagement", "closer_engagement", "impression_interaction"};
-    static const col_kind kinds[] = {COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT,
-                                     COL_TEXT, COL_INT,  COL_INT,  COL_INT};
-    return copy_values(impl, "session_sources", cols, kinds, 8, rows, n_rows);
-}
-
-static int pg_insert_conversions(void *impl, const attrib_value *rows, size_t n_rows)
-{
-    static const char *const cols[] = {"conv_id", "user_id", "conv_date", "conv_time", "revenue"};
-    static const col_kind kinds[] = {COL_TEXT, COL_TEXT, COL_TEXT, COL_TEXT, COL_REAL};
-    return copy_values(impl, "conversions", cols, kinds, 5, rows, n_rows);
-}
-
-static int pg_insert_costs(void *impl, const attrib_value *rows, size_t n_rows)
-{
-    static const char *const cols[] = {"session_id", "cost"};
-    static const col_kind kinds[] = {COL_TEXT, COL_REAL};
-    return copy_values(impl, "session_costs", cols, kinds, 2, rows, n_rows);
+    pg_store *s = impl;
+    if (n_rows == 0)
+        return ATTRIB_OK;
+    if (on_conflict == ATTRIB_CONFLICT_FAIL)
+        return copy_values(s, t, t->name, rows, n_rows);
+    /* COPY cannot resolve conflicts: the rows go through a temp table of the
+     * same columns, then one INSERT ... SELECT with the shared conflict clause. */
+    char tmp[96], what[96];
+    snprintf(tmp, sizeof(tmp), "attrib_in_%s", t->name);
+    snprintf(what, sizeof(what), "writing %s", t->name);
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    int rc = ATTRIB_OK;
+    if (attrib_buf_printf(&sql, "CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s); TRUNCATE %s", tmp,
+                          t->name, tmp) != 0) {
+        rc = oom(s);
+        goto done;
+    }
+    rc = exec(s, attrib_buf_cstr(&sql), what);
+    if (rc == ATTRIB_OK)
+        rc = copy_values(s, t, tmp, rows, n_rows);
+    if (rc != ATTRIB_OK)
+        goto done;
+    attrib_buf_reset(&sql);
+    if (attrib__insert_sql(&sql, t, on_conflict, tmp) != 0) {
+        rc = oom(s);
+        goto done;
+    }
+    rc = exec(s, attrib_buf_cstr(&sql), what);
+done:
+    attrib_buf_free(&sql);
+    return rc;
 }
 
 const attrib_store_ops attrib_store_pg = {
     .name = "postgresql",
+    .bytewise = " COLLATE \"C\"",
     .accepts = pg_accepts,
     .open = pg_open,
     .close = pg_close,
@@ -1310,26 +1170,15 @@ const attrib_store_ops attrib_store_pg = {
     .exec_script = pg_exec_script,
     .init_schema = pg_init_schema,
     .tables_exist = pg_tables_exist,
-    .has_rows = pg_has_rows,
+    .exec = pg_exec,
+    .query = pg_query,
+    .insert = pg_insert,
     .scan_conversions = pg_scan_conversions,
     .scan_sessions = pg_scan_sessions,
-    .scan_costs = pg_scan_costs,
     .scan_attribution = pg_scan_attribution,
     .scan_attribution_dates = pg_scan_attribution_dates,
     .session_day_span = pg_session_day_span,
-    .scan_report = pg_scan_report,
+    .scan_attribution_conv = pg_scan_attribution_conv,
     .delete_attribution = pg_delete_attribution,
     .insert_attribution = pg_insert_attribution,
-    .scan_dirty_dates = pg_scan_dirty_dates,
-    .replace_report = pg_replace_report,
-    .scan_attribution_conv = pg_scan_attribution_conv,
-    .report_sums_valid = pg_report_sums_valid,
-    .scan_report_sums = pg_scan_report_sums,
-    .replace_report_sums = pg_replace_report_sums,
-    .scan_dirty_keys = pg_scan_dirty_keys,
-    .invalidate_report_sums = pg_invalidate_report_sums,
-    .query = pg_query,
-    .insert_sessions = pg_insert_sessions,
-    .insert_conversions = pg_insert_conversions,
-    .insert_costs = pg_insert_costs,
 };

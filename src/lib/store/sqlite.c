@@ -1,38 +1,23 @@
 /*
- * The SQLite backend of the store (the embedded default). Reads stream
- * through prepared statements; selections by user or date go through small
- * temp tables so the planner uses the indexes `init` created; writes reuse
- * one prepared INSERT per table inside the caller's transaction.
+ * The SQLite backend of the store (the embedded default): the connection,
+ * transactions and statements. Reads stream through prepared statements;
+ * selections by user or date go through small temp tables so the planner
+ * uses the indexes `init` created; writes reuse one prepared INSERT per table
+ * inside the caller's transaction. The concurrent full session scan is
+ * sqlite_scan.c's.
  */
-#include "lib/store/store.h"
+#include "lib/store/sqlite.h"
 
 #include "lib/store/readahead.h"
 
 #include "util/buf.h"
 #include "util/ts.h"
 
-#include <assert.h>
-#include <limits.h>
-#include <pthread.h>
 #include <sqlite3.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-typedef struct {
-    sqlite3 *db;
-    attrib_ctx *ctx;
-    const char *path;       /* display name */
-    bool sessions_rowid;    /* session_sources has a rowid */
-    bool conversions_rowid; /* conversions has a rowid */
-    bool costs_rowid;       /* session_costs has a rowid */
-    sqlite3_stmt *ins_attr;
-    sqlite3_stmt *ins_phase;
-    bool acj_index_deferred; /* rebuild attrib_acj_session before COMMIT */
-    bool costs_unsorted;     /* a verified merge found session_costs out of id order */
-} sq_store;
 
 static int sq_fail(sq_store *s, const char *what)
 {
@@ -247,28 +232,6 @@ done:
     return rc;
 }
 
-static int sq_has_rows(void *impl, const char *table, bool *out)
-{
-    sq_store *s = impl;
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT 1 FROM \"%s\" LIMIT 1", table);
-    sqlite3_stmt *st = NULL;
-    int rc = ATTRIB_OK;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, table);
-        goto done;
-    }
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        rc = sq_fail(s, table);
-        goto done;
-    }
-    *out = step == SQLITE_ROW;
-done:
-    sqlite3_finalize(st);
-    return rc;
-}
-
 /* Fill temp.attrib_sel_users / temp.attrib_sel_dates from a selection. */
 static int fill_temp(sq_store *s, const char *table, const char *const *keys, size_t n)
 {
@@ -335,7 +298,7 @@ static void bind_range(sqlite3_stmt *st, const attrib_scan *sel)
         sqlite3_bind_text(st, 2, sel->end_date, -1, SQLITE_STATIC);
 }
 
-static void column_value(sqlite3_stmt *st, int i, attrib_value *v)
+void attrib__sq_column_value(sqlite3_stmt *st, int i, attrib_value *v)
 {
     switch (sqlite3_column_type(st, i)) {
     case SQLITE_INTEGER:
@@ -383,7 +346,7 @@ static int run_query(sq_store *s, const char *sql, const attrib_scan *sel, int n
         }
         memset(vals, 0, sizeof(vals));
         for (int i = 0; i < ncols; i++)
-            column_value(st, i, &vals[i]);
+            attrib__sq_column_value(st, i, &vals[i]);
         rc = fn(vals, payload);
         if (rc != ATTRIB_OK)
             goto done;
@@ -412,13 +375,6 @@ done:
     return rc;
 }
 
-static int sq_query(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload)
-{
-    if (ncols < 1 || ncols > 16)
-        return attrib__error(((sq_store *)impl)->ctx, ATTRIB_EINVAL, "query: %d columns", ncols);
-    return run_query(impl, sql, NULL, ncols, fn, payload, "reading the API result cache");
-}
-
 static int sq_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
     sq_store *s = impl;
@@ -440,587 +396,6 @@ done:
     return rc;
 }
 
-/* SQLite's BINARY collation: memcmp, then the shorter first. */
-static int binary_cmp(const unsigned char *a, int na, const unsigned char *b, int nb)
-{
-    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
-    return c != 0 ? c : na - nb;
-}
-
-/* ---- the full session scan, in parts read concurrently ---- */
-
-/*
- * A full scan is split into rowid slices of session_sources, each read on a
- * connection of its own by a thread of its own (SQLite decodes records on one
- * core per connection). Every connection opens its read transaction before
- * any part starts, so all parts see one snapshot.
- *
- * Costs are joined by a merge when session_costs, in rowid order, has
- * strictly ascending text ids (attrib gen and most sorted bulk loads): each
- * part checks a slice of it first, then reads its sessions in rowid order
- * against a cost cursor started at its first session's id. Sessions that
- * come out of id order are looked up by index, so session_sources itself may
- * be in any order. Otherwise each part reads its slice through a LEFT JOIN.
- */
-
-#define PART_MIN_ROWS 65536 /* fewer rowids per part: fewer parts */
-#define PART_MAX 8
-#define PART_STOPPED 1   /* a part gave up: an earlier part failed, or the order broke */
-#define COST_BROKEN 1000 /* cost_step: session_costs is not in id order after all */
-
-/* A copy of a text id (len -1: none). */
-typedef struct {
-    unsigned char *p;
-    int len;
-    size_t cap;
-} sq_key;
-
-static int key_set(sq_key *k, const unsigned char *p, int len)
-{
-    if ((size_t)len + 1 > k->cap) {
-        size_t cap = (size_t)len + 64;
-        unsigned char *q = realloc(k->p, cap);
-        if (q == NULL)
-            return -1;
-        k->p = q;
-        k->cap = cap;
-    }
-    memcpy(k->p, p, (size_t)len);
-    k->len = len;
-    return 0;
-}
-
-typedef struct sq_parts sq_parts;
-
-typedef struct {
-    sq_parts *all;
-    unsigned index;
-    sqlite3 *db;     /* this part's connection (the store's own when alone) */
-    attrib_ctx *ctx; /* this part's errors */
-    void *payload;
-    int64_t lo, hi;       /* session_sources rowids, inclusive */
-    int64_t clo, chi;     /* session_costs rowids this part checks, inclusive */
-    sq_key cfirst, clast; /* first and last id of that slice */
-    bool sorted;          /* the slice ascends strictly */
-    sq_key start;         /* id of the part's first session; ids below it are looked up */
-    int64_t crow, cstop;  /* its cost cursor starts at rowid crow, verifies below cstop */
-    sq_key bfirst, blast; /* verify: first id seen, last id below cstop */
-    int rc;
-} sq_part;
-
-struct sq_parts {
-    sq_store *s;
-    unsigned n;
-    bool merge;         /* join costs by a merge */
-    bool verify;        /* ... checking the cost order while merging (no check pass) */
-    atomic_bool broken; /* verify found session_costs out of id order */
-    attrib_row_fn fn;
-    atomic_uint failed;   /* lowest failing part; UINT_MAX when none */
-    atomic_bool unsorted; /* a check found session_costs out of id order */
-    sq_part part[PART_MAX];
-};
-
-static int part_fail(sq_part *p, const char *what)
-{
-    int code = sqlite3_errcode(p->db) == SQLITE_NOMEM ? ATTRIB_ENOMEM : ATTRIB_EDB;
-    return attrib__error(p->ctx, code, "%s: %s: %s", p->all->s->path, what, sqlite3_errmsg(p->db));
-}
-
-static bool part_stopped(sq_part *p)
-{
-    return atomic_load(&p->all->failed) < p->index || atomic_load(&p->all->broken);
-}
-
-static void part_failed(sq_part *p)
-{
-    unsigned cur = atomic_load(&p->all->failed);
-    while (p->index < cur && !atomic_compare_exchange_weak(&p->all->failed, &cur, p->index))
-        ;
-}
-
-/* Check that this part's slice of session_costs has strictly ascending text ids. */
-static void *check_part(void *arg)
-{
-    sq_part *p = arg;
-    sqlite3_stmt *st = NULL;
-    int step = SQLITE_DONE;
-    uint64_t k = 0;
-    p->rc = ATTRIB_OK;
-    p->sorted = true;
-    p->cfirst.len = p->clast.len = -1;
-    if (sqlite3_prepare_v2(p->db,
-                           "SELECT session_id FROM session_costs WHERE rowid BETWEEN ?1 AND ?2 "
-                           "ORDER BY rowid",
-                           -1, &st, NULL) != SQLITE_OK) {
-        p->rc = part_fail(p, "reading session_costs");
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, p->clo);
-    sqlite3_bind_int64(st, 2, p->chi);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *id = sqlite3_column_text(st, 0);
-        int len = sqlite3_column_bytes(st, 0);
-        if ((++k & 1023) == 0 && atomic_load(&p->all->unsorted))
-            break; /* the answer is known */
-        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || id == NULL ||
-            (p->clast.len >= 0 && binary_cmp(p->clast.p, p->clast.len, id, len) >= 0)) {
-            p->sorted = false;
-            atomic_store(&p->all->unsorted, true);
-            break;
-        }
-        if ((p->cfirst.len < 0 && key_set(&p->cfirst, id, len) != 0) ||
-            key_set(&p->clast, id, len) != 0) {
-            p->rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
-            goto done;
-        }
-    }
-    if (p->sorted && step != SQLITE_DONE && step != SQLITE_ROW)
-        p->rc = part_fail(p, "reading session_costs");
-done:
-    sqlite3_finalize(st);
-    if (p->rc != ATTRIB_OK)
-        part_failed(p);
-    return NULL;
-}
-
-/* This part's sessions through a LEFT JOIN on the cost index. */
-static int join_part(sq_part *p)
-{
-    sq_store *s = p->all->s;
-    sqlite3_stmt *st = NULL;
-    attrib_value v[ATTRIB_SS_NCOLS];
-    int rc = ATTRIB_OK;
-    uint64_t k = 0;
-    char sql[512];
-    snprintf(sql, sizeof(sql),
-             "SELECT s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "
-             "s.holder_engagement, s.closer_engagement, s.impression_interaction, c.cost, "
-             "c.session_id IS NOT NULL, %s FROM session_sources s LEFT JOIN session_costs c "
-             "ON c.session_id = s.session_id%s",
-             s->sessions_rowid ? "s.rowid" : "NULL",
-             s->sessions_rowid ? " WHERE s.rowid BETWEEN ?1 AND ?2 ORDER BY s.rowid" : "");
-    if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = part_fail(p, "reading session_sources");
-        goto done;
-    }
-    if (s->sessions_rowid) {
-        sqlite3_bind_int64(st, 1, p->lo);
-        sqlite3_bind_int64(st, 2, p->hi);
-    }
-    for (;;) {
-        int step = sqlite3_step(st);
-        if (step == SQLITE_DONE)
-            break;
-        if (step != SQLITE_ROW) {
-            rc = part_fail(p, "reading session_sources");
-            goto done;
-        }
-        if ((++k & 1023) == 0 && part_stopped(p)) {
-            rc = PART_STOPPED;
-            goto done;
-        }
-        memset(v, 0, sizeof(v));
-        for (int i = 0; i < ATTRIB_SS_NCOLS; i++)
-            column_value(st, i, &v[i]);
-        rc = p->all->fn(v, p->payload);
-        if (rc != ATTRIB_OK)
-            goto done;
-    }
-done:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* The rowid of the first cost row whose id is >= the id of this part's first
- * session, in p->crow (INT64_MIN for the first part or a bad id, INT64_MAX when
- * none), and that id in p->start. */
-static int merge_start(sq_part *p)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = ATTRIB_OK;
-    sq_key *start = &p->start;
-    int64_t *crow = &p->crow;
-    *crow = INT64_MIN;
-    if (p->index == 0)
-        return ATTRIB_OK;
-    if (sqlite3_prepare_v2(p->db,
-                           "SELECT session_id FROM session_sources WHERE rowid >= ?1 "
-                           "ORDER BY rowid LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = part_fail(p, "reading session_sources");
-        goto done;
-    }
-    sqlite3_bind_int64(st, 1, p->lo);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        rc = part_fail(p, "reading session_sources");
-        goto done;
-    }
-    if (step == SQLITE_DONE || sqlite3_column_type(st, 0) != SQLITE_TEXT)
-        goto done; /* no row, or a bad id: the cursor starts at the first cost */
-    if (key_set(start, sqlite3_column_text(st, 0), sqlite3_column_bytes(st, 0)) != 0) {
-        rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(p->db,
-                           "SELECT rowid FROM session_costs WHERE session_id >= ?1 "
-                           "ORDER BY session_id LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = part_fail(p, "reading session_costs");
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, (const char *)start->p, start->len, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        *crow = sqlite3_column_int64(st, 0);
-    else if (step == SQLITE_DONE)
-        *crow = INT64_MAX;
-    else
-        rc = part_fail(p, "reading session_costs");
-done:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/*
- * Step the cost cursor. With verify, check that ids ascend strictly: a row out
- * of order marks the order broken (every part then stops, and the scan starts
- * again as joins) and gives COST_BROKEN. `last` is the previous id.
- */
-static int cost_step(sq_part *p, sqlite3_stmt *cs, sq_key *last)
-{
-    int step = sqlite3_step(cs);
-    if (step != SQLITE_ROW || !p->all->verify)
-        return step;
-    const unsigned char *id = sqlite3_column_text(cs, 0);
-    int len = sqlite3_column_bytes(cs, 0);
-    if (sqlite3_column_type(cs, 0) != SQLITE_TEXT || id == NULL ||
-        (last->len >= 0 && binary_cmp(last->p, last->len, id, len) >= 0)) {
-        atomic_store(&p->all->broken, true);
-        return COST_BROKEN;
-    }
-    if (key_set(last, id, len) != 0 || (p->bfirst.len < 0 && key_set(&p->bfirst, id, len) != 0) ||
-        (sqlite3_column_int64(cs, 2) < p->cstop && key_set(&p->blast, id, len) != 0)) {
-        attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory"); /* kept over part_fail's */
-        return SQLITE_NOMEM;
-    }
-    return step;
-}
-
-/* This part's sessions merged with session_costs in rowid (= id) order. */
-static int merge_part(sq_part *p)
-{
-    sq_store *s = p->all->s;
-    sqlite3_stmt *ss = NULL, *cs = NULL, *look = NULL;
-    sq_key passed = {NULL, -1, 0}; /* the largest cost id passed so far */
-    sq_key last = {NULL, -1, 0};   /* the cursor's previous id (verify) */
-    const sq_key *start = &p->start;
-    int rc = ATTRIB_OK;
-    uint64_t k = 0;
-    attrib_value v[ATTRIB_SS_NCOLS];
-    char sql[320];
-    snprintf(sql, sizeof(sql),
-             "SELECT session_id, user_id, event_date, event_time, channel_name, "
-             "holder_engagement, closer_engagement, impression_interaction, %s "
-             "FROM session_sources%s",
-             s->sessions_rowid ? "rowid" : "NULL",
-             s->sessions_rowid ? " WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid" : "");
-    if (sqlite3_prepare_v2(p->db, sql, -1, &ss, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db,
-                           "SELECT session_id, cost, rowid FROM session_costs WHERE rowid >= ?1 "
-                           "ORDER BY rowid",
-                           -1, &cs, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
-                           NULL) != SQLITE_OK) {
-        rc = part_fail(p, "reading session_sources");
-        goto done;
-    }
-    if (s->sessions_rowid) {
-        sqlite3_bind_int64(ss, 1, p->lo);
-        sqlite3_bind_int64(ss, 2, p->hi);
-    }
-    sqlite3_bind_int64(cs, 1, p->crow);
-    int cstep = cost_step(p, cs, &last);
-    for (;;) {
-        int step = sqlite3_step(ss);
-        if (step == SQLITE_DONE)
-            break;
-        if (cstep == COST_BROKEN) {
-            rc = PART_STOPPED;
-            goto done;
-        }
-        if (step != SQLITE_ROW || (cstep != SQLITE_ROW && cstep != SQLITE_DONE)) {
-            rc = part_fail(p, "reading session_sources");
-            goto done;
-        }
-        if ((++k & 1023) == 0 && part_stopped(p)) {
-            rc = PART_STOPPED;
-            goto done;
-        }
-        memset(v, 0, sizeof(v));
-        for (int i = 0; i < 8; i++)
-            column_value(ss, i, &v[i]);
-        column_value(ss, 8, &v[ATTRIB_SS_ROWID]);
-        v[ATTRIB_SS_COST].type = ATTRIB_V_NULL;
-        v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
-        const attrib_value *id = &v[ATTRIB_SS_SESSION_ID];
-        const unsigned char *x = (const unsigned char *)id->s;
-        int xl = (int)id->len;
-        bool lookup = id->type != ATTRIB_V_TEXT ||
-                      (start->len >= 0 && binary_cmp(x, xl, start->p, start->len) < 0) ||
-                      (passed.len >= 0 && binary_cmp(x, xl, passed.p, passed.len) <= 0);
-        if (lookup) {
-            /* Out of id order: the merge has passed it (or starts after it). */
-            sqlite3_reset(look);
-            sqlite3_bind_value(look, 1, sqlite3_column_value(ss, 0));
-            int l = sqlite3_step(look);
-            if (l == SQLITE_ROW) {
-                column_value(look, 0, &v[ATTRIB_SS_COST]);
-                v[ATTRIB_SS_HAS_COST].i = 1;
-            } else if (l != SQLITE_DONE) {
-                rc = part_fail(p, "reading session_costs");
-                goto done;
-            }
-        } else {
-            while (cstep == SQLITE_ROW) {
-                const unsigned char *c = sqlite3_column_text(cs, 0);
-                int cl = sqlite3_column_bytes(cs, 0);
-                int cmp = binary_cmp(c, cl, x, xl);
-                if (cmp > 0)
-                    break;
-                if (key_set(&passed, c, cl) != 0) {
-                    rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
-                    goto done;
-                }
-                if (cmp == 0) {
-                    /* The value read stays valid until the next step. */
-                    column_value(cs, 1, &v[ATTRIB_SS_COST]);
-                    v[ATTRIB_SS_HAS_COST].i = 1;
-                    break;
-                }
-                cstep = cost_step(p, cs, &last);
-            }
-        }
-        rc = p->all->fn(v, p->payload);
-        if (rc != ATTRIB_OK)
-            goto done;
-        if (!lookup && v[ATTRIB_SS_HAS_COST].i == 1)
-            cstep = cost_step(p, cs, &last); /* consumed the matching cost row */
-    }
-    /* Verify the rest of this part's share of session_costs. */
-    while (p->all->verify && cstep == SQLITE_ROW && sqlite3_column_int64(cs, 2) < p->cstop)
-        cstep = cost_step(p, cs, &last);
-    if (cstep == COST_BROKEN)
-        rc = PART_STOPPED;
-    else if (cstep != SQLITE_ROW && cstep != SQLITE_DONE)
-        rc = part_fail(p, "reading session_costs");
-done:
-    free(passed.p);
-    free(last.p);
-    sqlite3_finalize(ss);
-    sqlite3_finalize(cs);
-    sqlite3_finalize(look);
-    return rc;
-}
-
-static void *scan_part(void *arg)
-{
-    sq_part *p = arg;
-    p->rc = p->all->merge ? merge_part(p) : join_part(p);
-    if (p->rc < 0)
-        part_failed(p);
-    return NULL;
-}
-
-/* Run fn on every part, parts 1.. on threads (inline when a thread cannot start). */
-static void run_parts(sq_parts *all, void *(*fn)(void *))
-{
-    pthread_t tid[PART_MAX];
-    bool started[PART_MAX] = {false};
-    for (unsigned i = 1; i < all->n; i++)
-        started[i] = pthread_create(&tid[i], NULL, fn, &all->part[i]) == 0;
-    fn(&all->part[0]);
-    for (unsigned i = 1; i < all->n; i++) {
-        if (started[i])
-            pthread_join(tid[i], NULL);
-        else
-            fn(&all->part[i]);
-    }
-}
-
-static int rowid_span_row(const attrib_value *cols, void *payload)
-{
-    int64_t *span = payload;
-    if (cols[0].type == ATTRIB_V_INT && cols[1].type == ATTRIB_V_INT) {
-        span[0] = cols[0].i;
-        span[1] = cols[1].i;
-    }
-    return ATTRIB_OK;
-}
-
-/* Smallest and largest rowid of a table (0, -1 when empty). */
-static int rowid_span(sq_store *s, const char *table, int64_t *lo, int64_t *hi)
-{
-    char sql[128];
-    int64_t span[2] = {0, -1};
-    /* Two subqueries: each is one b-tree descent, where min and max in one
-     * SELECT make SQLite scan the whole table. */
-    snprintf(sql, sizeof(sql), "SELECT (SELECT min(rowid) FROM %s), (SELECT max(rowid) FROM %s)",
-             table, table);
-    int rc = run_query(s, sql, NULL, 2, rowid_span_row, span, "reading the rowids");
-    *lo = span[0];
-    *hi = span[1];
-    return rc;
-}
-
-/* The i-th of n slices of [lo, hi]: sets *a, *b (empty when *a > *b). */
-static void slice(int64_t lo, int64_t hi, unsigned i, unsigned n, int64_t *a, int64_t *b)
-{
-    uint64_t width = hi >= lo ? (uint64_t)hi - (uint64_t)lo + 1 : 0;
-    *a = (int64_t)((uint64_t)lo + (uint64_t)((unsigned __int128)width * i / n));
-    *b = i + 1 == n
-             ? hi
-             : (int64_t)((uint64_t)lo + (uint64_t)((unsigned __int128)width * (i + 1) / n)) - 1;
-}
-
-/* Open a part's read-only connection and start its read transaction. */
-static int part_open(sq_part *p, const char *file)
-{
-    sq_store *s = p->all->s;
-    if (sqlite3_open_v2(file, &p->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
-                        attrib__sqlite_readahead_vfs()) != SQLITE_OK) {
-        int rc = attrib__error(p->ctx, ATTRIB_EDB, "%s: opening a reader: %s", s->path,
-                               p->db != NULL ? sqlite3_errmsg(p->db) : "out of memory");
-        sqlite3_close(p->db);
-        p->db = NULL;
-        return rc;
-    }
-    sqlite3_busy_timeout(p->db, 10000);
-    if (sqlite3_exec(p->db, "BEGIN; SELECT count(*) FROM sqlite_schema;", NULL, NULL, NULL) !=
-        SQLITE_OK)
-        return part_fail(p, "starting a read");
-    return ATTRIB_OK;
-}
-
-static int sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const *ctxs,
-                                  attrib_row_fn fn, void *const *payloads)
-{
-    assert(parts >= 1 && ctxs != NULL && ctxs[0] != NULL && payloads != NULL);
-    sq_store *s = impl;
-    attrib_ctx *saved = s->ctx;
-    sq_parts *all = calloc(1, sizeof(*all));
-    int64_t lo = 0, hi = -1, clo = 0, chi = -1;
-    int rc = ATTRIB_OK;
-    s->ctx = ctxs[0]; /* errors not tied to a part go to the first */
-    if (all == NULL) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    all->s = s;
-    all->fn = fn;
-    atomic_init(&all->failed, UINT_MAX);
-    atomic_init(&all->unsorted, false);
-    atomic_init(&all->broken, false);
-    if (s->sessions_rowid)
-        rc = rowid_span(s, "session_sources", &lo, &hi);
-    if (rc == ATTRIB_OK && s->costs_rowid)
-        rc = rowid_span(s, "session_costs", &clo, &chi);
-    if (rc != ATTRIB_OK)
-        goto done;
-    const char *file = sqlite3_db_filename(s->db, "main");
-    unsigned n = parts < 1 ? 1 : parts > PART_MAX ? PART_MAX : parts;
-    if (!s->sessions_rowid || file == NULL || file[0] == '\0')
-        n = 1; /* no slices by rowid, or a memory database no second connection sees */
-    while (n > 1 && (hi < lo || ((uint64_t)hi - (uint64_t)lo) / n < PART_MIN_ROWS))
-        n--;
-    all->n = n;
-    for (unsigned i = 0; i < n && rc == ATTRIB_OK; i++) {
-        sq_part *p = &all->part[i];
-        *p = (sq_part){.all = all, .index = i, .ctx = ctxs[i], .payload = payloads[i]};
-        p->cfirst.len = p->clast.len = p->start.len = p->bfirst.len = p->blast.len = -1;
-        slice(lo, hi, i, n, &p->lo, &p->hi);
-        slice(clo, chi, i, n, &p->clo, &p->chi);
-        if (n == 1)
-            p->db = s->db;
-        else
-            rc = part_open(p, file);
-    }
-    if (rc != ATTRIB_OK)
-        goto done;
-    if (s->costs_rowid) {
-        /* Where each part's cost cursor starts, and the share it verifies. */
-        bool ascending = true;
-        for (unsigned i = 0; i < n && rc == ATTRIB_OK; i++) {
-            rc = merge_start(&all->part[i]);
-            ascending = ascending && (i == 0 || all->part[i].crow >= all->part[i - 1].crow);
-        }
-        if (rc != ATTRIB_OK)
-            goto done;
-        for (unsigned i = 0; i < n; i++)
-            all->part[i].cstop = i + 1 < n ? all->part[i + 1].crow : INT64_MAX;
-        if (n > 1 && ascending && !s->costs_unsorted) {
-            /* Merge at once and verify the order on the way: no pass of its own. */
-            all->merge = all->verify = true;
-        } else {
-            run_parts(all, check_part);
-            all->merge = !atomic_load(&all->unsorted);
-            const sq_key *prev = NULL;
-            for (unsigned i = 0; i < n; i++) {
-                const sq_part *p = &all->part[i];
-                if (p->rc != ATTRIB_OK) {
-                    rc = p->rc;
-                    goto done;
-                }
-                all->merge = all->merge && p->sorted;
-                if (p->cfirst.len < 0)
-                    continue;
-                if (prev != NULL && binary_cmp(prev->p, prev->len, p->cfirst.p, p->cfirst.len) >= 0)
-                    all->merge = false;
-                prev = &p->clast;
-            }
-        }
-    }
-    run_parts(all, scan_part);
-    if (all->verify) {
-        /* Each part verified its share; the shares must join in order too. */
-        bool broken = atomic_load(&all->broken);
-        for (unsigned i = 0; !broken && i + 1 < n; i++) {
-            const sq_key *a = &all->part[i].blast, *b = &all->part[i + 1].bfirst;
-            broken = a->len >= 0 && b->len >= 0 && binary_cmp(a->p, a->len, b->p, b->len) >= 0;
-        }
-        if (broken) {
-            /* Rows went out with costs a merge cannot vouch for: again, as joins. */
-            s->costs_unsorted = true;
-            rc = ATTRIB__RESTART;
-            goto done;
-        }
-    }
-    for (unsigned i = 0; i < n; i++) {
-        if (all->part[i].rc < 0) {
-            rc = all->part[i].rc;
-            break;
-        }
-    }
-done:
-    if (all != NULL) {
-        for (unsigned i = 0; i < all->n; i++) {
-            sq_part *p = &all->part[i];
-            if (p->db != NULL && p->db != s->db)
-                sqlite3_close(p->db); /* ends the read transaction */
-            free(p->cfirst.p);
-            free(p->clast.p);
-            free(p->start.p);
-            free(p->bfirst.p);
-            free(p->blast.p);
-        }
-        free(all);
-    }
-    s->ctx = saved;
-    return rc;
-}
-
 static int sq_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
     sq_store *s = impl;
@@ -1029,7 +404,7 @@ static int sq_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn
     if (sel == NULL) {
         attrib_ctx *ctxs[1] = {s->ctx};
         void *payloads[1] = {payload};
-        return sq_scan_sessions_parts(s, 1, ctxs, fn, payloads);
+        return attrib__sq_scan_sessions_parts(s, 1, ctxs, fn, payloads);
     }
     if (attrib_buf_printf(&sql,
                           "SELECT s.session_id, s.user_id, s.event_date, s.event_time, "
@@ -1109,13 +484,6 @@ static int sq_session_day_span(void *impl, int32_t *first, int32_t *last)
     return rc;
 }
 
-static int sq_scan_report(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
-{
-    return scan_select(
-        impl, "SELECT channel_name, date, cost, ihc, ihc_revenue FROM channel_reporting", sel,
-        "date", NULL, ATTRIB_CR_NCOLS, fn, payload, "reading channel_reporting");
-}
-
 /* Run one statement with the range bound. */
 static int exec_range(sq_store *s, const char *sql, const attrib_scan *sel, const char *what)
 {
@@ -1133,18 +501,7 @@ done:
     return rc;
 }
 
-/* See invalidate_report_sums in store.h. */
-static const char invalidate_sql[] =
-    "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys;"
-    "INSERT OR REPLACE INTO attrib_meta(key, value) VALUES ('report_sums', 'invalid');"
-    "INSERT OR IGNORE INTO attrib_dirty_dates(date) VALUES ('*');";
-
-static int sq_invalidate_report_sums(void *impl)
-{
-    return exec(impl, invalidate_sql);
-}
-
-static int sq_delete_attribution(void *impl, const attrib_scan *sel, bool with_phases)
+static int sq_delete_attribution(void *impl, const attrib_scan *sel)
 {
     sq_store *s = impl;
     bool ranged = sel != NULL && (sel->start_date != NULL || sel->end_date != NULL);
@@ -1152,15 +509,12 @@ static int sq_delete_attribution(void *impl, const attrib_scan *sel, bool with_p
     attrib_buf conv = ATTRIB_BUF_INIT(0);
     attrib_buf sql = ATTRIB_BUF_INIT(0);
     if (!ranged) {
-        /* Everything is replaced: the next report must recompute every date.
-         * The session_id index is rebuilt at COMMIT (sq_commit): inserted row by
+        /* The session_id index is rebuilt at COMMIT (sq_commit): inserted row by
          * row, in conv_id order, it costs a random leaf per row, and the cache
          * spills (an fsync each time) once it holds more than a few MB. */
         rc = exec(s, "DROP INDEX IF EXISTS attrib_acj_session; "
                      "DELETE FROM attribution_customer_journey;");
         s->acj_index_deferred = rc == ATTRIB_OK;
-        if (rc == ATTRIB_OK)
-            rc = exec(s, invalidate_sql);
         if (rc == ATTRIB_OK)
             rc = exec(s, "DELETE FROM attrib_journey_phases");
         goto done;
@@ -1172,36 +526,18 @@ static int sq_delete_attribution(void *impl, const attrib_scan *sel, bool with_p
     rc = where_clause(s, &conv, sel, "conv_date", NULL);
     if (rc != ATTRIB_OK)
         goto done;
-    if (attrib_buf_printf(&sql,
-                          "INSERT OR IGNORE INTO attrib_dirty_dates(date) SELECT DISTINCT "
-                          "s.event_date FROM attribution_customer_journey a JOIN "
-                          "session_sources s ON s.session_id = a.session_id WHERE a.conv_id "
-                          "IN (%s) AND s.event_date IS NOT NULL AND NOT EXISTS (SELECT 1 "
-                          "FROM attrib_meta WHERE key = 'report_sums' AND value = 'valid')",
-                          attrib_buf_cstr(&conv)) != 0) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
+    static const char *const steps[][2] = {
+        {"DELETE FROM attribution_customer_journey WHERE conv_id IN (%s)",
+         "deleting attribution rows"},
+        {"DELETE FROM attrib_journey_phases WHERE conv_id IN (%s)", "deleting phase rows"},
+    };
+    for (size_t i = 0; i < 2 && rc == ATTRIB_OK; i++) {
+        attrib_buf_reset(&sql);
+        if (attrib_buf_printf(&sql, steps[i][0], attrib_buf_cstr(&conv)) != 0)
+            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+        else
+            rc = exec_range(s, attrib_buf_cstr(&sql), sel, steps[i][1]);
     }
-    rc = exec_range(s, attrib_buf_cstr(&sql), sel, "remembering replaced dates");
-    if (rc != ATTRIB_OK)
-        goto done;
-    attrib_buf_reset(&sql);
-    if (attrib_buf_printf(&sql, "DELETE FROM attribution_customer_journey WHERE conv_id IN (%s)",
-                          attrib_buf_cstr(&conv)) != 0) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    rc = exec_range(s, attrib_buf_cstr(&sql), sel, "deleting attribution rows");
-    if (rc != ATTRIB_OK)
-        goto done;
-    (void)with_phases; /* phases of replaced conversions always go with them */
-    attrib_buf_reset(&sql);
-    if (attrib_buf_printf(&sql, "DELETE FROM attrib_journey_phases WHERE conv_id IN (%s)",
-                          attrib_buf_cstr(&conv)) != 0) {
-        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    rc = exec_range(s, attrib_buf_cstr(&sql), sel, "deleting phase rows");
 done:
     attrib_buf_free(&conv);
     attrib_buf_free(&sql);
@@ -1250,97 +586,6 @@ static int sq_insert_attribution(void *impl, const attrib_attr_row *rows, size_t
     return ATTRIB_OK;
 }
 
-static int sq_scan_dirty_dates(void *impl, attrib_row_fn fn, void *payload)
-{
-    return run_query(impl, "SELECT date FROM attrib_dirty_dates", NULL, 1, fn, payload,
-                     "reading attrib_dirty_dates");
-}
-
-/* " OR (date in the range) OR date IN (temp dates)" for a report replacement. */
-static int report_cond(sq_store *s, attrib_buf *sql, const attrib_scan *sel)
-{
-    int rc = 0;
-    if (sel->start_date != NULL || sel->end_date != NULL)
-        rc |=
-            attrib_buf_printf(sql, " OR (%s AND %s)", sel->start_date != NULL ? "date >= ?1" : "1",
-                              sel->end_date != NULL ? "date <= ?2" : "1");
-    if (sel->dates != NULL) {
-        int frc = fill_temp(s, "attrib_sel_dates", sel->dates, sel->n_dates);
-        if (frc != ATTRIB_OK)
-            return frc;
-        rc |= attrib_buf_adds(sql, " OR date IN (SELECT k FROM temp.attrib_sel_dates)");
-    }
-    return rc == 0 ? ATTRIB_OK : attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-}
-
-static int sq_replace_report(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
-                             size_t n)
-{
-    sq_store *s = impl;
-    sqlite3_stmt *st = NULL;
-    attrib_buf cond = ATTRIB_BUF_INIT(0);
-    attrib_buf sql = ATTRIB_BUF_INIT(0);
-    int rc = ATTRIB_OK;
-    if (sel == NULL) {
-        rc = exec(s, "DELETE FROM channel_reporting; DELETE FROM attrib_dirty_dates;"
-                     "DELETE FROM attrib_dirty_keys;");
-    } else {
-        rc = report_cond(s, &cond, sel);
-        if (rc != ATTRIB_OK)
-            goto done;
-        if (attrib_buf_printf(&sql, "DELETE FROM channel_reporting WHERE 0%s",
-                              attrib_buf_cstr(&cond)) != 0) {
-            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-            goto done;
-        }
-        rc = exec_range(s, attrib_buf_cstr(&sql), sel, "deleting channel_reporting rows");
-        if (rc != ATTRIB_OK)
-            goto done;
-        attrib_buf_reset(&sql);
-        if (attrib_buf_printf(&sql, "DELETE FROM attrib_dirty_dates WHERE date = '*'%s",
-                              attrib_buf_cstr(&cond)) != 0) {
-            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-            goto done;
-        }
-        rc = exec_range(s, attrib_buf_cstr(&sql), sel, "clearing attrib_dirty_dates");
-        if (rc != ATTRIB_OK)
-            goto done;
-        attrib_buf_reset(&sql);
-        if (attrib_buf_printf(&sql, "DELETE FROM attrib_dirty_keys WHERE 0%s",
-                              attrib_buf_cstr(&cond)) != 0) {
-            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-            goto done;
-        }
-        rc = exec_range(s, attrib_buf_cstr(&sql), sel, "clearing attrib_dirty_keys");
-    }
-    if (rc != ATTRIB_OK)
-        goto done;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO channel_reporting (channel_name, date, cost, ihc, "
-                           "ihc_revenue) VALUES (?1, ?2, ?3, ?4, ?5)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, "preparing report insert");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, rows[i].channel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, rows[i].date, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 3, rows[i].cost);
-        sqlite3_bind_double(st, 4, rows[i].ihc);
-        sqlite3_bind_double(st, 5, rows[i].ihc_revenue);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = sq_fail(s, "writing channel_reporting");
-            goto done;
-        }
-    }
-done:
-    sqlite3_finalize(st);
-    attrib_buf_free(&cond);
-    attrib_buf_free(&sql);
-    return rc;
-}
-
 static int sq_scan_attribution_conv(void *impl, const attrib_scan *sel, attrib_row_fn fn,
                                     void *payload)
 {
@@ -1370,101 +615,6 @@ done:
     return rc;
 }
 
-static int valid_row(const attrib_value *cols, void *payload)
-{
-    bool *out = payload;
-    *out = cols[0].type == ATTRIB_V_TEXT && strcmp(cols[0].s, "valid") == 0;
-    return ATTRIB_OK;
-}
-
-static int sq_report_sums_valid(void *impl, bool *out)
-{
-    *out = false;
-    return run_query(impl, "SELECT value FROM attrib_meta WHERE key = 'report_sums'", NULL, 1,
-                     valid_row, out, "reading attrib_meta");
-}
-
-static int sq_scan_report_sums(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
-{
-    return scan_select(impl,
-                       "SELECT channel_name, date, ihc_hi, ihc_lo, rev_hi, rev_lo FROM "
-                       "attrib_report_sums",
-                       sel, "date", NULL, ATTRIB_RS_NCOLS, fn, payload,
-                       "reading attrib_report_sums");
-}
-
-static int sq_replace_report_sums(void *impl, const attrib_scan *sel, const attrib_sums_row *rows,
-                                  size_t n, bool dirty)
-{
-    sq_store *s = impl;
-    sqlite3_stmt *put = NULL, *mark = NULL;
-    attrib_buf cond = ATTRIB_BUF_INIT(0);
-    attrib_buf sql = ATTRIB_BUF_INIT(0);
-    int rc = ATTRIB_OK;
-    if (sel == NULL) {
-        rc = exec(s, "DELETE FROM attrib_report_sums; DELETE FROM attrib_dirty_keys;"
-                     "INSERT OR REPLACE INTO attrib_meta(key, value) VALUES ('report_sums', "
-                     "'valid');");
-    } else {
-        rc = report_cond(s, &cond, sel);
-        if (rc == ATTRIB_OK && cond.len > 0) {
-            if (attrib_buf_printf(&sql, "DELETE FROM attrib_report_sums WHERE 0%s",
-                                  attrib_buf_cstr(&cond)) != 0)
-                rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-            else
-                rc = exec_range(s, attrib_buf_cstr(&sql), sel, "deleting attrib_report_sums rows");
-        }
-    }
-    if (rc != ATTRIB_OK)
-        goto done;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO attrib_report_sums (channel_name, date, "
-                           "ihc_hi, ihc_lo, rev_hi, rev_lo) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &put, NULL) != SQLITE_OK ||
-        (dirty && sqlite3_prepare_v2(s->db,
-                                     "INSERT OR IGNORE INTO attrib_dirty_keys (channel_name, "
-                                     "date) VALUES (?1, ?2)",
-                                     -1, &mark, NULL) != SQLITE_OK)) {
-        rc = sq_fail(s, "preparing attrib_report_sums writes");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const attrib_sums_row *r = &rows[i];
-        sqlite3_reset(put);
-        sqlite3_bind_text(put, 1, r->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(put, 2, r->date, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(put, 3, r->ihc_hi);
-        sqlite3_bind_int64(put, 4, r->ihc_lo);
-        sqlite3_bind_int64(put, 5, r->rev_hi);
-        sqlite3_bind_int64(put, 6, r->rev_lo);
-        if (sqlite3_step(put) != SQLITE_DONE) {
-            rc = sq_fail(s, "writing attrib_report_sums");
-            goto done;
-        }
-        if (mark == NULL)
-            continue;
-        sqlite3_reset(mark);
-        sqlite3_bind_text(mark, 1, r->channel, -1, SQLITE_STATIC);
-        sqlite3_bind_text(mark, 2, r->date, -1, SQLITE_STATIC);
-        if (sqlite3_step(mark) != SQLITE_DONE) {
-            rc = sq_fail(s, "writing attrib_dirty_keys");
-            goto done;
-        }
-    }
-done:
-    sqlite3_finalize(put);
-    sqlite3_finalize(mark);
-    attrib_buf_free(&cond);
-    attrib_buf_free(&sql);
-    return rc;
-}
-
-static int sq_scan_dirty_keys(void *impl, attrib_row_fn fn, void *payload)
-{
-    return run_query(impl, "SELECT channel_name, date FROM attrib_dirty_keys", NULL,
-                     ATTRIB_DK_NCOLS, fn, payload, "reading attrib_dirty_keys");
-}
-
 static int bind_value(sqlite3_stmt *st, int i, const attrib_value *v)
 {
     switch (v->type) {
@@ -1479,19 +629,98 @@ static int bind_value(sqlite3_stmt *st, int i, const attrib_value *v)
     }
 }
 
-static int insert_rows(sq_store *s, const char *sql, int ncols, const attrib_value *rows,
-                       size_t n_rows, const char *what)
+/* Prepare sql and bind n values; *out is NULL on failure. */
+static int prepare_bound(sq_store *s, const char *sql, const attrib_value *params, int n,
+                         const char *what, sqlite3_stmt **out)
 {
+    *out = NULL;
     sqlite3_stmt *st = NULL;
     int rc = ATTRIB_OK;
+    if (n < 0 || n > ATTRIB__MAX_PARAMS) {
+        rc = attrib__error(s->ctx, ATTRIB_EINVAL, "%s: %s: %d parameters", s->path, what, n);
+        goto done;
+    }
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = sq_fail(s, what);
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        if (bind_value(st, i + 1, &params[i]) != SQLITE_OK) {
+            rc = sq_fail(s, what);
+            goto done;
+        }
+    }
+    *out = st;
+    st = NULL;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_exec(void *impl, const char *sql, const attrib_value *params, int n, const char *what)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = prepare_bound(s, sql, params, n, what, &st);
+    if (rc == ATTRIB_OK && sqlite3_step(st) != SQLITE_DONE)
+        rc = sq_fail(s, what);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int attrib__sq_query(void *impl, const char *sql, const attrib_value *params, int n, int ncols,
+                     attrib_row_fn fn, void *payload, const char *what)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    attrib_value vals[16];
+    int rc = ATTRIB_OK;
+    if (ncols < 1 || ncols > 16) {
+        rc = attrib__error(s->ctx, ATTRIB_EINVAL, "%s: %s: %d columns", s->path, what, ncols);
+        goto done;
+    }
+    rc = prepare_bound(s, sql, params, n, what, &st);
+    while (rc == ATTRIB_OK) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            rc = sq_fail(s, what);
+            break;
+        }
+        memset(vals, 0, sizeof(vals));
+        for (int i = 0; i < ncols; i++)
+            attrib__sq_column_value(st, i, &vals[i]);
+        rc = fn(vals, payload);
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_insert(void *impl, const attrib_table *t, attrib_conflict on_conflict,
+                     const attrib_value *rows, size_t n_rows)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    char what[96];
+    snprintf(what, sizeof(what), "writing %s", t->name);
+    int rc = ATTRIB_OK;
+    if (n_rows == 0)
+        goto done;
+    if (attrib__insert_sql(&sql, t, on_conflict, NULL) != 0) {
+        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (sqlite3_prepare_v2(s->db, attrib_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
         rc = sq_fail(s, what);
         goto done;
     }
     for (size_t r = 0; r < n_rows; r++) {
         sqlite3_reset(st);
-        for (int c = 0; c < ncols; c++)
-            bind_value(st, c + 1, &rows[r * (size_t)ncols + (size_t)c]);
+        for (int c = 0; c < t->ncols; c++)
+            bind_value(st, c + 1, &rows[r * (size_t)t->ncols + (size_t)c]);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = sq_fail(s, what);
             goto done;
@@ -1499,40 +728,13 @@ static int insert_rows(sq_store *s, const char *sql, int ncols, const attrib_val
     }
 done:
     sqlite3_finalize(st);
+    attrib_buf_free(&sql);
     return rc;
-}
-
-static int sq_insert_sessions(void *impl, const attrib_value *rows, size_t n_rows)
-{
-    return insert_rows(impl,
-                       "INSERT INTO session_sources (session_id, user_id, event_date, "
-                       "event_time, channel_name, holder_engagement, closer_engagement, "
-                       "impression_interaction) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                       8, rows, n_rows, "writing session_sources");
-}
-
-static int sq_insert_conversions(void *impl, const attrib_value *rows, size_t n_rows)
-{
-    return insert_rows(impl,
-                       "INSERT INTO conversions (conv_id, user_id, conv_date, conv_time, "
-                       "revenue) VALUES (?1,?2,?3,?4,?5)",
-                       5, rows, n_rows, "writing conversions");
-}
-
-static int sq_insert_costs(void *impl, const attrib_value *rows, size_t n_rows)
-{
-    return insert_rows(impl, "INSERT INTO session_costs (session_id, cost) VALUES (?1,?2)", 2, rows,
-                       n_rows, "writing session_costs");
-}
-
-static int sq_scan_costs(void *impl, attrib_row_fn fn, void *payload)
-{
-    return run_query(impl, "SELECT session_id, cost FROM session_costs", NULL, 2, fn, payload,
-                     "reading session_costs");
 }
 
 const attrib_store_ops attrib_store_sqlite = {
     .name = "sqlite",
+    .bytewise = "",
     .accepts = sq_accepts,
     .open = sq_open,
     .close = sq_close,
@@ -1542,27 +744,16 @@ const attrib_store_ops attrib_store_sqlite = {
     .exec_script = sq_exec_script,
     .init_schema = sq_init_schema,
     .tables_exist = sq_tables_exist,
-    .has_rows = sq_has_rows,
+    .exec = sq_exec,
+    .query = attrib__sq_query,
+    .insert = sq_insert,
     .scan_conversions = sq_scan_conversions,
     .scan_sessions = sq_scan_sessions,
-    .scan_sessions_parts = sq_scan_sessions_parts,
+    .scan_sessions_parts = attrib__sq_scan_sessions_parts,
     .scan_attribution = sq_scan_attribution,
     .scan_attribution_dates = sq_scan_attribution_dates,
     .session_day_span = sq_session_day_span,
-    .scan_report = sq_scan_report,
+    .scan_attribution_conv = sq_scan_attribution_conv,
     .delete_attribution = sq_delete_attribution,
     .insert_attribution = sq_insert_attribution,
-    .scan_dirty_dates = sq_scan_dirty_dates,
-    .replace_report = sq_replace_report,
-    .scan_attribution_conv = sq_scan_attribution_conv,
-    .report_sums_valid = sq_report_sums_valid,
-    .scan_report_sums = sq_scan_report_sums,
-    .replace_report_sums = sq_replace_report_sums,
-    .scan_dirty_keys = sq_scan_dirty_keys,
-    .invalidate_report_sums = sq_invalidate_report_sums,
-    .query = sq_query,
-    .insert_sessions = sq_insert_sessions,
-    .insert_conversions = sq_insert_conversions,
-    .insert_costs = sq_insert_costs,
-    .scan_costs = sq_scan_costs,
 };

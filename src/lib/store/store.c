@@ -22,6 +22,56 @@ const char attrib__schema_inputs[] =
     " holder_engagement INTEGER NOT NULL, closer_engagement INTEGER NOT NULL,"
     " impression_interaction INTEGER NOT NULL, PRIMARY KEY(session_id));";
 
+static const char *const session_cols[] = {
+    "session_id",   "user_id",           "event_date",        "event_time",
+    "channel_name", "holder_engagement", "closer_engagement", "impression_interaction"};
+static const attrib_col_kind session_kinds[] = {ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_TEXT,
+                                                ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_INT,
+                                                ATTRIB_COL_INT,  ATTRIB_COL_INT};
+const attrib_table attrib__table_sessions = {"session_sources", session_cols, session_kinds, 8, 1};
+
+static const char *const conversion_cols[] = {"conv_id", "user_id", "conv_date", "conv_time",
+                                              "revenue"};
+static const attrib_col_kind conversion_kinds[] = {
+    ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_REAL};
+const attrib_table attrib__table_conversions = {"conversions", conversion_cols, conversion_kinds, 5,
+                                                1};
+
+static const char *const cost_cols[] = {"session_id", "cost"};
+static const attrib_col_kind cost_kinds[] = {ATTRIB_COL_TEXT, ATTRIB_COL_REAL};
+const attrib_table attrib__table_costs = {"session_costs", cost_cols, cost_kinds, 2, 1};
+
+int attrib__insert_sql(attrib_buf *sql, const attrib_table *t, attrib_conflict on_conflict,
+                       const char *from)
+{
+    int e = attrib_buf_printf(sql, "INSERT INTO %s (", t->name);
+    for (int i = 0; i < t->ncols; i++)
+        e |= attrib_buf_printf(sql, "%s%s", i > 0 ? ", " : "", t->cols[i]);
+    if (from == NULL) {
+        e |= attrib_buf_adds(sql, ") VALUES (");
+        for (int i = 0; i < t->ncols; i++)
+            e |= attrib_buf_printf(sql, "%s?%d", i > 0 ? ", " : "", i + 1);
+        e |= attrib_buf_addc(sql, ')');
+    } else {
+        e |= attrib_buf_adds(sql, ") SELECT ");
+        for (int i = 0; i < t->ncols; i++)
+            e |= attrib_buf_printf(sql, "%s%s", i > 0 ? ", " : "", t->cols[i]);
+        e |= attrib_buf_printf(sql, " FROM %s", from);
+    }
+    if (on_conflict == ATTRIB_CONFLICT_FAIL)
+        return e;
+    e |= attrib_buf_adds(sql, " ON CONFLICT (");
+    for (int i = 0; i < t->nkey; i++)
+        e |= attrib_buf_printf(sql, "%s%s", i > 0 ? ", " : "", t->cols[i]);
+    if (on_conflict == ATTRIB_CONFLICT_IGNORE || t->nkey >= t->ncols)
+        return e | attrib_buf_adds(sql, ") DO NOTHING");
+    e |= attrib_buf_adds(sql, ") DO UPDATE SET ");
+    for (int i = t->nkey; i < t->ncols; i++)
+        e |= attrib_buf_printf(sql, "%s%s = excluded.%s", i > t->nkey ? ", " : "", t->cols[i],
+                               t->cols[i]);
+    return e;
+}
+
 static const attrib_store_ops *const backends[] = {
     &attrib_store_pg,     /* postgresql:// and postgres:// URIs */
     &attrib_store_sqlite, /* last: takes any path */
@@ -191,6 +241,13 @@ int attrib_store_check(attrib_store *st, bool need_outputs)
     return attrib__leave(st->ctx, rc);
 }
 
+static int any_row(const attrib_value *cols, void *payload)
+{
+    (void)cols;
+    *(bool *)payload = true;
+    return ATTRIB_OK;
+}
+
 int attrib_store_has_input(attrib_store *st, bool *out)
 {
     attrib__enter(st->ctx);
@@ -201,7 +258,11 @@ int attrib_store_has_input(attrib_store *st, bool *out)
     for (size_t i = 0; i < 3 && rc == ATTRIB_OK && !*out; i++) {
         if (!present[i])
             continue;
-        rc = st->ops->has_rows(st->impl, names[i], out);
+        {
+            char sql[96];
+            snprintf(sql, sizeof(sql), "SELECT 1 FROM %s LIMIT 1", names[i]);
+            rc = st->ops->query(st->impl, sql, NULL, 0, 1, any_row, out, names[i]);
+        }
     }
     return attrib__leave(st->ctx, rc);
 }

@@ -13,6 +13,9 @@
 
 #include "attrib/store.h"
 #include "lib/core/ctx.h"
+#include "util/buf.h"
+
+#include <string.h>
 
 typedef enum {
     ATTRIB_V_NULL = 0,
@@ -67,30 +70,6 @@ enum {
     ATTRIB_AR_NCOLS
 };
 
-/* Columns of a channel_reporting row. */
-enum {
-    ATTRIB_CR_CHANNEL,
-    ATTRIB_CR_DATE,
-    ATTRIB_CR_COST,
-    ATTRIB_CR_IHC,
-    ATTRIB_CR_IHC_REVENUE,
-    ATTRIB_CR_NCOLS
-};
-
-/* Columns of an attrib_report_sums row. */
-enum {
-    ATTRIB_RS_CHANNEL,
-    ATTRIB_RS_DATE,
-    ATTRIB_RS_IHC_HI, /* Σ ihc as an __int128 of 2^-60 units (util/xsum.h): high half */
-    ATTRIB_RS_IHC_LO, /* low half, as a signed int64 of the same bits */
-    ATTRIB_RS_REV_HI, /* Σ ihc × revenue, the same way */
-    ATTRIB_RS_REV_LO,
-    ATTRIB_RS_NCOLS
-};
-
-/* Columns of a dirty key (scan_dirty_keys). */
-enum { ATTRIB_DK_CHANNEL, ATTRIB_DK_DATE, ATTRIB_DK_NCOLS };
-
 /* scan_sessions_parts: start again (not an error; see there). */
 #define ATTRIB__RESTART 2
 
@@ -118,22 +97,62 @@ typedef struct {
     double ihc, initializer, holder, closer;
 } attrib_attr_row;
 
-/* One output row of channel_reporting. */
-typedef struct {
-    const char *channel;
-    const char *date;
-    double cost, ihc, ihc_revenue;
-} attrib_report_row;
+/* Declared type of a column (PostgreSQL refuses a value its typed column would change). */
+typedef enum { ATTRIB_COL_TEXT, ATTRIB_COL_INT, ATTRIB_COL_REAL } attrib_col_kind;
 
-/* One row of attrib_report_sums: the exact report sums of a (channel, date). */
+/* A table as insert() writes it; names are identifiers from fixed code, never values. */
 typedef struct {
-    const char *channel;
-    const char *date;
-    int64_t ihc_hi, ihc_lo, rev_hi, rev_lo;
-} attrib_sums_row;
+    const char *name;
+    const char *const *cols;
+    const attrib_col_kind *kinds;
+    int ncols;
+    int nkey; /* the first nkey columns are the primary key (what a conflict is about) */
+} attrib_table;
 
+/* What insert() does with a row whose key exists. */
+typedef enum {
+    ATTRIB_CONFLICT_FAIL = 0, /* the statement fails (plain INSERT) */
+    ATTRIB_CONFLICT_REPLACE,  /* the row's other columns are overwritten */
+    ATTRIB_CONFLICT_IGNORE,   /* the stored row stays */
+} attrib_conflict;
+
+/* Bound values: text must be NUL-terminated at s[len] (attrib__text does it). */
+static inline attrib_value attrib__text(const char *s)
+{
+    return (attrib_value){.type = ATTRIB_V_TEXT, .s = s, .len = s != NULL ? strlen(s) : 0};
+}
+static inline attrib_value attrib__int(int64_t i)
+{
+    return (attrib_value){.type = ATTRIB_V_INT, .i = i};
+}
+static inline attrib_value attrib__real(double r)
+{
+    return (attrib_value){.type = ATTRIB_V_REAL, .r = r};
+}
+static inline attrib_value attrib__text_or_null(const char *s)
+{
+    return s != NULL ? attrib__text(s) : (attrib_value){.type = ATTRIB_V_NULL};
+}
+
+#define ATTRIB__MAX_PARAMS 16
+
+/*
+ * A backend: data access with bound values, and the few reads and writes that
+ * must be backend-specific for speed. What the rows mean (the report's
+ * bookkeeping, the API result cache) lives above, in report/store.c and
+ * api/cache.c, written once over exec/query/insert.
+ *
+ * SQL given to exec and query is written once for both databases: parameters
+ * are ?1, ?2, ... (the PostgreSQL backend renumbers them as $1, $2, ...), the
+ * upsert is INSERT ... ON CONFLICT (...) DO UPDATE/NOTHING (both have it), and
+ * a text column compared by byte order is followed by `bytewise`. Values are
+ * always bound, never spliced into the text.
+ */
 typedef struct attrib_store_ops {
     const char *name; /* "sqlite", "postgresql" */
+    /* Appended to a text column so that comparisons are bytewise (SQLite: "",
+     * PostgreSQL: COLLATE "C", as the date indexes are built). */
+    const char *bytewise;
     /* Does this backend serve the target? */
     bool (*accepts)(const char *target);
     /* Open; *display receives a malloc'ed printable target (no password). */
@@ -142,14 +161,27 @@ typedef struct attrib_store_ops {
     int (*begin)(void *impl);
     int (*commit)(void *impl);
     int (*rollback)(void *impl);
-    /* Execute a script of statements (schema files). */
+    /* Execute a script of statements without values: schema files only
+     * (PostgreSQL reads SQLite's type `real` as double precision). */
     int (*exec_script)(void *impl, const char *sql);
     /* The built-in schema: output tables, attrib tables, indexes. */
     int (*init_schema)(void *impl);
     /* Which of the named tables exist: sets present[i]. */
     int (*tables_exist)(void *impl, const char *const *names, size_t n, bool *present);
-    int (*has_rows)(void *impl, const char *table, bool *out);
 
+    /* One statement with n (<= ATTRIB__MAX_PARAMS) bound values; `what` names it in errors. */
+    int (*exec)(void *impl, const char *sql, const attrib_value *params, int n, const char *what);
+    /* One SELECT with bound values: each row's ncols (<= 16) values to fn, streamed. */
+    int (*query)(void *impl, const char *sql, const attrib_value *params, int n, int ncols,
+                 attrib_row_fn fn, void *payload, const char *what);
+    /* Write n_rows rows of t->ncols values (row-major) into t, in the fastest way the
+     * backend has (SQLite: one prepared INSERT; PostgreSQL: COPY, through a temp table
+     * when on_conflict is not FAIL). A value the typed column would change is refused
+     * with ATTRIB_EDATA and the row named by its first value. */
+    int (*insert)(void *impl, const attrib_table *t, attrib_conflict on_conflict,
+                  const attrib_value *rows, size_t n_rows);
+
+    /* ---- fast paths: the journey reads and the attribution writes ---- */
     int (*scan_conversions)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
     /* Sessions with their cost joined (one row per session, cost NULL when none). */
     int (*scan_sessions)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
@@ -175,64 +207,17 @@ typedef struct attrib_store_ops {
     /* Smallest and largest session_sources.event_date as days (0/0 when empty);
      * optional (NULL): lets the report choose a full scan over many index probes. */
     int (*session_day_span)(void *impl, int32_t *first, int32_t *last);
-    /* channel_reporting rows with date in the range (unordered). */
-    int (*scan_report)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
-
     /* Attribution rows (ATTRIB_AR_ columns) of the conversions whose conv_date is in the
      * range (all when none); sel->dates and sel->users are not used. Through the
      * conv_date index and the primary keys: cost follows the selected journeys only. */
     int (*scan_attribution_conv)(void *impl, const attrib_scan *sel, attrib_row_fn fn,
                                  void *payload);
-
-    /* Remember the dates of the sessions of the attribution rows about to be replaced for
-     * the conversions in the range (all when none), then delete those rows. With a range
-     * and valid report sums the dates are not remembered (the caller maintains the sums
-     * and dirty keys instead); without one the sums are invalidated as by
-     * invalidate_report_sums. */
-    int (*delete_attribution)(void *impl, const attrib_scan *sel, bool with_phases);
+    /* Delete the attribution and phase rows of the conversions whose conv_date is in
+     * the range (all rows when there is none). The report's bookkeeping of what was
+     * replaced is attrib__report_note_replaced's, called before. */
+    int (*delete_attribution)(void *impl, const attrib_scan *sel);
     /* Append attribution rows (and phase values when with_phases). */
     int (*insert_attribution)(void *impl, const attrib_attr_row *rows, size_t n, bool with_phases);
-    /* Dates remembered by delete_attribution and not yet reported (then forgotten
-     * by replace_report). */
-    int (*scan_dirty_dates)(void *impl, attrib_row_fn fn, void *payload);
-    /* Replace channel_reporting rows: delete rows whose date is in the range or in
-     * sel->dates (all rows when sel is NULL), insert rows, and forget those dirty
-     * dates (and the "everything" mark '*') and the dirty keys of those dates. */
-    int (*replace_report)(void *impl, const attrib_scan *sel, const attrib_report_row *rows,
-                          size_t n);
-
-    /* Exact report sums (attrib_report_sums), kept so that a ranged report need not
-     * re-read the history its journeys touch. Valid (*out true) once a full report
-     * wrote them all, until invalidate_report_sums or a full attribute. */
-    int (*report_sums_valid)(void *impl, bool *out);
-    /* attrib_report_sums rows (ATTRIB_RS_ columns) with date in the range or in
-     * sel->dates (all when sel is NULL), unordered. */
-    int (*scan_report_sums)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
-    /* sel NULL: replace every row by `rows`, forget every dirty key, mark the sums valid.
-     * Otherwise delete the rows whose date is in the range or in sel->dates (none when
-     * neither is set), then insert or replace `rows`; with `dirty`, also remember the
-     * keys of `rows` as dirty (changed since the last report of their date). */
-    int (*replace_report_sums)(void *impl, const attrib_scan *sel, const attrib_sums_row *rows,
-                               size_t n, bool dirty);
-    /* Dirty keys (ATTRIB_DK_ columns), unordered. */
-    int (*scan_dirty_keys)(void *impl, attrib_row_fn fn, void *payload);
-    /* The sums no longer mirror the attribution rows: delete them and the dirty keys,
-     * mark them invalid and remember '*' in attrib_dirty_dates (the next ranged report
-     * recomputes everything). */
-    int (*invalidate_report_sums)(void *impl);
-
-    /* A SELECT of attrib's own tables (the API result cache): `ncols` columns per row
-     * to fn. The SQL uses only what SQLite and PostgreSQL share. */
-    int (*query)(void *impl, const char *sql, int ncols, attrib_row_fn fn, void *payload);
-
-    /* Bulk input writes (gen, copy): one call per row kind, any number of rows. */
-    int (*insert_sessions)(void *impl, const attrib_value *rows, size_t n_rows);
-    int (*insert_conversions)(void *impl, const attrib_value *rows, size_t n_rows);
-    int (*insert_costs)(void *impl, const attrib_value *rows, size_t n_rows);
-
-    /* session_costs as it is (attrib copy): session_id, cost; every row, also those
-     * without a session, values as stored (cost NULL when NULL). Unordered. */
-    int (*scan_costs)(void *impl, attrib_row_fn fn, void *payload);
 } attrib_store_ops;
 
 struct attrib_store {
@@ -244,6 +229,19 @@ struct attrib_store {
 };
 
 extern const attrib_store_ops attrib_store_sqlite;
+
+/* The input tables, as insert() writes them (columns as scan_sessions, scan_conversions
+ * and session_costs deliver them, without the computed ones). */
+extern const attrib_table attrib__table_sessions;
+extern const attrib_table attrib__table_conversions;
+extern const attrib_table attrib__table_costs;
+
+/* The one spelling of an insert, for both backends: "INSERT INTO t (cols) ", then
+ * "VALUES (?1, ...)" when from is NULL, else "SELECT cols FROM <from>", then the
+ * conflict clause (ON CONFLICT, which SQLite and PostgreSQL share). Nonzero on out
+ * of memory. */
+int attrib__insert_sql(attrib_buf *sql, const attrib_table *t, attrib_conflict on_conflict,
+                       const char *from);
 
 /* The input tables of SPEC §1 exactly as challenge_db_create.sql has them
  * (SQLite-flavoured DDL; the PostgreSQL backend reads `real` as double

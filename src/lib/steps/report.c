@@ -1,24 +1,20 @@
 /*
- * The pipeline steps: attribute, report, export and the fused run.
- *
- * attribute: load the dataset (dataset.c), run the model over every journey
- * (in parallel chunks whose output does not depend on the thread count),
- * check the credit invariants, replace the selection's rows in one
- * transaction.
- * report: work out which dates changed, aggregate them (report.c), replace
- * those rows in one transaction. With valid report sums (attrib_report_sums,
- * kept exact by ranged attribute steps) a ranged report recomputes only its
- * own dates and serves the other keys it must refresh from the sums.
- * run without a range: one scan of the sessions feeds both the journeys and
- * the report's cost sums, and one transaction writes both tables.
+ * The report step: work out which dates changed, aggregate them
+ * (core/agg.h, report/rows.c), replace those rows in one transaction. With
+ * valid report sums (attrib_report_sums, kept exact by ranged attribute
+ * steps: report/sums.c) a ranged report recomputes only its own dates and
+ * serves the other keys it must refresh from the sums.
  */
 #include "attrib/pipeline.h"
+
+#include "lib/steps/steps.h"
 
 #include "lib/api/run.h"
 #include "lib/journey/dataset.h"
 #include "lib/model/run.h"
 #include "lib/report/rows.h"
 #include "lib/report/sums.h"
+#include "lib/report/store.h"
 #include "lib/store/rows.h"
 #include "util/ts.h"
 
@@ -27,320 +23,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#define INSERT_BATCH 4096
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static bool is_ranged(const attrib_run_options *o)
-{
-    return o->start_date != NULL || o->end_date != NULL;
-}
-
-void attrib_summary_free(attrib_summary *s)
-{
-    if (s == NULL)
-        return;
-    for (uint64_t i = 0; i < s->n_unattributable; i++)
-        free(s->unattributable[i].conv_id);
-    free(s->unattributable);
-    s->unattributable = NULL;
-    s->n_unattributable = 0;
-}
-
-static int check_options(attrib_ctx *ctx, const attrib_run_options *o)
-{
-    int32_t a = 0, b = 0;
-    if (o->start_date != NULL && attrib_date_parse(o->start_date, strlen(o->start_date), &a) != 0)
-        return attrib__error(ctx, ATTRIB_EINVAL, "start date '%s' is not a date YYYY-MM-DD",
-                             o->start_date);
-    if (o->end_date != NULL && attrib_date_parse(o->end_date, strlen(o->end_date), &b) != 0)
-        return attrib__error(ctx, ATTRIB_EINVAL, "end date '%s' is not a date YYYY-MM-DD",
-                             o->end_date);
-    if (o->start_date != NULL && o->end_date != NULL && a > b)
-        return attrib__error(ctx, ATTRIB_EINVAL, "start date %s is after end date %s",
-                             o->start_date, o->end_date);
-    return ATTRIB_OK;
-}
-
-static const attrib_model_ops *pick_model(const attrib_run_options *o)
-{
-    if (o->model != NULL)
-        return o->model;
-    const attrib_model_ops *m = attrib_model_find("ihc");
-    return m != NULL ? m : attrib_model_list()[0];
-}
-
-/* ---- attribution over all journeys, in parallel (lib/model/run.c) ---- */
-
-static int attribute_all(attrib_ctx *ctx, const attrib_model *model, const attrib__dataset *ds,
-                         const attrib_run_options *opts, size_t **offset_out,
-                         attrib_credit **credits_out, size_t *total_out)
-{
-    int rc = ATTRIB_OK;
-    size_t *offset = malloc((ds->n_journeys + 1) * sizeof(*offset));
-    attrib_credit *credits = NULL;
-    if (offset == NULL) {
-        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    offset[0] = 0;
-    for (size_t j = 0; j < ds->n_journeys; j++)
-        offset[j + 1] = offset[j] + ds->journeys[j].n;
-    size_t total = offset[ds->n_journeys];
-    credits = calloc(total > 0 ? total : 1, sizeof(*credits));
-    if (credits == NULL) {
-        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory for %zu credits", total);
-        goto done;
-    }
-    attrib__model_run_opts ro = ATTRIB__MODEL_RUN_OPTS_INIT;
-    ro.threads = attrib__threads(opts);
-    ro.progress = "attributing";
-    ro.rounded = opts->model_opts.api_rounding;
-    rc = attrib__model_run(ctx, model, ds->journeys, ds->n_journeys, offset, credits, &ro);
-    if (rc != ATTRIB_OK)
-        goto done;
-    *offset_out = offset;
-    *credits_out = credits;
-    *total_out = total;
-    offset = NULL;
-    credits = NULL;
-done:
-    free(offset);
-    free(credits);
-    return rc;
-}
-
-static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
-                             const size_t *offset, const attrib_credit *credits,
-                             const unsigned char *api_state, bool phases,
-                             const attrib_run_options *opts, attrib_summary *sum)
-{
-    attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
-    attrib__sums_delta sd = {.ctx = ctx};
-    sd.delta.channels = &sd.channels;
-    bool keep_sums = false;
-    attrib_attr_row *batch = NULL;
-    size_t nb = 0;
-    int rc = ATTRIB_OK;
-    if (is_ranged(opts))
-        rc = st->ops->report_sums_valid(st->impl, &keep_sums);
-    if (rc == ATTRIB_OK && keep_sums)
-        rc = attrib__sums_delta_compute(ctx, st, ds, offset, credits, api_state, &sel, &sd,
-                                        &keep_sums);
-    if (rc == ATTRIB_OK)
-        rc = st->ops->delete_attribution(st->impl, &sel, phases);
-    if (rc == ATTRIB_OK && (batch = malloc(INSERT_BATCH * sizeof(*batch))) == NULL)
-        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-    for (size_t j = 0; rc == ATTRIB_OK && j < ds->n_journeys; j++) {
-        const attrib_journey *jr = &ds->journeys[j];
-        if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
-            continue; /* no API result: no rows (listed as a failure) */
-        for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++) {
-            const attrib_credit *c = &credits[offset[j] + k];
-            batch[nb++] = (attrib_attr_row){.conv_id = jr->conv_id,
-                                            .session_id = jr->sessions[k].id,
-                                            .ihc = c->ihc,
-                                            .initializer = c->initializer,
-                                            .holder = c->holder,
-                                            .closer = c->closer};
-            if (nb == INSERT_BATCH) {
-                rc = st->ops->insert_attribution(st->impl, batch, nb, phases);
-                sum->attribution_rows += nb;
-                nb = 0;
-            }
-        }
-        if ((j & 0x3fff) == 0 && rc == ATTRIB_OK) {
-            attrib__progress(ctx, "writing attribution", j, ds->n_journeys);
-            if (attrib__cancelled(ctx))
-                rc = ATTRIB_ECANCEL;
-        }
-    }
-    if (rc == ATTRIB_OK && nb > 0) {
-        rc = st->ops->insert_attribution(st->impl, batch, nb, phases);
-        sum->attribution_rows += nb;
-    }
-    if (rc == ATTRIB_OK && keep_sums)
-        rc = attrib__sums_delta_apply(ctx, st, &sd);
-    free(batch);
-    attrib__sums_delta_free(&sd);
-    return rc;
-}
-
-/* Models with phases (IHC) store them beside ihc with --phases (the API's always are). */
-static bool model_has_phases(const attrib_model_ops *ops)
-{
-    return strcmp(ops->name, "ihc") == 0;
-}
-
-/* The ihc-api engine: credits from the API (or its result cache) instead of a model. */
-static int api_credits(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                       const attrib__dataset *ds, const attrib_channels *ch, size_t **offset_out,
-                       attrib_credit **credits_out, size_t *total_out, unsigned char **state_out,
-                       attrib_summary *sum)
-{
-    size_t n = ds->n_journeys;
-    size_t *offset = malloc((n + 1) * sizeof(*offset));
-    unsigned char *state = calloc(n ? n : 1, 1);
-    attrib_credit *credits = NULL;
-    if (offset != NULL) {
-        offset[0] = 0;
-        for (size_t j = 0; j < n; j++)
-            offset[j + 1] = offset[j] + ds->journeys[j].n;
-        credits = calloc(offset[n] ? offset[n] : 1, sizeof(*credits));
-    }
-    if (offset == NULL || state == NULL || credits == NULL) {
-        free(offset);
-        free(state);
-        free(credits);
-        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-    }
-    int rc = attrib__api_attribute(ctx, st, opts, ds->journeys, n, ch, offset, credits, state, sum);
-    *offset_out = offset;
-    *credits_out = credits;
-    *total_out = offset[n];
-    *state_out = state;
-    return rc;
-}
-
-/* Distinct dates among report rows (for the summary). */
-static uint64_t count_dates(const attrib_report_row *rows, size_t n)
-{
-    attrib_strmap seen = ATTRIB_STRMAP_INIT;
-    for (size_t i = 0; i < n; i++)
-        if (attrib_strmap_intern(&seen, rows[i].date, strlen(rows[i].date), NULL) < 0)
-            break;
-    uint64_t count = seen.count;
-    attrib_strmap_free(&seen);
-    return count;
-}
-
-/* Attribute, optionally with the report fused in (no range only). */
-static int attribute_impl(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                          bool fuse_report, attrib_summary *sum)
-{
-    double t0 = now_seconds();
-    attrib__dataset ds = {0};
-    attrib_model *model = NULL;
-    size_t *offset = NULL;
-    attrib_credit *credits = NULL;
-    attrib_report_row *rows = NULL;
-    attrib_sums_row *srows = NULL;
-    char *dates = NULL, *sdates = NULL;
-    size_t total = 0, n_rows = 0, n_srows = 0;
-    unsigned char *api_state = NULL;
-    int api_rc = ATTRIB_OK;
-    int rc = check_options(ctx, opts);
-    if (rc != ATTRIB_OK)
-        goto done;
-    rc = attrib_store_check(st, true);
-    if (rc != ATTRIB_OK)
-        goto done;
-    const attrib_model_ops *ops = pick_model(opts);
-    rc = attrib_model_new(ctx, ops, &opts->model_opts, &model);
-    if (rc != ATTRIB_OK)
-        goto done;
-    ds.all_paths = (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0;
-    ds.want_costs = fuse_report; /* the report's cost pass rides on the scan */
-    rc = attrib__dataset_load(ctx, st, opts, !is_ranged(opts), &ds);
-    if (rc != ATTRIB_OK)
-        goto done;
-    double t1 = now_seconds();
-    sum->read_seconds += t1 - t0;
-    attrib_channels ch = attrib__dataset_channels(&ds);
-    rc = attrib__dataset_fit(ctx, &ds, opts, model);
-    if (rc != ATTRIB_OK)
-        goto done;
-    attrib__progress(ctx, "attributing", 0, ds.n_journeys);
-    if (opts->api != NULL) {
-        rc = api_credits(ctx, st, opts, &ds, &ch, &offset, &credits, &total, &api_state, sum);
-        if (rc == ATTRIB_EPARTIAL || rc == ATTRIB_EAUTH) {
-            api_rc = rc; /* store the others, then report the failures */
-            rc = ATTRIB_OK;
-        }
-    } else
-        rc = attribute_all(ctx, model, &ds, opts, &offset, &credits, &total);
-    if (rc != ATTRIB_OK)
-        goto done;
-    double t2 = now_seconds();
-    sum->model_seconds += t2 - t1;
-    if (fuse_report) {
-        for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
-            const attrib_journey *jr = &ds.journeys[j];
-            if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
-                continue;
-            for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++)
-                rc = attrib__agg_credit(&ds.costs, jr->sessions[k].channel,
-                                        attrib_ts_day(jr->sessions[k].ts),
-                                        credits[offset[j] + k].ihc, jr->revenue);
-        }
-        if (rc != ATTRIB_OK) {
-            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
-            goto done;
-        }
-        rc = attrib__agg_rows(ctx, &ds.costs, &rows, &n_rows, &dates);
-        if (rc == ATTRIB_OK)
-            rc = attrib__agg_sums_rows(ctx, &ds.costs, false, &srows, &n_srows, &sdates);
-        if (rc != ATTRIB_OK)
-            goto done;
-    }
-    rc = attrib__store_begin(st);
-    if (rc != ATTRIB_OK)
-        goto done;
-    rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
-                           opts->api != NULL || (opts->phases && model_has_phases(ops)), opts, sum);
-    if (rc == ATTRIB_OK && fuse_report) {
-        rc = st->ops->replace_report(st->impl, NULL, rows, n_rows);
-        if (rc == ATTRIB_OK)
-            rc = st->ops->replace_report_sums(st->impl, NULL, srows, n_srows, false);
-        sum->report_rows += n_rows;
-        sum->report_dates += count_dates(rows, n_rows);
-    }
-    if (rc == ATTRIB_OK && attrib__cancelled(ctx))
-        rc = ATTRIB_ECANCEL;
-    if (rc == ATTRIB_OK)
-        rc = attrib__store_commit(st);
-    if (rc != ATTRIB_OK) {
-        attrib__store_rollback(st);
-        goto done;
-    }
-    sum->write_seconds += now_seconds() - t2;
-    rc = attrib__dataset_summarize(ctx, &ds, sum);
-    if (api_state != NULL)
-        for (size_t j = 0; j < ds.n_journeys; j++)
-            if (api_state[j] != ATTRIB__CREDIT_DONE)
-                sum->conversions_attributed--;
-    if (rc == ATTRIB_OK && api_rc != ATTRIB_OK)
-        rc = attrib__error(ctx, api_rc,
-                           "%llu conversions got no result from the IHC API; all "
-                           "others were stored (the failures are listed above and "
-                           "in attrib_api_failures)",
-                           (unsigned long long)sum->conversions_failed);
-done:
-    free(api_state);
-    free(rows);
-    free(dates);
-    free(srows);
-    free(sdates);
-    free(offset);
-    free(credits);
-    attrib_model_free(model);
-    attrib__dataset_free(&ds);
-    sum->seconds += now_seconds() - t0;
-    return rc;
-}
-
-int attrib_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                     attrib_summary *sum)
-{
-    attrib__enter(ctx);
-    return attrib__leave(ctx, attribute_impl(ctx, st, opts, false, sum));
-}
 
 /* ---- report ---- */
 
@@ -538,7 +220,7 @@ static int on_sums_row(const attrib_value *cols, void *payload)
 static int incr_plan(attrib_store *st, const attrib_scan *range, incr_state *in)
 {
     report_state *rs = in->rs;
-    int rc = st->ops->scan_dirty_keys(st->impl, on_dirty_key, in);
+    int rc = attrib__report_scan_dirty_keys(st, on_dirty_key, in);
     if (rc == ATTRIB_OK)
         rc = st->ops->scan_attribution_conv(st->impl, range, on_journey_row, in);
     for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
@@ -553,9 +235,9 @@ static int incr_plan(attrib_store *st, const attrib_scan *range, incr_state *in)
     if (rc != ATTRIB_OK || in->kdates.count == 0)
         return rc;
     attrib_scan sel = {.dates = in->kdates.keys, .n_dates = in->kdates.count};
-    rc = st->ops->scan_report(st->impl, &sel, on_report_row, in);
+    rc = attrib__report_scan(st, &sel, on_report_row, in);
     if (rc == ATTRIB_OK)
-        rc = st->ops->scan_report_sums(st->impl, &sel, on_sums_row, in);
+        rc = attrib__report_scan_sums(st, &sel, on_sums_row, in);
     /* A key of a journey, or stored credit, without its row: recompute that date. */
     for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
         const attrib__agg_cell *k = &in->keys.cells[i];
@@ -626,7 +308,7 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
                   attrib_summary *sum)
 {
     attrib__enter(ctx);
-    double t0 = now_seconds();
+    double t0 = attrib__now_seconds();
     report_state rs = {.ctx = ctx, .opts = opts};
     rs.agg.channels = &rs.channels;
     incr_state in = {.rs = &rs};
@@ -636,17 +318,17 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     char *dates = NULL, *idates = NULL, *sdates = NULL;
     size_t n_rows = 0, n_irows = 0, n_srows = 0;
     bool valid = false;
-    int rc = check_options(ctx, opts);
+    int rc = attrib__check_run_options(ctx, opts);
     if (rc == ATTRIB_OK)
         rc = attrib_store_check(st, true);
     if (rc == ATTRIB_OK)
-        rc = st->ops->report_sums_valid(st->impl, &valid);
+        rc = attrib__report_sums_valid(st, &valid);
     if (rc != ATTRIB_OK)
         goto done;
-    bool full = !is_ranged(opts);
+    bool full = !attrib__is_ranged(opts);
     attrib_scan range = {.start_date = opts->start_date, .end_date = opts->end_date};
     if (!full) {
-        rc = st->ops->scan_dirty_dates(st->impl, on_date, &rs);
+        rc = attrib__report_scan_dirty_dates(st, on_date, &rs);
         if (rc == ATTRIB_OK)
             rc = valid ? incr_plan(st, &range, &in)
                        : st->ops->scan_attribution_dates(st->impl, &range, on_date, &rs);
@@ -705,12 +387,12 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     const attrib_strmap *rdates = !full && valid ? &in.kdates : &rs.dates;
     repl.dates = rdates->keys;
     repl.n_dates = rdates->count;
-    rc = st->ops->replace_report(st->impl, full ? NULL : &repl, rows, n_rows);
+    rc = attrib__report_replace(st, full ? NULL : &repl, rows, n_rows);
     if (rc == ATTRIB_OK && write_sums) {
         attrib_scan sums_sel = range;
         sums_sel.dates = rs.dates.keys;
         sums_sel.n_dates = rs.dates.count;
-        rc = st->ops->replace_report_sums(st->impl, full ? NULL : &sums_sel, srows, n_srows, false);
+        rc = attrib__report_replace_sums(st, full ? NULL : &sums_sel, srows, n_srows, false);
     }
     if (rc == ATTRIB_OK)
         rc = attrib__store_commit(st);
@@ -719,7 +401,7 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
         goto done;
     }
     sum->report_rows += n_rows;
-    sum->report_dates += count_dates(rows, n_rows);
+    sum->report_dates += attrib__count_dates(rows, n_rows);
     sum->sessions_read += rs.sessions;
     sum->bad_rows_skipped += rs.bad;
 done:
@@ -735,30 +417,6 @@ done:
     attrib_strmap_free(&in.kdates);
     attrib_strmap_free(&rs.channels);
     attrib_strmap_free(&rs.dates);
-    sum->seconds += now_seconds() - t0;
-    return attrib__leave(ctx, rc);
-}
-
-int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts, const char *path,
-               attrib_summary *sum)
-{
-    attrib__enter(ctx);
-    int rc = check_options(ctx, opts);
-    if (rc != ATTRIB_OK)
-        return attrib__leave(ctx, rc);
-    rc = attrib_store_check(st, false);
-    if (rc == ATTRIB_OK)
-        rc = attrib_store_init(st, NULL);
-    if (rc != ATTRIB_OK)
-        return attrib__leave(ctx, rc);
-    if (is_ranged(opts)) {
-        rc = attribute_impl(ctx, st, opts, false, sum);
-        if (rc == ATTRIB_OK)
-            rc = attrib_report(ctx, st, opts, sum);
-    } else {
-        rc = attribute_impl(ctx, st, opts, true, sum);
-    }
-    if (rc == ATTRIB_OK && path != NULL)
-        rc = attrib_export_csv(ctx, st, opts, path, sum);
+    sum->seconds += attrib__now_seconds() - t0;
     return attrib__leave(ctx, rc);
 }

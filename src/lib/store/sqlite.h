@@ -1,0 +1,38 @@
+/*
+ * Internals of the SQLite backend shared by its two files: sqlite.c
+ * (connection, transactions, statements) and sqlite_scan.c (the concurrent
+ * full session scan).
+ */
+#ifndef ATTRIB_LIB_STORE_SQLITE_H
+#define ATTRIB_LIB_STORE_SQLITE_H
+
+#include "lib/store/store.h"
+
+#include <sqlite3.h>
+
+typedef struct {
+    sqlite3 *db;
+    attrib_ctx *ctx;
+    const char *path;       /* display name */
+    bool sessions_rowid;    /* session_sources has a rowid */
+    bool conversions_rowid; /* conversions has a rowid */
+    bool costs_rowid;       /* session_costs has a rowid */
+    sqlite3_stmt *ins_attr;
+    sqlite3_stmt *ins_phase;
+    bool acj_index_deferred; /* rebuild attrib_acj_session before COMMIT */
+    bool costs_unsorted;     /* a verified merge found session_costs out of id order */
+} sq_store;
+
+/* One column of the current row of st as the store delivers it (text borrowed
+ * until the next step). */
+void attrib__sq_column_value(sqlite3_stmt *st, int i, attrib_value *v);
+
+/* The backend's query op (store.h). */
+int attrib__sq_query(void *impl, const char *sql, const attrib_value *params, int n, int ncols,
+                     attrib_row_fn fn, void *payload, const char *what);
+
+/* The backend's scan_sessions_parts op (store.h), in sqlite_scan.c. */
+int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const *ctxs,
+                                   attrib_row_fn fn, void *const *payloads);
+
+#endif
