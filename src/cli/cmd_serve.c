@@ -36,8 +36,10 @@ static int parse_listen(const char *s, char *host, size_t host_size, uint64_t *p
                                    "e.g. [::1]:8080",
                                    s);
     }
-    if (hl == 0 || hl >= host_size)
+    if (hl == 0)
         return cli_error_usage("--listen '%s': no address before the port", s);
+    if (hl >= host_size)
+        return cli_error_usage("--listen '%s': the address is too long", s);
     memcpy(host, h, hl);
     host[hl] = '\0';
     const char *p = colon + 1;
