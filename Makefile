@@ -2,20 +2,24 @@
 #
 #   make            build build/attrib
 #   make demo       install what is missing, generate ~100k sessions, run the pipeline
-#   make test       install what is missing, build, run every test
+#   make test       install what is missing, build, run every test (starts its own
+#                   PostgreSQL unless ATTRIB_PG_URI is set; a skipped test fails)
+#   make test-quick build, run the tests without starting PostgreSQL (skips allowed)
 #   make asan       the test suite under ASan+UBSan (in build/asan)
 #   make tsan       the threaded tests under ThreadSanitizer (in build/tsan)
 #   make valgrind   the unit tests under valgrind
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly
 #   make bench      benchmarks (see bench/README.md)
 #   make format     clang-format the tree;  make lint  checks format and banned calls
+#   make install    PREFIX=/usr/local DESTDIR=: attrib, libattrib (.a and .so),
+#                   headers, attrib.pc, attrib(1), bash/zsh completion; make uninstall
 
 B       ?= build
 CC      ?= cc
 PKGS     = sqlite3 libcurl jansson libpq libmicrohttpd
 OPT     ?= -O2
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow \
-              -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral -Iinclude -Isrc
+              -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral -Iinclude -Isrc -I$(B)/gen
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ifeq ($(SAN),1)
   CFLAGS_BASE += $(SAN_FLAGS)
@@ -41,17 +45,46 @@ TEST_SRC = $(sort $(wildcard tests/unit/test_*.c))
 MODELS   = $(sort $(wildcard models/*.json))
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embed_models.o
+# The shared library's objects: the same sources compiled position-independent.
+PIC_OBJ  = $(LIB_SRC:%.c=$(B)/pic/%.o) $(B)/pic/gen/embed_models.o
 CLI_OBJ  = $(CLI_SRC:%.c=$(B)/obj/%.o)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-only unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-gen bench-api \
+# The version is stated once, in include/attrib/version.h; the soname carries
+# its major number (libattrib.so.0 for 0.x).
+VERSION := $(shell sed -n 's/^.define ATTRIB_VERSION_STRING "\(.*\)"$$/\1/p' include/attrib/version.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME   = libattrib.so.$(SOMAJOR)
+
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+INSTALL     ?= install
+
+.PHONY: all lib doc deps demo test test-only test-quick install uninstall FORCE unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-gen bench-api \
         bench-engine bench-models format lint clean
 
 all: $(B)/attrib
 
+# The library, static and shared, with its pkg-config file.
+lib: $(B)/libattrib.a $(B)/libattrib.so.$(VERSION) $(B)/attrib.pc
+
+# attrib(1) and the completions, generated from the CLI's option tables.
+doc: $(B)/attrib.1 $(B)/completion/attrib.bash $(B)/completion/_attrib
+
 # make MPI=1: also build/attrib-mpi, the same command line inside an MPI job
 # (docs/scale-out.md); needs mpicc (Debian: libopenmpi-dev openmpi-bin).
 MPICC ?= mpicc
+# Built by default when mpicc is there (make test runs its tests), never in the
+# sanitizer builds: OpenMPI's runtime is not sanitizer-clean.
+ifeq ($(SAN)$(TSAN),)
+MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+endif
 ifeq ($(MPI),1)
 all: $(B)/attrib-mpi
 endif
@@ -71,6 +104,23 @@ $(B)/obj/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC-PIC  $<"
+	@$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+# The commit the build comes from (git describe; "unknown" outside a git
+# checkout of this project, e.g. from a tarball). Rewritten only when it
+# changes, so a new commit recompiles src/lib/core/version.c alone.
+$(B)/gen/commit.h: FORCE
+	@mkdir -p $(B)/gen
+	@c=unknown; \
+	if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then \
+	    c=$$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown); fi; \
+	printf '#define ATTRIB_COMMIT "%s"\n' "$$c" >$@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(B)/obj/src/lib/core/version.o $(B)/pic/src/lib/core/version.o: $(B)/gen/commit.h
+
 $(B)/embed: tools/embed.c
 	@mkdir -p $(B)
 	$(CC) -O1 -Wall -Wextra -Werror $< -o $@
@@ -83,19 +133,74 @@ $(B)/obj/gen/embed_models.o: $(B)/gen/embed_models.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c $< -o $@
 
+$(B)/pic/gen/embed_models.o: $(B)/gen/embed_models.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -Wno-overlength-strings -c $< -o $@
+
 $(B)/libattrib.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# Exports attrib_* (the public API and the util helpers it shares), not the
+# library's internal attrib__* functions.
+$(B)/libattrib.so.$(VERSION): $(PIC_OBJ) tools/libattrib.map
+	@echo "  LD      $@ (soname $(SONAME))"
+	@$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=tools/libattrib.map -o $@ \
+	    $(PIC_OBJ) $(LIBS) $(LDSAN)
+	@ln -sf libattrib.so.$(VERSION) $(B)/$(SONAME)
+	@ln -sf $(SONAME) $(B)/libattrib.so
+
+$(B)/attrib.pc: tools/attrib.pc.in include/attrib/version.h Makefile
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@PKGS@|$(PKGS)|' $< >$@
+
 $(B)/attrib: $(CLI_OBJ) $(B)/libattrib.a
 	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(B)/libattrib.a $(LIBS)
+
+$(B)/attrib.1: $(B)/attrib
+	@$(B)/attrib --help-man >$@.tmp && mv $@.tmp $@
+
+$(B)/completion/attrib.bash: $(B)/attrib
+	@mkdir -p $(dir $@)
+	@$(B)/attrib --help-completion bash >$@.tmp && mv $@.tmp $@
+
+$(B)/completion/_attrib: $(B)/attrib
+	@mkdir -p $(dir $@)
+	@$(B)/attrib --help-completion zsh >$@.tmp && mv $@.tmp $@
+
+# DESTDIR stages the files (packaging, tests/cli/test_install.sh); the paths
+# written into attrib.pc are those of PREFIX, where they will be used.
+install: all lib doc
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/attrib \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+	    $(DESTDIR)$(ZSHCOMPDIR)
+	$(INSTALL) -m 755 $(B)/attrib $(DESTDIR)$(BINDIR)/attrib
+	$(INSTALL) -m 644 $(B)/libattrib.a $(DESTDIR)$(LIBDIR)/libattrib.a
+	$(INSTALL) -m 755 $(B)/libattrib.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libattrib.so.$(VERSION)
+	ln -sf libattrib.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libattrib.so
+	$(INSTALL) -m 644 include/attrib/*.h $(DESTDIR)$(INCLUDEDIR)/attrib/
+	$(INSTALL) -m 644 $(B)/attrib.pc $(DESTDIR)$(PKGCONFIGDIR)/attrib.pc
+	$(INSTALL) -m 644 $(B)/attrib.1 $(DESTDIR)$(MANDIR)/man1/attrib.1
+	$(INSTALL) -m 644 $(B)/completion/attrib.bash $(DESTDIR)$(BASHCOMPDIR)/attrib
+	$(INSTALL) -m 644 $(B)/completion/_attrib $(DESTDIR)$(ZSHCOMPDIR)/_attrib
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null 2>&1; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/attrib $(DESTDIR)$(LIBDIR)/libattrib.a \
+	    $(DESTDIR)$(LIBDIR)/libattrib.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	    $(DESTDIR)$(LIBDIR)/libattrib.so $(DESTDIR)$(PKGCONFIGDIR)/attrib.pc \
+	    $(DESTDIR)$(MANDIR)/man1/attrib.1 $(DESTDIR)$(BASHCOMPDIR)/attrib \
+	    $(DESTDIR)$(ZSHCOMPDIR)/_attrib
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/attrib/,$(notdir $(wildcard include/attrib/*.h)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/attrib 2>/dev/null
 
 $(B)/tests/%: tests/unit/%.c $(B)/libattrib.a tests/unit/testutil.h
 	@mkdir -p $(B)/tests
 	@echo "  TEST-CC $<"
 	@$(CC) $(ALL_CFLAGS) -Itests/unit -DTOP=\"$(CURDIR)\" $< -o $@ $(B)/libattrib.a $(LIBS) -lcmocka $(LDSAN)
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/pic -name '*.d' 2>/dev/null)
 
 # Install missing build and test packages (Debian; needs root or sudo).
 deps:
@@ -108,11 +213,17 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory test-only
 
-test-only: all $(TESTS)
-	@sh tests/run.sh $(B)
+# Every test, PostgreSQL included: tests/pg/with_pg.sh starts a throwaway
+# cluster when ATTRIB_PG_URI is not set, and stops it whatever happens.
+test-only: all lib doc $(TESTS)
+	@sh tests/pg/with_pg.sh sh tests/run.sh $(B)
+
+# A reduced run: no server started, skipped tests allowed (and listed).
+test-quick: all lib doc $(TESTS)
+	@ATTRIB_TEST_ALLOW_SKIP=1 sh tests/run.sh $(B)
 
 unit: all $(TESTS)
-	@sh tests/run.sh $(B) unit
+	@sh tests/pg/with_pg.sh sh tests/run.sh $(B) unit
 
 asan:
 	@$(MAKE) --no-print-directory B=build/asan SAN=1 OPT=-O1 test-only
@@ -129,10 +240,10 @@ tsan:
 	@$(MAKE) --no-print-directory B=build/tsan TSAN=1 OPT=-O1 tsan-only
 
 tsan-only: all $(TESTS)
-	@ATTRIB_TESTS="$(TSAN_UNIT) $(TSAN_CLI)" sh tests/run.sh $(B)
+	@ATTRIB_TESTS="$(TSAN_UNIT) $(TSAN_CLI)" sh tests/pg/with_pg.sh sh tests/run.sh $(B)
 
 valgrind: all $(TESTS)
-	@VALGRIND=1 sh tests/run.sh $(B) unit
+	@VALGRIND=1 sh tests/pg/with_pg.sh sh tests/run.sh $(B) unit
 
 fuzz:
 	@sh tests/fuzz/run.sh

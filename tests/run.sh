@@ -1,6 +1,11 @@
 #!/bin/sh
 # Test driver: every unit test binary, then every CLI test script, with one
-# summary line at the end ("N passed, N failed"). Usage: run.sh BUILD [unit|cli]
+# summary line at the end ("N ran: N passed, N failed, N skipped").
+# Usage: run.sh BUILD [unit|cli]
+# A test that could not run all of itself (no PostgreSQL server, ...) prints a
+# line starting with "SKIPPED:" (cmocka's skip() prints "[  SKIPPED ]"): it
+# counts as skipped, and a skip fails the run unless ATTRIB_TEST_ALLOW_SKIP=1
+# (`make test-quick`): "make test runs every test" stays true.
 # VALGRIND=1 runs the unit tests under valgrind (errors fail the test).
 # ATTRIB_TESTS="test_a test_b.sh" runs only those: unit test binaries by
 # name, CLI test scripts by file name.
@@ -8,7 +13,8 @@ set -u
 B=${1:-build}
 what=${2:-all}
 ATTRIB=$(cd "$(dirname "$B/attrib")" && pwd)/attrib
-export ATTRIB
+ATTRIB_BUILD=$B # the build directory, as make's B= (tests/cli/test_install.sh)
+export ATTRIB ATTRIB_BUILD
 TOP=$(pwd)
 export TOP
 CFLAGS_SAN=""
@@ -32,14 +38,18 @@ selected() { # name: true when ATTRIB_TESTS is unset or lists it
     case " $ATTRIB_TESTS " in *" $1 "*) return 0 ;; esac
     return 1
 }
-pass=0; fail=0; failed=""
+pass=0; fail=0; skip=0; failed=""; skipped=""
 log_dir="$B/test-logs"; mkdir -p "$log_dir"
 run_one() { # name cmd...
     name=$1; shift
     if "$@" >"$log_dir/$name.log" 2>&1; then
-        pass=$((pass + 1)); echo "PASS $name"
         # A test that could not run says so loudly (e.g. no PostgreSQL server).
-        grep -h '^SKIPPED:' "$log_dir/$name.log" | sort -u | sed 's/^/    /'
+        if grep -Eq '^(SKIPPED:|\[  SKIPPED \])' "$log_dir/$name.log"; then
+            skip=$((skip + 1)); skipped="$skipped $name"; echo "SKIP $name (log: $log_dir/$name.log)"
+            grep -Eh '^(SKIPPED:|\[  SKIPPED \])' "$log_dir/$name.log" | sort -u | head -n 4 | sed 's/^/    /'
+        else
+            pass=$((pass + 1)); echo "PASS $name"
+        fi
     else
         fail=$((fail + 1)); failed="$failed $name"; echo "FAIL $name (log: $log_dir/$name.log)"
         tail -n 30 "$log_dir/$name.log" | sed 's/^/    /'
@@ -65,5 +75,14 @@ if [ "$what" != unit ]; then
     done
 fi
 echo
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ] || { echo "failed:$failed"; exit 1; }
+echo "$((pass + fail + skip)) ran: $pass passed, $fail failed, $skip skipped"
+rc=0
+[ "$fail" -eq 0 ] || { echo "failed:$failed"; rc=1; }
+if [ "$skip" -gt 0 ]; then
+    echo "skipped:$skipped"
+    if [ "${ATTRIB_TEST_ALLOW_SKIP:-0}" != 1 ]; then
+        echo "a skipped test fails this run (make test starts PostgreSQL itself; make test-quick allows skips)"
+        rc=1
+    fi
+fi
+exit $rc

@@ -4,9 +4,10 @@
 # `make test` and .ci/run.
 set -eu
 need="gcc make pkg-config libsqlite3-dev libcurl4-openssl-dev libjansson-dev libpq-dev \
-libmicrohttpd-dev libcmocka-dev postgresql sqlite3 ca-certificates"
-# tests: the HTML report in a real browser, the DAG's parser, progress on a pty (script)
-need="$need chromium fonts-dejavu-core python3 bsdutils"
+libmicrohttpd-dev libcmocka-dev postgresql sqlite3 ca-certificates jq curl man-db zsh"
+# tests: the HTML report in a real browser, the DAG's parser, progress on a pty (script);
+# the MPI build (make MPI=1) and its tests
+need="$need chromium fonts-dejavu-core python3 bsdutils libopenmpi-dev openmpi-bin iproute2"
 [ -n "${ATTRIB_DEPS_EXTRA:-}" ] && need="$need $ATTRIB_DEPS_EXTRA"
 missing=""
 for p in $need; do

@@ -4,7 +4,7 @@
  *
  * A dataset is a set of request/response pairs, read either from two aligned
  * JSON lists (requests.json = request bodies, responses.json = response
- * bodies, as in data/ihc-real) or from an API client audit directory
+ * bodies, as in tests/data/ihc-real) or from an API client audit directory
  * (NNNNNN.request.json / NNNNNN.response.json). Each journey of a request
  * is one journey of the dataset (a journey split over two requests is two
  * journeys, as the API saw it). Conversions are split into a training and a

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 typedef struct {
-    const char *bind_addr;                  /* IPv4 address to listen on ("127.0.0.1") */
+    const char *bind_addr;                  /* IPv4 or IPv6 address to listen on ("127.0.0.1") */
     uint16_t port;                          /* 0 = an ephemeral port (see attrib_serve_port) */
     const char *model;                      /* model name ("ihc"); see attrib_model_find */
     const attrib_model_options *model_opts; /* NULL = defaults; copied, but what its
@@ -74,7 +74,7 @@ typedef struct attrib_server attrib_server;
 /*
  * Create the model and start listening; returns once the socket is bound.
  * ATTRIB_EINVAL for a bad address, unknown model, missing key, or no_auth on
- * a non-loopback address; ATTRIB_EIO when the port cannot be bound.
+ * a non-loopback address (127.x.x.x, ::1); ATTRIB_EIO when the port cannot be bound.
  * *out owned by the caller; attrib_serve_free stops the server after the
  * requests in progress are answered.
  */

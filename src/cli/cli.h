@@ -90,6 +90,7 @@ typedef enum {
     CLI_F_api_deadline,
     CLI_F_audit_dir,
     CLI_F_redistribution,
+    CLI_F_listen,
     CLI_F_bind,
     CLI_F_port,
     CLI_F_no_auth,
@@ -172,8 +173,9 @@ typedef struct {
     uint64_t api_deadline; /* seconds for the whole run, 0 = none */
     const char *audit_dir;
     const char *redistribution; /* JSON object, or @FILE */
-    const char *bind;
-    uint64_t port;
+    const char *listen;         /* HOST:PORT, [IPv6]:PORT */
+    const char *bind;           /* overrides the host of listen */
+    uint64_t port;              /* overrides the port of listen */
     bool no_auth;
     uint64_t max_connections;        /* serve: open connections at once */
     uint64_t max_connections_per_ip; /* serve: per client address */
@@ -355,6 +357,25 @@ int cli_apply_defaults(cli_config *cfg, const cli_opt *const *groups);
 
 /* Help text for one command (or the overview when cmd is NULL) on stdout. */
 void cli_usage(const cli_cmd *cmd);
+
+/* The default of an option as --help shows it ("" when it has none). */
+void cli_format_default(const cli_opt *o, char *buf, size_t size);
+
+/* Texts of the overview, shared by --help and the man page. */
+#define CLI_ABOUT                                                                                  \
+    "Marketing attribution: customer journeys from sessions and conversions,\n"                    \
+    "credit per session (IHC local engine, IHC API or classic models), a channel\n"                \
+    "report with CPO and ROAS.\n"
+#define CLI_VERSION_HELP "print the version, the commit and the linked libraries' versions"
+#define CLI_ENVIRONMENT "ATTRIB_DB (database target), IHC_API_KEY (API key)."
+#define CLI_EXIT_STATUS                                                                            \
+    "0 success, 1 runtime failure, 2 usage error, 3 input data rejected,\n"                        \
+    "4 partial success (some conversions failed; the rest is stored).\n"
+
+/* attrib(1) in roff, and a completion script for SHELL (bash, zsh), both on
+ * stdout and generated from the option tables (helpgen.c). Exit code. */
+int cli_help_man(void);
+int cli_help_completion(const char *shell);
 
 /* ---- shared helpers for commands (cli_common.c) ---- */
 

@@ -63,11 +63,12 @@ const cli_opt cli_opts_api[] = {
 };
 
 const cli_opt cli_opts_serve[] = {
-    CLI_OPT_D("bind", 0, OPT_STRING, bind, "ADDR", "IPv4 address to listen on",
-              CLI_DEFAULT_LIB(&serve_defaults.bind_addr)),
-    /* not the library's 0 (any free port): a server wants a known port */
-    CLI_OPT_D("port", 0, OPT_UINT, port, "PORT", "TCP port (0 = any free port)",
-              CLI_DEFAULT("8080")),
+    /* not the library's port 0 (any free port): a server wants a known port */
+    CLI_OPT_D("listen", 0, OPT_STRING, listen, "HOST:PORT",
+              "address and TCP port to listen on: IPv4 or [IPv6], port 0 = any free port",
+              CLI_DEFAULT("127.0.0.1:8080")),
+    CLI_OPT("bind", 0, OPT_STRING, bind, "ADDR", "the HOST of --listen alone (alias)"),
+    CLI_OPT("port", 0, OPT_UINT, port, "PORT", "the PORT of --listen alone (alias)"),
     CLI_OPT_D("api-key-file", 0, OPT_STRING, api_key_file, "FILE", "accepted x-api-key, mode 0600",
               CLI_DEFAULT_NOTE("the key in $IHC_API_KEY")),
     CLI_OPT("no-auth", 0, OPT_FLAG, no_auth, NULL, "accept requests without a key (loopback only)"),

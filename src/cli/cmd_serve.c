@@ -43,17 +43,74 @@ static int serve_limits(const cli_config *cfg, attrib_serve_options *so)
     return CLI_EXIT_OK;
 }
 
+/* "HOST:PORT" or "[IPv6]:PORT" into host (NUL-terminated) and port. Exit code. */
+static int parse_listen(const char *s, char *host, size_t host_size, uint64_t *port)
+{
+    const char *h = s, *colon;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':')
+            return cli_error_usage("--listen '%s': an IPv6 address is written [ADDR]:PORT", s);
+        h = s + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return cli_error_usage("--listen '%s': expected HOST:PORT, e.g. 127.0.0.1:8080", s);
+        hl = (size_t)(colon - s);
+        if (memchr(s, ':', hl) != NULL)
+            return cli_error_usage("--listen '%s': an IPv6 address is written [ADDR]:PORT, "
+                                   "e.g. [::1]:8080",
+                                   s);
+    }
+    if (hl == 0)
+        return cli_error_usage("--listen '%s': no address before the port", s);
+    if (hl >= host_size)
+        return cli_error_usage("--listen '%s': the address is too long", s);
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    const char *p = colon + 1;
+    uint64_t v = 0;
+    if (*p == '\0')
+        return cli_error_usage("--listen '%s': no port after the address", s);
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || v > 65535)
+            return cli_error_usage("--listen '%s': the port is a number 0..65535", s);
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (v > 65535)
+        return cli_error_usage("--listen '%s': the port is a number 0..65535", s);
+    *port = v;
+    return CLI_EXIT_OK;
+}
+
 int cmd_serve(cli_config *cfg)
 {
     attrib_ctx *ctx = NULL;
     attrib_server *srv = NULL;
     char *key = NULL;
     attrib_run_options ro;
-    int rc = cli_run_options(cfg, &ro);
+    char host[64];
+    uint64_t port = 0;
+    int rc = parse_listen(cfg->listen, host, sizeof(host), &port);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (cfg->port > 65535)
-        return cli_error_usage("--port %llu is not a TCP port", (unsigned long long)cfg->port);
+    /* the aliases replace their part of --listen */
+    if (CLI_IS_SET(cfg, bind)) {
+        if (strlen(cfg->bind) >= sizeof(host))
+            return cli_error_usage("--bind '%s' is not an address", cfg->bind);
+        snprintf(host, sizeof(host), "%s", cfg->bind);
+    }
+    if (CLI_IS_SET(cfg, port)) {
+        if (cfg->port > 65535)
+            return cli_error_usage("--port %llu is not a TCP port", (unsigned long long)cfg->port);
+        port = cfg->port;
+    }
+    rc = cli_run_options(cfg, &ro);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     if ((CLI_IS_SET(cfg, max_journeys) && cfg->max_journeys < 1) ||
         (CLI_IS_SET(cfg, max_sessions) && cfg->max_sessions < 1))
         return cli_error_usage("--max-journeys-per-request and --max-sessions-per-request must "
@@ -75,9 +132,8 @@ int cmd_serve(cli_config *cfg)
         goto done;
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     attrib_serve_options so = ATTRIB_SERVE_OPTIONS_INIT;
-    if (CLI_IS_SET(cfg, bind))
-        so.bind_addr = cfg->bind;
-    so.port = (uint16_t)cfg->port;
+    so.bind_addr = host;
+    so.port = (uint16_t)port;
     so.model = ro.model != NULL ? ro.model->name : NULL;
     so.model_opts = &ro.model_opts;
     so.api_key = key;
@@ -97,7 +153,8 @@ int cmd_serve(cli_config *cfg)
         goto done;
     }
     /* the port line goes to stdout, so scripts using --port 0 can read it */
-    printf("listening on http://%s:%u/v1/compute_ihc\n", so.bind_addr,
+    bool v6 = strchr(host, ':') != NULL;
+    printf("listening on http://%s%s%s:%u/v1/compute_ihc\n", v6 ? "[" : "", host, v6 ? "]" : "",
            (unsigned)attrib_serve_port(srv));
     fflush(stdout);
     unsigned max_conns = 0, per_ip = 0;

@@ -66,7 +66,7 @@ static const cli_opt opts_gen[] = {
 
 static const cli_opt opts_recorded[] = {
     CLI_OPT("requests", 0, OPT_STRING, requests, "FILE",
-            "recorded request bodies (a JSON list, as data/ihc-real/*/requests.json)"),
+            "recorded request bodies (a JSON list, as tests/data/ihc-real/*/requests.json)"),
     CLI_OPT("responses", 0, OPT_STRING, responses, "FILE",
             "recorded response bodies, aligned with --requests"),
     CLI_OPT("audit-dir", 0, OPT_STRING, audit_dir, "DIR",

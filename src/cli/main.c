@@ -7,13 +7,22 @@
 #include "cli.h"
 #include "msgs.h"
 
+#include "attrib/version.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef ATTRIB_VERSION
-#define ATTRIB_VERSION "0.1.0"
-#endif
+/* --version: attrib's version and commit, then each linked library's
+ * version as found at run time (what a bug report needs). */
+static void print_version(void)
+{
+    printf("attrib %s\ncommit %s\n", attrib_version(), attrib_commit());
+    attrib_dependency deps[8];
+    size_t n = attrib_dependencies(deps, sizeof(deps) / sizeof(deps[0]));
+    for (size_t i = 0; i < n && i < sizeof(deps) / sizeof(deps[0]); i++)
+        printf("%s %s\n", deps[i].name, deps[i].version);
+}
 
 /* Message level and format from the options. Exit code. */
 static int setup_msgs(const cli_config *cfg)
@@ -50,9 +59,15 @@ int ATTRIB_CLI_MAIN(int argc, char **argv)
     memset(&cfg, 0, sizeof(cfg));
     for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--version") == 0) {
-            printf("attrib %s\n", ATTRIB_VERSION);
+            print_version();
             return finish(CLI_EXIT_OK);
         }
+        /* Hidden: the man page and shell completions, generated from the
+         * option tables at build time (helpgen.c). */
+        if (strcmp(argv[i], "--help-man") == 0)
+            return finish(cli_help_man());
+        if (strcmp(argv[i], "--help-completion") == 0)
+            return finish(cli_help_completion(i + 1 < argc ? argv[i + 1] : ""));
     }
     static const cli_opt *const global_only[] = {cli_opts_global, NULL};
     int cmd_at = 1;

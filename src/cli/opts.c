@@ -258,7 +258,7 @@ int cli_apply_defaults(cli_config *cfg, const cli_opt *const *groups)
 }
 
 /* The default of `o` as --help shows it; "" when it has none. */
-static void format_default(const cli_opt *o, char *buf, size_t size)
+void cli_format_default(const cli_opt *o, char *buf, size_t size)
 {
     const cli_default *d = &o->def;
     double div = d->div > 0 ? (double)d->div : 1.0;
@@ -313,7 +313,7 @@ static void print_group(const cli_opt *g)
         snprintf(left, sizeof(left), "%s--%s%s%s", shortname, o->name, has_arg ? " " : "",
                  has_arg ? o->arg : "");
         char def[256];
-        format_default(o, def, sizeof(def));
+        cli_format_default(o, def, sizeof(def));
         if (def[0] != '\0')
             printf("  %-36s %s (default: %s)\n", left, o->help, def);
         else
@@ -325,18 +325,13 @@ void cli_usage(const cli_cmd *cmd)
 {
     if (cmd == NULL) {
         printf("usage: attrib [--db TARGET] [--config FILE] [-v|-q] [--log-format text|json] "
-               "COMMAND [options]\n\n"
-               "Marketing attribution: customer journeys from sessions and conversions,\n"
-               "credit per session (IHC local engine, IHC API or classic models), a channel\n"
-               "report with CPO and ROAS.\n\nCommands:\n");
+               "COMMAND [options]\n\n" CLI_ABOUT "\nCommands:\n");
         for (const cli_cmd *c = cli_commands; c->name != NULL; c++)
             printf("  %-12s %s\n", c->name, c->summary);
         printf("\nGlobal options:\n");
         print_group(cli_opts_global);
-        printf("  %-36s %s\n", "    --version", "print the version and exit");
-        printf("\nEnvironment: ATTRIB_DB (database target), IHC_API_KEY (API key).\n"
-               "Exit status: 0 success, 1 runtime failure, 2 usage error, 3 input data "
-               "rejected,\n4 partial success (some conversions failed; the rest is stored).\n"
+        printf("  %-36s %s\n", "    --version", CLI_VERSION_HELP);
+        printf("\nEnvironment: " CLI_ENVIRONMENT "\nExit status: " CLI_EXIT_STATUS
                "`attrib COMMAND --help` describes a command and all its options.\n");
         return;
     }

@@ -4,6 +4,19 @@
 
 expect_exit 0 "$ATTRIB" --version
 grep -Eq '^attrib [0-9]+\.[0-9]+' "$T/out" || fail "--version output"
+# the commit built from (git describe, or "unknown" outside a git checkout)
+# and the linked libraries' run-time versions, which match the installed
+# development packages here (one Debian release)
+c=$(sed -n 's/^commit //p' "$T/out")
+if [ "$(git -C "$TOP" rev-parse --show-toplevel 2>/dev/null)" = "$TOP" ]; then
+    case $c in "$(git -C "$TOP" describe --always --abbrev=12)"*) ;; *) fail "--version commit '$c'" ;; esac
+else
+    eq "$c" unknown "--version commit outside git"
+fi
+for lib in SQLite:sqlite3 libpq:libpq libcurl:libcurl jansson:jansson libmicrohttpd:libmicrohttpd; do
+    v=$(sed -n "s/^${lib%%:*} //p" "$T/out")
+    eq "$v" "$(pkg-config --modversion "${lib#*:}")" "--version: ${lib%%:*}"
+done
 expect_exit 0 "$ATTRIB" --help
 cp "$T/out" overview.txt
 expect_exit 2 "$ATTRIB"
@@ -64,8 +77,7 @@ shows_default markov --markov-states window
 shows_default markov --markov-credit global
 shows_default attribute --fit-paths cut
 shows_default compare --fit-range all
-shows_default serve --bind 127.0.0.1
-shows_default serve --port 8080
+shows_default serve --listen 127.0.0.1:8080
 shows_default serve --max-sessions-per-request 3000
 shows_default gen --sessions 100000
 shows_default gen --seed 1

@@ -1,5 +1,7 @@
 # attrib serve: answers a real request body in the API's format, checks the
-# key, rejects over-cap requests, and stops cleanly on SIGTERM.
+# key, rejects over-cap requests, and stops cleanly on SIGTERM; --listen
+# takes HOST:PORT and [IPv6]:PORT (--bind/--port replace its parts), and
+# --no-auth is refused off loopback, IPv6 included.
 . "$TOP/tests/cli/lib.sh"
 
 KEY=serve-test-key-42
@@ -10,8 +12,36 @@ expect_err "may be read by others"
 chmod 600 key
 expect_exit 2 "$ATTRIB" serve --model linear --no-auth --bind 0.0.0.0 --port 0
 expect_err "loopback"
+expect_exit 2 "$ATTRIB" serve --model linear --no-auth --listen 0.0.0.0:0
+expect_err "loopback"
+expect_exit 2 "$ATTRIB" serve --model linear --no-auth --listen '[::]:0'
+expect_err "loopback"
+for bad in 127.0.0.1 127.0.0.1: :8080 '::1:8080' '[::1]8080' 127.0.0.1:65536 127.0.0.1:8o; do
+    expect_exit 2 "$ATTRIB" serve --model linear --no-auth --listen "$bad"
+    expect_err "--listen '"
+done
+expect_exit 2 "$ATTRIB" serve --model linear --no-auth --listen localhost:0
+expect_err "not a numeric IPv4 address: localhost"
 
-"$ATTRIB" serve --model linear --api-key-file key --port 0 --max-sessions-per-request 200 \
+# --listen on IPv6 loopback answers (when the machine has ::1)
+if grep -Eq '^0{31}1 ' /proc/net/if_inet6 2>/dev/null; then
+    "$ATTRIB" serve --model linear --no-auth --listen '[::1]:0' >s6.out 2>s6.err &
+    p6=$!
+    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+        grep -q listening s6.out 2>/dev/null && break
+        sleep 0.1
+    done
+    u6=$(sed -n 's/^listening on //p' s6.out)
+    case $u6 in "http://[::1]:"*) ;; *) kill "$p6"; fail "IPv6 url: '$u6' $(cat s6.err)" ;; esac
+    printf '%s' '{"customer_journeys":[{"conversion_id":"c","session_id":"s","timestamp":"2023-09-01 10:00:00","channel_label":"A","holder_engagement":0,"closer_engagement":0,"conversion":1,"impression_interaction":0}]}' >one.json
+    code=$(curl -g -s -o r6 -w '%{http_code}' --data-binary @one.json "$u6?conv_type_id=x")
+    kill -TERM "$p6"
+    wait "$p6" || fail "serve on [::1] exited $?"
+    [ "$code" = 200 ] || fail "IPv6 request gave $code: $(cat r6)"
+    [ "$(jq '.value | length' r6)" = 1 ] || fail "IPv6 answer: $(cat r6)"
+fi
+
+"$ATTRIB" serve --model linear --api-key-file key --listen 127.0.0.1:0 --max-sessions-per-request 200 \
     >serve.out 2>serve.err &
 pid=$!
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
@@ -22,7 +52,7 @@ url=$(sed -n 's/^listening on //p' serve.out)
 [ -n "$url" ] || { kill "$pid"; fail "serve did not start: $(cat serve.err)"; }
 
 # the first real request of ihc_new (83 sessions)
-REAL=${ATTRIB_IHC_REAL:-$TOP/../shared/data/ihc-real}
+REAL=${ATTRIB_IHC_REAL:-$TOP/tests/data/ihc-real}
 jq -c '.[0]' "$REAL/ihc_new/requests.json" >body.json || fail "cannot read the real request"
 code=$(curl -s -o resp.json -w '%{http_code}' -H "x-api-key: $KEY" \
     -H 'Content-Type: application/json' --data-binary @body.json "$url?conv_type_id=ihc_new")

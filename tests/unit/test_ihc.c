@@ -1,6 +1,6 @@
 /*
  * The local IHC engine: golden journeys from real API responses
- * (tests/data/ihc, taken from data/ihc-real/ihc_new), the engine's rules
+ * (tests/data/ihc, taken from tests/data/ihc-real/ihc_new), the engine's rules
  * (one session, restart truncation, empty holder, channel weights), the
  * redistribution example of docs/ihc-api.md §3, invariants on generated
  * journeys, model-file errors, and calibrate → eval on generated API calls.

@@ -1,5 +1,5 @@
 /*
- * The IHC JSON codec against the real API traffic in ../shared/data/ihc-real
+ * The IHC JSON codec against the real API traffic in tests/data/ihc-real
  * (override with $ATTRIB_IHC_REAL): request bodies we build for the real
  * journeys equal the real requests field for field, the parsers read every
  * real request and response, and the writers' output reads back equal.
@@ -17,7 +17,7 @@
 static const char *real_dir(void)
 {
     const char *d = getenv("ATTRIB_IHC_REAL");
-    return d != NULL ? d : "../shared/data/ihc-real";
+    return d != NULL ? d : TOP "/tests/data/ihc-real";
 }
 
 static char *slurp(const char *path, size_t *len)

@@ -25,6 +25,7 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -369,20 +370,39 @@ int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_s
     attrib__enter(ctx);
     int rc = ATTRIB_OK;
     attrib_server *s = NULL;
-    struct sockaddr_in sa;
+    struct sockaddr_storage ss;
+    bool v6 = false;
 
     *out = NULL;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(opts->port);
+    memset(&ss, 0, sizeof(ss));
     const char *addr = opts->bind_addr != NULL ? opts->bind_addr : "127.0.0.1";
-    if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
-        rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: not an IPv4 address: %s", addr);
-        goto done;
+    bool loopback = false;
+    if (strchr(addr, ':') != NULL) {
+        struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)&ss;
+        sa6->sin6_family = AF_INET6;
+        sa6->sin6_port = htons(opts->port);
+        if (inet_pton(AF_INET6, addr, &sa6->sin6_addr) != 1) {
+            rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: not an IPv6 address: %s", addr);
+            goto done;
+        }
+        v6 = true;
+        loopback = IN6_IS_ADDR_LOOPBACK(&sa6->sin6_addr) ||
+                   (IN6_IS_ADDR_V4MAPPED(&sa6->sin6_addr) && sa6->sin6_addr.s6_addr[12] == 127);
+    } else {
+        struct sockaddr_in *sa4 = (struct sockaddr_in *)&ss;
+        sa4->sin_family = AF_INET;
+        sa4->sin_port = htons(opts->port);
+        if (inet_pton(AF_INET, addr, &sa4->sin_addr) != 1) {
+            rc = attrib__error(ctx, ATTRIB_EINVAL, "serve: not a numeric IPv4 address: %s", addr);
+            goto done;
+        }
+        loopback = (ntohl(sa4->sin_addr.s_addr) >> 24) == 127;
     }
-    if (opts->no_auth && (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
+    if (opts->no_auth && !loopback) {
         rc = attrib__error(ctx, ATTRIB_EINVAL,
-                           "serve: no_auth is only allowed on a loopback address (127.x.x.x)");
+                           "serve: no_auth is only allowed on a loopback address (127.x.x.x, ::1), "
+                           "not %s",
+                           addr);
         goto done;
     }
     if (!opts->no_auth && (opts->api_key == NULL || opts->api_key[0] == '\0')) {
@@ -444,19 +464,19 @@ int attrib_serve_new(attrib_ctx *ctx, const attrib_serve_options *opts, attrib_s
     }
     if (s->max_conns < threads)
         s->max_conns = threads; /* MHD gives each worker max_conns / threads */
-    bool loopback = (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
     s->max_per_ip = opts->max_connections_per_ip != 0 ? opts->max_connections_per_ip
                     : loopback                        ? 0
                                                       : PER_IP_DEFAULT;
-    s->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, on_request, s,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout,
-                            MHD_OPTION_CONNECTION_LIMIT, s->max_conns,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->max_per_ip, MHD_OPTION_END);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | (v6 ? MHD_USE_IPv6 : 0);
+    s->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout, MHD_OPTION_CONNECTION_LIMIT,
+        s->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->max_per_ip, MHD_OPTION_END);
     if (s->d == NULL) {
-        rc = attrib__error(ctx, ATTRIB_EIO, "serve: cannot listen on %s:%u", addr,
-                           (unsigned)opts->port);
+        rc = attrib__error(ctx, ATTRIB_EIO,
+                           v6 ? "serve: cannot listen on [%s]:%u" : "serve: cannot listen on %s:%u",
+                           addr, (unsigned)opts->port);
         goto done;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
