@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PARTS_LOG2 6
 #define PARTS (1u << PARTS_LOG2)
@@ -29,11 +30,13 @@ typedef struct {
 
 typedef struct {
     pthread_mutex_t lock;
-    cost_entry *slot;
+    cost_entry *slot; /* in the index's block until the partition grows */
+    bool owned;       /* slot is an allocation of its own */
     uint64_t cap, count;
 } cost_part;
 
 struct attrib__costidx {
+    cost_entry *block; /* the first tables of all partitions, in one allocation */
     cost_part part[PARTS];
 };
 
@@ -77,21 +80,35 @@ static inline unsigned part_of(uint64_t h1)
     return (unsigned)(h1 >> (64 - PARTS_LOG2));
 }
 
+/* The first slot probed for h1 in a partition of cap slots (the bits of h1
+ * below those that chose the partition, scaled to cap). */
+static inline uint64_t home(uint64_t h1, uint64_t cap)
+{
+    return (uint64_t)(((unsigned __int128)(h1 << PARTS_LOG2) * cap) >> 64);
+}
+
 attrib__costidx *attrib__costidx_new(uint64_t expect)
 {
     attrib__costidx *ix = calloc(1, sizeof(*ix));
     if (ix == NULL)
         return NULL;
-    /* Each partition starts at a load of 3/5 for `expect` rows (grown at 7/10). */
+    /* Each partition starts at a load of 3/5 for `expect` rows (grown at 7/10).
+     * Lookups land anywhere in the table: one block in huge pages where the
+     * system offers them spares most of the TLB misses. */
     uint64_t cap = expect / PARTS * 5 / 3 + 16;
+    size_t bytes = (size_t)(cap * PARTS * sizeof(cost_entry));
+    void *block = NULL;
+    if (posix_memalign(&block, (size_t)2 << 20, bytes) != 0) {
+        free(ix);
+        return NULL;
+    }
+    madvise(block, bytes, MADV_HUGEPAGE); /* advice: without it, small pages */
+    memset(block, 0, bytes);
+    ix->block = block;
     for (unsigned p = 0; p < PARTS; p++) {
         pthread_mutex_init(&ix->part[p].lock, NULL);
         ix->part[p].cap = cap;
-        ix->part[p].slot = calloc(cap, sizeof(cost_entry));
-        if (ix->part[p].slot == NULL) {
-            attrib__costidx_free(ix);
-            return NULL;
-        }
+        ix->part[p].slot = ix->block + (size_t)p * cap;
     }
     return ix;
 }
@@ -102,8 +119,10 @@ void attrib__costidx_free(attrib__costidx *ix)
         return;
     for (unsigned p = 0; p < PARTS; p++) {
         pthread_mutex_destroy(&ix->part[p].lock);
-        free(ix->part[p].slot);
+        if (ix->part[p].owned)
+            free(ix->part[p].slot);
     }
+    free(ix->block);
     free(ix);
 }
 
@@ -111,7 +130,7 @@ void attrib__costidx_free(attrib__costidx *ix)
  * h1 below the partition's pick): its entry, or the empty slot where it goes. */
 static cost_entry *probe(cost_entry *slot, uint64_t cap, uint64_t h1, uint64_t h2)
 {
-    uint64_t i = (uint64_t)(((unsigned __int128)(h1 << PARTS_LOG2) * cap) >> 64);
+    uint64_t i = home(h1, cap);
     for (;;) {
         cost_entry *e = &slot[i];
         if (e->h1 == 0 || (e->h1 == h1 && (e->h2 & H2_MASK) == h2))
@@ -131,8 +150,10 @@ static int part_grow(cost_part *p)
         if (p->slot[i].h1 != 0)
             *probe(slot, cap, p->slot[i].h1, p->slot[i].h2 & H2_MASK) = p->slot[i];
     }
-    free(p->slot);
+    if (p->owned)
+        free(p->slot);
     p->slot = slot;
+    p->owned = true;
     p->cap = cap;
     return ATTRIB_OK;
 }
@@ -141,6 +162,8 @@ static int part_put(cost_part *p, const cost_entry *rows, unsigned n)
 {
     int rc = ATTRIB_OK;
     pthread_mutex_lock(&p->lock);
+    for (unsigned k = 0; k < n; k++)
+        __builtin_prefetch(&p->slot[home(rows[k].h1, p->cap)], 1);
     for (unsigned k = 0; k < n && rc == ATTRIB_OK; k++) {
         if ((p->count + 1) * 10 > p->cap * 7 && (rc = part_grow(p)) != ATTRIB_OK)
             break;
@@ -210,11 +233,23 @@ int attrib__costidx_flush(attrib__costidx_writer *w)
     return rc;
 }
 
-int attrib__costidx_find(const attrib__costidx *ix, const char *id, size_t len,
+attrib__costidx_key attrib__costidx_key_of(const char *id, size_t len)
+{
+    attrib__costidx_key k;
+    hash2(id, len, &k.h1, &k.h2);
+    return k;
+}
+
+void attrib__costidx_prefetch(const attrib__costidx *ix, const attrib__costidx_key *k)
+{
+    const cost_part *p = &ix->part[part_of(k->h1)];
+    __builtin_prefetch(&p->slot[home(k->h1, p->cap)]);
+}
+
+int attrib__costidx_find(const attrib__costidx *ix, const attrib__costidx_key *k,
                          attrib_value *cost)
 {
-    uint64_t h1, h2;
-    hash2(id, len, &h1, &h2);
+    uint64_t h1 = k->h1, h2 = k->h2;
     const cost_part *p = &ix->part[part_of(h1)];
     const cost_entry *e = probe(p->slot, p->cap, h1, h2);
     if (e->h1 == 0)

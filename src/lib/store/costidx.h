@@ -43,8 +43,16 @@ int attrib__costidx_add(attrib__costidx_writer *w, const char *id, size_t len,
 int attrib__costidx_flush(attrib__costidx_writer *w);
 void attrib__costidx_writer_free(attrib__costidx_writer *w);
 
-/* The cost of the row with this id (ATTRIB__COST_*); *cost set with ATTRIB__COST_ONE. */
-int attrib__costidx_find(const attrib__costidx *ix, const char *id, size_t len,
+/* The fingerprint of an id, to look it up. */
+typedef struct {
+    uint64_t h1, h2;
+} attrib__costidx_key;
+attrib__costidx_key attrib__costidx_key_of(const char *id, size_t len);
+/* Start loading the memory a lookup of k reads (lookups of a batch of rows,
+ * each prefetched first, overlap their cache misses). */
+void attrib__costidx_prefetch(const attrib__costidx *ix, const attrib__costidx_key *k);
+/* The cost of the row with this key (ATTRIB__COST_*); *cost set with ATTRIB__COST_ONE. */
+int attrib__costidx_find(const attrib__costidx *ix, const attrib__costidx_key *k,
                          attrib_value *cost);
 
 /* Entries held, and bytes of table allocated. */

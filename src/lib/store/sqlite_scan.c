@@ -186,38 +186,114 @@ done:
 }
 
 /*
- * Deliver the session row v (the current row of ss) with the cost rows of its
- * id looked up in session_costs: one row per cost row, or one without a cost.
+ * Deliver the session row v with the cost rows of its id looked up in
+ * session_costs (look, its id bound): one row per cost row, or one without a cost.
  */
-static int deliver_looked_up(sq_part *p, sqlite3_stmt *ss, sqlite3_stmt *look, attrib_value *v)
+static int deliver_looked_up(sq_part *p, sqlite3_stmt *look, attrib_value *v)
 {
     int rc = ATTRIB_OK, l;
     bool any = false;
-    sqlite3_reset(look);
-    sqlite3_bind_value(look, 1, sqlite3_column_value(ss, 0));
     while ((l = sqlite3_step(look)) == SQLITE_ROW) {
         attrib__sq_column_value(look, 0, &v[ATTRIB_SS_COST]);
         v[ATTRIB_SS_HAS_COST].i = 1;
         any = true;
         rc = p->all->fn(v, p->payload);
         if (rc != ATTRIB_OK)
-            return rc;
+            break;
     }
-    if (l != SQLITE_DONE)
-        return part_fail(p, "reading session_costs");
-    return any ? ATTRIB_OK : p->all->fn(v, p->payload);
+    if (rc == ATTRIB_OK && l != SQLITE_DONE)
+        rc = part_fail(p, "reading session_costs");
+    else if (rc == ATTRIB_OK && !any)
+        rc = p->all->fn(v, p->payload);
+    sqlite3_reset(look);
+    sqlite3_clear_bindings(look);
+    return rc;
+}
+
+#define LOOK_BATCH 32 /* sessions whose cost lookups overlap */
+
+/* Session rows copied out of their statement, so that their lookups in the
+ * cost index (a cache miss each) can be started together. */
+typedef struct {
+    attrib_value v[LOOK_BATCH][ATTRIB_SS_NCOLS];
+    size_t off[LOOK_BATCH][8]; /* where text values start in text */
+    attrib__costidx_key key[LOOK_BATCH];
+    char *text;
+    size_t len, cap;
+    unsigned n;
+} sess_batch;
+
+/* Copy the current row of ss (a text session id) into the batch. */
+static int batch_add(sess_batch *b, sqlite3_stmt *ss)
+{
+    attrib_value *v = b->v[b->n];
+    for (int i = 0; i < 8; i++) {
+        attrib__sq_column_value(ss, i, &v[i]);
+        if (v[i].type != ATTRIB_V_TEXT)
+            continue;
+        if (b->len + v[i].len + 1 > b->cap) {
+            size_t cap = (b->len + v[i].len + 1) * 2 + 4096;
+            char *t = realloc(b->text, cap);
+            if (t == NULL)
+                return ATTRIB_ENOMEM;
+            b->text = t;
+            b->cap = cap;
+        }
+        memcpy(b->text + b->len, v[i].s, v[i].len);
+        b->text[b->len + v[i].len] = '\0';
+        b->off[b->n][i] = b->len;
+        b->len += v[i].len + 1;
+    }
+    attrib__sq_column_value(ss, 8, &v[ATTRIB_SS_ROWID]);
+    v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
+    v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
+    b->n++;
+    return ATTRIB_OK;
+}
+
+/* Look up the costs of the batch's sessions and deliver them, in order. */
+static int batch_flush(sq_part *p, sess_batch *b, sqlite3_stmt *look)
+{
+    const attrib__costidx *costs = p->all->costs;
+    int rc = ATTRIB_OK;
+    for (unsigned r = 0; r < b->n; r++) {
+        attrib_value *v = b->v[r];
+        for (int i = 0; i < 8; i++) {
+            if (v[i].type == ATTRIB_V_TEXT)
+                v[i].s = b->text + b->off[r][i];
+        }
+        b->key[r] = attrib__costidx_key_of(v[0].s, v[0].len);
+        attrib__costidx_prefetch(costs, &b->key[r]);
+    }
+    for (unsigned r = 0; r < b->n && rc == ATTRIB_OK; r++) {
+        attrib_value *v = b->v[r];
+        int found = attrib__costidx_find(costs, &b->key[r], &v[ATTRIB_SS_COST]);
+        if (found == ATTRIB__COST_MANY) {
+            sqlite3_bind_text(look, 1, v[0].s, (int)v[0].len, SQLITE_STATIC);
+            rc = deliver_looked_up(p, look, v);
+        } else {
+            v[ATTRIB_SS_HAS_COST].i = found == ATTRIB__COST_ONE;
+            rc = p->all->fn(v, p->payload);
+        }
+    }
+    b->n = 0;
+    b->len = 0;
+    return rc;
 }
 
 /* This part's sessions, each cost found in the cost index. */
 static int hash_part(sq_part *p)
 {
     sq_store *s = p->all->s;
-    const attrib__costidx *costs = p->all->costs;
     sqlite3_stmt *ss = NULL, *look = NULL;
+    sess_batch *b = calloc(1, sizeof(*b));
     int rc = ATTRIB_OK;
     uint64_t k = 0;
-    attrib_value v[ATTRIB_SS_NCOLS];
     char sql[320];
+    if (b == NULL) {
+        rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
     snprintf(sql, sizeof(sql),
              "SELECT session_id, user_id, event_date, event_time, channel_name, "
              "holder_engagement, closer_engagement, impression_interaction, %s "
@@ -246,25 +322,33 @@ static int hash_part(sq_part *p)
             rc = PART_STOPPED;
             goto done;
         }
+        if (sqlite3_column_type(ss, 0) == SQLITE_TEXT) {
+            if (batch_add(b, ss) != ATTRIB_OK) {
+                rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
+                goto done;
+            }
+            if (b->n == LOOK_BATCH && (rc = batch_flush(p, b, look)) != ATTRIB_OK)
+                goto done;
+            continue;
+        }
+        /* An id that is not text: the rows before it, then it, looked up in the table. */
+        attrib_value v[ATTRIB_SS_NCOLS];
+        if ((rc = batch_flush(p, b, look)) != ATTRIB_OK)
+            goto done;
         for (int i = 0; i < 8; i++)
             attrib__sq_column_value(ss, i, &v[i]);
         attrib__sq_column_value(ss, 8, &v[ATTRIB_SS_ROWID]);
         v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
         v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
-        const attrib_value *id = &v[ATTRIB_SS_SESSION_ID];
-        int found = ATTRIB__COST_MANY; /* an id that is not text: the table answers */
-        if (sqlite3_column_type(ss, 0) == SQLITE_TEXT)
-            found = attrib__costidx_find(costs, id->s, id->len, &v[ATTRIB_SS_COST]);
-        if (found == ATTRIB__COST_MANY) {
-            rc = deliver_looked_up(p, ss, look, v);
-        } else {
-            v[ATTRIB_SS_HAS_COST].i = found == ATTRIB__COST_ONE;
-            rc = p->all->fn(v, p->payload);
-        }
-        if (rc != ATTRIB_OK)
+        sqlite3_bind_value(look, 1, sqlite3_column_value(ss, 0));
+        if ((rc = deliver_looked_up(p, look, v)) != ATTRIB_OK)
             goto done;
     }
+    rc = batch_flush(p, b, look);
 done:
+    if (b != NULL)
+        free(b->text);
+    free(b);
     sqlite3_finalize(ss);
     sqlite3_finalize(look);
     return rc;
