@@ -32,7 +32,7 @@ typedef struct {
     pthread_mutex_t lock;
     cost_entry *slot; /* in the index's block until the partition grows */
     bool owned;       /* slot is an allocation of its own */
-    uint64_t cap, count;
+    uint64_t cap, count, shared;
 } cost_part;
 
 struct attrib__costidx {
@@ -172,6 +172,7 @@ static int part_put(cost_part *p, const cost_entry *rows, unsigned n)
             *e = rows[k];
             p->count++;
         } else {
+            p->shared += (e->h2 & F_MANY) == 0;
             e->h2 |= F_MANY; /* the same fingerprint twice: the table decides */
         }
     }
@@ -268,6 +269,14 @@ int attrib__costidx_find(const attrib__costidx *ix, const attrib__costidx_key *k
         break;
     }
     return ATTRIB__COST_ONE;
+}
+
+uint64_t attrib__costidx_shared(const attrib__costidx *ix)
+{
+    uint64_t n = 0;
+    for (unsigned p = 0; p < PARTS; p++)
+        n += ix->part[p].shared;
+    return n;
 }
 
 uint64_t attrib__costidx_count(const attrib__costidx *ix)

@@ -55,6 +55,8 @@ void attrib__costidx_prefetch(const attrib__costidx *ix, const attrib__costidx_k
 int attrib__costidx_find(const attrib__costidx *ix, const attrib__costidx_key *k,
                          attrib_value *cost);
 
+/* Entries marked ATTRIB__COST_MANY (fingerprints two or more rows share). */
+uint64_t attrib__costidx_shared(const attrib__costidx *ix);
 /* Entries held, and bytes of table allocated. */
 uint64_t attrib__costidx_count(const attrib__costidx *ix);
 uint64_t attrib__costidx_bytes(const attrib__costidx *ix);
