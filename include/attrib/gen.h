@@ -55,10 +55,10 @@ typedef enum {
 } attrib_gen_layout;
 
 typedef struct {
-    uint64_t sessions;      /* about how many sessions to generate (>= 1) */
-    uint64_t seed;          /* same seed and options, same rows, on any machine */
-    const char *start_date; /* first day, YYYY-MM-DD (NULL = ATTRIB_GEN_START_DATE) */
-    uint32_t days;          /* span in days (0 = ~30 days per million sessions, 7..730) */
+    uint64_t sessions;        /* about how many sessions to generate (>= 1) */
+    uint64_t seed;            /* same seed and options, same rows, on any machine */
+    const char *start_date;   /* first day, YYYY-MM-DD (NULL = ATTRIB_GEN_START_DATE) */
+    uint32_t days;            /* span in days (0 = ~30 days per million sessions, 7..730) */
     attrib_gen_layout layout; /* row order written by attrib_gen_store (attrib_gen_run: time) */
 } attrib_gen_options;
 

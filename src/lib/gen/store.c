@@ -58,10 +58,15 @@ typedef struct {
 
 /* The staging tables of the sorted and shuffled layouts: the input columns
  * and a sort key k. */
-static const char *const stage_session_cols[] = {
-    "session_id",   "user_id",           "event_date",        "event_time",
-    "channel_name", "holder_engagement", "closer_engagement", "impression_interaction",
-    "k"};
+static const char *const stage_session_cols[] = {"session_id",
+                                                 "user_id",
+                                                 "event_date",
+                                                 "event_time",
+                                                 "channel_name",
+                                                 "holder_engagement",
+                                                 "closer_engagement",
+                                                 "impression_interaction",
+                                                 "k"};
 static const attrib_col_kind stage_session_kinds[] = {
     ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_TEXT, ATTRIB_COL_TEXT,
     ATTRIB_COL_INT,  ATTRIB_COL_INT,  ATTRIB_COL_INT,  ATTRIB_COL_INT};
@@ -77,8 +82,8 @@ static const attrib_table stage_conversions = {"attrib_gen_stage_c", stage_conve
 static const char *const stage_cost_cols[] = {"session_id", "cost", "k"};
 static const attrib_col_kind stage_cost_kinds[] = {ATTRIB_COL_TEXT, ATTRIB_COL_REAL,
                                                    ATTRIB_COL_INT};
-static const attrib_table stage_costs = {"attrib_gen_stage_k", stage_cost_cols, stage_cost_kinds,
-                                         3, 0};
+static const attrib_table stage_costs = {"attrib_gen_stage_k", stage_cost_cols, stage_cost_kinds, 3,
+                                         0};
 
 static const char stage_create[] =
     "CREATE TEMP TABLE attrib_gen_stage_s (session_id text, user_id text, event_date text,"
@@ -142,20 +147,18 @@ static const char *copy(char *dst, size_t size, const char *src)
 
 static int flush_sessions(loader *l)
 {
-    const attrib_table *t = l->layout == ATTRIB_GEN_LAYOUT_TIME ? &attrib__table_sessions
-                                                                 : &stage_sessions;
-    int rc = l->ns > 0 ? l->st->ops->insert(l->st->impl, t, ATTRIB_CONFLICT_FAIL, l->sv, l->ns)
-                       : 0;
+    const attrib_table *t =
+        l->layout == ATTRIB_GEN_LAYOUT_TIME ? &attrib__table_sessions : &stage_sessions;
+    int rc = l->ns > 0 ? l->st->ops->insert(l->st->impl, t, ATTRIB_CONFLICT_FAIL, l->sv, l->ns) : 0;
     l->ns = 0;
     return rc;
 }
 
 static int flush_conversions(loader *l)
 {
-    const attrib_table *t = l->layout == ATTRIB_GEN_LAYOUT_TIME ? &attrib__table_conversions
-                                                                 : &stage_conversions;
-    int rc = l->nc > 0 ? l->st->ops->insert(l->st->impl, t, ATTRIB_CONFLICT_FAIL, l->cv, l->nc)
-                       : 0;
+    const attrib_table *t =
+        l->layout == ATTRIB_GEN_LAYOUT_TIME ? &attrib__table_conversions : &stage_conversions;
+    int rc = l->nc > 0 ? l->st->ops->insert(l->st->impl, t, ATTRIB_CONFLICT_FAIL, l->cv, l->nc) : 0;
     l->nc = 0;
     return rc;
 }
@@ -164,8 +167,7 @@ static int flush_costs(loader *l)
 {
     const attrib_table *t =
         l->layout == ATTRIB_GEN_LAYOUT_TIME ? &attrib__table_costs : &stage_costs;
-    int rc = l->nk > 0 ? l->st->ops->insert(l->st->impl, t, ATTRIB_CONFLICT_FAIL, l->kv, l->nk)
-                       : 0;
+    int rc = l->nk > 0 ? l->st->ops->insert(l->st->impl, t, ATTRIB_CONFLICT_FAIL, l->kv, l->nk) : 0;
     l->nk = 0;
     return rc;
 }

@@ -335,13 +335,26 @@ static size_t unescape(char *f, size_t n)
         if (c == '\\' && i + 1 < n) {
             c = f[++i];
             switch (c) {
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case 'v': c = '\v'; break;
-            default: break; /* \\ and anything else: the character itself */
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'v':
+                c = '\v';
+                break;
+            default:
+                break; /* \\ and anything else: the character itself */
             }
         }
         f[o++] = c;
@@ -1038,17 +1051,17 @@ static int pg_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn
 }
 
 #define SESSIONS_SELECT                                                                            \
-    "SELECT s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "                \
-    "s.holder_engagement, s.closer_engagement, s.impression_interaction, c.cost, "                \
-    "(c.session_id IS NOT NULL)::int, NULL::bigint FROM session_sources s "                       \
+    "SELECT s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "                 \
+    "s.holder_engagement, s.closer_engagement, s.impression_interaction, c.cost, "                 \
+    "(c.session_id IS NOT NULL)::int, NULL::bigint FROM session_sources s "                        \
     "LEFT JOIN session_costs c ON c.session_id = s.session_id"
 
 /* The full scan joined here: session_costs into a cost index, then the sessions. */
 typedef struct {
     attrib__costidx *costs;
     attrib__costidx_writer *w;
-    bool odd;          /* an id or a cost the index does not keep */
-    attrib_row_fn fn;  /* the caller's */
+    bool odd;         /* an id or a cost the index does not keep */
+    attrib_row_fn fn; /* the caller's */
     void *payload;
 } pg_join;
 

@@ -96,10 +96,9 @@ static void *cost_part(void *arg)
         goto done;
     }
     if (sqlite3_prepare_v2(p->db,
-                           s->costs_rowid
-                               ? "SELECT session_id, cost FROM session_costs "
-                                 "WHERE rowid BETWEEN ?1 AND ?2"
-                               : "SELECT session_id, cost FROM session_costs",
+                           s->costs_rowid ? "SELECT session_id, cost FROM session_costs "
+                                            "WHERE rowid BETWEEN ?1 AND ?2"
+                                          : "SELECT session_id, cost FROM session_costs",
                            -1, &st, NULL) != SQLITE_OK) {
         p->rc = part_fail(p, "reading session_costs");
         goto done;
@@ -478,8 +477,8 @@ int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const
     if (rc != ATTRIB_OK)
         goto done;
     /* The cost index, sized by the rowid span (an upper bound of the rows). */
-    all->costs = attrib__costidx_new(s->costs_rowid && chi >= clo ? (uint64_t)(chi - clo) + 1
-                                                                  : 65536);
+    all->costs =
+        attrib__costidx_new(s->costs_rowid && chi >= clo ? (uint64_t)(chi - clo) + 1 : 65536);
     if (all->costs == NULL) {
         rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
         goto done;
