@@ -7,7 +7,7 @@
 #   make tsan       the threaded tests under ThreadSanitizer (in build/tsan)
 #   make valgrind   the unit tests under valgrind
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly
-#   make bench      benchmarks (see bench/README.md)
+#   make bench      benchmarks (see bench/README.md); make bench-pg  the same on PostgreSQL
 #   make format     clang-format the tree;  make lint  checks format and banned calls
 
 B       ?= build
@@ -44,7 +44,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embed_models.o
 CLI_OBJ  = $(CLI_SRC:%.c=$(B)/obj/%.o)
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps demo test test-only unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-gen bench-api \
+.PHONY: all deps demo test test-only unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-pg bench-gen bench-api \
         bench-engine bench-models format lint clean
 
 all: $(B)/attrib
@@ -122,6 +122,10 @@ fuzz:
 
 bench: all $(B)/bench/floor
 	@sh bench/run.sh $(B)/attrib
+
+# attrib run on PostgreSQL against its COPY floor (bench/pg_run.sh).
+bench-pg: all
+	@sh bench/pg_run.sh $(B)/attrib
 
 # The generator alone: sessions per second and a profile of the data.
 bench-gen: $(B)/bench/gen_bench
