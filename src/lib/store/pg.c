@@ -1068,9 +1068,11 @@ typedef struct {
 static int pg_cost_row(const attrib_value *cols, void *payload)
 {
     pg_join *j = payload;
-    if (cols[0].type != ATTRIB_V_TEXT || cols[1].type == ATTRIB_V_TEXT) {
+    /* After an odd row the server joins instead; the rest of the COPY is read
+     * and dropped (cancelling it would abort the caller's transaction). */
+    if (j->odd || cols[0].type != ATTRIB_V_TEXT || cols[1].type == ATTRIB_V_TEXT) {
         j->odd = true;
-        return ATTRIB__RESTART; /* stops the COPY; the server joins instead */
+        return ATTRIB_OK;
     }
     return attrib__costidx_add(j->w, cols[0].s, cols[0].len, &cols[1]);
 }
@@ -1112,9 +1114,7 @@ static int pg_full_sessions(pg_store *s, attrib_row_fn fn, void *payload)
     }
     rc = run_copy_out(s, "SELECT session_id, cost FROM session_costs", 2, pg_cost_row, &j,
                       "reading session_costs");
-    if (rc == ATTRIB__RESTART && j.odd) {
-        rc = ATTRIB_OK; /* the COPY was stopped on purpose */
-    } else if (rc == ATTRIB_OK) {
+    if (rc == ATTRIB_OK) {
         rc = attrib__costidx_flush(j.w) != ATTRIB_OK ? oom(s) : ATTRIB_OK;
         j.odd = j.odd || attrib__costidx_shared(j.costs) > 0;
     } else if (rc == ATTRIB_ENOMEM) {
