@@ -9,7 +9,7 @@
 #   make tsan       the threaded tests under ThreadSanitizer (in build/tsan)
 #   make valgrind   the unit tests under valgrind
 #   make fuzz       build the libFuzzer targets (clang) and run each briefly
-#   make bench      benchmarks (see bench/README.md)
+#   make bench      benchmarks (see bench/README.md); make bench-pg  the same on PostgreSQL
 #   make format     clang-format the tree;  make lint  checks format and banned calls
 #   make install    PREFIX=/usr/local DESTDIR=: attrib, libattrib (.a and .so),
 #                   headers, attrib.pc, attrib(1), bash/zsh completion; make uninstall
@@ -66,7 +66,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 INSTALL     ?= install
 
-.PHONY: all lib doc deps demo test test-only test-quick install uninstall FORCE unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-gen bench-api \
+.PHONY: all lib doc deps demo test test-only test-quick install uninstall FORCE unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-pg bench-gen bench-api \
         bench-engine bench-models format lint clean
 
 all: $(B)/attrib
@@ -250,6 +250,10 @@ fuzz:
 
 bench: all $(B)/bench/floor
 	@sh bench/run.sh $(B)/attrib
+
+# attrib run on PostgreSQL against its COPY floor (bench/pg_run.sh).
+bench-pg: all
+	@sh bench/pg_run.sh $(B)/attrib
 
 # The generator alone: sessions per second and a profile of the data.
 bench-gen: $(B)/bench/gen_bench

@@ -2,20 +2,26 @@
 # `make bench`: attrib run on generated SQLite datasets against the read floor
 # (SPEC §9). Usage: sh bench/run.sh [path/to/attrib]
 #
-# For each size (1M and 10M sessions; 100M too with BENCH_100M=1):
+# For each size (2M and 10M sessions; 100M too with BENCH_100M=1) and each
+# layout (time, sorted, shuffled: `attrib gen --layout`, the same rows in
+# another order):
 #   1. generate the dataset once into a cache outside the repository
 #      ($ATTRIB_BENCH_DIR, default: bench-data next to the repository), keyed by
-#      size, seed and a checksum of the generator, so later runs reuse it;
+#      size, layout, seed and a checksum of the generator, so later runs reuse it;
 #   2. on a private copy of it (below 50M), run `attrib run` once untimed
-#      (warms the page cache, writes the outputs), then once timed: wall, CPU
-#      (user + sys) and peak RSS;
-#   3. time the floor: bench/floor reads the needed columns of the three input
-#      tables once through the same SQLite build;
-#   4. time a one-day incremental run (the last day of the data);
-# then print the ratios and append a row to bench/results.md.
+#      (warms the page cache, writes the outputs);
+#   3. BENCH_REPS times (default 3), alternating so that both see the same
+#      machine: the floor (bench/floor reads the needed columns of the three
+#      input tables once through the same SQLite build), then `attrib run`
+#      timed (wall, CPU = user + sys, peak RSS), then a one-day incremental
+#      run (the last day of the data);
+# then print the medians, their ratios and the load average seen, and append a
+# row to bench/results.md. The CSV of every layout must be the same bytes:
+# the script stops when it is not.
 #
-# Environment: BENCH_SIZES="N ..." overrides the sizes, BENCH_100M=1 adds
-# 100M (about 50 GB of disk), BENCH_SEED (default 1), ATTRIB_BENCH_DIR.
+# Environment: BENCH_SIZES="N ..." overrides the sizes, BENCH_LAYOUTS="..."
+# the layouts, BENCH_100M=1 adds 100M (about 50 GB of disk), BENCH_REPS,
+# BENCH_SEED (default 1), ATTRIB_BENCH_DIR.
 set -eu
 
 ATTRIB=${1:-build/attrib}
@@ -25,7 +31,9 @@ B=$(dirname "$ATTRIB")
 FLOOR=$B/bench/floor
 DATA=${ATTRIB_BENCH_DIR:-$(dirname "$TOP")/bench-data}
 SEED=${BENCH_SEED:-1}
-SIZES=${BENCH_SIZES:-"1000000 10000000"}
+SIZES=${BENCH_SIZES:-"2000000 10000000"}
+LAYOUTS=${BENCH_LAYOUTS:-"time sorted shuffled"}
+REPS=${BENCH_REPS:-3}
 if [ "${BENCH_100M:-0}" = 1 ]; then SIZES="$SIZES 100000000"; fi
 RESULTS=$TOP/bench/results.md
 START=2023-01-01
@@ -39,7 +47,7 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 
 # The rows depend on the generator only (the store sink just writes them;
 # `attrib run` adds any index a newer schema wants).
-GENSUM=$(cksum <"$TOP/src/lib/gen/gen.c" | cut -d' ' -f1)
+GENSUM=$(cat "$TOP/src/lib/gen/gen.c" "$TOP/src/lib/gen/store.c" | cksum | cut -d' ' -f1)
 COMMIT=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$COMMIT" != unknown ] && [ -n "$(cd "$TOP" && git status --porcelain -- src include 2>/dev/null)" ]; then
     COMMIT="$COMMIT+dirty"
@@ -71,7 +79,7 @@ span_days() {
     awk -v n="$1" 'BEGIN { d = int(n / 33334); if (d < 7) d = 7; if (d > 730) d = 730; print d }'
 }
 
-HEADER="| date | machine | commit | sessions | gen | run wall | run CPU | peak RSS MB | sessions/s | conversions/s | read | attribute | write | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall | 1-day / run |"
+HEADER="| date | machine | commit | sessions | layout | gen | run wall | run CPU | peak RSS MB | sessions/s | conversions/s | read | attribute | write | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall | 1-day / run | load |"
 if [ ! -f "$RESULTS" ]; then
     {
         echo "# Benchmark results"
@@ -82,11 +90,13 @@ fi
 if ! grep -qF "$HEADER" "$RESULTS"; then
     {
         echo
+        echo "Medians of BENCH_REPS runs, run and floor alternating; layout: the row order"
+        echo "of \`attrib gen --layout\`; load: the 1-minute load average before and after."
         echo "Read / attribute / write: the run's own split (--summary-json: read_seconds,"
         echo "model_seconds, write_seconds); sessions/s and conversions/s over the run's wall time."
         echo
         echo "$HEADER"
-        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     } >>"$RESULTS"
 fi
 
@@ -95,61 +105,96 @@ json_num() {
     sed -n "s/^ *\"$2\": *\([0-9.eE+-]*\),*$/\1/p" "$1" | head -n 1
 }
 
+# median FILE COLUMN: the median of a column of numbers.
+median() {
+    awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'; }
+
 echo "bench: data in $DATA, results appended to bench/results.md"
 for n in $SIZES; do
     days=$(span_days "$n")
-    db=$DATA/gen-$n-s$SEED-$GENSUM.db
-    gen_s=cached
-    if [ ! -f "$db" ]; then
-        echo "bench: generating $n sessions into $db ..."
-        rm -f "$db.tmp" "$db.tmp-journal"
-        timed "$TMP/gen" "$ATTRIB" -q --db "$db.tmp" gen --sessions "$n" --seed "$SEED" \
-            --start-date "$START" --days "$days"
-        mv "$db.tmp" "$db"
-        gen_s=$(cut -d' ' -f1 "$TMP/gen")
-    fi
     last_day=$(date -u -d "$START + $((days - 1)) days" +%Y-%m-%d)
-
-    # Runs write their outputs into the database: work on a private copy so
-    # that benchmarks of several checkouts sharing the cache do not meet
-    # (in place from 50M on, to spare the disk).
-    work=$db
-    if [ "$n" -lt 50000000 ]; then
-        work=$TMP/work.db
-        cp "$db" "$work"
-    fi
-    "$ATTRIB" -q --db "$work" run --out "$TMP/warm.csv"
-    timed "$TMP/run" "$ATTRIB" -q --db "$work" run --out "$TMP/run.csv" --summary-json "$TMP/run.json"
-    "$FLOOR" "$work" >"$TMP/floor.out"
-    timed "$TMP/day" "$ATTRIB" -q --db "$work" run --start-date "$last_day" --end-date "$last_day" \
-        --out "$TMP/day.csv"
-    [ "$work" = "$db" ] || rm -f "$work"
-
-    read -r run_wall run_user run_sys run_rss <"$TMP/run"
-    read -r day_wall _ _ _ <"$TMP/day"
-    floor_wall=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "s" && $(i + 2) == "wall,") print $i }' "$TMP/floor.out")
-    floor_cpu=$(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "s" && $(i + 2) == "CPU") print $i }' "$TMP/floor.out")
-    sess=$(json_num "$TMP/run.json" sessions_read)
-    convs=$(json_num "$TMP/run.json" conversions_selected)
-    t_read=$(json_num "$TMP/run.json" read_seconds)
-    t_model=$(json_num "$TMP/run.json" model_seconds)
-    t_write=$(json_num "$TMP/run.json" write_seconds)
-    awk -v n="$n" -v rw="$run_wall" -v ru="$run_user" -v rs="$run_sys" -v rss="$run_rss" \
-        -v fw="$floor_wall" -v fc="$floor_cpu" -v dw="$day_wall" -v d="$last_day" -v g="$gen_s" \
-        -v sess="$sess" -v convs="$convs" -v tr="$t_read" -v tm="$t_model" -v tw="$t_write" \
-        -v date="$NOW" -v mach="$MACHINE" -v commit="$COMMIT" -v results="$RESULTS" 'BEGIN {
-        cpu = ru + rs
-        printf "| %s | %s | %s | %d | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.2f | %.3f (%.2f%%) | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% |\n",
-            date, mach, commit, n, g, rw, cpu, rss / 1024, sess / rw, convs / rw, tr, tm,
-            100 * tm / rw, tw, fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), dw,
-            100 * dw / rw >>results
-        printf "%d sessions (%s): run %.2f s wall, %.2f s CPU, %.0f MB peak RSS, %.0f sessions/s, %.0f conversions/s\n",
-            n, (g == "cached" ? "dataset cached" : "generated in " g " s"), rw, cpu, rss / 1024,
-            sess / rw, convs / rw
-        printf "  split: read %.2f s, attribution %.3f s (%.2f%% of the run), write %.2f s\n",
-            tr, tm, 100 * tm / rw, tw
-        printf "  floor %.2f s wall, %.2f s CPU; run/floor %.2fx wall, %.2fx CPU\n",
-            fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0)
-        printf "  one day (%s): %.2f s = %.1f%% of a full run\n", d, dw, (rw > 0 ? 100 * dw / rw : 0)
-    }'
+    rm -f "$TMP/first.csv"
+    for layout in $LAYOUTS; do
+        db=$DATA/gen-$n-$layout-s$SEED-$GENSUM.db
+        gen_s=cached
+        if [ ! -f "$db" ]; then
+            echo "bench: generating $n sessions ($layout) into $db ..."
+            rm -f "$db.tmp" "$db.tmp-journal"
+            timed "$TMP/gen" "$ATTRIB" -q --db "$db.tmp" gen --sessions "$n" --seed "$SEED" \
+                --start-date "$START" --days "$days" --layout "$layout"
+            mv "$db.tmp" "$db"
+            gen_s=$(cut -d' ' -f1 "$TMP/gen")
+        fi
+        # Runs write their outputs into the database: work on a private copy so
+        # that benchmarks of several checkouts sharing the cache do not meet
+        # (in place from 50M on, to spare the disk).
+        work=$db
+        if [ "$n" -lt 50000000 ]; then
+            work=$TMP/work.db
+            cp "$db" "$work"
+        fi
+        "$ATTRIB" -q --db "$work" run --out "$TMP/warm.csv"
+        if [ -f "$TMP/first.csv" ]; then
+            cmp -s "$TMP/first.csv" "$TMP/warm.csv" ||
+                { echo "bench: the $layout CSV differs from the first layout's" >&2; exit 1; }
+        else
+            cp "$TMP/warm.csv" "$TMP/first.csv"
+        fi
+        load0=$(load)
+        : >"$TMP/runs"
+        : >"$TMP/floors"
+        : >"$TMP/days"
+        : >"$TMP/splits"
+        i=0
+        while [ "$i" -lt "$REPS" ]; do
+            "$FLOOR" "$work" | awk '{ for (i = 1; i < NF; i++) {
+                if ($(i + 1) == "s" && $(i + 2) == "wall,") w = $i
+                if ($(i + 1) == "s" && $(i + 2) == "CPU") c = $i }
+                print w, c }' >>"$TMP/floors"
+            timed "$TMP/run" "$ATTRIB" -q --db "$work" run --out "$TMP/run.csv" \
+                --summary-json "$TMP/run.json"
+            read -r w u sy rss <"$TMP/run"
+            echo "$w $(awk -v u="$u" -v s="$sy" 'BEGIN { print u + s }') $rss" >>"$TMP/runs"
+            echo "$(json_num "$TMP/run.json" read_seconds) $(json_num "$TMP/run.json" model_seconds) $(json_num "$TMP/run.json" write_seconds)" >>"$TMP/splits"
+            timed "$TMP/day" "$ATTRIB" -q --db "$work" run --start-date "$last_day" \
+                --end-date "$last_day" --out "$TMP/day.csv"
+            cut -d' ' -f1 "$TMP/day" >>"$TMP/days"
+            i=$((i + 1))
+        done
+        load1=$(load)
+        [ "$work" = "$db" ] || rm -f "$work"
+        run_wall=$(median "$TMP/runs" 1)
+        run_cpu=$(median "$TMP/runs" 2)
+        run_rss=$(median "$TMP/runs" 3)
+        floor_wall=$(median "$TMP/floors" 1)
+        floor_cpu=$(median "$TMP/floors" 2)
+        day_wall=$(median "$TMP/days" 1)
+        t_read=$(median "$TMP/splits" 1)
+        t_model=$(median "$TMP/splits" 2)
+        t_write=$(median "$TMP/splits" 3)
+        sess=$(json_num "$TMP/run.json" sessions_read)
+        convs=$(json_num "$TMP/run.json" conversions_selected)
+        awk -v n="$n" -v lay="$layout" -v rw="$run_wall" -v cpu="$run_cpu" -v rss="$run_rss" \
+            -v fw="$floor_wall" -v fc="$floor_cpu" -v dw="$day_wall" -v d="$last_day" -v g="$gen_s" \
+            -v sess="$sess" -v convs="$convs" -v tr="$t_read" -v tm="$t_model" -v tw="$t_write" \
+            -v reps="$REPS" -v l0="$load0" -v l1="$load1" \
+            -v date="$NOW" -v mach="$MACHINE" -v commit="$COMMIT" -v results="$RESULTS" 'BEGIN {
+            printf "| %s | %s | %s | %d | %s | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.2f | %.3f (%.2f%%) | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %s-%s |\n",
+                date, mach, commit, n, lay, g, rw, cpu, rss / 1024, sess / rw, convs / rw, tr, tm,
+                100 * tm / rw, tw, fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), dw,
+                100 * dw / rw, l0, l1 >>results
+            printf "%d sessions, %s layout (%s; medians of %d, load %s-%s): run %.2f s wall, %.2f s CPU, %.0f MB peak RSS, %.0f sessions/s, %.0f conversions/s\n",
+                n, lay, (g == "cached" ? "dataset cached" : "generated in " g " s"), reps, l0, l1,
+                rw, cpu, rss / 1024, sess / rw, convs / rw
+            printf "  split: read %.2f s, attribution %.3f s (%.2f%% of the run), write %.2f s\n",
+                tr, tm, 100 * tm / rw, tw
+            printf "  floor %.2f s wall, %.2f s CPU; run/floor %.2fx wall, %.2fx CPU\n",
+                fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0)
+            printf "  one day (%s): %.2f s = %.1f%% of a full run\n", d, dw, (rw > 0 ? 100 * dw / rw : 0)
+        }'
+    done
 done

@@ -46,16 +46,26 @@ extern "C" {
 /* First day of generated data unless start_date says otherwise. */
 #define ATTRIB_GEN_START_DATE "2023-01-01"
 
+/* The order in which attrib_gen_store writes the rows of each input table
+ * (the rows themselves do not depend on it). */
+typedef enum {
+    ATTRIB_GEN_LAYOUT_TIME = 0, /* event order, as a tracking table fills (ids random) */
+    ATTRIB_GEN_LAYOUT_SORTED,   /* ascending id: a table rebuilt in key order */
+    ATTRIB_GEN_LAYOUT_SHUFFLED, /* a pseudo-random order fixed by the seed */
+} attrib_gen_layout;
+
 typedef struct {
-    uint64_t sessions;      /* about how many sessions to generate (>= 1) */
-    uint64_t seed;          /* same seed and options, same rows, on any machine */
-    const char *start_date; /* first day, YYYY-MM-DD (NULL = ATTRIB_GEN_START_DATE) */
-    uint32_t days;          /* span in days (0 = ~30 days per million sessions, 7..730) */
+    uint64_t sessions;        /* about how many sessions to generate (>= 1) */
+    uint64_t seed;            /* same seed and options, same rows, on any machine */
+    const char *start_date;   /* first day, YYYY-MM-DD (NULL = ATTRIB_GEN_START_DATE) */
+    uint32_t days;            /* span in days (0 = ~30 days per million sessions, 7..730) */
+    attrib_gen_layout layout; /* row order written by attrib_gen_store (attrib_gen_run: time) */
 } attrib_gen_options;
 
 #define ATTRIB_GEN_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        .sessions = 100000, .seed = 1, .start_date = ATTRIB_GEN_START_DATE, .days = 0              \
+        .sessions = 100000, .seed = 1, .start_date = ATTRIB_GEN_START_DATE, .days = 0,             \
+        .layout = ATTRIB_GEN_LAYOUT_TIME                                                           \
     }
 
 /* Rows as the input tables hold them; strings borrowed for the call only. */
@@ -76,8 +86,7 @@ typedef struct {
 } attrib_gen_cost;
 
 /* Where rows go. Each callback returns 0 or a negative code to stop.
- * Sessions and costs arrive in ascending session_id order and conversions in
- * ascending conv_id order (sorted ids insert fast into B-trees). */
+ * Rows arrive in time order; their ids are random (in no order). */
 typedef struct {
     int (*session)(const attrib_gen_session *row, void *payload);
     int (*conversion)(const attrib_gen_conversion *row, void *payload);

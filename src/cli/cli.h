@@ -67,6 +67,7 @@ typedef enum {
     CLI_F_seed,
     CLI_F_gen_start,
     CLI_F_gen_days,
+    CLI_F_gen_layout,
     CLI_F_requests,
     CLI_F_responses,
     CLI_F_split,
@@ -149,6 +150,7 @@ typedef struct {
     uint64_t seed;
     const char *gen_start;
     uint64_t gen_days;
+    const char *gen_layout; /* time | sorted | shuffled */
     /* eval / calibrate */
     const char *requests, *responses; /* recorded API calls (or audit_dir below) */
     const char *split;                /* all | train | holdout */

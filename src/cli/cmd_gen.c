@@ -34,6 +34,17 @@ int cmd_gen(cli_config *cfg)
     if (cfg->gen_days > 36500)
         return cli_error_usage("--days %llu is too large (at most 36500)",
                                (unsigned long long)cfg->gen_days);
+    if (CLI_IS_SET(cfg, gen_layout)) {
+        if (strcmp(cfg->gen_layout, "time") == 0)
+            o.layout = ATTRIB_GEN_LAYOUT_TIME;
+        else if (strcmp(cfg->gen_layout, "sorted") == 0)
+            o.layout = ATTRIB_GEN_LAYOUT_SORTED;
+        else if (strcmp(cfg->gen_layout, "shuffled") == 0)
+            o.layout = ATTRIB_GEN_LAYOUT_SHUFFLED;
+        else
+            return cli_error_usage("--layout must be time, sorted or shuffled, not '%s'",
+                                   cfg->gen_layout);
+    }
     if (CLI_IS_SET(cfg, sessions))
         o.sessions = cfg->sessions;
     if (CLI_IS_SET(cfg, seed))

@@ -59,6 +59,10 @@ static const cli_opt opts_gen[] = {
     CLI_OPT_D("days", 0, OPT_UINT, gen_days, "N",
               "days spanned (0 = ~30 per million sessions, 7..730)",
               CLI_DEFAULT_LIB(&gen_defaults.days)),
+    CLI_OPT_D("layout", 0, OPT_STRING, gen_layout, "time|sorted|shuffled",
+              "row order of the tables: event time (ids random), ascending id, or "
+              "shuffled by the seed; the rows are the same",
+              CLI_DEFAULT("time")),
     CLI_OPT("force", 0, OPT_FLAG, force, NULL,
             "replace existing input data (and empty the attribution and report tables)"),
     CLI_OPT_END,

@@ -33,6 +33,40 @@ eq "$(dump_inputs b.db | cksum)" "$(dump_inputs a.db | cksum)" "same seed, same 
 expect_exit 0 "$ATTRIB" --db c.db gen -q --sessions 3000 --seed 6 --start-date 2024-03-01 --days 10
 [ "$(dump_inputs c.db | cksum)" != "$(dump_inputs a.db | cksum)" ] || fail "another seed gave the same rows"
 
+# --layout: the same rows in another order (time: event order; sorted: id
+# order; shuffled: neither), and byte-identical CSVs from `run`.
+# next_lower DB EXPR: rows whose EXPR is below the previous row's (by rowid).
+next_lower() {
+    q "$1" "SELECT count(*) FROM session_sources a JOIN session_sources b ON b.rowid = a.rowid + 1
+        WHERE $2"
+}
+for layout in sorted shuffled; do
+    expect_exit 0 "$ATTRIB" --db "l-$layout.db" gen -q --sessions 3000 --seed 5 \
+        --start-date 2024-03-01 --days 10 --layout "$layout"
+    eq "$(dump_inputs "l-$layout.db" | cksum)" "$(dump_inputs b.db | cksum)" "$layout: same rows"
+done
+eq "$(next_lower b.db "b.event_date || b.event_time < a.event_date || a.event_time")" 0 \
+    "time layout in event order"
+[ "$(next_lower b.db "b.session_id < a.session_id")" -gt 100 ] || fail "time layout in id order"
+eq "$(next_lower l-sorted.db "b.session_id < a.session_id")" 0 "sorted layout in id order"
+eq "$(q l-sorted.db "SELECT count(*) FROM session_costs a JOIN session_costs b ON b.rowid = a.rowid + 1
+    WHERE b.session_id < a.session_id")" 0 "sorted layout: costs in id order"
+[ "$(next_lower l-shuffled.db "b.session_id < a.session_id")" -gt 100 ] || fail "shuffled in id order"
+[ "$(next_lower l-shuffled.db "b.event_date || b.event_time < a.event_date || a.event_time")" -gt 100 ] ||
+    fail "shuffled in time order"
+expect_exit 0 "$ATTRIB" --db l-shuffled2.db gen -q --sessions 3000 --seed 5 \
+    --start-date 2024-03-01 --days 10 --layout shuffled
+eq "$(q l-shuffled2.db "SELECT group_concat(session_id) FROM session_sources")" \
+    "$(q l-shuffled.db "SELECT group_concat(session_id) FROM session_sources")" "shuffled: same order for a seed"
+cp b.db l-time.db
+for layout in time sorted shuffled; do
+    expect_exit 0 "$ATTRIB" --db "l-$layout.db" run -q --out "l-$layout.csv"
+done
+cmp -s l-time.csv l-sorted.csv || fail "CSV of the sorted layout differs from the time layout's"
+cmp -s l-time.csv l-shuffled.csv || fail "CSV of the shuffled layout differs from the time layout's"
+expect_exit 2 "$ATTRIB" --db l-bad.db gen -q --sessions 100 --layout random
+expect_err "--layout must be time, sorted or shuffled, not 'random'"
+
 # Existing input data: refused (usage error), nothing changed; --force replaces it.
 before=$(dump_inputs a.db | cksum)
 expect_exit 2 "$ATTRIB" --db a.db gen --sessions 100 --seed 9

@@ -48,6 +48,35 @@ INSERT INTO session_costs SELECT * FROM p.session_costs ORDER BY random();" || f
 for th in 1 2; do
     eq "$(outputs r.db $th)" "$ref" "shuffled tables with $th threads vs sorted with 1"
 done
+# Every cost row counted once, sessions without one count 0: the report's
+# costs are SQL's own join sums.
+costs_sql() {
+    q "$1" "SELECT s.channel_name, s.event_date, printf('%.4f', sum(coalesce(c.cost, 0)))
+        FROM session_sources s LEFT JOIN session_costs c USING (session_id)
+        GROUP BY 1, 2 ORDER BY 1, 2"
+}
+costs_report() {
+    q "$1" "SELECT channel_name, date, printf('%.4f', cost) FROM channel_reporting ORDER BY 1, 2"
+}
+eq "$(costs_report r.db)" "$(costs_sql r.db)" "report costs are the join's sums"
+# A cost row of no session is ignored; a session_costs without a key holding
+# one id twice is joined as SQL joins it (the session counted once per row).
+rm -f d.db
+expect_exit 0 "$ATTRIB" --db d.db init -q
+sqlite3 -batch d.db "DROP TABLE session_costs; CREATE TABLE session_costs (session_id text, cost real);
+ATTACH 'r.db' AS r;
+INSERT INTO session_sources SELECT * FROM r.session_sources;
+INSERT INTO conversions SELECT * FROM r.conversions;
+INSERT INTO session_costs SELECT * FROM r.session_costs;
+INSERT INTO session_costs VALUES ('no such session', 1e9);
+INSERT INTO session_costs SELECT c.session_id, 0.5 FROM session_costs c JOIN session_sources s
+    USING (session_id) WHERE s.user_id NOT IN (SELECT user_id FROM conversions) LIMIT 1;" ||
+    fail "costs without a key"
+for th in 1 2; do
+    expect_exit 0 "$ATTRIB" --db d.db run -q --threads "$th" --out "d-$th.csv"
+    eq "$(costs_report d.db)" "$(costs_sql d.db)" "duplicate and orphan cost rows, $th threads"
+done
+cmp -s d-1.csv d-2.csv || fail "duplicate cost rows: 2 threads differ from 1"
 
 # Costs in id order but for one row moved to the end: the order breaks only
 # where the last slice verifies it, after rows went out; the scan must start

@@ -9,13 +9,10 @@
  * mean journey duration: ~1e5 users, a few MB, at 100M sessions over two
  * years), never by the size of the dataset.
  *
- * Ids are 64 lowercase hex digits. The first 16 digits of a session id are
- * slot * stride + random offset, where slot is the emission sequence number
- * and stride = 2^64 / capacity: ids look random yet ascend strictly in
- * emission order, so sinks insert them sequentially. A conversion is emitted
- * right after its converting session and takes its prefix from that
- * session's slot (with a fresh offset), so conversion ids ascend too. User ids
- * are fully random (256 bits; not correlated with session ids).
+ * Ids are 64 lowercase hex digits, 256 random bits each (session,
+ * conversion and user ids alike), as a real shop's tables hold them: rows
+ * come out in time order, their ids in no order at all. At most `cap`
+ * sessions are emitted (25% over the request).
  *
  * The span starts with a warm-up (users who arrived before start_date; their
  * earlier sessions are not emitted) so the first days look like the others.
@@ -99,7 +96,6 @@ typedef struct {
 
 typedef struct {
     attrib_rng rng;   /* arrivals and user seeds */
-    uint64_t stride;  /* 2^64 / capacity: width of one id slot */
     uint64_t slot;    /* sequence number of the next emitted session */
     uint64_t cap;     /* most sessions emitted (ids must not overflow) */
     int64_t t0, t1;   /* the span: [t0, t1) in seconds */
@@ -208,11 +204,10 @@ static void hex64(char *out, uint64_t v)
     }
 }
 
-/* A 64-hex id whose first 16 digits lie in the given slot. */
-static void make_id(const gen_state *g, attrib_rng *r, char out[65], uint64_t slot)
+/* A random 64-hex id. */
+static void make_id(attrib_rng *r, char out[65])
 {
-    hex64(out, slot * g->stride + attrib_rng_below(r, g->stride));
-    for (int i = 1; i < 4; i++)
+    for (int i = 0; i < 4; i++)
         hex64(out + 16 * i, attrib_rng_next(r));
     out[64] = '\0';
 }
@@ -387,7 +382,7 @@ static int emit_conversion(gen_state *g, user *u, const attrib_gen_sink *sink, v
     double revenue = round_cents(det_exp(3.85 + 0.85 * normal12(r)));
     if (revenue < 0.5)
         revenue = 0.5;
-    make_id(g, r, g->cid, g->slot);
+    make_id(r, g->cid);
     int64_t tc = t_session + delay;
     if (tc >= g->t1) /* after the end of the data: not recorded yet */
         return 0;
@@ -443,7 +438,7 @@ static int step_user(attrib_ctx *ctx, gen_state *g, uint32_t ui, int64_t t,
             g->cached_day = day;
         }
         format_time(g->time, t);
-        make_id(g, r, g->sid, g->slot);
+        make_id(r, g->sid);
         attrib_gen_session row = {g->sid,  u->id,  g->date, g->time,
                                   c->name, holder, closer,  impression};
         rc = sink->session != NULL ? sink->session(&row, payload) : 0;
@@ -560,11 +555,10 @@ int attrib_gen_run(attrib_ctx *ctx, const attrib_gen_options *opts, const attrib
     attrib_rng_seed(&g->rng, o.seed);
     init_tables(g);
     /* Arrivals so that the expected number of sessions in the span is the
-     * requested one; ids have 25% of headroom. */
+     * requested one; at most 25% more are emitted. */
     g->per_day =
         (double)o.sessions / sessions_per_arrival(g, o.days, warmup) / (double)(o.days + warmup);
     g->cap = o.sessions + o.sessions / 4 + 1024;
-    g->stride = UINT64_MAX / g->cap;
     g->t0 = (int64_t)day0 * ATTRIB_SECS_PER_DAY;
     g->t1 = g->t0 + (int64_t)o.days * ATTRIB_SECS_PER_DAY;
     g->cached_day = INT32_MIN;

@@ -16,11 +16,13 @@
  *   the target shown without its password; the caller's transaction makes
  *   sure nothing is half-written.
  */
+#include "lib/store/costidx.h"
 #include "lib/store/store.h"
 
 #include "util/buf.h"
 #include "util/ts.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <math.h>
@@ -211,17 +213,18 @@ static int where_clause(pg_store *s, attrib_buf *sql, params *p, const attrib_sc
     return e != 0 || attrib_buf_failed(sql) ? oom(s) : ATTRIB_OK;
 }
 
-/* One column of a result row as the SQLite backend would give it. */
-static int column_value(pg_store *s, const PGresult *res, int col, attrib_value *v)
+/* A value of type `type` (NUL-terminated text of len bytes, or NULL) as the
+ * SQLite backend would give it; `name` is the column's, for messages. */
+static int value_of(pg_store *s, const char *text, size_t len, Oid type, const char *name,
+                    attrib_value *v)
 {
     memset(v, 0, sizeof(*v));
-    if (PQgetisnull(res, 0, col)) {
+    if (text == NULL) {
         v->type = ATTRIB_V_NULL;
         return ATTRIB_OK;
     }
-    const char *text = PQgetvalue(res, 0, col);
     char *end = NULL;
-    switch (PQftype(res, col)) {
+    switch (type) {
     case OID_BOOL:
         v->type = ATTRIB_V_INT;
         v->i = text[0] == 't';
@@ -245,13 +248,20 @@ static int column_value(pg_store *s, const PGresult *res, int col, attrib_value 
     default:
         v->type = ATTRIB_V_TEXT;
         v->s = text;
-        v->len = (size_t)PQgetlength(res, 0, col);
+        v->len = len;
         return ATTRIB_OK;
     }
     if (end == text || *end != '\0' || errno != 0)
         return attrib__error(s->ctx, ATTRIB_EDB, "%s: unreadable number '%.40s' in column %s",
-                             s->disp, text, PQfname(res, col));
+                             s->disp, text, name);
     return ATTRIB_OK;
+}
+
+/* One column of a result row as the SQLite backend would give it. */
+static int column_value(pg_store *s, const PGresult *res, int col, attrib_value *v)
+{
+    return value_of(s, PQgetisnull(res, 0, col) ? NULL : PQgetvalue(res, 0, col),
+                    (size_t)PQgetlength(res, 0, col), PQftype(res, col), PQfname(res, col), v);
 }
 
 /* Stop a running query and swallow what is left of it. */
@@ -314,6 +324,156 @@ static int run_query(pg_store *s, const char *sql, const params *p, int ncols, a
 {
     return run_query_v(s, sql, p != NULL ? p->v : NULL, p != NULL ? p->n : 0, ncols, fn, payload,
                        what);
+}
+
+/* Undo COPY's text escaping of the field f[0..n) in place; its length. */
+static size_t unescape(char *f, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = f[i];
+        if (c == '\\' && i + 1 < n) {
+            c = f[++i];
+            switch (c) {
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'v':
+                c = '\v';
+                break;
+            default:
+                break; /* \\ and anything else: the character itself */
+            }
+        }
+        f[o++] = c;
+    }
+    return o;
+}
+
+/* Stop a COPY TO STDOUT midway: cancel it and swallow what is left. */
+static void copy_out_abandon(pg_store *s)
+{
+    PGcancel *c = PQgetCancel(s->conn);
+    if (c != NULL) {
+        char err[256];
+        PQcancel(c, err, sizeof(err));
+        PQfreeCancel(c);
+    }
+    char *row;
+    int n;
+    while ((n = PQgetCopyData(s->conn, &row, 0)) >= 0)
+        PQfreemem(row);
+    PGresult *res;
+    while ((res = PQgetResult(s->conn)) != NULL)
+        PQclear(res);
+}
+
+/*
+ * Run a query without parameters through COPY (query) TO STDOUT and stream its
+ * rows (ncols values each, typed as the query's columns) to fn. Rows come in
+ * COPY's text format, a buffer per row with no per-value bookkeeping: for a
+ * full scan about twice as fast as single-row mode (bench/README.md).
+ */
+static int run_copy_out(pg_store *s, const char *sql, int ncols, attrib_row_fn fn, void *payload,
+                        const char *what)
+{
+    attrib_value vals[16];
+    Oid types[16];
+    char names[16][64];
+    attrib_buf copy = ATTRIB_BUF_INIT(0);
+    PGresult *res = NULL;
+    int rc = ATTRIB_OK;
+    assert(ncols <= 16);
+    /* The columns' types, from a description of the query (nothing runs). */
+    res = PQprepare(s->conn, "", sql, 0, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        rc = pg_fail(s, res, what);
+        goto done;
+    }
+    PQclear(res);
+    res = PQdescribePrepared(s->conn, "");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK || PQnfields(res) < ncols) {
+        rc = PQresultStatus(res) != PGRES_COMMAND_OK
+                 ? pg_fail(s, res, what)
+                 : attrib__error(s->ctx, ATTRIB_EDB, "%s: %s: %d columns, expected %d", s->disp,
+                                 what, PQnfields(res), ncols);
+        goto done;
+    }
+    for (int i = 0; i < ncols; i++) {
+        types[i] = PQftype(res, i);
+        snprintf(names[i], sizeof(names[i]), "%s", PQfname(res, i));
+    }
+    PQclear(res);
+    res = NULL;
+    if (attrib_buf_printf(&copy, "COPY (%s) TO STDOUT", sql) != 0) {
+        rc = oom(s);
+        goto done;
+    }
+    res = PQexec(s->conn, attrib_buf_cstr(&copy));
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        rc = pg_fail(s, res, what);
+        goto done;
+    }
+    PQclear(res);
+    res = NULL;
+    for (;;) {
+        char *row = NULL;
+        int n = PQgetCopyData(s->conn, &row, 0);
+        if (n < 0)
+            break;
+        /* Fields separated by tabs, the row ends with a newline; \N is NULL. */
+        char *p = row, *end = row + n;
+        if (end > p && end[-1] == '\n')
+            *--end = '\0';
+        for (int i = 0; i < ncols && rc == ATTRIB_OK; i++) {
+            char *f = p;
+            while (p < end && *p != '\t')
+                p++;
+            if (p == end && i + 1 < ncols) {
+                rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: %s: a row of %d columns, expected %d",
+                                   s->disp, what, i + 1, ncols);
+                break;
+            }
+            *p++ = '\0';
+            size_t len = (size_t)(p - 1 - f);
+            bool null = len == 2 && f[0] == '\\' && f[1] == 'N';
+            if (!null && memchr(f, '\\', len) != NULL) {
+                len = unescape(f, len);
+                f[len] = '\0';
+            }
+            rc = value_of(s, null ? NULL : f, len, types[i], names[i], &vals[i]);
+        }
+        if (rc == ATTRIB_OK)
+            rc = fn(vals, payload);
+        PQfreemem(row);
+        if (rc != ATTRIB_OK) {
+            copy_out_abandon(s);
+            goto done;
+        }
+    }
+    while ((res = PQgetResult(s->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == ATTRIB_OK)
+            rc = pg_fail(s, res, what);
+        PQclear(res);
+    }
+    if (rc == ATTRIB_OK && PQstatus(s->conn) == CONNECTION_BAD)
+        rc = pg_fail(s, NULL, what);
+done:
+    PQclear(res);
+    attrib_buf_free(&copy);
+    return rc;
 }
 
 /* ---- COPY ---- */
@@ -936,15 +1096,99 @@ static int pg_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn
                 "reading conversions");
 }
 
+#define SESSIONS_SELECT                                                                            \
+    "SELECT s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "                 \
+    "s.holder_engagement, s.closer_engagement, s.impression_interaction, c.cost, "                 \
+    "(c.session_id IS NOT NULL)::int, NULL::bigint FROM session_sources s "                        \
+    "LEFT JOIN session_costs c ON c.session_id = s.session_id"
+
+/* The full scan joined here: session_costs into a cost index, then the sessions. */
+typedef struct {
+    attrib__costidx *costs;
+    attrib__costidx_writer *w;
+    bool odd;         /* an id or a cost the index does not keep */
+    attrib_row_fn fn; /* the caller's */
+    void *payload;
+} pg_join;
+
+static int pg_cost_row(const attrib_value *cols, void *payload)
+{
+    pg_join *j = payload;
+    /* After an odd row the server joins instead; the rest of the COPY is read
+     * and dropped (cancelling it would abort the caller's transaction). */
+    if (j->odd || cols[0].type != ATTRIB_V_TEXT || cols[1].type == ATTRIB_V_TEXT) {
+        j->odd = true;
+        return ATTRIB_OK;
+    }
+    return attrib__costidx_add(j->w, cols[0].s, cols[0].len, &cols[1]);
+}
+
+static int pg_session_row(const attrib_value *cols, void *payload)
+{
+    pg_join *j = payload;
+    attrib_value v[ATTRIB_SS_NCOLS];
+    memcpy(v, cols, sizeof(v));
+    /* Only text ids are in the index: any other finds nothing, as the join would. */
+    int found = ATTRIB__COST_NONE;
+    if (v[ATTRIB_SS_SESSION_ID].type == ATTRIB_V_TEXT) {
+        attrib__costidx_key k =
+            attrib__costidx_key_of(v[ATTRIB_SS_SESSION_ID].s, v[ATTRIB_SS_SESSION_ID].len);
+        found = attrib__costidx_find(j->costs, &k, &v[ATTRIB_SS_COST]);
+    }
+    assert(found != ATTRIB__COST_MANY); /* such an index is not used */
+    v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = found == ATTRIB__COST_ONE};
+    return j->fn(v, j->payload);
+}
+
+/*
+ * The full session scan: COPY session_costs into a cost index (costidx.h),
+ * then COPY session_sources, each session's cost looked up here. The server
+ * only scans the two tables (its LEFT JOIN hashes in work_mem and spills to
+ * disk beyond it: 2.3x the COPY floor at 2M sessions, bench/README.md). When
+ * the index cannot answer exactly (ids that are not text, costs that are
+ * text, a fingerprint shared by two cost rows), the server joins.
+ */
+static int pg_full_sessions(pg_store *s, attrib_row_fn fn, void *payload)
+{
+    pg_join j = {.fn = fn, .payload = payload};
+    int rc = ATTRIB_OK;
+    j.costs = attrib__costidx_new(1u << 20);
+    j.w = j.costs != NULL ? attrib__costidx_writer_new(j.costs) : NULL;
+    if (j.w == NULL) {
+        rc = oom(s);
+        goto done;
+    }
+    rc = run_copy_out(s, "SELECT session_id, cost FROM session_costs", 2, pg_cost_row, &j,
+                      "reading session_costs");
+    if (rc == ATTRIB_OK) {
+        rc = attrib__costidx_flush(j.w) != ATTRIB_OK ? oom(s) : ATTRIB_OK;
+        j.odd = j.odd || attrib__costidx_shared(j.costs) > 0;
+    } else if (rc == ATTRIB_ENOMEM) {
+        rc = oom(s);
+    }
+    if (rc != ATTRIB_OK)
+        goto done;
+    if (j.odd)
+        rc = run_copy_out(s, SESSIONS_SELECT, ATTRIB_SS_NCOLS, fn, payload,
+                          "reading session_sources");
+    else
+        rc = run_copy_out(s,
+                          "SELECT session_id, user_id, event_date, event_time, channel_name, "
+                          "holder_engagement, closer_engagement, impression_interaction, "
+                          "NULL::float8, 0, NULL::bigint FROM session_sources",
+                          ATTRIB_SS_NCOLS, pg_session_row, &j, "reading session_sources");
+done:
+    attrib__costidx_writer_free(j.w);
+    attrib__costidx_free(j.costs);
+    return rc;
+}
+
 static int pg_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)
 {
-    return scan(impl,
-                "SELECT s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "
-                "s.holder_engagement, s.closer_engagement, s.impression_interaction, c.cost, "
-                "(c.session_id IS NOT NULL)::int, NULL::bigint FROM session_sources s "
-                "LEFT JOIN session_costs c ON c.session_id = s.session_id",
-                sel, "s.event_date", "s.user_id", NULL, ATTRIB_SS_NCOLS, fn, payload,
-                "reading session_sources");
+    if (sel == NULL)
+        return pg_full_sessions(impl, fn, payload);
+    return scan(impl, SESSIONS_SELECT, sel, "s.event_date", "s.user_id", NULL, ATTRIB_SS_NCOLS, fn,
+                payload, "reading session_sources");
 }
 
 static int pg_scan_attribution(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)

@@ -20,7 +20,6 @@ typedef struct {
     sqlite3_stmt *ins_attr;
     sqlite3_stmt *ins_phase;
     bool acj_index_deferred; /* rebuild attrib_acj_session before COMMIT */
-    bool costs_unsorted;     /* a verified merge found session_costs out of id order */
     unsigned busy_ms;        /* how long a statement waits for another process's lock */
 } sq_store;
 

@@ -3,24 +3,25 @@
  * (scan_sessions_parts of the SQLite backend; contract in store.h).
  *
  * SQLite decodes records on one core per connection, so a full scan is split
- * into rowid slices of session_sources, each read on a read-only connection
- * of its own by a thread of its own; every connection opens its read
- * transaction before any part starts, so all parts see one snapshot.
+ * into rowid slices, each read on a read-only connection of its own by a
+ * thread of its own; every connection opens its read transaction before any
+ * part starts, so all parts see one snapshot.
  *
- * Costs are joined by a merge when session_costs, in rowid order, has
- * strictly ascending text ids (attrib gen and most sorted bulk loads): each
- * part first checks a slice of it (or, once the order is known, verifies it
- * while merging), then reads its sessions in rowid order against a cost
- * cursor started at its first session's id. Sessions out of id order are
- * looked up by index. When the order turns out broken after rows were
- * delivered, the scan returns ATTRIB__RESTART and remembers it
- * (costs_unsorted): the caller discards the rows and calls again, and the
- * parts then read their slices through a LEFT JOIN on the cost index.
- * Without rowids or a database file there is one part on the store's own
- * connection.
+ * Costs are joined by hash, whatever order the tables are stored in: the
+ * parts first read their rowid slices of session_costs into one cost index
+ * (costidx.h: 24 bytes a row, no ids kept), then their slices of
+ * session_sources, each session looked up there. Sessions whose id is not
+ * text, or whose fingerprint several cost rows share, are looked up in the
+ * table itself, one row delivered per cost row as a LEFT JOIN does. When
+ * session_costs holds an id that is not text or a cost that is text (what
+ * the index does not keep), the parts read their slices through a LEFT JOIN
+ * on the cost index instead. Why a hash join: docs/pipeline.md, "Joining
+ * costs". Without rowids or a database file there is one part on the store's
+ * own connection.
  */
 #include "lib/store/sqlite.h"
 
+#include "lib/store/costidx.h"
 #include "lib/store/readahead.h"
 
 #include <assert.h>
@@ -31,39 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* SQLite's BINARY collation: memcmp, then the shorter first. */
-static int binary_cmp(const unsigned char *a, int na, const unsigned char *b, int nb)
-{
-    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
-    return c != 0 ? c : na - nb;
-}
-
 #define PART_MIN_ROWS 65536 /* fewer rowids per part: fewer parts */
 #define PART_MAX 8
-#define PART_STOPPED 1   /* a part gave up: an earlier part failed, or the order broke */
-#define COST_BROKEN 1000 /* cost_step: session_costs is not in id order after all */
-
-/* A copy of a text id (len -1: none). */
-typedef struct {
-    unsigned char *p;
-    int len;
-    size_t cap;
-} sq_key;
-
-static int key_set(sq_key *k, const unsigned char *p, int len)
-{
-    if ((size_t)len + 1 > k->cap) {
-        size_t cap = (size_t)len + 64;
-        unsigned char *q = realloc(k->p, cap);
-        if (q == NULL)
-            return -1;
-        k->p = q;
-        k->cap = cap;
-    }
-    memcpy(k->p, p, (size_t)len);
-    k->len = len;
-    return 0;
-}
+#define PART_STOPPED 1 /* a part gave up: an earlier part failed */
 
 typedef struct sq_parts sq_parts;
 
@@ -73,25 +44,19 @@ typedef struct {
     sqlite3 *db;     /* this part's connection (the store's own when alone) */
     attrib_ctx *ctx; /* this part's errors */
     void *payload;
-    int64_t lo, hi;       /* session_sources rowids, inclusive */
-    int64_t clo, chi;     /* session_costs rowids this part checks, inclusive */
-    sq_key cfirst, clast; /* first and last id of that slice */
-    bool sorted;          /* the slice ascends strictly */
-    sq_key start;         /* id of the part's first session; ids below it are looked up */
-    int64_t crow, cstop;  /* its cost cursor starts at rowid crow, verifies below cstop */
-    sq_key bfirst, blast; /* verify: first id seen, last id below cstop */
+    int64_t lo, hi;   /* session_sources rowids, inclusive */
+    int64_t clo, chi; /* session_costs rowids this part indexes, inclusive */
+    bool read_costs;  /* this part reads (a slice of) session_costs */
     int rc;
 } sq_part;
 
 struct sq_parts {
     sq_store *s;
     unsigned n;
-    bool merge;         /* join costs by a merge */
-    bool verify;        /* ... checking the cost order while merging (no check pass) */
-    atomic_bool broken; /* verify found session_costs out of id order */
+    attrib__costidx *costs; /* NULL: join through the cost index of the table */
+    atomic_bool odd_costs;  /* session_costs holds what the index does not keep */
     attrib_row_fn fn;
-    atomic_uint failed;   /* lowest failing part; UINT_MAX when none */
-    atomic_bool unsorted; /* a check found session_costs out of id order */
+    atomic_uint failed; /* lowest failing part; UINT_MAX when none */
     sq_part part[PART_MAX];
 };
 
@@ -106,7 +71,7 @@ static int part_fail(sq_part *p, const char *what)
 
 static bool part_stopped(sq_part *p)
 {
-    return atomic_load(&p->all->failed) < p->index || atomic_load(&p->all->broken);
+    return atomic_load(&p->all->failed) < p->index || atomic_load(&p->all->odd_costs);
 }
 
 static void part_failed(sq_part *p)
@@ -116,46 +81,59 @@ static void part_failed(sq_part *p)
         ;
 }
 
-/* Check that this part's slice of session_costs has strictly ascending text ids. */
-static void *check_part(void *arg)
+/* Read this part's slice of session_costs into the cost index. */
+static void *cost_part(void *arg)
 {
     sq_part *p = arg;
+    sq_store *s = p->all->s;
     sqlite3_stmt *st = NULL;
-    int step = SQLITE_DONE;
+    attrib__costidx_writer *w = NULL;
     uint64_t k = 0;
+    int step = SQLITE_DONE;
     p->rc = ATTRIB_OK;
-    p->sorted = true;
-    p->cfirst.len = p->clast.len = -1;
+    if (!p->read_costs)
+        return NULL;
+    w = attrib__costidx_writer_new(p->all->costs);
+    if (w == NULL) {
+        p->rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
+        goto done;
+    }
     if (sqlite3_prepare_v2(p->db,
-                           "SELECT session_id FROM session_costs WHERE rowid BETWEEN ?1 AND ?2 "
-                           "ORDER BY rowid",
+                           s->costs_rowid ? "SELECT session_id, cost FROM session_costs "
+                                            "WHERE rowid BETWEEN ?1 AND ?2"
+                                          : "SELECT session_id, cost FROM session_costs",
                            -1, &st, NULL) != SQLITE_OK) {
         p->rc = part_fail(p, "reading session_costs");
         goto done;
     }
-    sqlite3_bind_int64(st, 1, p->clo);
-    sqlite3_bind_int64(st, 2, p->chi);
+    if (s->costs_rowid) {
+        sqlite3_bind_int64(st, 1, p->clo);
+        sqlite3_bind_int64(st, 2, p->chi);
+    }
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const unsigned char *id = sqlite3_column_text(st, 0);
-        int len = sqlite3_column_bytes(st, 0);
-        if ((++k & 1023) == 0 && atomic_load(&p->all->unsorted))
-            break; /* the answer is known */
-        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || id == NULL ||
-            (p->clast.len >= 0 && binary_cmp(p->clast.p, p->clast.len, id, len) >= 0)) {
-            p->sorted = false;
-            atomic_store(&p->all->unsorted, true);
+        if ((++k & 1023) == 0 && part_stopped(p))
+            break;
+        attrib_value cost;
+        attrib__sq_column_value(st, 1, &cost);
+        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || cost.type == ATTRIB_V_TEXT) {
+            atomic_store(&p->all->odd_costs, true);
             break;
         }
-        if ((p->cfirst.len < 0 && key_set(&p->cfirst, id, len) != 0) ||
-            key_set(&p->clast, id, len) != 0) {
-            p->rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (attrib__costidx_add(w, id, (size_t)sqlite3_column_bytes(st, 0), &cost) != ATTRIB_OK) {
+            p->rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
             goto done;
         }
     }
-    if (p->sorted && step != SQLITE_DONE && step != SQLITE_ROW)
+    if (step != SQLITE_DONE && step != SQLITE_ROW) {
         p->rc = part_fail(p, "reading session_costs");
+        goto done;
+    }
+    if (attrib__costidx_flush(w) != ATTRIB_OK)
+        p->rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
 done:
     sqlite3_finalize(st);
+    attrib__costidx_writer_free(w);
     if (p->rc != ATTRIB_OK)
         part_failed(p);
     return NULL;
@@ -209,107 +187,122 @@ done:
     return rc;
 }
 
-/* The rowid of the first cost row whose id is >= the id of this part's first
- * session, in p->crow (INT64_MIN for the first part or a bad id, INT64_MAX when
- * none), and that id in p->start. */
-static int merge_start(sq_part *p)
+/*
+ * Deliver the session row v with the cost rows of its id looked up in
+ * session_costs (look, its id bound): one row per cost row, or one without a cost.
+ */
+static int deliver_looked_up(sq_part *p, sqlite3_stmt *look, attrib_value *v)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = ATTRIB_OK;
-    sq_key *start = &p->start;
-    int64_t *crow = &p->crow;
-    *crow = INT64_MIN;
-    if (p->index == 0)
-        return ATTRIB_OK;
-    if (sqlite3_prepare_v2(p->db,
-                           "SELECT session_id FROM session_sources WHERE rowid >= ?1 "
-                           "ORDER BY rowid LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = part_fail(p, "reading session_sources");
-        goto done;
+    int rc = ATTRIB_OK, l;
+    bool any = false;
+    while ((l = sqlite3_step(look)) == SQLITE_ROW) {
+        attrib__sq_column_value(look, 0, &v[ATTRIB_SS_COST]);
+        v[ATTRIB_SS_HAS_COST].i = 1;
+        any = true;
+        rc = p->all->fn(v, p->payload);
+        if (rc != ATTRIB_OK)
+            break;
     }
-    sqlite3_bind_int64(st, 1, p->lo);
-    int step = sqlite3_step(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        rc = part_fail(p, "reading session_sources");
-        goto done;
-    }
-    if (step == SQLITE_DONE || sqlite3_column_type(st, 0) != SQLITE_TEXT)
-        goto done; /* no row, or a bad id: the cursor starts at the first cost */
-    if (key_set(start, sqlite3_column_text(st, 0), sqlite3_column_bytes(st, 0)) != 0) {
-        rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
-        goto done;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(p->db,
-                           "SELECT rowid FROM session_costs WHERE session_id >= ?1 "
-                           "ORDER BY session_id LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (rc == ATTRIB_OK && l != SQLITE_DONE)
         rc = part_fail(p, "reading session_costs");
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, (const char *)start->p, start->len, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
-        *crow = sqlite3_column_int64(st, 0);
-    else if (step == SQLITE_DONE)
-        *crow = INT64_MAX;
-    else
-        rc = part_fail(p, "reading session_costs");
-done:
-    sqlite3_finalize(st);
+    else if (rc == ATTRIB_OK && !any)
+        rc = p->all->fn(v, p->payload);
+    sqlite3_reset(look);
+    sqlite3_clear_bindings(look);
     return rc;
 }
 
-/*
- * Step the cost cursor. With verify, check that ids ascend strictly: a row out
- * of order marks the order broken (every part then stops, and the scan starts
- * again as joins) and gives COST_BROKEN. `last` is the previous id.
- */
-static int cost_step(sq_part *p, sqlite3_stmt *cs, sq_key *last)
+#define LOOK_BATCH 32 /* sessions whose cost lookups overlap */
+
+/* Session rows copied out of their statement, so that their lookups in the
+ * cost index (a cache miss each) can be started together. */
+typedef struct {
+    attrib_value v[LOOK_BATCH][ATTRIB_SS_NCOLS];
+    size_t off[LOOK_BATCH][8]; /* where text values start in text */
+    attrib__costidx_key key[LOOK_BATCH];
+    char *text;
+    size_t len, cap;
+    unsigned n;
+} sess_batch;
+
+/* Copy the current row of ss (a text session id) into the batch. */
+static int batch_add(sess_batch *b, sqlite3_stmt *ss)
 {
-    int step = sqlite3_step(cs);
-    if (step != SQLITE_ROW || !p->all->verify)
-        return step;
-    const unsigned char *id = sqlite3_column_text(cs, 0);
-    int len = sqlite3_column_bytes(cs, 0);
-    if (sqlite3_column_type(cs, 0) != SQLITE_TEXT || id == NULL ||
-        (last->len >= 0 && binary_cmp(last->p, last->len, id, len) >= 0)) {
-        atomic_store(&p->all->broken, true);
-        return COST_BROKEN;
+    attrib_value *v = b->v[b->n];
+    for (int i = 0; i < 8; i++) {
+        attrib__sq_column_value(ss, i, &v[i]);
+        if (v[i].type != ATTRIB_V_TEXT)
+            continue;
+        if (b->len + v[i].len + 1 > b->cap) {
+            size_t cap = (b->len + v[i].len + 1) * 2 + 4096;
+            char *t = realloc(b->text, cap);
+            if (t == NULL)
+                return ATTRIB_ENOMEM;
+            b->text = t;
+            b->cap = cap;
+        }
+        memcpy(b->text + b->len, v[i].s, v[i].len);
+        b->text[b->len + v[i].len] = '\0';
+        b->off[b->n][i] = b->len;
+        b->len += v[i].len + 1;
     }
-    if (key_set(last, id, len) != 0 || (p->bfirst.len < 0 && key_set(&p->bfirst, id, len) != 0) ||
-        (sqlite3_column_int64(cs, 2) < p->cstop && key_set(&p->blast, id, len) != 0)) {
-        attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory"); /* kept over part_fail's */
-        return SQLITE_NOMEM;
-    }
-    return step;
+    attrib__sq_column_value(ss, 8, &v[ATTRIB_SS_ROWID]);
+    v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
+    v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
+    b->n++;
+    return ATTRIB_OK;
 }
 
-/* This part's sessions merged with session_costs in rowid (= id) order. */
-static int merge_part(sq_part *p)
+/* Look up the costs of the batch's sessions and deliver them, in order. */
+static int batch_flush(sq_part *p, sess_batch *b, sqlite3_stmt *look)
+{
+    const attrib__costidx *costs = p->all->costs;
+    int rc = ATTRIB_OK;
+    for (unsigned r = 0; r < b->n; r++) {
+        attrib_value *v = b->v[r];
+        for (int i = 0; i < 8; i++) {
+            if (v[i].type == ATTRIB_V_TEXT)
+                v[i].s = b->text + b->off[r][i];
+        }
+        b->key[r] = attrib__costidx_key_of(v[0].s, v[0].len);
+        attrib__costidx_prefetch(costs, &b->key[r]);
+    }
+    for (unsigned r = 0; r < b->n && rc == ATTRIB_OK; r++) {
+        attrib_value *v = b->v[r];
+        int found = attrib__costidx_find(costs, &b->key[r], &v[ATTRIB_SS_COST]);
+        if (found == ATTRIB__COST_MANY) {
+            sqlite3_bind_text(look, 1, v[0].s, (int)v[0].len, SQLITE_STATIC);
+            rc = deliver_looked_up(p, look, v);
+        } else {
+            v[ATTRIB_SS_HAS_COST].i = found == ATTRIB__COST_ONE;
+            rc = p->all->fn(v, p->payload);
+        }
+    }
+    b->n = 0;
+    b->len = 0;
+    return rc;
+}
+
+/* This part's sessions, each cost found in the cost index. */
+static int hash_part(sq_part *p)
 {
     sq_store *s = p->all->s;
-    sqlite3_stmt *ss = NULL, *cs = NULL, *look = NULL;
-    sq_key passed = {NULL, -1, 0}; /* the largest cost id passed so far */
-    sq_key last = {NULL, -1, 0};   /* the cursor's previous id (verify) */
-    const sq_key *start = &p->start;
+    sqlite3_stmt *ss = NULL, *look = NULL;
+    sess_batch *b = calloc(1, sizeof(*b));
     int rc = ATTRIB_OK;
     uint64_t k = 0;
-    attrib_value v[ATTRIB_SS_NCOLS];
     char sql[320];
+    if (b == NULL) {
+        rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
     snprintf(sql, sizeof(sql),
              "SELECT session_id, user_id, event_date, event_time, channel_name, "
              "holder_engagement, closer_engagement, impression_interaction, %s "
              "FROM session_sources%s",
              s->sessions_rowid ? "rowid" : "NULL",
-             s->sessions_rowid ? " WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid" : "");
+             s->sessions_rowid ? " WHERE rowid BETWEEN ?1 AND ?2" : "");
     if (sqlite3_prepare_v2(p->db, sql, -1, &ss, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db,
-                           "SELECT session_id, cost, rowid FROM session_costs WHERE rowid >= ?1 "
-                           "ORDER BY rowid",
-                           -1, &cs, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
                            NULL) != SQLITE_OK) {
         rc = part_fail(p, "reading session_sources");
@@ -319,17 +312,11 @@ static int merge_part(sq_part *p)
         sqlite3_bind_int64(ss, 1, p->lo);
         sqlite3_bind_int64(ss, 2, p->hi);
     }
-    sqlite3_bind_int64(cs, 1, p->crow);
-    int cstep = cost_step(p, cs, &last);
     for (;;) {
         int step = sqlite3_step(ss);
         if (step == SQLITE_DONE)
             break;
-        if (cstep == COST_BROKEN) {
-            rc = PART_STOPPED;
-            goto done;
-        }
-        if (step != SQLITE_ROW || (cstep != SQLITE_ROW && cstep != SQLITE_DONE)) {
+        if (step != SQLITE_ROW) {
             rc = part_fail(p, "reading session_sources");
             goto done;
         }
@@ -337,68 +324,34 @@ static int merge_part(sq_part *p)
             rc = PART_STOPPED;
             goto done;
         }
-        memset(v, 0, sizeof(v));
+        if (sqlite3_column_type(ss, 0) == SQLITE_TEXT) {
+            if (batch_add(b, ss) != ATTRIB_OK) {
+                rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
+                goto done;
+            }
+            if (b->n == LOOK_BATCH && (rc = batch_flush(p, b, look)) != ATTRIB_OK)
+                goto done;
+            continue;
+        }
+        /* An id that is not text: the rows before it, then it, looked up in the table. */
+        attrib_value v[ATTRIB_SS_NCOLS];
+        if ((rc = batch_flush(p, b, look)) != ATTRIB_OK)
+            goto done;
         for (int i = 0; i < 8; i++)
             attrib__sq_column_value(ss, i, &v[i]);
         attrib__sq_column_value(ss, 8, &v[ATTRIB_SS_ROWID]);
-        v[ATTRIB_SS_COST].type = ATTRIB_V_NULL;
+        v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
         v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
-        const attrib_value *id = &v[ATTRIB_SS_SESSION_ID];
-        const unsigned char *x = (const unsigned char *)id->s;
-        int xl = (int)id->len;
-        bool lookup = id->type != ATTRIB_V_TEXT ||
-                      (start->len >= 0 && binary_cmp(x, xl, start->p, start->len) < 0) ||
-                      (passed.len >= 0 && binary_cmp(x, xl, passed.p, passed.len) <= 0);
-        if (lookup) {
-            /* Out of id order: the merge has passed it (or starts after it). */
-            sqlite3_reset(look);
-            sqlite3_bind_value(look, 1, sqlite3_column_value(ss, 0));
-            int l = sqlite3_step(look);
-            if (l == SQLITE_ROW) {
-                attrib__sq_column_value(look, 0, &v[ATTRIB_SS_COST]);
-                v[ATTRIB_SS_HAS_COST].i = 1;
-            } else if (l != SQLITE_DONE) {
-                rc = part_fail(p, "reading session_costs");
-                goto done;
-            }
-        } else {
-            while (cstep == SQLITE_ROW) {
-                const unsigned char *c = sqlite3_column_text(cs, 0);
-                int cl = sqlite3_column_bytes(cs, 0);
-                int cmp = binary_cmp(c, cl, x, xl);
-                if (cmp > 0)
-                    break;
-                if (key_set(&passed, c, cl) != 0) {
-                    rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
-                    goto done;
-                }
-                if (cmp == 0) {
-                    /* The value read stays valid until the next step. */
-                    attrib__sq_column_value(cs, 1, &v[ATTRIB_SS_COST]);
-                    v[ATTRIB_SS_HAS_COST].i = 1;
-                    break;
-                }
-                cstep = cost_step(p, cs, &last);
-            }
-        }
-        rc = p->all->fn(v, p->payload);
-        if (rc != ATTRIB_OK)
+        sqlite3_bind_value(look, 1, sqlite3_column_value(ss, 0));
+        if ((rc = deliver_looked_up(p, look, v)) != ATTRIB_OK)
             goto done;
-        if (!lookup && v[ATTRIB_SS_HAS_COST].i == 1)
-            cstep = cost_step(p, cs, &last); /* consumed the matching cost row */
     }
-    /* Verify the rest of this part's share of session_costs. */
-    while (p->all->verify && cstep == SQLITE_ROW && sqlite3_column_int64(cs, 2) < p->cstop)
-        cstep = cost_step(p, cs, &last);
-    if (cstep == COST_BROKEN)
-        rc = PART_STOPPED;
-    else if (cstep != SQLITE_ROW && cstep != SQLITE_DONE)
-        rc = part_fail(p, "reading session_costs");
+    rc = batch_flush(p, b, look);
 done:
-    free(passed.p);
-    free(last.p);
+    if (b != NULL)
+        free(b->text);
+    free(b);
     sqlite3_finalize(ss);
-    sqlite3_finalize(cs);
     sqlite3_finalize(look);
     return rc;
 }
@@ -406,7 +359,7 @@ done:
 static void *scan_part(void *arg)
 {
     sq_part *p = arg;
-    p->rc = p->all->merge ? merge_part(p) : join_part(p);
+    p->rc = p->all->costs != NULL ? hash_part(p) : join_part(p);
     if (p->rc < 0)
         part_failed(p);
     return NULL;
@@ -499,8 +452,7 @@ int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const
     all->s = s;
     all->fn = fn;
     atomic_init(&all->failed, UINT_MAX);
-    atomic_init(&all->unsorted, false);
-    atomic_init(&all->broken, false);
+    atomic_init(&all->odd_costs, false);
     if (s->sessions_rowid)
         rc = rowid_span(s, "session_sources", &lo, &hi);
     if (rc == ATTRIB_OK && s->costs_rowid)
@@ -517,9 +469,9 @@ int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const
     for (unsigned i = 0; i < n && rc == ATTRIB_OK; i++) {
         sq_part *p = &all->part[i];
         *p = (sq_part){.all = all, .index = i, .ctx = ctxs[i], .payload = payloads[i]};
-        p->cfirst.len = p->clast.len = p->start.len = p->bfirst.len = p->blast.len = -1;
         slice(lo, hi, i, n, &p->lo, &p->hi);
         slice(clo, chi, i, n, &p->clo, &p->chi);
+        p->read_costs = s->costs_rowid || i == 0; /* without rowids, the first reads all */
         if (n == 1)
             p->db = s->db;
         else
@@ -527,54 +479,27 @@ int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const
     }
     if (rc != ATTRIB_OK)
         goto done;
-    if (s->costs_rowid) {
-        /* Where each part's cost cursor starts, and the share it verifies. */
-        bool ascending = true;
-        for (unsigned i = 0; i < n && rc == ATTRIB_OK; i++) {
-            rc = merge_start(&all->part[i]);
-            ascending = ascending && (i == 0 || all->part[i].crow >= all->part[i - 1].crow);
-        }
-        if (rc != ATTRIB_OK)
+    /* The cost index, sized by the rowid span (an upper bound of the rows). */
+    all->costs =
+        attrib__costidx_new(s->costs_rowid && chi >= clo ? (uint64_t)(chi - clo) + 1 : 65536);
+    if (all->costs == NULL) {
+        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
+        goto done;
+    }
+    run_parts(all, cost_part);
+    for (unsigned i = 0; i < n; i++) {
+        if (all->part[i].rc != ATTRIB_OK) {
+            rc = all->part[i].rc;
             goto done;
-        for (unsigned i = 0; i < n; i++)
-            all->part[i].cstop = i + 1 < n ? all->part[i + 1].crow : INT64_MAX;
-        if (n > 1 && ascending && !s->costs_unsorted) {
-            /* Merge at once and verify the order on the way: no pass of its own. */
-            all->merge = all->verify = true;
-        } else {
-            run_parts(all, check_part);
-            all->merge = !atomic_load(&all->unsorted);
-            const sq_key *prev = NULL;
-            for (unsigned i = 0; i < n; i++) {
-                const sq_part *p = &all->part[i];
-                if (p->rc != ATTRIB_OK) {
-                    rc = p->rc;
-                    goto done;
-                }
-                all->merge = all->merge && p->sorted;
-                if (p->cfirst.len < 0)
-                    continue;
-                if (prev != NULL && binary_cmp(prev->p, prev->len, p->cfirst.p, p->cfirst.len) >= 0)
-                    all->merge = false;
-                prev = &p->clast;
-            }
         }
+    }
+    if (atomic_load(&all->odd_costs)) {
+        /* Ids or costs the index does not keep: the table's own join. */
+        attrib__costidx_free(all->costs);
+        all->costs = NULL;
+        atomic_store(&all->odd_costs, false);
     }
     run_parts(all, scan_part);
-    if (all->verify) {
-        /* Each part verified its share; the shares must join in order too. */
-        bool broken = atomic_load(&all->broken);
-        for (unsigned i = 0; !broken && i + 1 < n; i++) {
-            const sq_key *a = &all->part[i].blast, *b = &all->part[i + 1].bfirst;
-            broken = a->len >= 0 && b->len >= 0 && binary_cmp(a->p, a->len, b->p, b->len) >= 0;
-        }
-        if (broken) {
-            /* Rows went out with costs a merge cannot vouch for: again, as joins. */
-            s->costs_unsorted = true;
-            rc = ATTRIB__RESTART;
-            goto done;
-        }
-    }
     for (unsigned i = 0; i < n; i++) {
         if (all->part[i].rc < 0) {
             rc = all->part[i].rc;
@@ -587,12 +512,8 @@ done:
             sq_part *p = &all->part[i];
             if (p->db != NULL && p->db != s->db)
                 sqlite3_close(p->db); /* ends the read transaction */
-            free(p->cfirst.p);
-            free(p->clast.p);
-            free(p->start.p);
-            free(p->bfirst.p);
-            free(p->blast.p);
         }
+        attrib__costidx_free(all->costs);
         free(all);
     }
     s->ctx = saved;
