@@ -91,11 +91,11 @@ endif
 $(B)/obj/mpi/cli_main.o: src/cli/main.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (MPI)"
-	@$(CC) $(ALL_CFLAGS) -DATTRIB_CLI_MAIN=attrib_cli_main -c $< -o $@
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -DATTRIB_CLI_MAIN=attrib_cli_main -c $< -o $@
 $(B)/obj/mpi/mpi_main.o: src/mpi/mpi_main.c src/cli/cli.h
 	@mkdir -p $(dir $@)
 	@echo "  MPICC   $<"
-	@$(MPICC) $(ALL_CFLAGS) -c $< -o $@
+	@$(MPICC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 $(B)/attrib-mpi: $(filter-out $(B)/obj/src/cli/main.o,$(CLI_OBJ)) $(B)/obj/mpi/cli_main.o $(B)/obj/mpi/mpi_main.o $(B)/libattrib.a
 	$(MPICC) $(LDSAN) -o $@ $^ $(LIBS)
 

@@ -71,7 +71,7 @@ if [ "$what" != unit ]; then
     for t in tests/cli/test_*.sh; do
         [ -f "$t" ] || continue
         selected "$(basename "$t")" || continue
-        run_one "$(basename "$t" .sh)" sh "$t"
+        run_one "$(basename "$t")" sh "$t" # with .sh: test_gen and test_models are unit tests too
     done
 fi
 echo

@@ -28,6 +28,7 @@ typedef struct {
     int64_t last_user;        /* its user's index */
     int32_t day_min, day_max; /* allowed dates */
     attrib_strmap ids;        /* user_id -> index into users */
+    attrib_strmap seen;       /* session and conversion ids: each exactly once */
     user_state *users;
     size_t cap_users;
     uint64_t fail_after; /* make the session sink fail after this many (0 = never) */
@@ -111,8 +112,11 @@ static int on_session(const attrib_gen_session *s, void *payload)
     for (int i = 0; i < 3; i++)
         if (flags[i] != 0 && flags[i] != 1)
             r->bad++;
-    if (!is_hex64(s->session_id) || !is_hex64(s->user_id) ||
-        strcmp(s->session_id, r->last_sid) <= 0 || s->channel_name[0] == '\0')
+    /* Ids are random 64-hex, as real tables have them: unique, in no order. */
+    int fresh = 0;
+    if (attrib_strmap_intern(&r->seen, s->session_id, strlen(s->session_id), &fresh) < 0 || !fresh)
+        r->bad++;
+    if (!is_hex64(s->session_id) || !is_hex64(s->user_id) || s->channel_name[0] == '\0')
         r->bad++;
     r->no_cost_row += r->pending_cost;
     r->pending_cost = 1;
@@ -153,7 +157,9 @@ static int on_conversion(const attrib_gen_conversion *c, void *payload)
     mix_str(r, c->conv_date);
     mix_str(r, c->conv_time);
     mix(r, &c->revenue, sizeof(c->revenue));
-    if (!is_hex64(c->conv_id) || strcmp(c->conv_id, r->last_cid) <= 0)
+    int fresh = 0;
+    if (!is_hex64(c->conv_id) ||
+        attrib_strmap_intern(&r->seen, c->conv_id, strlen(c->conv_id), &fresh) < 0 || !fresh)
         r->bad++;
     memcpy(r->last_cid, c->conv_id, 65);
     /* A conversion comes right after its converting session, of the same
@@ -222,6 +228,7 @@ static int gen(run *r, uint64_t sessions, uint64_t seed, const char *start, uint
 static void run_free(run *r)
 {
     attrib_strmap_free(&r->ids);
+    attrib_strmap_free(&r->seen);
     free(r->users);
     free(r);
 }
