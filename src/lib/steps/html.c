@@ -9,27 +9,13 @@
 #include "lib/journey/dataset.h"
 #include "lib/core/file.h"
 #include "lib/report/html.h"
+#include "lib/steps/steps.h"
 #include "util/ts.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_COMPARE 32
-
-static int check_range(attrib_ctx *ctx, const attrib_run_options *o)
-{
-    int32_t a = 0, b = 0;
-    if (o->start_date != NULL && attrib_date_parse(o->start_date, strlen(o->start_date), &a) != 0)
-        return attrib__error(ctx, ATTRIB_EINVAL, "start date '%s' is not a date YYYY-MM-DD",
-                             o->start_date);
-    if (o->end_date != NULL && attrib_date_parse(o->end_date, strlen(o->end_date), &b) != 0)
-        return attrib__error(ctx, ATTRIB_EINVAL, "end date '%s' is not a date YYYY-MM-DD",
-                             o->end_date);
-    if (o->start_date != NULL && o->end_date != NULL && a > b)
-        return attrib__error(ctx, ATTRIB_EINVAL, "start date %s is after end date %s",
-                             o->start_date, o->end_date);
-    return ATTRIB_OK;
-}
 
 /* The models to compare, with last-click added when missing (the page shows where it
  * misleads). */
@@ -65,7 +51,7 @@ int attrib_export_html(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
     size_t n_models = 0;
     int rc = attrib__file_check(ctx, path); /* before the work, not after it */
     if (rc == ATTRIB_OK)
-        rc = check_range(ctx, opts);
+        rc = attrib__check_run_options(ctx, opts);
     if (rc == ATTRIB_OK)
         rc = compare_models(ctx, &ho, models, &n_models);
     if (rc == ATTRIB_OK)
