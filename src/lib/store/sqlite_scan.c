@@ -74,6 +74,22 @@ static bool part_stopped(sq_part *p)
     return atomic_load(&p->all->failed) < p->index || atomic_load(&p->all->odd_costs);
 }
 
+/* Step a part's session statement: *row tells whether a row came; returns
+ * ATTRIB_OK, PART_STOPPED when another part stopped the scan (checked every
+ * 1024 rows), or the error of a failed step. */
+static int part_next(sq_part *p, sqlite3_stmt *st, uint64_t *k, bool *row)
+{
+    int step = sqlite3_step(st);
+    *row = step == SQLITE_ROW;
+    if (step == SQLITE_DONE)
+        return ATTRIB_OK;
+    if (step != SQLITE_ROW)
+        return part_fail(p, "reading session_sources");
+    if ((++*k & 1023) == 0 && part_stopped(p))
+        return PART_STOPPED;
+    return ATTRIB_OK;
+}
+
 static void part_failed(sq_part *p)
 {
     unsigned cur = atomic_load(&p->all->failed);
@@ -164,17 +180,12 @@ static int join_part(sq_part *p)
         sqlite3_bind_int64(st, 2, p->hi);
     }
     for (;;) {
-        int step = sqlite3_step(st);
-        if (step == SQLITE_DONE)
+        bool row = false;
+        rc = part_next(p, st, &k, &row);
+        if (rc != ATTRIB_OK)
+            goto done;
+        if (!row)
             break;
-        if (step != SQLITE_ROW) {
-            rc = part_fail(p, "reading session_sources");
-            goto done;
-        }
-        if ((++k & 1023) == 0 && part_stopped(p)) {
-            rc = PART_STOPPED;
-            goto done;
-        }
         memset(v, 0, sizeof(v));
         for (int i = 0; i < ATTRIB_SS_NCOLS; i++)
             attrib__sq_column_value(st, i, &v[i]);
@@ -313,17 +324,12 @@ static int hash_part(sq_part *p)
         sqlite3_bind_int64(ss, 2, p->hi);
     }
     for (;;) {
-        int step = sqlite3_step(ss);
-        if (step == SQLITE_DONE)
+        bool row = false;
+        rc = part_next(p, ss, &k, &row);
+        if (rc != ATTRIB_OK)
+            goto done;
+        if (!row)
             break;
-        if (step != SQLITE_ROW) {
-            rc = part_fail(p, "reading session_sources");
-            goto done;
-        }
-        if ((++k & 1023) == 0 && part_stopped(p)) {
-            rc = PART_STOPPED;
-            goto done;
-        }
         if (sqlite3_column_type(ss, 0) == SQLITE_TEXT) {
             if (batch_add(b, ss) != ATTRIB_OK) {
                 rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
