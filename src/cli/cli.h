@@ -101,6 +101,7 @@ typedef enum {
     CLI_F_max_connections_per_ip,
     CLI_F_idle_timeout,
     CLI_F_shard,
+    CLI_F_parts,
     CLI_F__COUNT
 } cli_field;
 
@@ -183,6 +184,7 @@ typedef struct {
     uint64_t max_connections_per_ip; /* serve: per client address */
     uint64_t idle_timeout;           /* serve: seconds a silent connection stays open */
     const char *shard;               /* --shard K/N (docs/scale-out.md) */
+    uint64_t parts;                  /* partition: hash partitions by user_id */
     /* Given in the config file or on the command line (not a default). A
      * value equal to the default is still "set": `--out channel_reporting.csv`
      * is a request, not the absence of one. */
