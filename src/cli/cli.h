@@ -333,6 +333,9 @@ typedef struct {
     int (*max_all)(int mine);
     /* Sum every rank's v[0..n) into v on all ranks (a collective). */
     void (*sum_all)(uint64_t *v, int n);
+    /* Every rank's mine[0..n) into all[rank * n ..] on rank 0 (a collective; all is
+     * size * n long on rank 0, unused elsewhere). */
+    void (*gather)(const double *mine, int n, double *all);
 } cli_mpi_hooks;
 extern const cli_mpi_hooks *cli_mpi;
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */

@@ -122,6 +122,20 @@ acj "${S}_job" >now.acj
 cmp -s now.acj old.acj || fail "a rank failed, yet rows changed"
 mend_row
 
+# A session id shared by two users (in partitions of different shards): no
+# shard's own partitions show it, shard 0 checks the whole table, and the job
+# fails as a single run does, with nothing written.
+dup_sid=$(pgs "${S}_job" "SELECT min(session_id) FROM session_sources_p1")
+pgs "${S}_job" "INSERT INTO session_sources SELECT session_id, 'attrib-dup-user-x', event_date, event_time, channel_name, holder_engagement, closer_engagement, impression_interaction FROM session_sources WHERE session_id = '$dup_sid'"
+[ "$(pgs "${S}_job" "SELECT count(DISTINCT tableoid) FROM session_sources WHERE session_id = '$dup_sid'")" = 2 ] ||
+    pgs "${S}_job" "UPDATE session_sources SET user_id = 'attrib-dup-user-y' WHERE user_id = 'attrib-dup-user-x'"
+eq "$(pgs "${S}_job" "SELECT count(DISTINCT tableoid) FROM session_sources WHERE session_id = '$dup_sid'")" 2 "partitions of the duplicated id"
+mpi 2 "$M" --db "$JOB" attribute -q --model linear >out 2>err && fail "the job with a duplicated session id succeeded"
+expect_err "appears 2 times"
+acj "${S}_job" >now.acj
+cmp -s now.acj old.acj || fail "a duplicated id, yet rows changed"
+pgs "${S}_job" "DELETE FROM session_sources WHERE user_id LIKE 'attrib-dup-user-%'"
+
 # A rank killed (SIGKILL) while its transaction waits on a lock held elsewhere.
 (echo "SET search_path TO \"${S}_job\"; BEGIN; LOCK TABLE attrib_journey_phases IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;") |
     "$PSQL" "$ATTRIB_PG_URI" -qAt >/dev/null 2>&1 &

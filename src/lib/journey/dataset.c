@@ -615,17 +615,21 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     if (ds->all_paths)
         all_sessions = true; /* every conversion and session is a path */
     /* Duplicate ids first: a session of two rows would count its cost twice. */
-    int rc = attrib__rows_check_unique(ctx, st);
+    /* A shard of a model that needs only its own users' journeys reads only its
+     * partitions when the tables are hash-partitioned (store/partition.h). Ids
+     * unique over the whole table is then shard 0's check (a job fails when any
+     * shard does); every other shard checks its own partitions, which is what it
+     * reads (the views are in place), or the whole table when there are none. */
+    bool scope = opts->shard_count > 0 && !ds->all_paths;
+    int rc = ATTRIB_OK;
+    if (!scope || opts->shard_index == 0)
+        rc = attrib__rows_check_unique(ctx, st);
+    if (rc == ATTRIB_OK && scope)
+        rc = attrib__shard_scope(st, opts->shard_index, opts->shard_count, &ds->scoped);
+    if (rc == ATTRIB_OK && scope && opts->shard_index != 0)
+        rc = attrib__rows_check_unique(ctx, st);
     if (rc != ATTRIB_OK)
         goto done;
-    /* A shard of a model that needs only its own users' journeys reads only its
-     * partitions when the tables are hash-partitioned (after the duplicate check,
-     * which is about the whole table). */
-    if (opts->shard_count > 0 && !ds->all_paths) {
-        rc = attrib__shard_scope(st, opts->shard_index, opts->shard_count, &ds->scoped);
-        if (rc != ATTRIB_OK)
-            goto done;
-    }
     attrib__progress(ctx, "reading conversions", 0, 0);
     rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
     if (rc != ATTRIB_OK)

@@ -69,10 +69,11 @@ int attrib__part_info_of(attrib_store *st, const char *table, attrib__part_info 
     int rc = st->ops->query(
         st->impl,
         "SELECT c.relkind::text, coalesce(pg_get_partkeydef(c.oid), ''), count(k.oid),"
-        " count(DISTINCT " MODULUS_OF("k") "), min(" MODULUS_OF("k") ")"
-        " FROM pg_class c LEFT JOIN pg_inherits i ON i.inhparent = c.oid"
-        " LEFT JOIN pg_class k ON k.oid = i.inhrelid"
-        " WHERE c.oid = to_regclass(quote_ident(?1)) GROUP BY c.oid, c.relkind",
+        " count(DISTINCT " MODULUS_OF("k") "), min(" MODULUS_OF(
+            "k") ")"
+                 " FROM pg_class c LEFT JOIN pg_inherits i ON i.inhparent = c.oid"
+                 " LEFT JOIN pg_class k ON k.oid = i.inhrelid"
+                 " WHERE c.oid = to_regclass(quote_ident(?1)) GROUP BY c.oid, c.relkind",
         &name, 1, 5, on_info, &is, "looking at the table");
     if (rc == ATTRIB_OK && !is.found)
         out->state = ATTRIB__PART_MISSING;
@@ -242,13 +243,16 @@ int attrib__shard_scope(attrib_store *st, uint32_t index, uint32_t count, bool *
     rc = st->ops->query(
         st->impl,
         "SELECT t.i, quote_ident(n.nspname) || '.' || quote_ident(k.relname),"
-        " " MODULUS_OF("k") ", " REMAINDER_OF("k") ","
-        " (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
-        "  WHERE a.attrelid = i.inhparent AND a.attname = 'user_id' AND NOT a.attisdropped)"
-        " FROM (VALUES (0, 'session_sources'), (1, 'conversions')) AS t(i, name)"
-        " JOIN pg_inherits i ON i.inhparent = to_regclass(quote_ident(t.name))"
-        " JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_namespace n ON n.oid = k.relnamespace"
-        " WHERE pg_get_partkeydef(i.inhparent) = 'HASH (user_id)' ORDER BY 1, 4",
+        " " MODULUS_OF("k") ", " REMAINDER_OF(
+            "k") ","
+                 " (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+                 "  WHERE a.attrelid = i.inhparent AND a.attname = 'user_id' AND NOT "
+                 "a.attisdropped)"
+                 " FROM (VALUES (0, 'session_sources'), (1, 'conversions')) AS t(i, name)"
+                 " JOIN pg_inherits i ON i.inhparent = to_regclass(quote_ident(t.name))"
+                 " JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_namespace n ON n.oid = "
+                 "k.relnamespace"
+                 " WHERE pg_get_partkeydef(i.inhparent) = 'HASH (user_id)' ORDER BY 1, 4",
         NULL, 0, 5, on_part, &ss, "listing the partitions of session_sources and conversions");
     if (rc == ATTRIB_OK)
         rc = st->ops->query(st->impl,
@@ -284,8 +288,8 @@ int attrib__shard_scope(attrib_store *st, uint32_t index, uint32_t count, bool *
     if (rc == ATTRIB_OK && ss.costs.len > 0) {
         attrib_buf_reset(&sql);
         if (attrib_buf_printf(&sql,
-                              "CREATE TEMP VIEW session_costs AS SELECT c.* FROM %s c WHERE "
-                              "c.session_id IN (SELECT session_id FROM pg_temp.session_sources)",
+                              "CREATE TEMP VIEW session_costs AS SELECT c.* FROM %s c JOIN "
+                              "pg_temp.session_sources s ON s.session_id = c.session_id",
                               attrib_buf_cstr(&ss.costs)) != 0)
             rc = attrib__error(st->ctx, ATTRIB_ENOMEM, "out of memory");
         else
@@ -294,11 +298,12 @@ int attrib__shard_scope(attrib_store *st, uint32_t index, uint32_t count, bool *
     }
     /* The views must be what the names mean (pg_temp first on the search_path). */
     if (rc == ATTRIB_OK)
-        rc = st->ops->query(st->impl,
-                            "SELECT (to_regclass('session_sources') ="
-                            " to_regclass('pg_temp.session_sources') AND"
-                            " to_regclass('conversions') = to_regclass('pg_temp.conversions'))::int",
-                            NULL, 0, 1, on_bool, &first, "checking the shard's views");
+        rc =
+            st->ops->query(st->impl,
+                           "SELECT (to_regclass('session_sources') ="
+                           " to_regclass('pg_temp.session_sources') AND"
+                           " to_regclass('conversions') = to_regclass('pg_temp.conversions'))::int",
+                           NULL, 0, 1, on_bool, &first, "checking the shard's views");
     if (rc == ATTRIB_OK && !first)
         ATTRIB_LOG(st->ctx, ATTRIB_LOG_DEBUG,
                    "shard %u/%u: the search_path puts pg_temp after the tables; every row is "

@@ -46,7 +46,8 @@ int attrib__part_table(attrib_store *st, const char *table, uint32_t parts, uint
  * conversions are both hash-partitioned by user_id with one modulus M (every
  * remainder present), temp views of the same names (pg_temp comes first on
  * the search_path) union the partitions whose remainder is index mod count,
- * and a temp session_costs view holds the costs of those sessions only.
+ * and a temp session_costs view holds the costs of those sessions only (a
+ * join, which the planner hashes; session ids are unique, checked before).
  * *scoped tells whether that was done; otherwise (SQLite, plain tables,
  * mixed moduli) nothing changes and the caller filters by attrib_shard_of.
  * Outside a transaction; attrib__shard_unscope drops the views.
