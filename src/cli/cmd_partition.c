@@ -5,6 +5,7 @@
 #include "attrib/partition.h"
 #include "attrib/store.h"
 
+#include <string.h>
 #include <time.h>
 
 int cmd_partition(cli_config *cfg)
@@ -19,6 +20,12 @@ int cmd_partition(cli_config *cfg)
         return cli_error_usage("--parts %llu: the count must be %d to %d",
                                (unsigned long long)cfg->parts, ATTRIB_PARTITION_MIN,
                                ATTRIB_PARTITION_MAX);
+    if (strncmp(cfg->db, "postgresql://", 13) != 0 && strncmp(cfg->db, "postgres://", 11) != 0)
+        return cli_error_usage("attrib partition needs PostgreSQL (--db postgresql://...): %s is a "
+                               "SQLite database, which has no table partitions; on SQLite, "
+                               "--shard K/N reads every row and keeps its users' "
+                               "(docs/scale-out.md)",
+                               cfg->db);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = cli_ctx(cfg, &ctx);

@@ -53,14 +53,13 @@ int attrib_partition(attrib_ctx *ctx, attrib_store *st, unsigned parts,
     if (strcmp(st->ops->name, "postgresql") != 0)
         return attrib__leave(
             ctx, attrib__error(ctx, ATTRIB_EINVAL,
-                               "attrib partition needs PostgreSQL (--db postgresql://...): %s is "
-                               "SQLite, which has no table partitions; shards on SQLite "
-                               "(--shard K/N) read every row and keep their users' "
-                               "(docs/scale-out.md)",
+                               "partitioning needs a PostgreSQL store: %s is SQLite, which "
+                               "has no table partitions; shards on SQLite read every row and "
+                               "keep their users' (docs/scale-out.md)",
                                attrib_store_display(st)));
     if (parts < ATTRIB_PARTITION_MIN || parts > ATTRIB_PARTITION_MAX)
         return attrib__leave(ctx, attrib__error(ctx, ATTRIB_EINVAL,
-                                                "--parts %u: the count must be %d to %d", parts,
+                                                "%u partitions: the count must be %d to %d", parts,
                                                 ATTRIB_PARTITION_MIN, ATTRIB_PARTITION_MAX));
     int rc = attrib__store_begin(st);
     uint64_t *rows[2] = {&stats->sessions, &stats->conversions};
