@@ -67,8 +67,10 @@ static void rank_times(const cli_config *cfg, const attrib_summary *sum, const m
                        double reduce_seconds)
 {
     double mine[RANK_TIMES] = {
-        [RANK_READ] = sum->read_seconds,   [RANK_MODEL] = sum->model_seconds,
-        [RANK_WRITE] = sum->write_seconds, [RANK_VOTE] = vote->seconds,
+        [RANK_READ] = sum->read_seconds,
+        [RANK_MODEL] = sum->model_seconds,
+        [RANK_WRITE] = sum->write_seconds - vote->seconds, /* the wait is the vote's */
+        [RANK_VOTE] = vote->seconds,
         [RANK_REDUCE] = reduce_seconds,
     };
     double *all = NULL;
