@@ -101,6 +101,7 @@ typedef enum {
     CLI_F_max_connections_per_ip,
     CLI_F_idle_timeout,
     CLI_F_shard,
+    CLI_F_parts,
     CLI_F__COUNT
 } cli_field;
 
@@ -183,6 +184,7 @@ typedef struct {
     uint64_t max_connections_per_ip; /* serve: per client address */
     uint64_t idle_timeout;           /* serve: seconds a silent connection stays open */
     const char *shard;               /* --shard K/N (docs/scale-out.md) */
+    uint64_t parts;                  /* partition: hash partitions by user_id */
     /* Given in the config file or on the command line (not a default). A
      * value equal to the default is still "set": `--out channel_reporting.csv`
      * is a request, not the absence of one. */
@@ -331,6 +333,9 @@ typedef struct {
     int (*max_all)(int mine);
     /* Sum every rank's v[0..n) into v on all ranks (a collective). */
     void (*sum_all)(uint64_t *v, int n);
+    /* Every rank's mine[0..n) into all[rank * n ..] on rank 0 (a collective; all is
+     * size * n long on rank 0, unused elsewhere). */
+    void (*gather)(const double *mine, int n, double *all);
 } cli_mpi_hooks;
 extern const cli_mpi_hooks *cli_mpi;
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */

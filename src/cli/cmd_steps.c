@@ -8,7 +8,9 @@
 #include "attrib/html.h"
 #include "attrib/store.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef enum { STEP_ATTRIBUTE, STEP_REPORT, STEP_EXPORT, STEP_RUN } step_kind;
 
@@ -38,13 +40,52 @@ const cli_mpi_hooks *cli_mpi = NULL;
 /* The commit vote of an MPI rank: yes here, and every rank's answer decides. */
 typedef struct {
     bool voted;
+    double seconds; /* in the vote: waiting for the slowest rank, then the reduction */
 } mpi_vote;
+
+static double mono_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 static int vote_yes(void *payload)
 {
     mpi_vote *v = payload;
     v->voted = true;
-    return cli_mpi->max_all(0) == 0 ? ATTRIB_OK : ATTRIB_ERROR;
+    double t0 = mono_seconds();
+    int all = cli_mpi->max_all(0);
+    v->seconds = mono_seconds() - t0;
+    return all == 0 ? ATTRIB_OK : ATTRIB_ERROR;
+}
+
+/* With -v, rank 0 lists every rank's times (bench/mpi_run.sh reads them). */
+enum { RANK_READ, RANK_MODEL, RANK_WRITE, RANK_VOTE, RANK_REDUCE, RANK_TIMES };
+
+static void rank_times(const cli_config *cfg, const attrib_summary *sum, const mpi_vote *vote,
+                       double reduce_seconds)
+{
+    double mine[RANK_TIMES] = {
+        [RANK_READ] = sum->read_seconds,
+        [RANK_MODEL] = sum->model_seconds,
+        [RANK_WRITE] = sum->write_seconds - vote->seconds, /* the wait is the vote's */
+        [RANK_VOTE] = vote->seconds,
+        [RANK_REDUCE] = reduce_seconds,
+    };
+    double *all = NULL;
+    if (cli_mpi->rank == 0)
+        all = calloc((size_t)cli_mpi->size * RANK_TIMES, sizeof(*all));
+    /* collective: every rank learns whether rank 0 has room, and gathers only then */
+    if (cli_mpi->max_all(cli_mpi->rank == 0 && all == NULL) == 0)
+        cli_mpi->gather(mine, RANK_TIMES, all);
+    for (int r = 0; all != NULL && cfg->verbose > 0 && r < cli_mpi->size; r++) {
+        const double *t = all + (size_t)r * RANK_TIMES;
+        cli_infof("attrib: rank %d: read %.3f s, attribute %.3f s, write %.3f s, vote %.6f s, "
+                  "reductions %.6f s",
+                  r, t[RANK_READ], t[RANK_MODEL], t[RANK_WRITE], t[RANK_VOTE], t[RANK_REDUCE]);
+    }
+    free(all);
 }
 
 /*
@@ -70,11 +111,13 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     lrc = attrib_attribute(ctx, st, opts, sum);
     if (!vote.voted)
         (void)cli_mpi->max_all(1); /* failed before the vote: the job rolls back */
+    double t0 = mono_seconds();
     int failed = cli_mpi->max_all(lrc != ATTRIB_OK);
     uint64_t counts[] = {sum->conversions_selected, sum->conversions_attributed,
                          sum->journey_sessions,     sum->attribution_rows,
                          sum->bad_rows_skipped,     sum->n_unattributable};
     cli_mpi->sum_all(counts, (int)(sizeof(counts) / sizeof(counts[0])));
+    rank_times(cfg, sum, &vote, mono_seconds() - t0);
     if (cli_mpi->rank != 0)
         return lrc;
     sum->conversions_selected = counts[0];

@@ -125,6 +125,14 @@ static const cli_opt opts_copy[] = {
     CLI_OPT_END,
 };
 
+static const cli_opt opts_partition[] = {
+    CLI_OPT("parts", 0, OPT_UINT, parts, "P",
+            "hash partitions per table (2..1024; required): shard K of N then reads the "
+            "partitions whose number is K mod N"),
+    CLI_OPT_END,
+};
+static const cli_opt *const g_partition[] = {cli_opts_global, opts_partition, NULL};
+
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
@@ -186,6 +194,17 @@ const cli_cmd cli_commands[] = {
      "that already holds input rows unless --force. Example:\n"
      "  attrib copy --from challenge.db --to postgresql://me@dbhost/attrib",
      cmd_copy, g_copy},
+    {"partition", "hash-partition the input tables by user_id (PostgreSQL)",
+     "Turn session_sources and conversions into tables PARTITION BY HASH (user_id) with\n"
+     "--parts partitions each (<table>_p0 ..), in place and in one transaction: a failure\n"
+     "or a kill changes nothing. Columns stay; each partition keeps the primary key, the\n"
+     "parent the other indexes. session_costs (no user_id) stays as it is. Then shard K\n"
+     "of N (--shard K/N, rank K of attrib-mpi) reads only the partitions whose number is\n"
+     "K mod N. Running it again with the same --parts changes nothing; SQLite is refused.\n"
+     "Partitions can live on other servers as postgres_fdw foreign tables\n"
+     "(docs/scale-out.md). Example:\n"
+     "  attrib --db postgresql://me@dbhost/attrib partition --parts 8",
+     cmd_partition, g_partition},
     {"journeys", "write the customer journeys as IHC JSON, JSON lines or CSV",
      "Build the journeys of the selected conversions (SPEC §3) and write them, e.g. to\n"
      "inspect them or as a training set for the IHC web UI. Changes nothing.",

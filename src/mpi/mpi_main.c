@@ -23,9 +23,14 @@ static void sum_all(uint64_t *v, int n)
     MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
 }
 
+static void gather(const double *mine, int n, double *all)
+{
+    MPI_Gather(mine, n, MPI_DOUBLE, all, n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+}
+
 int main(int argc, char **argv)
 {
-    static cli_mpi_hooks hooks = {.max_all = max_all, .sum_all = sum_all};
+    static cli_mpi_hooks hooks = {.max_all = max_all, .sum_all = sum_all, .gather = gather};
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS)
         return CLI_EXIT_RUNTIME;
     MPI_Comm_rank(MPI_COMM_WORLD, &hooks.rank);

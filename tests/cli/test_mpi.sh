@@ -1,7 +1,9 @@
-# build/attrib-mpi (make MPI=1; docs/scale-out.md) on PostgreSQL: mpirun -np
-# 1, 2 and 4 give the CSV of a single `attrib run` byte for byte, for every
-# model; a rank that fails (its shard holds a session with a bad time) makes every
-# rank roll back (the commit vote), and so does a rank killed with SIGKILL
+# build/attrib-mpi (make MPI=1; docs/scale-out.md) on PostgreSQL: mpirun gives
+# the CSV of a single `attrib run` byte for byte on a database hash-partitioned
+# by user_id (attrib partition; each rank reads its partitions): every model at
+# -np 2, linear and markov at -np 1 and 4 too; and once on a plain database; a bad row fails only the shard
+# that owns it, and that lone failing rank makes every rank roll back (the
+# commit vote), and so does a rank killed with SIGKILL
 # inside its transaction; the rerun gives the single run's bytes.
 #
 # Runs when build/attrib-mpi is beside $ATTRIB and mpirun exists (SKIPPED
@@ -63,13 +65,23 @@ JOB="$ATTRIB_PG_URI?schema=${S}_job"
 expect_exit 0 "$ATTRIB" copy -q --from in.db --to "$ONE"
 expect_exit 0 "$ATTRIB" copy -q --from in.db --to "$JOB"
 
+# The job's database is hash-partitioned by user_id (attrib partition): a rank
+# reads only its partitions (6 of them: uneven at -np 4). Every model at -np 2;
+# -np 1 and 4 a model of each kind (journeys only; every path), to stay fast.
+expect_exit 0 "$ATTRIB" --db "$JOB" partition -q --parts 6
 for m in $("$ATTRIB" models | awk '{print $1}'); do
     expect_exit 0 "$ATTRIB" --db "$ONE" run -q --model "$m" --out single.csv
-    for np in 1 2 4; do
+    case $m in linear | markov) nps="1 2 4" ;; *) nps=2 ;; esac
+    for np in $nps; do
         expect_exit 0 mpi $np "$M" --db "$JOB" run -q --model "$m" --out job.csv
         cmp -s single.csv job.csv || { diff single.csv job.csv | head; fail "$m: -np $np: CSV differs"; }
     done
 done
+# An unpartitioned database: ranks filter by attrib_shard_of.
+PLAIN="$ATTRIB_PG_URI?schema=${S}_plain"
+expect_exit 0 "$ATTRIB" copy -q --from in.db --to "$PLAIN"
+expect_exit 0 mpi 2 "$M" --db "$PLAIN" run -q --model "$m" --out job.csv
+cmp -s single.csv job.csv || fail "$m: -np 2 on an unpartitioned database: CSV differs"
 acj "${S}_job" >old.acj
 
 # SQLite with more than one rank is refused (one writer), before anything runs.
@@ -84,12 +96,17 @@ good_time=$(pgs "${S}_job" "SELECT event_time FROM session_sources WHERE session
 break_row() { pgs "${S}_job" "UPDATE session_sources SET event_time = '25:99:99' WHERE session_id = '$bad_sid'"; }
 mend_row() { pgs "${S}_job" "UPDATE session_sources SET event_time = '$good_time' WHERE session_id = '$bad_sid'"; }
 break_row
-# At least the owning shard fails alone (rows are validated as they are
-# scanned, before the shard filter, so today both do).
+# On the partitioned database the row belongs to one shard: that shard alone
+# fails (the other reads only its own partitions); a model of every path reads
+# every row, so there both fail.
 ok=0
 "$ATTRIB" --db "$JOB" attribute -q --model linear --shard 0/2 >/dev/null 2>&1 && ok=$((ok + 1))
 "$ATTRIB" --db "$JOB" attribute -q --model linear --shard 1/2 >/dev/null 2>&1 && ok=$((ok + 1))
-[ "$ok" -lt 2 ] || fail "both shards succeeded alone with a bad row"
+eq "$ok" 1 "shards of 2 that succeed with one bad row (linear)"
+ok=0
+"$ATTRIB" --db "$JOB" attribute -q --model markov --shard 0/2 >/dev/null 2>&1 && ok=$((ok + 1))
+"$ATTRIB" --db "$JOB" attribute -q --model markov --shard 1/2 >/dev/null 2>&1 && ok=$((ok + 1))
+eq "$ok" 0 "shards of 2 that succeed with one bad row (markov)"
 # Those single shards changed rows: put the job's state back, then the MPI job.
 expect_exit 0 "$ATTRIB" --db "$ONE" run -q --model counterfactual --out single.csv
 mend_row
@@ -98,9 +115,26 @@ acj "${S}_job" >old.acj
 break_row
 mpi 2 "$M" --db "$JOB" attribute -q --model linear >out 2>err && fail "the job with a failing rank succeeded"
 expect_err "25:99:99"
+# One rank failed on the row; the other one succeeded and rolled back at the vote.
+eq "$(grep -c '25:99:99' err)" 1 "ranks that saw the bad row"
+expect_err "another worker of the job failed"
 acj "${S}_job" >now.acj
 cmp -s now.acj old.acj || fail "a rank failed, yet rows changed"
 mend_row
+
+# A session id shared by two users (in partitions of different shards): no
+# shard's own partitions show it, shard 0 checks the whole table, and the job
+# fails as a single run does, with nothing written.
+dup_sid=$(pgs "${S}_job" "SELECT min(session_id) FROM session_sources_p1")
+pgs "${S}_job" "INSERT INTO session_sources SELECT session_id, 'attrib-dup-user-x', event_date, event_time, channel_name, holder_engagement, closer_engagement, impression_interaction FROM session_sources WHERE session_id = '$dup_sid'"
+[ "$(pgs "${S}_job" "SELECT count(DISTINCT tableoid) FROM session_sources WHERE session_id = '$dup_sid'")" = 2 ] ||
+    pgs "${S}_job" "UPDATE session_sources SET user_id = 'attrib-dup-user-y' WHERE user_id = 'attrib-dup-user-x'"
+eq "$(pgs "${S}_job" "SELECT count(DISTINCT tableoid) FROM session_sources WHERE session_id = '$dup_sid'")" 2 "partitions of the duplicated id"
+mpi 2 "$M" --db "$JOB" attribute -q --model linear >out 2>err && fail "the job with a duplicated session id succeeded"
+expect_err "appears 2 times"
+acj "${S}_job" >now.acj
+cmp -s now.acj old.acj || fail "a duplicated id, yet rows changed"
+pgs "${S}_job" "DELETE FROM session_sources WHERE user_id LIKE 'attrib-dup-user-%'"
 
 # A rank killed (SIGKILL) while its transaction waits on a lock held elsewhere.
 (echo "SET search_path TO \"${S}_job\"; BEGIN; LOCK TABLE attrib_journey_phases IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;") |

@@ -11,6 +11,8 @@
  */
 #include "lib/journey/dataset.h"
 
+#include "lib/store/partition.h"
+
 #include "util/shard.h"
 #include "util/ts.h"
 
@@ -99,7 +101,7 @@ static int on_conversion(const attrib_value *cols, void *payload)
     }
     /* --shard K/N: only this shard's users' conversions are selected; models
      * that learn from every path still read (and fit on) all of them. */
-    bool mine = ls->opts->shard_count == 0 ||
+    bool mine = ls->opts->shard_count == 0 || ds->scoped ||
                 attrib_shard_index(r.user_id, r.user_id_len, ls->opts->shard_count) ==
                     ls->opts->shard_index;
     if (!mine && !ds->all_paths)
@@ -613,7 +615,19 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     if (ds->all_paths)
         all_sessions = true; /* every conversion and session is a path */
     /* Duplicate ids first: a session of two rows would count its cost twice. */
-    int rc = attrib__rows_check_unique(ctx, st);
+    /* A shard of a model that needs only its own users' journeys reads only its
+     * partitions when the tables are hash-partitioned (store/partition.h). Ids
+     * unique over the whole table is then shard 0's check (a job fails when any
+     * shard does); every other shard checks its own partitions, which is what it
+     * reads (the views are in place), or the whole table when there are none. */
+    bool scope = opts->shard_count > 0 && !ds->all_paths;
+    int rc = ATTRIB_OK;
+    if (!scope || opts->shard_index == 0)
+        rc = attrib__rows_check_unique(ctx, st);
+    if (rc == ATTRIB_OK && scope)
+        rc = attrib__shard_scope(st, opts->shard_index, opts->shard_count, &ds->scoped);
+    if (rc == ATTRIB_OK && scope && opts->shard_index != 0)
+        rc = attrib__rows_check_unique(ctx, st);
     if (rc != ATTRIB_OK)
         goto done;
     attrib__progress(ctx, "reading conversions", 0, 0);
@@ -642,6 +656,11 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     if (rc == ATTRIB_OK)
         rc = cut_journeys(ctx, opts, ds);
 done:
+    if (ds->scoped) {
+        int drc = attrib__shard_unscope(st);
+        if (rc == ATTRIB_OK)
+            rc = drc;
+    }
     return rc;
 }
 

@@ -59,6 +59,9 @@ typedef struct {
      * without any conversion, as compact rows keyed by a 64-bit hash of the user
      * id (no id strings kept: ~24 bytes a session), grouped by a radix sort. */
     bool all_paths;
+    /* A shard reading only its partitions (store/partition.h): the conversions it
+     * reads are its own, whatever attrib_shard_of says. */
+    bool scoped;
     attrib__other *other; /* grouped by user hash, sorted by (ts, channel) within */
     size_t n_other, cap_other;
 

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const skip_hint = "fix the row, or rerun with skip_bad_rows to skip it";
@@ -220,17 +221,46 @@ static int on_duplicate(const attrib_value *c, void *payload)
     return d->rc;
 }
 
+/* The first duplicated id of a count-only pass, copied (text or integer). */
+typedef struct {
+    bool found, oom;
+    attrib_value id;
+    char *text; /* malloc'ed copy of a text id */
+} dup_id;
+
+static int on_dup_id(const attrib_value *c, void *payload)
+{
+    dup_id *d = payload;
+    d->found = true;
+    d->id = c[0];
+    if (c[0].type == ATTRIB_V_TEXT) {
+        d->text = malloc(c[0].len + 1);
+        if (d->text == NULL) {
+            d->oom = true;
+            return ATTRIB_ENOMEM;
+        }
+        memcpy(d->text, c[0].s, c[0].len);
+        d->text[c[0].len] = '\0';
+        d->id.s = d->text;
+    }
+    return ATTRIB_OK;
+}
+
 int attrib__rows_check_unique(attrib_ctx *ctx, attrib_store *st)
 {
+    /* A count-only pass first (on a partitioned table the server reads only the
+     * partitions' primary key indexes, in order), then the users of the id found. */
     static const struct {
-        const char *table, *idcol, *what, *sql;
+        const char *table, *idcol, *what, *find, *sql;
     } keys[] = {
         {"session_sources", "session_id", "session",
+         "SELECT session_id FROM session_sources GROUP BY session_id HAVING count(*) > 1 LIMIT 1",
          "SELECT session_id, min(user_id), max(user_id), count(*) FROM session_sources"
-         " GROUP BY session_id HAVING count(*) > 1 LIMIT 1"},
+         " WHERE session_id = ?1 GROUP BY session_id"},
         {"conversions", "conv_id", "conversion",
+         "SELECT conv_id FROM conversions GROUP BY conv_id HAVING count(*) > 1 LIMIT 1",
          "SELECT conv_id, min(user_id), max(user_id), count(*) FROM conversions"
-         " GROUP BY conv_id HAVING count(*) > 1 LIMIT 1"},
+         " WHERE conv_id = ?1 GROUP BY conv_id"},
     };
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
         bool unique = false;
@@ -239,9 +269,16 @@ int attrib__rows_check_unique(attrib_ctx *ctx, attrib_store *st)
             return rc;
         if (unique)
             continue;
-        dup_state d = {ctx, keys[k].table, keys[k].idcol, keys[k].what, ATTRIB_OK};
-        rc = st->ops->query(st->impl, keys[k].sql, NULL, 0, 4, on_duplicate, &d,
+        dup_id id = {0};
+        rc = st->ops->query(st->impl, keys[k].find, NULL, 0, 1, on_dup_id, &id,
                             "looking for duplicate ids");
+        if (id.oom)
+            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+        dup_state d = {ctx, keys[k].table, keys[k].idcol, keys[k].what, ATTRIB_OK};
+        if (rc == ATTRIB_OK && id.found)
+            rc = st->ops->query(st->impl, keys[k].sql, &id.id, 1, 4, on_duplicate, &d,
+                                "looking for duplicate ids");
+        free(id.text);
         if (d.rc != ATTRIB_OK)
             return d.rc;
         if (rc != ATTRIB_OK)
