@@ -242,8 +242,7 @@ static int chunk_flush(win_scan *w)
     return rc;
 }
 
-int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn fn,
-                                    void *payload)
+int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn fn, void *payload)
 {
     win_scan w = {.s = s, .fn = fn, .payload = payload, .lo = 1, .hi = 0};
     int rc = ATTRIB_OK, step;
@@ -304,13 +303,14 @@ int attrib__sq_window_ok(sq_store *s, bool *out)
         return ATTRIB_OK;
     sqlite3_stmt *st = NULL;
     /* A unique index of the one key column session_id, compared as bytes. */
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT 1 FROM pragma_index_list('session_costs') AS l WHERE l.\"unique\""
-                           " AND (SELECT count(*) FROM pragma_index_xinfo(l.name) WHERE key) = 1"
-                           " AND (SELECT count(*) FROM pragma_index_xinfo(l.name) AS x WHERE x.key"
-                           " AND x.name = 'session_id' COLLATE NOCASE"
-                           " AND x.coll = 'BINARY' COLLATE NOCASE) = 1",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT 1 FROM pragma_index_list('session_costs') AS l WHERE l.\"unique\""
+            " AND (SELECT count(*) FROM pragma_index_xinfo(l.name) WHERE key) = 1"
+            " AND (SELECT count(*) FROM pragma_index_xinfo(l.name) AS x WHERE x.key"
+            " AND x.name = 'session_id' COLLATE NOCASE"
+            " AND x.coll = 'BINARY' COLLATE NOCASE) = 1",
+            -1, &st, NULL) != SQLITE_OK) {
         char msg[512];
         rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: listing indexes: %s", s->path,
                            attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
