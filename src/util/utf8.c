@@ -1,10 +1,24 @@
 /* UTF-8 validation: see utf8.h. */
 #include "util/utf8.h"
 
+#include <stdint.h>
+#include <string.h>
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
 bool attrib_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
+        /* Eight bytes of 0x01..0x7f at once: a byte sets its high bit in
+         * w | (w - ONES) when it has it already or is 0 (0 - 1 wraps; only a 0
+         * byte borrows, and one is rejected anyway). */
+        uint64_t w;
+        if (end - p >= 8 && (memcpy(&w, p, 8), ((w | (w - ONES)) & HIGHS) == 0)) {
+            p += 8;
+            continue;
+        }
         unsigned c = *p;
         if (c >= 0x01 && c < 0x80) {
             p++;

@@ -172,6 +172,24 @@ static void test_utf8(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         assert_int_equal(attrib_utf8_valid(cases[i].s, cases[i].len), cases[i].ok);
+    /* Long text is checked eight bytes at a time: a NUL, a stray continuation
+     * byte, a DEL (valid) or a 2-byte character at every offset of 20 bytes. */
+    char t[20];
+    for (size_t at = 0; at < sizeof(t); at++) {
+        memset(t, 'a', sizeof(t));
+        t[at] = '\0';
+        assert_false(attrib_utf8_valid(t, sizeof(t)));
+        t[at] = (char)0x80;
+        assert_false(attrib_utf8_valid(t, sizeof(t)));
+        t[at] = 0x7f;
+        assert_true(attrib_utf8_valid(t, sizeof(t)));
+        if (at + 1 < sizeof(t)) {
+            t[at] = (char)0xc3;
+            t[at + 1] = (char)0xa9;
+            assert_true(attrib_utf8_valid(t, sizeof(t)));
+            assert_false(attrib_utf8_valid(t, at + 1)); /* cut in the middle */
+        }
+    }
 }
 
 static void test_buf_limit(void **state)

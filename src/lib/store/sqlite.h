@@ -1,7 +1,7 @@
 /*
- * Internals of the SQLite backend shared by its two files: sqlite.c
- * (connection, transactions, statements) and sqlite_scan.c (the concurrent
- * full session scan).
+ * Internals of the SQLite backend shared by its files: sqlite.c
+ * (connection, transactions, statements), sqlite_scan.c (the concurrent
+ * full session scan) and sqlite_window.c (a selection's sessions).
  */
 #ifndef ATTRIB_LIB_STORE_SQLITE_H
 #define ATTRIB_LIB_STORE_SQLITE_H
@@ -43,5 +43,15 @@ int attrib__sq_query(void *impl, const char *sql, const attrib_value *params, in
 /* The backend's scan_sessions_parts op (store.h), in sqlite_scan.c. */
 int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const *ctxs,
                                    attrib_row_fn fn, void *const *payloads);
+
+/* Whether session_costs.session_id is unique and compared as bytes (a rowid
+ * table with a unique index of that one column, BINARY collation): then a
+ * selection's costs can be joined by rowid windows (sqlite_window.c). */
+int attrib__sq_window_ok(sq_store *s, bool *out);
+
+/* Deliver the sessions of ss (its 8 session_sources columns, then the rowid
+ * or NULL; bound, not stepped) with their costs joined by rowid windows:
+ * only when attrib__sq_window_ok; rows as scan_sessions delivers them. */
+int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn fn, void *payload);
 
 #endif

@@ -236,12 +236,20 @@ typedef struct {
     unsigned n;
 } sess_batch;
 
-/* Copy the current row of ss (a text session id) into the batch. */
-static int batch_add(sess_batch *b, sqlite3_stmt *ss)
+/* Copy the current row of ss (a text session id) into the batch and start
+ * loading the cost index's slot of its id, so the decoding of the next rows
+ * overlaps the miss. (Issued 32 at once at flush the prefetches took 11% of
+ * the session scan's samples on 2M shuffled, here ~9%: the miss still
+ * shows on the prefetch itself.) */
+static int batch_add(sess_batch *b, const attrib__costidx *costs, sqlite3_stmt *ss)
 {
     attrib_value *v = b->v[b->n];
     for (int i = 0; i < 8; i++) {
         attrib__sq_column_value(ss, i, &v[i]);
+        if (i == 0) {
+            b->key[b->n] = attrib__costidx_key_of(v[0].s, v[0].len);
+            attrib__costidx_prefetch(costs, &b->key[b->n]);
+        }
         if (v[i].type != ATTRIB_V_TEXT)
             continue;
         if (b->len + v[i].len + 1 > b->cap) {
@@ -275,8 +283,6 @@ static int batch_flush(sq_part *p, sess_batch *b, sqlite3_stmt *look)
             if (v[i].type == ATTRIB_V_TEXT)
                 v[i].s = b->text + b->off[r][i];
         }
-        b->key[r] = attrib__costidx_key_of(v[0].s, v[0].len);
-        attrib__costidx_prefetch(costs, &b->key[r]);
     }
     for (unsigned r = 0; r < b->n && rc == ATTRIB_OK; r++) {
         attrib_value *v = b->v[r];
@@ -331,7 +337,7 @@ static int hash_part(sq_part *p)
         if (!row)
             break;
         if (sqlite3_column_type(ss, 0) == SQLITE_TEXT) {
-            if (batch_add(b, ss) != ATTRIB_OK) {
+            if (batch_add(b, p->all->costs, ss) != ATTRIB_OK) {
                 rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
                 goto done;
             }

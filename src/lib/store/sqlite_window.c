@@ -1,0 +1,329 @@
+/*
+ * Selected sessions (a date range, dates or users) with their costs joined:
+ * scan_sessions of the SQLite backend with a selection (contract in store.h).
+ *
+ * A selection is a small share of session_sources, so hashing all of
+ * session_costs (the full scan's join, sqlite_scan.c) would read far more
+ * than it needs. Looking each session up in the id index of session_costs
+ * costs a random page read per session once ids are random: a day of 10M
+ * sessions is 34k reads, 0.3 s. But a table filled as events come holds the
+ * cost rows of a day together. So the selected sessions are read in chunks;
+ * for each chunk a sample of its ids is looked up in the index, and when the
+ * sampled cost rows lie in a narrow rowid window, that window is read in
+ * order into an exact map (whole ids compared) and only the sessions it does
+ * not hold are looked up one by one. Rows in any other order give wide
+ * windows: then every session is looked up, as the LEFT JOIN did.
+ *
+ * Exact because the caller only comes here when session_costs.session_id is
+ * unique and compared as bytes (a unique index, BINARY collation; see
+ * attrib__sq_window_ok): a session whose id the window holds as text has its
+ * only cost row there; every other session is looked up by its own value.
+ * Sessions are delivered in the order the selection reads them.
+ */
+#include "lib/store/sqlite.h"
+
+#include "util/strmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_ROWS 16384 /* sessions read before their costs are joined */
+#define SAMPLE 16        /* ids of a chunk looked up to place its window */
+#define WINDOW_FACTOR 4  /* a window holds at most this many rows per session */
+
+/* A session row copied out of its statement. */
+typedef struct {
+    attrib_value v[ATTRIB_SS_NCOLS];
+    size_t off[ATTRIB_SS_COST]; /* where text values start in the chunk's text */
+    sqlite3_value *id;          /* an id that is not text, as stored; else NULL */
+} win_row;
+
+typedef struct {
+    sq_store *s;
+    attrib_row_fn fn;
+    void *payload;
+    sqlite3_stmt *look;  /* the cost rows of one id */
+    sqlite3_stmt *where; /* the rowid of the cost row of one id */
+    sqlite3_stmt *range; /* the cost rows of a rowid window */
+    win_row *row;
+    size_t n;
+    char *text;
+    size_t len, cap;
+    /* The window read last: rowids [lo, hi], its text ids and their costs. */
+    int64_t lo, hi;
+    attrib_strmap ids;
+    attrib_value *cost;
+    size_t cost_cap;
+} win_scan;
+
+static int win_fail(win_scan *w, const char *what)
+{
+    sq_store *s = w->s;
+    int code = sqlite3_errcode(s->db) == SQLITE_NOMEM ? ATTRIB_ENOMEM : ATTRIB_EDB;
+    char msg[512];
+    return attrib__error(s->ctx, code, "%s: %s: %s", s->path, what,
+                         attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
+}
+
+static int win_oom(win_scan *w)
+{
+    return attrib__error(w->s->ctx, ATTRIB_ENOMEM, "out of memory reading session_sources");
+}
+
+/* Copy the current row of ss into the chunk. */
+static int chunk_add(win_scan *w, sqlite3_stmt *ss)
+{
+    win_row *r = &w->row[w->n];
+    r->id = NULL;
+    for (int i = 0; i < ATTRIB_SS_COST; i++) {
+        attrib__sq_column_value(ss, i, &r->v[i]);
+        if (r->v[i].type != ATTRIB_V_TEXT)
+            continue;
+        if (w->len + r->v[i].len + 1 > w->cap) {
+            size_t cap = (w->len + r->v[i].len + 1) * 2 + 65536;
+            char *t = realloc(w->text, cap);
+            if (t == NULL)
+                return win_oom(w);
+            w->text = t;
+            w->cap = cap;
+        }
+        memcpy(w->text + w->len, r->v[i].s, r->v[i].len);
+        w->text[w->len + r->v[i].len] = '\0';
+        r->off[i] = w->len;
+        w->len += r->v[i].len + 1;
+    }
+    if (sqlite3_column_type(ss, 0) != SQLITE_TEXT) {
+        r->id = sqlite3_value_dup(sqlite3_column_value(ss, 0));
+        if (r->id == NULL)
+            return win_oom(w);
+    }
+    attrib__sq_column_value(ss, 8, &r->v[ATTRIB_SS_ROWID]); /* the 9th column: rowid */
+    r->v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
+    r->v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
+    w->n++;
+    return ATTRIB_OK;
+}
+
+/* Where the sampled ids of the chunk have their cost rows: *lo > *hi when
+ * none of them has one. */
+static int chunk_sample(win_scan *w, int64_t *lo, int64_t *hi)
+{
+    *lo = INT64_MAX;
+    *hi = INT64_MIN;
+    for (size_t k = 0; k < SAMPLE && k < w->n; k++) {
+        const win_row *r = &w->row[k * w->n / (w->n < SAMPLE ? w->n : SAMPLE)];
+        if (r->id != NULL)
+            continue;
+        sqlite3_bind_text(w->where, 1, r->v[0].s, (int)r->v[0].len, SQLITE_STATIC);
+        int step = sqlite3_step(w->where);
+        if (step == SQLITE_ROW) {
+            int64_t at = sqlite3_column_int64(w->where, 0);
+            *lo = at < *lo ? at : *lo;
+            *hi = at > *hi ? at : *hi;
+        }
+        sqlite3_reset(w->where);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            return win_fail(w, "reading session_costs");
+    }
+    return ATTRIB_OK;
+}
+
+/* Read the cost rows of rowids [lo, hi] into the window map. */
+static int window_load(win_scan *w, int64_t lo, int64_t hi)
+{
+    int rc = ATTRIB_OK, step;
+    attrib_strmap_free(&w->ids);
+    w->ids = (attrib_strmap)ATTRIB_STRMAP_INIT;
+    w->lo = 1;
+    w->hi = 0; /* empty until it is read whole */
+    sqlite3_bind_int64(w->range, 1, lo);
+    sqlite3_bind_int64(w->range, 2, hi);
+    while ((step = sqlite3_step(w->range)) == SQLITE_ROW) {
+        attrib_value cost;
+        attrib__sq_column_value(w->range, 1, &cost);
+        /* Ids not text and costs that are text stay in the table: looked up. */
+        if (sqlite3_column_type(w->range, 0) != SQLITE_TEXT || cost.type == ATTRIB_V_TEXT)
+            continue;
+        const char *id = (const char *)sqlite3_column_text(w->range, 0);
+        int64_t at =
+            attrib_strmap_intern(&w->ids, id, (size_t)sqlite3_column_bytes(w->range, 0), NULL);
+        if (at < 0) {
+            rc = win_oom(w);
+            goto done;
+        }
+        if ((size_t)at >= w->cost_cap) {
+            size_t cap = w->cost_cap > 0 ? w->cost_cap * 2 : 4096;
+            attrib_value *c = realloc(w->cost, cap * sizeof(*c));
+            if (c == NULL) {
+                rc = win_oom(w);
+                goto done;
+            }
+            w->cost = c;
+            w->cost_cap = cap;
+        }
+        w->cost[at] = cost;
+    }
+    if (step != SQLITE_DONE) {
+        rc = win_fail(w, "reading session_costs");
+        goto done;
+    }
+    w->lo = lo;
+    w->hi = hi;
+done:
+    sqlite3_reset(w->range);
+    return rc;
+}
+
+/* Deliver row r with the cost rows of its id looked up in session_costs. */
+static int deliver_looked_up(win_scan *w, win_row *r)
+{
+    int rc = ATTRIB_OK, step;
+    bool any = false;
+    if (r->id != NULL)
+        sqlite3_bind_value(w->look, 1, r->id);
+    else
+        sqlite3_bind_text(w->look, 1, r->v[0].s, (int)r->v[0].len, SQLITE_STATIC);
+    while ((step = sqlite3_step(w->look)) == SQLITE_ROW) {
+        attrib__sq_column_value(w->look, 0, &r->v[ATTRIB_SS_COST]);
+        r->v[ATTRIB_SS_HAS_COST].i = 1;
+        any = true;
+        rc = w->fn(r->v, w->payload);
+        if (rc != ATTRIB_OK)
+            break;
+    }
+    if (rc == ATTRIB_OK && step != SQLITE_DONE)
+        rc = win_fail(w, "reading session_costs");
+    else if (rc == ATTRIB_OK && !any)
+        rc = w->fn(r->v, w->payload);
+    sqlite3_reset(w->look);
+    sqlite3_clear_bindings(w->look);
+    return rc;
+}
+
+/* Join the chunk's costs and deliver its rows in order. */
+static int chunk_flush(win_scan *w)
+{
+    int rc = ATTRIB_OK;
+    for (size_t k = 0; k < w->n; k++) {
+        win_row *r = &w->row[k];
+        for (int i = 0; i < ATTRIB_SS_COST; i++) {
+            if (r->v[i].type == ATTRIB_V_TEXT)
+                r->v[i].s = w->text + r->off[i];
+        }
+    }
+    int64_t lo = 0, hi = -1;
+    rc = chunk_sample(w, &lo, &hi);
+    if (rc == ATTRIB_OK && lo <= hi && (lo < w->lo || hi > w->hi)) {
+        /* Widened by the share the sample may have missed on either side. */
+        uint64_t width = (uint64_t)hi - (uint64_t)lo, pad = width / SAMPLE + 1;
+        if (width + 2 * pad <= (uint64_t)WINDOW_FACTOR * w->n) {
+            lo = lo > INT64_MIN + (int64_t)pad ? lo - (int64_t)pad : INT64_MIN;
+            hi = hi < INT64_MAX - (int64_t)pad ? hi + (int64_t)pad : INT64_MAX;
+            rc = window_load(w, lo, hi);
+        }
+    }
+    for (size_t k = 0; k < w->n && rc == ATTRIB_OK; k++) {
+        win_row *r = &w->row[k];
+        int64_t at = r->id == NULL && w->ids.count > 0
+                         ? attrib_strmap_find(&w->ids, r->v[0].s, r->v[0].len)
+                         : -1;
+        if (at >= 0) {
+            r->v[ATTRIB_SS_COST] = w->cost[at];
+            r->v[ATTRIB_SS_HAS_COST].i = 1;
+            rc = w->fn(r->v, w->payload);
+        } else {
+            rc = deliver_looked_up(w, r);
+        }
+    }
+    for (size_t k = 0; k < w->n; k++)
+        sqlite3_value_free(w->row[k].id);
+    w->n = 0;
+    w->len = 0;
+    return rc;
+}
+
+int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn fn, void *payload)
+{
+    win_scan w = {.s = s, .fn = fn, .payload = payload, .lo = 1, .hi = 0};
+    int rc = ATTRIB_OK, step;
+    w.ids = (attrib_strmap)ATTRIB_STRMAP_INIT;
+    w.row = malloc(CHUNK_ROWS * sizeof(*w.row));
+    if (w.row == NULL) {
+        rc = win_oom(&w);
+        goto done;
+    }
+    if (sqlite3_prepare_v2(s->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1,
+                           &w.look, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "SELECT rowid FROM session_costs WHERE session_id = ?1", -1,
+                           &w.where, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT session_id, cost FROM session_costs "
+                           "WHERE rowid BETWEEN ?1 AND ?2",
+                           -1, &w.range, NULL) != SQLITE_OK) {
+        rc = win_fail(&w, "reading session_costs");
+        goto done;
+    }
+    while ((step = sqlite3_step(ss)) == SQLITE_ROW) {
+        rc = chunk_add(&w, ss);
+        if (rc == ATTRIB_OK && w.n == CHUNK_ROWS)
+            rc = chunk_flush(&w);
+        if (rc != ATTRIB_OK)
+            goto done;
+    }
+    if (step != SQLITE_DONE) {
+        rc = win_fail(&w, "reading session_sources");
+        goto done;
+    }
+    rc = chunk_flush(&w);
+done:
+    for (size_t k = 0; k < w.n; k++)
+        sqlite3_value_free(w.row[k].id);
+    free(w.row);
+    free(w.text);
+    free(w.cost);
+    attrib_strmap_free(&w.ids);
+    sqlite3_finalize(w.look);
+    sqlite3_finalize(w.where);
+    sqlite3_finalize(w.range);
+    return rc;
+}
+
+int attrib__sq_window_ok(sq_store *s, bool *out)
+{
+    const char *coll = NULL;
+    int rc = ATTRIB_OK;
+    *out = false;
+    if (!s->costs_rowid)
+        return ATTRIB_OK;
+    /* The column's own collation is the join's (it is the left operand). */
+    if (sqlite3_table_column_metadata(s->db, "main", "session_costs", "session_id", NULL, &coll,
+                                      NULL, NULL, NULL) != SQLITE_OK)
+        return ATTRIB_OK; /* no such column: the LEFT JOIN says what is wrong */
+    if (coll == NULL || sqlite3_stricmp(coll, "BINARY") != 0)
+        return ATTRIB_OK;
+    sqlite3_stmt *st = NULL;
+    /* A unique index of the one key column session_id, compared as bytes. */
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT 1 FROM pragma_index_list('session_costs') AS l WHERE l.\"unique\""
+            " AND (SELECT count(*) FROM pragma_index_xinfo(l.name) WHERE key) = 1"
+            " AND (SELECT count(*) FROM pragma_index_xinfo(l.name) AS x WHERE x.key"
+            " AND x.name = 'session_id' COLLATE NOCASE"
+            " AND x.coll = 'BINARY' COLLATE NOCASE) = 1",
+            -1, &st, NULL) != SQLITE_OK) {
+        char msg[512];
+        rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: listing indexes: %s", s->path,
+                           attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
+        goto done;
+    }
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        char msg[512];
+        rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: listing indexes: %s", s->path,
+                           attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
+    }
+    *out = step == SQLITE_ROW;
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
