@@ -260,6 +260,28 @@ for variant in binary text; do
     cmp -s types-s.jny "types-$variant.jny" || fail "columns of other types ($variant COPY): journeys differ"
 done
 
+# ---- 3f. a full run rebuilds attrib's session index of the attribution rows ----
+# (dropped after the TRUNCATE, built again before the commit: the same index
+# after the run, and after a run that failed before its commit).
+acj_index() {
+    pgs "$1" "SELECT indexdef FROM pg_indexes WHERE schemaname = '$1' AND indexname = 'attrib_acj_session'"
+}
+before=$(acj_index "${S}_gen")
+[ -n "$before" ] || fail "setup: no attrib_acj_session index"
+expect_exit 0 "$ATTRIB" --db "$P" run -q --model linear --out idx.csv
+eq "$(acj_index "${S}_gen")" "$before" "attrib_acj_session after a full run"
+# A write that fails after the attribution rows (a trigger refuses the
+# report's rows) rolls back the drop of the index with everything else.
+rows=$(pgs "${S}_gen" "SELECT count(*) FROM attribution_customer_journey")
+pgs "${S}_gen" "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RAISE EXCEPTION 'refused'; END\$\$;
+CREATE TRIGGER refuse BEFORE INSERT ON channel_reporting FOR EACH ROW EXECUTE FUNCTION refuse()" >/dev/null ||
+    fail "setup: a trigger refusing the report"
+expect_exit 1 "$ATTRIB" --db "$P" run -q --model first --out idx.csv
+expect_err "refused"
+pgs "${S}_gen" "DROP TRIGGER refuse ON channel_reporting; DROP FUNCTION refuse()" >/dev/null
+eq "$(pgs "${S}_gen" "SELECT count(*) FROM attribution_customer_journey")" "$rows" "attribution rows after a failed run"
+eq "$(acj_index "${S}_gen")" "$before" "attrib_acj_session after a failed run"
+
 # ---- 4. failures ----
 port_free=1
 expect_exit 1 "$ATTRIB" --db "postgresql://attrib:hunter2secret@127.0.0.1:$port_free/attrib" run -q
