@@ -1,28 +1,10 @@
 /* UTF-8 validation: see utf8.h. */
 #include "util/utf8.h"
 
-#include <stdint.h>
-#include <string.h>
-
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
 bool attrib_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
-        /* Ids and names are mostly ASCII: 8 bytes at a time while no byte has
-         * its high bit set and none is 0 (w - ONES borrows into the high bit
-         * of a zero byte). */
-        while (end - p >= 8) {
-            uint64_t w;
-            memcpy(&w, p, 8);
-            if (((w | ((w - ONES) & ~w)) & HIGHS) != 0)
-                break;
-            p += 8;
-        }
-        if (p == end)
-            break;
         unsigned c = *p;
         if (c >= 0x01 && c < 0x80) {
             p++;

@@ -172,24 +172,6 @@ static void test_utf8(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         assert_int_equal(attrib_utf8_valid(cases[i].s, cases[i].len), cases[i].ok);
-    /* Long ASCII (checked 8 bytes at a time): a NUL, a stray continuation byte,
-     * a cut sequence or a valid one at every position around the words. */
-    char t[40];
-    for (size_t at = 0; at < 30; at++) {
-        memset(t, 'a', sizeof(t));
-        assert_true(attrib_utf8_valid(t, sizeof(t)));
-        t[at] = '\0';
-        assert_false(attrib_utf8_valid(t, sizeof(t)));
-        t[at] = '\x80';
-        assert_false(attrib_utf8_valid(t, sizeof(t)));
-        t[at] = '\x7f';
-        assert_true(attrib_utf8_valid(t, sizeof(t)));
-        t[at] = '\xc3';
-        assert_false(attrib_utf8_valid(t, sizeof(t)));
-        t[at + 1] = '\xa9';
-        assert_true(attrib_utf8_valid(t, sizeof(t)));
-        assert_false(attrib_utf8_valid(t, at + 1)); /* cut after its lead byte */
-    }
 }
 
 static void test_buf_limit(void **state)
