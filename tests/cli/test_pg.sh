@@ -232,6 +232,56 @@ eq "$(pgs "${S}_gen" "SELECT value FROM attrib_meta WHERE key = 'report_sums'")"
 expect_exit 0 "$ATTRIB" --db "$P" attribute -q --model linear
 eq "$(pgs "${S}_gen" "SELECT value FROM attrib_meta WHERE key = 'report_sums'")" "invalid" "sums marker after a full attribute on PostgreSQL"
 
+# ---- 3e. the full scan reads other column types as the official ones ----
+# COPY's binary format is read for bool, int2/4/8, float8 and text-like
+# columns; any other type (here time, and numeric for the costs) sends the
+# scan to the text format. Either way the same CSV as SQLite's (the costs of
+# gen have two decimals: numeric holds them exactly).
+expect_exit 0 "$ATTRIB" --db gen.db run -q --model $last_model --out types-s.csv
+expect_exit 0 "$ATTRIB" --db gen.db journeys -q --format csv --out types-s.jny
+for variant in binary text; do
+    TY="${S}_types_$variant"
+    expect_exit 0 "$ATTRIB" copy --from gen.db --to "$(uri "$TY")"
+    case $variant in
+    binary) alter="ALTER TABLE session_sources ALTER session_id TYPE varchar(100),
+        ALTER user_id TYPE varchar, ALTER channel_name TYPE varchar(200),
+        ALTER holder_engagement TYPE smallint, ALTER closer_engagement TYPE bigint,
+        ALTER impression_interaction TYPE boolean USING impression_interaction <> 0;
+        ALTER TABLE session_costs ALTER session_id TYPE varchar(100)" ;;
+    text) alter="ALTER TABLE session_sources ALTER event_time TYPE time USING event_time::time;
+        ALTER TABLE session_costs ALTER cost TYPE numeric" ;;
+    esac
+    pgs "$TY" "$alter" >/dev/null || fail "setup: altering the column types ($variant)"
+    expect_exit 0 "$ATTRIB" --db "$(uri "$TY")" run -q --model $last_model --out "types-$variant.csv"
+    cmp -s types-s.csv "types-$variant.csv" ||
+        { diff types-s.csv "types-$variant.csv" | head; fail "columns of other types ($variant COPY): CSV differs"; }
+    # The journeys show every flag, which not every model reads.
+    expect_exit 0 "$ATTRIB" --db "$(uri "$TY")" journeys -q --format csv --out "types-$variant.jny"
+    cmp -s types-s.jny "types-$variant.jny" || fail "columns of other types ($variant COPY): journeys differ"
+done
+
+# ---- 3f. a full run rebuilds attrib's session index of the attribution rows ----
+# (dropped after the TRUNCATE, built again before the commit: the same index
+# after the run, and after a run that failed before its commit).
+acj_index() {
+    pgs "$1" "SELECT indexdef FROM pg_indexes WHERE schemaname = '$1' AND indexname = 'attrib_acj_session'"
+}
+before=$(acj_index "${S}_gen")
+[ -n "$before" ] || fail "setup: no attrib_acj_session index"
+expect_exit 0 "$ATTRIB" --db "$P" run -q --model linear --out idx.csv
+eq "$(acj_index "${S}_gen")" "$before" "attrib_acj_session after a full run"
+# A write that fails after the attribution rows (a trigger refuses the
+# report's rows) rolls back the drop of the index with everything else.
+rows=$(pgs "${S}_gen" "SELECT count(*) FROM attribution_customer_journey")
+pgs "${S}_gen" "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RAISE EXCEPTION 'refused'; END\$\$;
+CREATE TRIGGER refuse BEFORE INSERT ON channel_reporting FOR EACH ROW EXECUTE FUNCTION refuse()" >/dev/null ||
+    fail "setup: a trigger refusing the report"
+expect_exit 1 "$ATTRIB" --db "$P" run -q --model first --out idx.csv
+expect_err "refused"
+pgs "${S}_gen" "DROP TRIGGER refuse ON channel_reporting; DROP FUNCTION refuse()" >/dev/null
+eq "$(pgs "${S}_gen" "SELECT count(*) FROM attribution_customer_journey")" "$rows" "attribution rows after a failed run"
+eq "$(acj_index "${S}_gen")" "$before" "attrib_acj_session after a failed run"
+
 # ---- 4. failures ----
 port_free=1
 expect_exit 1 "$ATTRIB" --db "postgresql://attrib:hunter2secret@127.0.0.1:$port_free/attrib" run -q

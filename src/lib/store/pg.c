@@ -45,7 +45,8 @@
 typedef struct {
     PGconn *conn;
     attrib_ctx *ctx;
-    const char *disp; /* printable target (owned by the store) */
+    const char *disp;  /* printable target (owned by the store) */
+    char *rebuild_acj; /* CREATE INDEX to run before the commit (pg_delete_attribution) */
 } pg_store;
 
 /* Bound parameters of one statement. */
@@ -381,21 +382,259 @@ static void copy_out_abandon(pg_store *s)
 }
 
 /*
- * Run a query without parameters through COPY (query) TO STDOUT and stream its
- * rows (ncols values each, typed as the query's columns) to fn. Rows come in
- * COPY's text format, a buffer per row with no per-value bookkeeping: for a
- * full scan about twice as fast as single-row mode (bench/README.md).
+ * A query without parameters read through COPY (query) TO STDOUT: a buffer per
+ * row with no per-value bookkeeping (for a full scan about twice as fast as
+ * single-row mode, docs/pipeline.md). Rows are handed over COPY_BATCH at a
+ * time, their values pointing into libpq's row buffers until the batch is
+ * done, so a caller can overlap work across rows (the cost lookups prefetch).
+ * When every column is of a type whose binary form is read here exactly as
+ * its text (bool, int2/4/8, float8, text, varchar, char, name), the binary
+ * format is asked for: less work on both sides (no number formatting and
+ * parsing, no escapes); any other type reads the text format.
  */
-static int run_copy_out(pg_store *s, const char *sql, int ncols, attrib_row_fn fn, void *payload,
-                        const char *what)
+#define COPY_BATCH 32
+#define COPY_MAX_COLS 16
+#define OID_NAME 19
+#define OID_TEXT 25
+#define OID_BPCHAR 1042
+#define OID_VARCHAR 1043
+
+/* rows: n rows of `stride` values (the query's columns first; the rest the
+ * callback's to fill). */
+typedef int (*copy_batch_fn)(attrib_value *rows, int n, void *payload);
+
+typedef struct {
+    pg_store *s;
+    const char *what;
+    int ncols, stride;
+    bool binary, header; /* binary: its header read */
+    Oid types[COPY_MAX_COLS];
+    char names[COPY_MAX_COLS][64];
+    attrib_value *vals;     /* cap_rows rows of stride values */
+    char *held[COPY_BATCH]; /* libpq's buffers behind the batch's rows */
+    int n_held, n_rows, cap_rows;
+} copy_reader;
+
+static bool binary_type(Oid t)
 {
-    attrib_value vals[16];
-    Oid types[16];
-    char names[16][64];
+    switch (t) {
+    case OID_BOOL:
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+    case OID_FLOAT8:
+    case OID_NAME:
+    case OID_TEXT:
+    case OID_BPCHAR:
+    case OID_VARCHAR:
+        return true;
+    default:
+        return false; /* float4: its text is shortest for a float, read as a double */
+    }
+}
+
+static int copy_short(copy_reader *r)
+{
+    return attrib__error(r->s->ctx, ATTRIB_EDB, "%s: %s: a row of fewer than %d columns",
+                         r->s->disp, r->what, r->ncols);
+}
+
+/* One text-format row (tabs between fields, \N for NULL) into v. */
+static int parse_text_row(copy_reader *r, char *row, int n, attrib_value *v)
+{
+    char *p = row, *end = row + n;
+    if (end > p && end[-1] == '\n')
+        *--end = '\0';
+    for (int i = 0; i < r->ncols; i++) {
+        char *f = p;
+        while (p < end && *p != '\t')
+            p++;
+        if (p == end && i + 1 < r->ncols)
+            return copy_short(r);
+        *p++ = '\0';
+        size_t len = (size_t)(p - 1 - f);
+        bool null = len == 2 && f[0] == '\\' && f[1] == 'N';
+        if (!null && memchr(f, '\\', len) != NULL) {
+            len = unescape(f, len);
+            f[len] = '\0';
+        }
+        int rc = value_of(r->s, null ? NULL : f, len, r->types[i], r->names[i], &v[i]);
+        if (rc != ATTRIB_OK)
+            return rc;
+    }
+    return ATTRIB_OK;
+}
+
+static uint64_t be_uint(const unsigned char *p, int bytes)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < bytes; i++)
+        x = x << 8 | p[i];
+    return x;
+}
+
+/* One binary field of type t (len bytes at p, len -1 for NULL) into v; its
+ * text values end with the NUL the caller writes behind them. */
+static int binary_value(copy_reader *r, int col, const unsigned char *p, int32_t len,
+                        attrib_value *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (len < 0) {
+        v->type = ATTRIB_V_NULL;
+        return ATTRIB_OK;
+    }
+    int want = 0;
+    switch (r->types[col]) {
+    case OID_BOOL:
+        want = 1;
+        v->type = ATTRIB_V_INT;
+        v->i = len == 1 && p[0] != 0;
+        break;
+    case OID_INT2:
+        want = 2;
+        v->type = ATTRIB_V_INT;
+        v->i = len == 2 ? (int16_t)be_uint(p, 2) : 0;
+        break;
+    case OID_INT4:
+        want = 4;
+        v->type = ATTRIB_V_INT;
+        v->i = len == 4 ? (int32_t)be_uint(p, 4) : 0;
+        break;
+    case OID_INT8:
+        want = 8;
+        v->type = ATTRIB_V_INT;
+        v->i = len == 8 ? (int64_t)be_uint(p, 8) : 0;
+        break;
+    case OID_FLOAT8:
+        want = 8;
+        v->type = ATTRIB_V_REAL;
+        if (len == 8) {
+            uint64_t bits = be_uint(p, 8);
+            memcpy(&v->r, &bits, sizeof(v->r));
+            if (isnan(v->r))
+                v->r = NAN; /* as strtod reads the text "NaN" */
+        }
+        break;
+    default:
+        v->type = ATTRIB_V_TEXT;
+        v->s = (const char *)p;
+        v->len = (size_t)len;
+        return ATTRIB_OK;
+    }
+    if (len != want)
+        return attrib__error(r->s->ctx, ATTRIB_EDB, "%s: %s: a value of %d bytes in column %s",
+                             r->s->disp, r->what, (int)len, r->names[col]);
+    return ATTRIB_OK;
+}
+
+/* Room for one more row in the batch; its values. NULL when out of memory. */
+static attrib_value *copy_row(copy_reader *r)
+{
+    if (r->n_rows == r->cap_rows) {
+        int cap = r->cap_rows * 2;
+        attrib_value *v = realloc(r->vals, (size_t)cap * (size_t)r->stride * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        r->vals = v;
+        r->cap_rows = cap;
+    }
+    return r->vals + (size_t)r->n_rows * (size_t)r->stride;
+}
+
+/*
+ * The rows of one binary COPY message (the first one starts with the file
+ * header; then tuples: a 16-bit field count, each field a 32-bit length and
+ * its bytes; a count of -1 ends the data). Each text value gets a NUL behind
+ * it, written over the header of what follows once that header is read (libpq
+ * ends each message with one). *done: the trailer was seen.
+ */
+static int parse_binary(copy_reader *r, unsigned char *p, int n, bool *done)
+{
+    static const unsigned char sig[11] = "PGCOPY\n\377\r\n";
+    unsigned char *end = p + n;
+    if (!r->header) {
+        if (n < 19 || memcmp(p, sig, 11) != 0 || be_uint(p + 15, 4) > (uint64_t)(n - 19))
+            return attrib__error(r->s->ctx, ATTRIB_EDB, "%s: %s: not a binary COPY header",
+                                 r->s->disp, r->what);
+        p += 19 + be_uint(p + 15, 4);
+        r->header = true;
+    }
+    if (p == end)
+        return ATTRIB_OK;
+    if (end - p < 2)
+        return copy_short(r);
+    int count = (int16_t)be_uint(p, 2);
+    p += 2;
+    for (;;) {
+        if (count == -1) {
+            *done = true;
+            return p == end ? ATTRIB_OK
+                            : attrib__error(r->s->ctx, ATTRIB_EDB,
+                                            "%s: %s: data after the end of the COPY", r->s->disp,
+                                            r->what);
+        }
+        if (count < r->ncols)
+            return copy_short(r);
+        attrib_value *v = copy_row(r);
+        if (v == NULL)
+            return oom(r->s);
+        unsigned char *nul[COPY_MAX_COLS];
+        int n_nul = 0;
+        for (int i = 0; i < count; i++) {
+            if (end - p < 4)
+                return copy_short(r);
+            int32_t len = (int32_t)be_uint(p, 4);
+            p += 4;
+            if (len > end - p)
+                return copy_short(r);
+            if (i < r->ncols) {
+                int rc = binary_value(r, i, p, len, &v[i]);
+                if (rc != ATTRIB_OK)
+                    return rc;
+                if (len >= 0 && v[i].type == ATTRIB_V_TEXT)
+                    nul[n_nul++] = p + len;
+            }
+            p += len > 0 ? len : 0;
+        }
+        r->n_rows++;
+        bool last = p == end;
+        if (!last) { /* another tuple, or the trailer, in the same message */
+            if (end - p < 2)
+                return copy_short(r);
+            count = (int16_t)be_uint(p, 2);
+            p += 2;
+        }
+        for (int k = 0; k < n_nul; k++)
+            *nul[k] = '\0';
+        if (last)
+            return ATTRIB_OK;
+    }
+}
+
+static void copy_release(copy_reader *r)
+{
+    for (int i = 0; i < r->n_held; i++)
+        PQfreemem(r->held[i]);
+    r->n_held = r->n_rows = 0;
+}
+
+static int run_copy_batches(pg_store *s, const char *sql, int ncols, int stride, copy_batch_fn fn,
+                            void *payload, const char *what)
+{
+    copy_reader *r = calloc(1, sizeof(*r));
     attrib_buf copy = ATTRIB_BUF_INIT(0);
     PGresult *res = NULL;
     int rc = ATTRIB_OK;
-    assert(ncols <= 16);
+    assert(ncols <= stride && stride <= 16);
+    if (r == NULL)
+        return oom(s);
+    *r = (copy_reader){.s = s, .what = what, .ncols = ncols, .stride = stride, .binary = true};
+    r->cap_rows = COPY_BATCH;
+    r->vals = malloc((size_t)COPY_BATCH * (size_t)stride * sizeof(*r->vals));
+    if (r->vals == NULL) {
+        free(r);
+        return oom(s);
+    }
     /* The columns' types, from a description of the query (nothing runs). */
     res = PQprepare(s->conn, "", sql, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -412,12 +651,14 @@ static int run_copy_out(pg_store *s, const char *sql, int ncols, attrib_row_fn f
         goto done;
     }
     for (int i = 0; i < ncols; i++) {
-        types[i] = PQftype(res, i);
-        snprintf(names[i], sizeof(names[i]), "%s", PQfname(res, i));
+        r->types[i] = PQftype(res, i);
+        r->binary = r->binary && binary_type(r->types[i]);
+        snprintf(r->names[i], sizeof(r->names[i]), "%s", PQfname(res, i));
     }
     PQclear(res);
     res = NULL;
-    if (attrib_buf_printf(&copy, "COPY (%s) TO STDOUT", sql) != 0) {
+    if (attrib_buf_printf(&copy, "COPY (%s) TO STDOUT%s", sql,
+                          r->binary ? " (FORMAT binary)" : "") != 0) {
         rc = oom(s);
         goto done;
     }
@@ -428,52 +669,80 @@ static int run_copy_out(pg_store *s, const char *sql, int ncols, attrib_row_fn f
     }
     PQclear(res);
     res = NULL;
-    for (;;) {
-        char *row = NULL;
-        int n = PQgetCopyData(s->conn, &row, 0);
-        if (n < 0)
-            break;
-        /* Fields separated by tabs, the row ends with a newline; \N is NULL. */
-        char *p = row, *end = row + n;
-        if (end > p && end[-1] == '\n')
-            *--end = '\0';
-        for (int i = 0; i < ncols && rc == ATTRIB_OK; i++) {
-            char *f = p;
-            while (p < end && *p != '\t')
-                p++;
-            if (p == end && i + 1 < ncols) {
-                rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: %s: a row of %d columns, expected %d",
-                                   s->disp, what, i + 1, ncols);
+    bool more = true, trailer = false;
+    while (more && rc == ATTRIB_OK) {
+        /* Up to COPY_BATCH rows, then the callback. */
+        while (rc == ATTRIB_OK) {
+            char *row = NULL;
+            int n = PQgetCopyData(s->conn, &row, 0);
+            if (n < 0) {
+                more = false;
                 break;
             }
-            *p++ = '\0';
-            size_t len = (size_t)(p - 1 - f);
-            bool null = len == 2 && f[0] == '\\' && f[1] == 'N';
-            if (!null && memchr(f, '\\', len) != NULL) {
-                len = unescape(f, len);
-                f[len] = '\0';
+            r->held[r->n_held++] = row;
+            if (!r->binary) {
+                attrib_value *v = copy_row(r);
+                rc = v == NULL ? oom(s) : parse_text_row(r, row, n, v);
+                r->n_rows += rc == ATTRIB_OK;
+            } else if (trailer) {
+                rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: %s: data after the end of the COPY",
+                                   s->disp, what);
+            } else {
+                rc = parse_binary(r, (unsigned char *)row, n, &trailer);
             }
-            rc = value_of(s, null ? NULL : f, len, types[i], names[i], &vals[i]);
+            if (r->n_held == COPY_BATCH)
+                break; /* every buffer held: deliver what they hold */
         }
-        if (rc == ATTRIB_OK)
-            rc = fn(vals, payload);
-        PQfreemem(row);
-        if (rc != ATTRIB_OK) {
-            copy_out_abandon(s);
-            goto done;
-        }
+        if (rc == ATTRIB_OK && r->n_rows > 0)
+            rc = fn(r->vals, r->n_rows, payload);
+        copy_release(r);
+    }
+    if (rc != ATTRIB_OK) {
+        copy_out_abandon(s);
+        goto done;
     }
     while ((res = PQgetResult(s->conn)) != NULL) {
         if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == ATTRIB_OK)
             rc = pg_fail(s, res, what);
         PQclear(res);
     }
+    if (rc == ATTRIB_OK && r->binary && !trailer)
+        rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: %s: the COPY ended without its trailer",
+                           s->disp, what);
     if (rc == ATTRIB_OK && PQstatus(s->conn) == CONNECTION_BAD)
         rc = pg_fail(s, NULL, what);
 done:
+    copy_release(r);
     PQclear(res);
     attrib_buf_free(&copy);
+    free(r->vals);
+    free(r);
     return rc;
+}
+
+/* run_copy_out's rows one at a time to the caller's fn. */
+typedef struct {
+    attrib_row_fn fn;
+    void *payload;
+    int stride;
+} copy_rows;
+
+static int copy_each(attrib_value *rows, int n, void *payload)
+{
+    copy_rows *c = payload;
+    int rc = ATTRIB_OK;
+    for (int i = 0; i < n && rc == ATTRIB_OK; i++)
+        rc = c->fn(rows + (size_t)i * (size_t)c->stride, c->payload);
+    return rc;
+}
+
+/* Stream the rows of a query without parameters (ncols values each, typed as
+ * the query's columns) to fn through COPY. */
+static int run_copy_out(pg_store *s, const char *sql, int ncols, attrib_row_fn fn, void *payload,
+                        const char *what)
+{
+    copy_rows c = {fn, payload, ncols};
+    return run_copy_batches(s, sql, ncols, ncols, copy_each, &c, what);
 }
 
 /* ---- COPY ---- */
@@ -889,6 +1158,7 @@ static void pg_close(void *impl)
     if (s == NULL)
         return;
     PQfinish(s->conn);
+    free(s->rebuild_acj);
     free(s);
 }
 
@@ -900,8 +1170,15 @@ static int pg_begin(void *impl)
 static int pg_commit(void *impl)
 {
     pg_store *s = impl;
-    PGresult *res = PQexec(s->conn, "COMMIT");
     int rc = ATTRIB_OK;
+    if (s->rebuild_acj != NULL) { /* the index dropped by the full replace, built in one pass */
+        rc = exec(s, s->rebuild_acj, "indexing attribution_customer_journey");
+        free(s->rebuild_acj);
+        s->rebuild_acj = NULL;
+        if (rc != ATTRIB_OK)
+            return rc;
+    }
+    PGresult *res = PQexec(s->conn, "COMMIT");
     if (res == NULL || !result_ok(res))
         rc = pg_fail(s, res, "committing");
     else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) /* an aborted transaction says ROLLBACK */
@@ -916,6 +1193,8 @@ static int pg_commit(void *impl)
 static int pg_rollback(void *impl)
 {
     pg_store *s = impl;
+    free(s->rebuild_acj); /* the rollback brings the index back */
+    s->rebuild_acj = NULL;
     if (PQstatus(s->conn) != CONNECTION_OK || PQtransactionStatus(s->conn) == PQTRANS_IDLE)
         return ATTRIB_OK;
     return exec(s, "ROLLBACK", "rolling back");
@@ -1080,7 +1359,10 @@ static int scan(pg_store *s, const char *head, const attrib_scan *sel, const cha
         rc = where_clause(s, &sql, &p, sel, date_col, user_col);
     if (rc == ATTRIB_OK && tail != NULL && attrib_buf_adds(&sql, tail) != 0)
         rc = oom(s);
-    if (rc == ATTRIB_OK)
+    /* Without parameters through COPY: no per-row result objects. */
+    if (rc == ATTRIB_OK && p.n == 0)
+        rc = run_copy_out(s, attrib_buf_cstr(&sql), ncols, fn, payload, what);
+    else if (rc == ATTRIB_OK)
         rc = run_query(s, attrib_buf_cstr(&sql), &p, ncols, fn, payload, what);
     attrib_buf_free(&sql);
     params_free(&p);
@@ -1111,33 +1393,66 @@ typedef struct {
     void *payload;
 } pg_join;
 
-static int pg_cost_row(const attrib_value *cols, void *payload)
+static int pg_cost_rows(attrib_value *rows, int n, void *payload)
 {
     pg_join *j = payload;
-    /* After an odd row the server joins instead; the rest of the COPY is read
-     * and dropped (cancelling it would abort the caller's transaction). */
-    if (j->odd || cols[0].type != ATTRIB_V_TEXT || cols[1].type == ATTRIB_V_TEXT) {
-        j->odd = true;
-        return ATTRIB_OK;
+    for (int r = 0; r < n; r++) {
+        const attrib_value *cols = rows + (size_t)r * 2;
+        /* After an odd row the server joins instead; the rest of the COPY is
+         * read and dropped (cancelling it would abort the caller's transaction). */
+        if (j->odd || cols[0].type != ATTRIB_V_TEXT || cols[1].type == ATTRIB_V_TEXT) {
+            j->odd = true;
+            continue;
+        }
+        int rc = attrib__costidx_add(j->w, cols[0].s, cols[0].len, &cols[1]);
+        if (rc != ATTRIB_OK)
+            return rc;
     }
-    return attrib__costidx_add(j->w, cols[0].s, cols[0].len, &cols[1]);
+    return ATTRIB_OK;
 }
 
-static int pg_session_row(const attrib_value *cols, void *payload)
+/* A batch of sessions (the table's 8 columns, ATTRIB_SS_NCOLS apart): each
+ * one's cost slot prefetched first, then looked up, so the cache misses of
+ * the batch overlap (docs/pipeline.md, "Joining costs"). */
+static int pg_session_rows(attrib_value *rows, int n, void *payload)
 {
     pg_join *j = payload;
-    attrib_value v[ATTRIB_SS_NCOLS];
-    memcpy(v, cols, sizeof(v));
-    /* Only text ids are in the index: any other finds nothing, as the join would. */
-    int found = ATTRIB__COST_NONE;
-    if (v[ATTRIB_SS_SESSION_ID].type == ATTRIB_V_TEXT) {
-        attrib__costidx_key k =
-            attrib__costidx_key_of(v[ATTRIB_SS_SESSION_ID].s, v[ATTRIB_SS_SESSION_ID].len);
-        found = attrib__costidx_find(j->costs, &k, &v[ATTRIB_SS_COST]);
+    attrib__costidx_key key[COPY_BATCH];
+    int rc = ATTRIB_OK;
+    assert(n <= COPY_BATCH);
+    for (int r = 0; r < n; r++) {
+        const attrib_value *id = &rows[(size_t)r * ATTRIB_SS_NCOLS + ATTRIB_SS_SESSION_ID];
+        if (id->type == ATTRIB_V_TEXT) {
+            key[r] = attrib__costidx_key_of(id->s, id->len);
+            attrib__costidx_prefetch(j->costs, &key[r]);
+        }
     }
-    assert(found != ATTRIB__COST_MANY); /* such an index is not used */
-    v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = found == ATTRIB__COST_ONE};
-    return j->fn(v, j->payload);
+    for (int r = 0; r < n && rc == ATTRIB_OK; r++) {
+        attrib_value *v = rows + (size_t)r * ATTRIB_SS_NCOLS;
+        /* Only text ids are in the index: any other finds nothing, as the join would. */
+        int found = ATTRIB__COST_NONE;
+        v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
+        if (v[ATTRIB_SS_SESSION_ID].type == ATTRIB_V_TEXT)
+            found = attrib__costidx_find(j->costs, &key[r], &v[ATTRIB_SS_COST]);
+        assert(found != ATTRIB__COST_MANY); /* such an index is not used */
+        v[ATTRIB_SS_HAS_COST] =
+            (attrib_value){.type = ATTRIB_V_INT, .i = found == ATTRIB__COST_ONE};
+        v[ATTRIB_SS_ROWID] = (attrib_value){.type = ATTRIB_V_NULL};
+        rc = j->fn(v, j->payload);
+    }
+    return rc;
+}
+
+static int count_row(const attrib_value *cols, void *payload)
+{
+    double *rows = payload;
+    double tuples = cols[0].type == ATTRIB_V_REAL ? cols[0].r : -1;
+    double pages = cols[1].type == ATTRIB_V_INT ? (double)cols[1].i : 0;
+    double now = cols[2].type == ATTRIB_V_INT ? (double)cols[2].i : 0;
+    /* As the planner estimates: the density of the last statistics times the
+     * pages the table has now; without statistics, ~100 bytes a cost row. */
+    *rows = tuples >= 0 && pages > 0 ? tuples / pages * now : now * 8192 / 100;
+    return ATTRIB_OK;
 }
 
 /*
@@ -1146,20 +1461,31 @@ static int pg_session_row(const attrib_value *cols, void *payload)
  * only scans the two tables (its LEFT JOIN hashes in work_mem and spills to
  * disk beyond it: 2.3x the COPY floor at 2M sessions, bench/README.md). When
  * the index cannot answer exactly (ids that are not text, costs that are
- * text, a fingerprint shared by two cost rows), the server joins.
+ * text, a fingerprint shared by two cost rows), the server joins. The index
+ * is sized from the table's size, as the planner estimates its rows, so it
+ * does not grow (rehash) on the way.
  */
 static int pg_full_sessions(pg_store *s, attrib_row_fn fn, void *payload)
 {
     pg_join j = {.fn = fn, .payload = payload};
-    int rc = ATTRIB_OK;
-    j.costs = attrib__costidx_new(1u << 20);
+    double expect = 0;
+    int rc = run_query(s,
+                       "SELECT c.reltuples::float8, c.relpages::int8, "
+                       "(pg_relation_size(c.oid) / current_setting('block_size')::int)::int8 "
+                       "FROM pg_class c WHERE c.oid = to_regclass('session_costs')",
+                       NULL, 3, count_row, &expect, "sizing the cost index");
+    if (rc != ATTRIB_OK)
+        return rc;
+    /* A wrong estimate only costs growth or memory: bounded both ways. */
+    expect = expect < 65536 ? 65536 : expect > 1e9 ? 1e9 : expect;
+    j.costs = attrib__costidx_new((uint64_t)expect);
     j.w = j.costs != NULL ? attrib__costidx_writer_new(j.costs) : NULL;
     if (j.w == NULL) {
         rc = oom(s);
         goto done;
     }
-    rc = run_copy_out(s, "SELECT session_id, cost FROM session_costs", 2, pg_cost_row, &j,
-                      "reading session_costs");
+    rc = run_copy_batches(s, "SELECT session_id, cost FROM session_costs", 2, 2, pg_cost_rows, &j,
+                          "reading session_costs");
     if (rc == ATTRIB_OK) {
         rc = attrib__costidx_flush(j.w) != ATTRIB_OK ? oom(s) : ATTRIB_OK;
         j.odd = j.odd || attrib__costidx_shared(j.costs) > 0;
@@ -1172,11 +1498,12 @@ static int pg_full_sessions(pg_store *s, attrib_row_fn fn, void *payload)
         rc = run_copy_out(s, SESSIONS_SELECT, ATTRIB_SS_NCOLS, fn, payload,
                           "reading session_sources");
     else
-        rc = run_copy_out(s,
-                          "SELECT session_id, user_id, event_date, event_time, channel_name, "
-                          "holder_engagement, closer_engagement, impression_interaction, "
-                          "NULL::float8, 0, NULL::bigint FROM session_sources",
-                          ATTRIB_SS_NCOLS, pg_session_row, &j, "reading session_sources");
+        rc = run_copy_batches(s,
+                              "SELECT session_id, user_id, event_date, event_time, channel_name, "
+                              "holder_engagement, closer_engagement, impression_interaction "
+                              "FROM session_sources",
+                              ATTRIB_SS_COST, ATTRIB_SS_NCOLS, pg_session_rows, &j,
+                              "reading session_sources");
 done:
     attrib__costidx_writer_free(j.w);
     attrib__costidx_free(j.costs);
@@ -1235,13 +1562,58 @@ static int pg_session_day_span(void *impl, int32_t *first, int32_t *last)
     return rc;
 }
 
+static int index_def_row(const attrib_value *cols, void *payload)
+{
+    char **def = payload;
+    free(*def);
+    *def = cols[0].type == ATTRIB_V_TEXT ? strdup(cols[0].s) : NULL;
+    return cols[0].type != ATTRIB_V_TEXT || *def != NULL ? ATTRIB_OK : ATTRIB_ENOMEM;
+}
+
+/*
+ * Empty the attribution tables for a full replace. The rows then come in
+ * conversion order: the primary key (conv_id, session_id) grows at its right
+ * edge, but attrib's own index on session_id would take every row at a random
+ * place (a 2M-session run: 0.6 of its 0.75 s of writing). So that index,
+ * when it is the one `init` made (valid, default tablespace, a table the
+ * user owns), is dropped here and built again from the rows, sorted in one
+ * pass, just before the commit (pg_commit); it all happens in the
+ * transaction, which a rollback or a kill undoes with the rest. TRUNCATE has
+ * already locked the table against every reader until the commit.
+ */
+static int replace_all_attribution(pg_store *s)
+{
+    int rc = exec(s, "TRUNCATE attribution_customer_journey, attrib_journey_phases",
+                  "deleting attribution rows");
+    if (rc != ATTRIB_OK || s->rebuild_acj != NULL)
+        return rc;
+    char *def = NULL;
+    rc = run_query(s,
+                   "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                   "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
+                   "WHERE i.indexrelid = to_regclass('attrib_acj_session') "
+                   "AND i.indrelid = to_regclass('attribution_customer_journey') "
+                   "AND i.indisvalid AND NOT i.indisunique AND c.reltablespace = 0 "
+                   "AND pg_has_role(t.relowner, 'USAGE')",
+                   NULL, 1, index_def_row, &def, "looking up the session index");
+    if (rc == ATTRIB_ENOMEM)
+        rc = oom(s);
+    if (rc == ATTRIB_OK && def != NULL)
+        rc = exec(s, "DROP INDEX attrib_acj_session", "deleting attribution rows");
+    if (rc == ATTRIB_OK) {
+        s->rebuild_acj = def;
+        def = NULL;
+    }
+    free(def);
+    return rc;
+}
+
 static int pg_delete_attribution(void *impl, const attrib_scan *sel)
 {
     pg_store *s = impl;
     bool ranged = sel != NULL && (sel->start_date != NULL || sel->end_date != NULL);
     if (!ranged) /* TRUNCATE is transactional in PostgreSQL and leaves no dead rows behind */
-        return exec(s, "TRUNCATE attribution_customer_journey, attrib_journey_phases",
-                    "deleting attribution rows");
+        return replace_all_attribution(s);
     attrib_buf conv = ATTRIB_BUF_INIT(0), sql = ATTRIB_BUF_INIT(0);
     params p = {0};
     int rc = attrib_buf_adds(&conv, "SELECT conv_id FROM conversions") != 0 ? oom(s) : ATTRIB_OK;
