@@ -536,41 +536,29 @@ static int sq_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn
     rc = attrib__sq_window_ok(s, &window);
     if (rc != ATTRIB_OK)
         goto done;
-    if (window) {
-        /* Costs joined by rowid windows (sqlite_window.c). */
-        if (attrib_buf_printf(&sql,
-                              "SELECT s.session_id, s.user_id, s.event_date, s.event_time, "
-                              "s.channel_name, s.holder_engagement, s.closer_engagement, "
-                              "s.impression_interaction, %s FROM session_sources s",
-                              s->sessions_rowid ? "s.rowid" : "NULL") != 0) {
-            rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
-            goto done;
-        }
-        rc = where_clause(s, &sql, sel, "s.event_date", "s.user_id");
-        if (rc != ATTRIB_OK)
-            goto done;
-        if (sqlite3_prepare_v2(s->db, attrib_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
-            rc = sq_fail(s, "reading session_sources");
-            goto done;
-        }
-        bind_range(st, sel);
-        rc = attrib__sq_scan_sessions_window(s, st, fn, payload);
-        goto done;
-    }
-    if (attrib_buf_printf(&sql,
-                          "SELECT s.session_id, s.user_id, s.event_date, s.event_time, "
-                          "s.channel_name, s.holder_engagement, s.closer_engagement, "
-                          "s.impression_interaction, c.cost, c.session_id IS NOT NULL, %s "
-                          "FROM session_sources s LEFT JOIN session_costs c "
-                          "ON c.session_id = s.session_id",
-                          s->sessions_rowid ? "s.rowid" : "NULL") != 0) {
+    /* With windows (sqlite_window.c) the costs are joined by their rowids, else by SQL. */
+    if (attrib_buf_printf(
+            &sql, "SELECT " SQ_SESSION_COLS ", %s%s FROM session_sources s%s",
+            window ? "" : "c.cost, c.session_id IS NOT NULL, ",
+            s->sessions_rowid ? "s.rowid" : "NULL",
+            window ? "" : " LEFT JOIN session_costs c ON c.session_id = s.session_id") != 0) {
         rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
         goto done;
     }
     rc = where_clause(s, &sql, sel, "s.event_date", "s.user_id");
-    if (rc == ATTRIB_OK)
+    if (rc != ATTRIB_OK)
+        goto done;
+    if (!window) {
         rc = run_query(s, attrib_buf_cstr(&sql), sel, ATTRIB_SS_NCOLS, fn, payload,
                        "reading session_sources");
+        goto done;
+    }
+    if (sqlite3_prepare_v2(s->db, attrib_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
+        rc = sq_fail(s, "reading session_sources");
+        goto done;
+    }
+    bind_range(st, sel);
+    rc = attrib__sq_scan_sessions_window(s, st, fn, payload);
 done:
     sqlite3_finalize(st);
     attrib_buf_free(&sql);

@@ -23,6 +23,13 @@ typedef struct {
     unsigned busy_ms;        /* how long a statement waits for another process's lock */
 } sq_store;
 
+/* The columns of session_sources every session read selects, in the order of
+ * ATTRIB_SS_* (store.h) up to the cost: the scans append the cost columns of
+ * their join and the rowid. */
+#define SQ_SESSION_COLS                                                                            \
+    "s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "                        \
+    "s.holder_engagement, s.closer_engagement, s.impression_interaction"
+
 /*
  * The message for a failed SQLite call on db (path as shown): SQLite's own
  * text, or, for a lock held past the busy timeout or a database that cannot

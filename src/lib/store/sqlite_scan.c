@@ -165,9 +165,8 @@ static int join_part(sq_part *p)
     uint64_t k = 0;
     char sql[512];
     snprintf(sql, sizeof(sql),
-             "SELECT s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "
-             "s.holder_engagement, s.closer_engagement, s.impression_interaction, c.cost, "
-             "c.session_id IS NOT NULL, %s FROM session_sources s LEFT JOIN session_costs c "
+             "SELECT " SQ_SESSION_COLS ", c.cost, c.session_id IS NOT NULL, %s "
+             "FROM session_sources s LEFT JOIN session_costs c "
              "ON c.session_id = s.session_id%s",
              s->sessions_rowid ? "s.rowid" : "NULL",
              s->sessions_rowid ? " WHERE s.rowid BETWEEN ?1 AND ?2 ORDER BY s.rowid" : "");
