@@ -55,7 +55,7 @@ const char *attrib__sq_errmsg(sqlite3 *db, const char *path, unsigned busy_ms, c
     return buf;
 }
 
-static int sq_fail(sq_store *s, const char *what)
+int attrib__sq_fail(sq_store *s, const char *what)
 {
     int code = ATTRIB_EDB;
     int ec = sqlite3_errcode(s->db);
@@ -244,7 +244,7 @@ static int sq_exec_schema(void *impl, const char *sql)
     int rc = ATTRIB_OK;
     sqlite3_set_authorizer(s->db, schema_authorizer, NULL);
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, &tail) != SQLITE_OK) {
-        rc = sq_fail(s, "schema statement");
+        rc = attrib__sq_fail(s, "schema statement");
         goto done;
     }
     sqlite3_stmt *rest = NULL;
@@ -256,7 +256,7 @@ static int sq_exec_schema(void *impl, const char *sql)
     }
     int step = st != NULL ? sqlite3_step(st) : SQLITE_DONE;
     if (step != SQLITE_DONE && step != SQLITE_ROW)
-        rc = sq_fail(s, "schema statement");
+        rc = attrib__sq_fail(s, "schema statement");
 done:
     sqlite3_finalize(st);
     sqlite3_set_authorizer(s->db, NULL, NULL);
@@ -314,7 +314,7 @@ static int sq_tables_exist(void *impl, const char *const *names, size_t n, bool 
                            "SELECT 1 FROM sqlite_schema WHERE type IN ('table','view') AND "
                            "name = ?1 COLLATE NOCASE",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, "listing tables");
+        rc = attrib__sq_fail(s, "listing tables");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -322,7 +322,7 @@ static int sq_tables_exist(void *impl, const char *const *names, size_t n, bool 
         sqlite3_bind_text(st, 1, names[i], -1, SQLITE_STATIC);
         int step = sqlite3_step(st);
         if (step != SQLITE_ROW && step != SQLITE_DONE) {
-            rc = sq_fail(s, "listing tables");
+            rc = attrib__sq_fail(s, "listing tables");
             goto done;
         }
         present[i] = step == SQLITE_ROW;
@@ -343,14 +343,14 @@ static int sq_is_unique(void *impl, const char *table, const char *column, bool 
                            " (SELECT count(*) FROM pragma_index_info(l.name)) = 1 AND"
                            " (SELECT name FROM pragma_index_info(l.name)) = ?2 COLLATE NOCASE",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, "listing indexes");
+        rc = attrib__sq_fail(s, "listing indexes");
         goto done;
     }
     sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
-        rc = sq_fail(s, "listing indexes");
+        rc = attrib__sq_fail(s, "listing indexes");
     *out = step == SQLITE_ROW;
 done:
     sqlite3_finalize(st);
@@ -371,14 +371,14 @@ static int fill_temp(sq_store *s, const char *table, const char *const *keys, si
     snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO temp.%s (k) VALUES (?1)", table);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, "preparing a selection");
+        rc = attrib__sq_fail(s, "preparing a selection");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = sq_fail(s, "filling a selection");
+            rc = attrib__sq_fail(s, "filling a selection");
             goto done;
         }
     }
@@ -457,7 +457,7 @@ static int run_query(sq_store *s, const char *sql, const attrib_scan *sel, int n
     int rc = ATTRIB_OK;
     attrib_value vals[16];
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, what);
+        rc = attrib__sq_fail(s, what);
         goto done;
     }
     bind_range(st, sel);
@@ -466,7 +466,7 @@ static int run_query(sq_store *s, const char *sql, const attrib_scan *sel, int n
         if (step == SQLITE_DONE)
             break;
         if (step != SQLITE_ROW) {
-            rc = sq_fail(s, what);
+            rc = attrib__sq_fail(s, what);
             goto done;
         }
         memset(vals, 0, sizeof(vals));
@@ -554,7 +554,7 @@ static int sq_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn
         goto done;
     }
     if (sqlite3_prepare_v2(s->db, attrib_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, "reading session_sources");
+        rc = attrib__sq_fail(s, "reading session_sources");
         goto done;
     }
     bind_range(st, sel);
@@ -630,12 +630,12 @@ static int exec_range(sq_store *s, const char *sql, const attrib_scan *sel, cons
     sqlite3_stmt *st = NULL;
     int rc = ATTRIB_OK;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, what);
+        rc = attrib__sq_fail(s, what);
         goto done;
     }
     bind_range(st, sel);
     if (sqlite3_step(st) != SQLITE_DONE)
-        rc = sq_fail(s, what);
+        rc = attrib__sq_fail(s, what);
 done:
     sqlite3_finalize(st);
     return rc;
@@ -693,13 +693,13 @@ static int sq_insert_attribution(void *impl, const attrib_attr_row *rows, size_t
                            "INSERT INTO attribution_customer_journey (conv_id, session_id, ihc) "
                            "VALUES (?1, ?2, ?3)",
                            -1, &s->ins_attr, NULL) != SQLITE_OK)
-        return sq_fail(s, "preparing attribution insert");
+        return attrib__sq_fail(s, "preparing attribution insert");
     if (with_phases && s->ins_phase == NULL &&
         sqlite3_prepare_v2(s->db,
                            "INSERT INTO attrib_journey_phases (conv_id, session_id, initializer, "
                            "holder, closer) VALUES (?1, ?2, ?3, ?4, ?5)",
                            -1, &s->ins_phase, NULL) != SQLITE_OK)
-        return sq_fail(s, "preparing phase insert");
+        return attrib__sq_fail(s, "preparing phase insert");
     for (size_t i = 0; i < n; i++) {
         const attrib_attr_row *r = &rows[i];
         sqlite3_stmt *st = s->ins_attr;
@@ -721,7 +721,7 @@ static int sq_insert_attribution(void *impl, const attrib_attr_row *rows, size_t
         sqlite3_bind_double(st, 4, r->holder);
         sqlite3_bind_double(st, 5, r->closer);
         if (sqlite3_step(st) != SQLITE_DONE)
-            return sq_fail(s, "writing phase values");
+            return attrib__sq_fail(s, "writing phase values");
     }
     return ATTRIB_OK;
 }
@@ -781,12 +781,12 @@ static int prepare_bound(sq_store *s, const char *sql, const attrib_value *param
         goto done;
     }
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, what);
+        rc = attrib__sq_fail(s, what);
         goto done;
     }
     for (int i = 0; i < n; i++) {
         if (bind_value(st, i + 1, &params[i]) != SQLITE_OK) {
-            rc = sq_fail(s, what);
+            rc = attrib__sq_fail(s, what);
             goto done;
         }
     }
@@ -803,7 +803,7 @@ static int sq_exec(void *impl, const char *sql, const attrib_value *params, int 
     sqlite3_stmt *st = NULL;
     int rc = prepare_bound(s, sql, params, n, what, &st);
     if (rc == ATTRIB_OK && sqlite3_step(st) != SQLITE_DONE)
-        rc = sq_fail(s, what);
+        rc = attrib__sq_fail(s, what);
     sqlite3_finalize(st);
     return rc;
 }
@@ -825,7 +825,7 @@ int attrib__sq_query(void *impl, const char *sql, const attrib_value *params, in
         if (step == SQLITE_DONE)
             break;
         if (step != SQLITE_ROW) {
-            rc = sq_fail(s, what);
+            rc = attrib__sq_fail(s, what);
             break;
         }
         memset(vals, 0, sizeof(vals));
@@ -854,7 +854,7 @@ static int sq_insert(void *impl, const attrib_table *t, attrib_conflict on_confl
         goto done;
     }
     if (sqlite3_prepare_v2(s->db, attrib_buf_cstr(&sql), -1, &st, NULL) != SQLITE_OK) {
-        rc = sq_fail(s, what);
+        rc = attrib__sq_fail(s, what);
         goto done;
     }
     for (size_t r = 0; r < n_rows; r++) {
@@ -862,7 +862,7 @@ static int sq_insert(void *impl, const attrib_table *t, attrib_conflict on_confl
         for (int c = 0; c < t->ncols; c++)
             bind_value(st, c + 1, &rows[r * (size_t)t->ncols + (size_t)c]);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = sq_fail(s, what);
+            rc = attrib__sq_fail(s, what);
             goto done;
         }
     }

@@ -39,6 +39,10 @@ typedef struct {
 const char *attrib__sq_errmsg(sqlite3 *db, const char *path, unsigned busy_ms, char *buf,
                               size_t size);
 
+/* Fail with what went wrong on s's connection, while doing `what`: the
+ * context's error (ATTRIB_ENOMEM or ATTRIB_EDB), returned. */
+int attrib__sq_fail(sq_store *s, const char *what);
+
 /* One column of the current row of st as the store delivers it (text borrowed
  * until the next step). */
 void attrib__sq_column_value(sqlite3_stmt *st, int i, attrib_value *v);

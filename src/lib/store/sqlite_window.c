@@ -56,15 +56,6 @@ typedef struct {
     size_t cost_cap;
 } win_scan;
 
-static int win_fail(win_scan *w, const char *what)
-{
-    sq_store *s = w->s;
-    int code = sqlite3_errcode(s->db) == SQLITE_NOMEM ? ATTRIB_ENOMEM : ATTRIB_EDB;
-    char msg[512];
-    return attrib__error(s->ctx, code, "%s: %s: %s", s->path, what,
-                         attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
-}
-
 static int win_oom(win_scan *w)
 {
     return attrib__error(w->s->ctx, ATTRIB_ENOMEM, "out of memory reading session_sources");
@@ -123,7 +114,7 @@ static int chunk_sample(win_scan *w, int64_t *lo, int64_t *hi)
         }
         sqlite3_reset(w->where);
         if (step != SQLITE_ROW && step != SQLITE_DONE)
-            return win_fail(w, "reading session_costs");
+            return attrib__sq_fail(w->s, "reading session_costs");
     }
     return ATTRIB_OK;
 }
@@ -164,7 +155,7 @@ static int window_load(win_scan *w, int64_t lo, int64_t hi)
         w->cost[at] = cost;
     }
     if (step != SQLITE_DONE) {
-        rc = win_fail(w, "reading session_costs");
+        rc = attrib__sq_fail(w->s, "reading session_costs");
         goto done;
     }
     w->lo = lo;
@@ -192,7 +183,7 @@ static int deliver_looked_up(win_scan *w, win_row *r)
             break;
     }
     if (rc == ATTRIB_OK && step != SQLITE_DONE)
-        rc = win_fail(w, "reading session_costs");
+        rc = attrib__sq_fail(w->s, "reading session_costs");
     else if (rc == ATTRIB_OK && !any)
         rc = w->fn(r->v, w->payload);
     sqlite3_reset(w->look);
@@ -260,7 +251,7 @@ int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn
                            "SELECT session_id, cost FROM session_costs "
                            "WHERE rowid BETWEEN ?1 AND ?2",
                            -1, &w.range, NULL) != SQLITE_OK) {
-        rc = win_fail(&w, "reading session_costs");
+        rc = attrib__sq_fail(s, "reading session_costs");
         goto done;
     }
     while ((step = sqlite3_step(ss)) == SQLITE_ROW) {
@@ -271,7 +262,7 @@ int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn
             goto done;
     }
     if (step != SQLITE_DONE) {
-        rc = win_fail(&w, "reading session_sources");
+        rc = attrib__sq_fail(s, "reading session_sources");
         goto done;
     }
     rc = chunk_flush(&w);
@@ -311,16 +302,12 @@ int attrib__sq_window_ok(sq_store *s, bool *out)
             " AND x.name = 'session_id' COLLATE NOCASE"
             " AND x.coll = 'BINARY' COLLATE NOCASE) = 1",
             -1, &st, NULL) != SQLITE_OK) {
-        char msg[512];
-        rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: listing indexes: %s", s->path,
-                           attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
+        rc = attrib__sq_fail(s, "listing indexes");
         goto done;
     }
     int step = sqlite3_step(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        char msg[512];
-        rc = attrib__error(s->ctx, ATTRIB_EDB, "%s: listing indexes: %s", s->path,
-                           attrib__sq_errmsg(s->db, s->path, s->busy_ms, msg, sizeof(msg)));
+        rc = attrib__sq_fail(s, "listing indexes");
     }
     *out = step == SQLITE_ROW;
 done:
