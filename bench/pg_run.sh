@@ -74,7 +74,7 @@ TCK=$(getconf CLK_TCK)
 server_ticks() {
     if [ -n "$PM" ]; then awk '{ print $16 + $17 }' "/proc/$PM/stat"; else echo 0; fi
 }
-HEADER="| date | commit | store | sessions | layout | load via | run wall | run CPU (client) | run CPU (server) | peak RSS MB | read | write | COPY floor wall | floor CPU (server) | wall / floor | load |"
+HEADER="| date | commit | store | sessions | layout | load via | run wall | run CPU (client) | run CPU (server) | peak RSS MB | read | write | COPY floor wall | floor CPU (server) | wall / floor | rewrite run wall | rewrite write | rewrite / floor | load |"
 if ! grep -qF "$HEADER" "$RESULTS"; then
     {
         echo
@@ -83,8 +83,11 @@ if ! grep -qF "$HEADER" "$RESULTS"; then
         echo "alternating; load via: \`attrib copy\`, or plain INSERTs in event-time order."
         echo "Server CPU: the backends' (a cluster of tests/pg/pg_start.sh; ? otherwise)."
         echo
+        echo "Run: a rerun (the attribution rows are stored already and not rewritten);"
+        echo "rewrite: a full run after TRUNCATE of the attribution rows (every row written)."
+        echo
         echo "$HEADER"
-        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     } >>"$RESULTS"
 fi
 for n in $SIZES; do
@@ -131,6 +134,7 @@ SQL
             load0=$(load)
             : >"$TMP/runs"
             : >"$TMP/floors"
+            : >"$TMP/rewrites"
             i=0
             while [ "$i" -lt "$REPS" ]; do
                 k0=$(server_ticks)
@@ -154,6 +158,13 @@ SQL
                 rd=$(sed -n 's/^ *"read_seconds": *\([0-9.eE+-]*\),*$/\1/p' "$TMP/run.json" | head -n 1)
                 wr=$(sed -n 's/^ *"write_seconds": *\([0-9.eE+-]*\),*$/\1/p' "$TMP/run.json" | head -n 1)
                 echo "$w $(awk -v u="$u" -v s="$sy" 'BEGIN { print u + s }') $rss $rd $wr $(awk -v k=$((k1 - k0)) -v t="$TCK" 'BEGIN { printf "%.3f", k / t }')" >>"$TMP/runs"
+                psql -q -v ON_ERROR_STOP=1 "$ATTRIB_PG_URI" -c "SET search_path TO $S" \
+                    -c "TRUNCATE attribution_customer_journey" >/dev/null
+                /usr/bin/time -f '%e %U %S %M' -o "$TMP/rw" "$ATTRIB" -q --db "$URI" run \
+                    --out "$TMP/rw.csv" --summary-json "$TMP/rw.json"
+                cmp -s "$TMP/rw.csv" "$TMP/run.csv" ||
+                    { echo "bench: the rewrite run's CSV differs from the rerun's" >&2; exit 1; }
+                echo "$(cut -d' ' -f1 "$TMP/rw") $(sed -n 's/^ *"write_seconds": *\([0-9.eE+-]*\),*$/\1/p' "$TMP/rw.json" | head -n 1)" >>"$TMP/rewrites"
                 i=$((i + 1))
             done
             load1=$(load)
@@ -168,12 +179,15 @@ SQL
                 -v cpu="$(median "$TMP/runs" 2)" -v srv="$srv" -v rss="$(median "$TMP/runs" 3)" \
                 -v rd="$(median "$TMP/runs" 4)" -v wr="$(median "$TMP/runs" 5)" \
                 -v fw="$(median "$TMP/floors" 1)" -v fsrv="$fsrv" -v reps="$REPS" -v l0="$load0" \
+                -v xw="$(median "$TMP/rewrites" 1)" -v xwr="$(median "$TMP/rewrites" 2)" \
                 -v l1="$load1" -v date="$NOW" -v commit="$COMMIT" -v results="$RESULTS" 'BEGIN {
-                printf "| %s | %s | postgresql | %d | %s | %s | %.2f | %.2f | %s | %.0f | %.2f | %.2f | %.2f | %s | %.2f | %s-%s |\n",
+                printf "| %s | %s | postgresql | %d | %s | %s | %.2f | %.2f | %s | %.0f | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %s-%s |\n",
                     date, commit, n, lay, via, rw, cpu, srv, rss / 1024, rd, wr, fw, fsrv,
-                    (fw > 0 ? rw / fw : 0), l0, l1 >>results
+                    (fw > 0 ? rw / fw : 0), xw, xwr, (fw > 0 ? xw / fw : 0), l0, l1 >>results
                 printf "PostgreSQL, %d sessions, %s layout, loaded by %s (medians of %d, load %s-%s): run %.2f s wall (read %.2f s, write %.2f s), CPU %.2f s client, %s s server, %.0f MB peak RSS; COPY floor %.2f s (server CPU %s s); run/floor %.2fx\n",
                     n, lay, via, reps, l0, l1, rw, rd, wr, cpu, srv, rss / 1024, fw, fsrv, (fw > 0 ? rw / fw : 0)
+                printf "  rewrite (every attribution row written again): %.2f s wall, write %.2f s, %.2fx the floor\n",
+                    xw, xwr, (fw > 0 ? xw / fw : 0)
             }'
         done
         psql -q "$ATTRIB_PG_URI" -c "DROP SCHEMA $C CASCADE" >/dev/null 2>&1

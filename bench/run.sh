@@ -13,8 +13,11 @@
 #   3. BENCH_REPS times (default 3), alternating so that both see the same
 #      machine: the floor (bench/floor reads the needed columns of the three
 #      input tables once through the same SQLite build), then `attrib run`
-#      timed (wall, CPU = user + sys, peak RSS), then a one-day incremental
-#      run (the last day of the data);
+#      timed (wall, CPU = user + sys, peak RSS): a rerun, whose rows are stored
+#      already and not rewritten (docs/pipeline.md, attribute 5), then a
+#      one-day incremental run (the last day of the data), then, after the
+#      stored attribution rows were deleted (sqlite3), a full run that writes
+#      every row again ("rewrite");
 # then print the medians, their ratios and the load average seen, and append a
 # row to bench/results.md. The CSV of every layout must be the same bytes:
 # the script stops when it is not.
@@ -79,7 +82,7 @@ span_days() {
     awk -v n="$1" 'BEGIN { d = int(n / 33334); if (d < 7) d = 7; if (d > 730) d = 730; print d }'
 }
 
-HEADER="| date | machine | commit | sessions | layout | gen | run wall | run CPU | peak RSS MB | sessions/s | conversions/s | read | attribute | write | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall | 1-day / run | load |"
+HEADER="| date | machine | commit | sessions | layout | gen | run wall | run CPU | peak RSS MB | sessions/s | conversions/s | read | attribute | write | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall | 1-day / run | rewrite run wall | rewrite write | rewrite / floor | load |"
 if [ ! -f "$RESULTS" ]; then
     {
         echo "# Benchmark results"
@@ -94,9 +97,12 @@ if ! grep -qF "$HEADER" "$RESULTS"; then
         echo "of \`attrib gen --layout\`; load: the 1-minute load average before and after."
         echo "Read / attribute / write: the run's own split (--summary-json: read_seconds,"
         echo "model_seconds, write_seconds); sessions/s and conversions/s over the run's wall time."
+        echo "Run: a rerun (the attribution rows are stored already and not rewritten);"
+        echo "rewrite: a full run after the stored attribution rows were deleted, which"
+        echo "writes every row (its wall time, its write_seconds, its wall / floor)."
         echo
         echo "$HEADER"
-        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     } >>"$RESULTS"
 fi
 
@@ -149,6 +155,7 @@ for n in $SIZES; do
         : >"$TMP/floors"
         : >"$TMP/days"
         : >"$TMP/splits"
+        : >"$TMP/rewrites"
         i=0
         while [ "$i" -lt "$REPS" ]; do
             "$FLOOR" "$work" | awk '{ for (i = 1; i < NF; i++) {
@@ -163,6 +170,12 @@ for n in $SIZES; do
             timed "$TMP/day" "$ATTRIB" -q --db "$work" run --start-date "$last_day" \
                 --end-date "$last_day" --out "$TMP/day.csv"
             cut -d' ' -f1 "$TMP/day" >>"$TMP/days"
+            sqlite3 -batch "$work" "DELETE FROM attribution_customer_journey"
+            timed "$TMP/rw" "$ATTRIB" -q --db "$work" run --out "$TMP/rw.csv" \
+                --summary-json "$TMP/rw.json"
+            cmp -s "$TMP/rw.csv" "$TMP/run.csv" ||
+                { echo "bench: the rewrite run's CSV differs from the rerun's" >&2; exit 1; }
+            echo "$(cut -d' ' -f1 "$TMP/rw") $(json_num "$TMP/rw.json" write_seconds)" >>"$TMP/rewrites"
             i=$((i + 1))
         done
         load1=$(load)
@@ -173,6 +186,8 @@ for n in $SIZES; do
         floor_wall=$(median "$TMP/floors" 1)
         floor_cpu=$(median "$TMP/floors" 2)
         day_wall=$(median "$TMP/days" 1)
+        rw_wall=$(median "$TMP/rewrites" 1)
+        rw_write=$(median "$TMP/rewrites" 2)
         t_read=$(median "$TMP/splits" 1)
         t_model=$(median "$TMP/splits" 2)
         t_write=$(median "$TMP/splits" 3)
@@ -181,12 +196,12 @@ for n in $SIZES; do
         awk -v n="$n" -v lay="$layout" -v rw="$run_wall" -v cpu="$run_cpu" -v rss="$run_rss" \
             -v fw="$floor_wall" -v fc="$floor_cpu" -v dw="$day_wall" -v d="$last_day" -v g="$gen_s" \
             -v sess="$sess" -v convs="$convs" -v tr="$t_read" -v tm="$t_model" -v tw="$t_write" \
-            -v reps="$REPS" -v l0="$load0" -v l1="$load1" \
+            -v reps="$REPS" -v l0="$load0" -v l1="$load1" -v xw="$rw_wall" -v xwr="$rw_write" \
             -v date="$NOW" -v mach="$MACHINE" -v commit="$COMMIT" -v results="$RESULTS" 'BEGIN {
-            printf "| %s | %s | %s | %d | %s | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.2f | %.3f (%.2f%%) | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %s-%s |\n",
+            printf "| %s | %s | %s | %d | %s | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.2f | %.3f (%.2f%%) | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %.2f | %.2f | %.2f | %s-%s |\n",
                 date, mach, commit, n, lay, g, rw, cpu, rss / 1024, sess / rw, convs / rw, tr, tm,
                 100 * tm / rw, tw, fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), dw,
-                100 * dw / rw, l0, l1 >>results
+                100 * dw / rw, xw, xwr, (fw > 0 ? xw / fw : 0), l0, l1 >>results
             printf "%d sessions, %s layout (%s; medians of %d, load %s-%s): run %.2f s wall, %.2f s CPU, %.0f MB peak RSS, %.0f sessions/s, %.0f conversions/s\n",
                 n, lay, (g == "cached" ? "dataset cached" : "generated in " g " s"), reps, l0, l1,
                 rw, cpu, rss / 1024, sess / rw, convs / rw
@@ -195,6 +210,8 @@ for n in $SIZES; do
             printf "  floor %.2f s wall, %.2f s CPU; run/floor %.2fx wall, %.2fx CPU\n",
                 fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0)
             printf "  one day (%s): %.2f s = %.1f%% of a full run\n", d, dw, (rw > 0 ? 100 * dw / rw : 0)
+            printf "  rewrite (every attribution row written again): %.2f s wall, write %.2f s, %.2fx the floor\n",
+                xw, xwr, (fw > 0 ? xw / fw : 0)
         }'
     done
 done

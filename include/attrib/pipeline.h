@@ -98,6 +98,8 @@ typedef struct {
     uint64_t journey_sessions;          /* sessions over all journeys (= attribution rows) */
     uint64_t bad_rows_skipped;          /* with skip_bad_rows */
     uint64_t attribution_rows;          /* rows written to attribution_customer_journey */
+    uint64_t attribution_unchanged;     /* rows a full run found stored already, exactly,
+                                           and did not rewrite */
     uint64_t report_dates;              /* dates recomputed in channel_reporting */
     uint64_t report_rows;               /* rows written to channel_reporting */
     uint64_t csv_rows;                  /* data rows in the exported CSV */

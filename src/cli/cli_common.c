@@ -396,6 +396,8 @@ static int write_summary_json(const cli_config *cfg, const char *command, const 
     json_object_set_new(root, "journey_sessions", json_integer((json_int_t)s->journey_sessions));
     json_object_set_new(root, "bad_rows_skipped", json_integer((json_int_t)s->bad_rows_skipped));
     json_object_set_new(root, "attribution_rows", json_integer((json_int_t)s->attribution_rows));
+    json_object_set_new(root, "attribution_unchanged",
+                        json_integer((json_int_t)s->attribution_unchanged));
     json_object_set_new(root, "report_dates", json_integer((json_int_t)s->report_dates));
     json_object_set_new(root, "report_rows", json_integer((json_int_t)s->report_rows));
     json_object_set_new(root, "csv_rows", json_integer((json_int_t)s->csv_rows));
@@ -445,6 +447,10 @@ int cli_summary(const cli_config *cfg, const char *command, const attrib_summary
     if (s->attribution_rows > 0 && n > 0 && (size_t)n < sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu attribution rows written",
                       (unsigned long long)s->attribution_rows);
+    if (s->attribution_unchanged > 0 && n > 0 && (size_t)n < sizeof(line))
+        n += snprintf(line + n, sizeof(line) - (size_t)n,
+                      ", %llu attribution rows unchanged (not rewritten)",
+                      (unsigned long long)s->attribution_unchanged);
     if (s->report_rows > 0 && n > 0 && (size_t)n < sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t)n, ", %llu report rows over %llu dates",
                       (unsigned long long)s->report_rows, (unsigned long long)s->report_dates);

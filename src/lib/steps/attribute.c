@@ -177,6 +177,16 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
     if (rc == ATTRIB_OK && keep_sums)
         rc = attrib__sums_delta_compute(ctx, st, ds, offset, credits, api_state, &sel, &sd,
                                         &keep_sums);
+    /* A full rerun that would store the same rows rewrites nothing (unchanged.c). */
+    bool same = false;
+    if (rc == ATTRIB_OK && !shard && !phases && !attrib__is_ranged(opts))
+        rc = attrib__attribution_unchanged(ctx, st, ds, offset, credits, api_state, &same);
+    if (rc != ATTRIB_OK || same) {
+        for (size_t j = 0; same && j < ds->n_journeys; j++)
+            if (api_state == NULL || api_state[j] == ATTRIB__CREDIT_DONE)
+                sum->attribution_unchanged += ds->journeys[j].n;
+        goto done;
+    }
     if (rc == ATTRIB_OK && shard)
         rc = shard_delete(ctx, st, ds, opts);
     if (rc == ATTRIB_OK && !shard)
@@ -215,6 +225,7 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
     }
     if (rc == ATTRIB_OK && keep_sums)
         rc = attrib__sums_delta_apply(ctx, st, &sd);
+done:
     free(batch);
     attrib__sums_delta_free(&sd);
     return rc;

@@ -8,6 +8,7 @@
 
 #include "attrib/pipeline.h"
 #include "lib/core/ctx.h"
+#include "lib/journey/dataset.h"
 #include "lib/report/store.h"
 #include "lib/store/store.h"
 
@@ -53,5 +54,15 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
  */
 int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                         bool own_tx, attrib_summary *sum);
+
+/*
+ * Whether the attribution rows stored equal, exactly, the rows a full attribute
+ * step would write (unchanged.c): the credits of the journeys whose api_state
+ * (NULL: all) is ATTRIB__CREDIT_DONE, and no phase rows. Reads the stored rows
+ * in the caller's transaction.
+ */
+int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
+                                  const size_t *offset, const attrib_credit *credits,
+                                  const unsigned char *api_state, bool *same);
 
 #endif

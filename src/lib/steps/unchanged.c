@@ -1,0 +1,148 @@
+/*
+ * Whether a full attribute step would store exactly the attribution rows
+ * already stored: a rerun on unchanged input, the daily case of a scheduled
+ * pipeline. Then the step rewrites nothing (steps.h); rewriting the same rows
+ * cost a delete, an insert and an index build of every row, journaled twice
+ * (SQLite's rollback journal) or logged (PostgreSQL's WAL): 0.37 s of a 2M
+ * session run, 4.7 s of a 10M one on PostgreSQL.
+ *
+ * The comparison is exact: every stored row (conv_id, session_id, ihc) must
+ * be one of the new rows, each new row must be stored once, and the ihc the
+ * same double bit for bit. The new rows are found by a hash of their two ids
+ * and then compared by their strings, so nothing rests on a hash alone.
+ * Anything else (another type in a column, a duplicate, a stale row, phase
+ * rows that a rewrite would delete) means "changed": the step rewrites as
+ * before.
+ */
+#include "lib/steps/steps.h"
+
+#include "util/strmap.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UNCHANGED_STOP 3 /* a row differs: stop reading (private to this file) */
+
+typedef struct {
+    uint64_t hash;
+    uint32_t j, k; /* journey, session within it; j == UINT32_MAX: empty */
+} row_slot;
+
+typedef struct {
+    attrib_ctx *ctx;
+    const attrib__dataset *ds;
+    const size_t *offset;
+    const attrib_credit *credits;
+    row_slot *slots;
+    size_t mask;
+    unsigned char *seen; /* one byte per new row: stored once already */
+    size_t matched;
+} row_set;
+
+static uint64_t key_hash(const char *conv, size_t clen, const char *sess, size_t slen)
+{
+    return attrib_hash(conv, clen) * 0x9e3779b97f4a7c15ull ^ attrib_hash(sess, slen);
+}
+
+/* The slot of (conv, sess): its row, or the empty slot where it would go. */
+static row_slot *find(const row_set *rs, uint64_t h, const char *conv, size_t clen,
+                      const char *sess, size_t slen)
+{
+    for (size_t i = h & rs->mask;; i = (i + 1) & rs->mask) {
+        row_slot *s = &rs->slots[i];
+        if (s->j == UINT32_MAX)
+            return s;
+        if (s->hash != h)
+            continue;
+        const attrib_journey *jr = &rs->ds->journeys[s->j];
+        const char *id = jr->sessions[s->k].id;
+        if (strlen(jr->conv_id) == clen && memcmp(jr->conv_id, conv, clen) == 0 &&
+            strlen(id) == slen && memcmp(id, sess, slen) == 0)
+            return s;
+    }
+}
+
+static int on_stored(const attrib_value *cols, void *payload)
+{
+    row_set *rs = payload;
+    if (cols[0].type != ATTRIB_V_TEXT || cols[1].type != ATTRIB_V_TEXT ||
+        cols[2].type != ATTRIB_V_REAL)
+        return UNCHANGED_STOP;
+    uint64_t h = key_hash(cols[0].s, cols[0].len, cols[1].s, cols[1].len);
+    const row_slot *s = find(rs, h, cols[0].s, cols[0].len, cols[1].s, cols[1].len);
+    if (s->j == UINT32_MAX)
+        return UNCHANGED_STOP; /* not a new row */
+    size_t r = rs->offset[s->j] + s->k;
+    double ihc = rs->credits[r].ihc;
+    if (rs->seen[r] || memcmp(&ihc, &cols[2].r, sizeof(ihc)) != 0)
+        return UNCHANGED_STOP;
+    rs->seen[r] = 1;
+    rs->matched++;
+    return ATTRIB_OK;
+}
+
+static int on_count(const attrib_value *cols, void *payload)
+{
+    *(int64_t *)payload = cols[0].type == ATTRIB_V_INT ? cols[0].i : -1;
+    return ATTRIB_OK;
+}
+
+int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
+                                  const size_t *offset, const attrib_credit *credits,
+                                  const unsigned char *api_state, bool *same)
+{
+    row_set rs = {.ctx = ctx, .ds = ds, .offset = offset, .credits = credits};
+    int64_t phases = -1;
+    size_t n = 0, cap = 16;
+    int rc = ATTRIB_OK;
+    *same = false;
+    for (size_t j = 0; j < ds->n_journeys; j++)
+        if (api_state == NULL || api_state[j] == ATTRIB__CREDIT_DONE)
+            n += ds->journeys[j].n;
+    if (ds->n_journeys >= UINT32_MAX)
+        goto done; /* beyond the slots' indexes: rewrite */
+    /* A rewrite would delete phase rows: only without any is nothing to do. */
+    rc = st->ops->query(st->impl,
+                        "SELECT count(*) FROM (SELECT 1 FROM attrib_journey_phases LIMIT 1) p",
+                        NULL, 0, 1, on_count, &phases, "reading attrib_journey_phases");
+    if (rc != ATTRIB_OK || phases != 0)
+        goto done;
+    while (cap < 2 * n)
+        cap *= 2;
+    rs.mask = cap - 1;
+    rs.slots = malloc(cap * sizeof(*rs.slots));
+    rs.seen = calloc(offset[ds->n_journeys] + 1, 1);
+    if (rs.slots == NULL || rs.seen == NULL) {
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory comparing attribution rows");
+        goto done;
+    }
+    for (size_t i = 0; i < cap; i++)
+        rs.slots[i].j = UINT32_MAX;
+    for (size_t j = 0; j < ds->n_journeys; j++) {
+        const attrib_journey *jr = &ds->journeys[j];
+        if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
+            continue;
+        size_t clen = strlen(jr->conv_id);
+        for (size_t k = 0; k < jr->n; k++) {
+            const char *id = jr->sessions[k].id;
+            size_t slen = strlen(id);
+            uint64_t h = key_hash(jr->conv_id, clen, id, slen);
+            row_slot *s = find(&rs, h, jr->conv_id, clen, id, slen);
+            if (s->j != UINT32_MAX)
+                goto done; /* a key twice among the new rows: rewrite */
+            *s = (row_slot){.hash = h, .j = (uint32_t)j, .k = (uint32_t)k};
+        }
+    }
+    rc = st->ops->query(st->impl,
+                        "SELECT conv_id, session_id, ihc FROM attribution_customer_journey", NULL,
+                        0, 3, on_stored, &rs, "reading attribution_customer_journey");
+    if (rc == UNCHANGED_STOP)
+        rc = ATTRIB_OK; /* a stored row that is not a new one */
+    else if (rc == ATTRIB_OK)
+        *same = rs.matched == n;
+done:
+    free(rs.slots);
+    free(rs.seen);
+    return rc;
+}
