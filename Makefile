@@ -66,7 +66,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 INSTALL     ?= install
 
-.PHONY: all lib doc deps demo test test-only test-quick install uninstall FORCE unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-pg bench-gen bench-api \
+.PHONY: all lib doc deps demo test test-only test-quick install uninstall FORCE unit cli-tests asan tsan tsan-only valgrind fuzz bench bench-pg bench-shape bench-gen bench-api \
         bench-engine bench-models format lint clean
 
 all: $(B)/attrib
@@ -250,6 +250,10 @@ fuzz:
 
 bench: all $(B)/bench/floor
 	@sh bench/run.sh $(B)/attrib
+
+# The same on tables of a shape attrib gen does not write (bench/shape_run.sh).
+bench-shape: all $(B)/bench/floor
+	@sh bench/shape_run.sh $(B)/attrib
 
 # attrib run on PostgreSQL against its COPY floor (bench/pg_run.sh).
 bench-pg: all
