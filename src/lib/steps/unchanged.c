@@ -30,7 +30,6 @@ typedef struct {
 } row_slot;
 
 typedef struct {
-    attrib_ctx *ctx;
     const attrib__dataset *ds;
     const size_t *offset;
     const attrib_credit *credits;
@@ -92,7 +91,8 @@ int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attri
                                   const size_t *offset, const attrib_credit *credits,
                                   const unsigned char *api_state, bool *same)
 {
-    row_set rs = {.ctx = ctx, .ds = ds, .offset = offset, .credits = credits};
+    assert(ds != NULL && offset != NULL && credits != NULL && same != NULL);
+    row_set rs = {.ds = ds, .offset = offset, .credits = credits};
     int64_t phases = -1;
     size_t n = 0, cap = 16;
     int rc = ATTRIB_OK;
