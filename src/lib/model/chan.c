@@ -3,6 +3,7 @@
 #include "lib/model/chan.h"
 
 #include "attrib/error.h"
+#include "lib/model/stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -78,6 +79,15 @@ void attrib__chan_free(attrib__chanmap *m)
     free(m->canon);
     free(m->sorted);
     memset(m, 0, sizeof(*m));
+}
+
+int attrib__chan_reset(attrib__chanmap *m, const char *const *names, size_t n)
+{
+    attrib__chan_free(m);
+    for (size_t i = 0; i < n; i++)
+        if (attrib_strmap_intern(&m->names, names[i], strlen(names[i]), NULL) != (int64_t)i)
+            return ATTRIB_ENOMEM; /* names are distinct: each gets the next id */
+    return ATTRIB_OK;
 }
 
 double attrib__exp2(double x)
@@ -185,4 +195,49 @@ void attrib__keycount_free(attrib__keycount *kc)
     free(kc->total);
     free(kc->len);
     memset(kc, 0, sizeof(*kc));
+}
+
+int attrib__keycount_export(const attrib__keycount *kc, const uint32_t *global, bool sort,
+                            attrib_model_stats *out)
+{
+    int rc = ATTRIB_OK;
+    uint32_t *buf = NULL;
+    size_t buf_cap = 0;
+    for (size_t i = 0; i < kc->keys.count && rc == ATTRIB_OK; i++) {
+        const uint32_t *key = (const uint32_t *)(const void *)kc->keys.keys[i];
+        size_t n = kc->len[i];
+        if (n + 1 > buf_cap) {
+            uint32_t *b = realloc(buf, (n + 1) * sizeof(*b));
+            if (b == NULL) {
+                rc = ATTRIB_ENOMEM;
+                break;
+            }
+            buf = b;
+            buf_cap = n + 1;
+        }
+        for (size_t k = 0; k < n; k++)
+            buf[k] = global[key[k]];
+        if (sort)
+            qsort(buf, n, sizeof(*buf), cmp_u32);
+        attrib__stat v = {{kc->conv[i], kc->total[i]}, ATTRIB_XSUM_INIT};
+        rc = attrib__stats_add(out, buf, n, &v);
+    }
+    free(buf);
+    return rc;
+}
+
+int attrib__keycount_import(attrib__keycount *kc, const attrib_model_stats *in)
+{
+    attrib__keycount_free(kc);
+    for (size_t i = 0; i < attrib__stats_count(in); i++) {
+        size_t n = 0;
+        const uint32_t *key = attrib__stats_key(in, i, &n);
+        const attrib__stat *v = attrib__stats_value(in, i);
+        if (attrib__keycount_add(kc, key, n, false) != ATTRIB_OK)
+            return ATTRIB_ENOMEM;
+        int64_t j = attrib_strmap_find(&kc->keys, (const char *)key, n * sizeof(*key));
+        kc->conv[j] += v->count[0];
+        kc->total[j] += v->count[1] - 1; /* add() counted one path */
+    }
+    return ATTRIB_OK;
 }
