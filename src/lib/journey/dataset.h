@@ -23,7 +23,8 @@ typedef struct {
 } attrib__conv;
 
 /* A session of a user who never converts (all_paths). Two users whose ids
- * hash alike (p ~ n^2 / 2^65) would share one path: a statistics-only effect. */
+ * hash alike (p ~ n^2 / 2^65) would share one path: a statistics-only effect
+ * (with local_paths, only when both are of the same shard). */
 typedef struct {
     uint64_t user; /* attrib_hash of user_id */
     int64_t ts;
