@@ -73,11 +73,12 @@ static int reduce_max(int mine, int *out, void *payload)
     mpi_reduce *r = payload;
     double t = mono_seconds();
     *out = cli_mpi->max_all(mine);
-    if (!r->entered)
-        r->wait = mono_seconds() - t;
-    r->t0 = r->entered ? r->t0 : mono_seconds();
+    if (!r->entered) { /* the first collective: every rank is here after it */
+        r->entered = true;
+        r->t0 = mono_seconds();
+        r->wait = r->t0 - t;
+    }
     r->seconds = mono_seconds() - r->t0;
-    r->entered = true;
     return ATTRIB_OK;
 }
 
@@ -145,7 +146,8 @@ static void rank_times(const cli_config *cfg, const attrib_summary *sum, const m
 
 /*
  * attribute and run in an MPI job (docs/scale-out.md): rank 0 creates the
- * tables (run); every rank attributes shard rank/size and, with its
+ * tables (run); every rank attributes shard rank/size (a model of every path
+ * reduces its statistics across the ranks on the way) and, with its
  * transaction written but not committed, votes; all commit only when every
  * rank voted yes (a rank that failed earlier votes no), else all roll back.
  * The summaries are summed; rank 0 then writes the report and the CSV (run).

@@ -100,7 +100,8 @@ static int on_conversion(const attrib_value *cols, void *payload)
         return ATTRIB_OK;
     }
     /* --shard K/N: only this shard's users' conversions are selected; models
-     * that learn from every path still read (and fit on) all of them. */
+     * that learn from every path still read (and fit on) all of them, unless
+     * their statistics are reduced across the job (local_paths). */
     bool mine = ls->opts->shard_count == 0 || ds->scoped ||
                 attrib_shard_index(r.user_id, r.user_id_len, ls->opts->shard_count) ==
                     ls->opts->shard_index;
@@ -619,8 +620,9 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     if (ds->all_paths)
         all_sessions = true; /* every conversion and session is a path */
     /* Duplicate ids first: a session of two rows would count its cost twice. */
-    /* A shard of a model that needs only its own users' journeys reads only its
-     * partitions when the tables are hash-partitioned (store/partition.h). Ids
+    /* A shard of a model that needs only its own users' journeys (or whose path
+     * statistics the job reduces: local_paths) reads only its partitions when the
+     * tables are hash-partitioned (store/partition.h). Ids
      * unique over the whole table is then shard 0's check (a job fails when any
      * shard does); every other shard checks its own partitions, which is what it
      * reads (the views are in place), or the whole table when there are none. */
