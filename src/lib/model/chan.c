@@ -142,6 +142,27 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* Key i of kc, its ids mapped through map[] (then sorted when `sort`), into *buf
+ * (grown as needed; *cap its room). Returns 0 or ATTRIB_ENOMEM. */
+static int mapped_key(const attrib__keycount *kc, size_t i, const uint32_t *map, bool sort,
+                      uint32_t **buf, size_t *cap)
+{
+    const uint32_t *key = (const uint32_t *)(const void *)kc->keys.keys[i];
+    size_t n = kc->len[i];
+    if (n + 1 > *cap) {
+        uint32_t *b = realloc(*buf, (n + 1) * sizeof(*b));
+        if (b == NULL)
+            return ATTRIB_ENOMEM;
+        *buf = b;
+        *cap = n + 1;
+    }
+    for (size_t k = 0; k < n; k++)
+        (*buf)[k] = map[key[k]];
+    if (sort)
+        qsort(*buf, n, sizeof(**buf), cmp_u32);
+    return ATTRIB_OK;
+}
+
 int attrib__keycount_canon(const attrib__keycount *kc, const uint32_t *canon, bool sort,
                            attrib__keycount *out)
 {
@@ -150,23 +171,9 @@ int attrib__keycount_canon(const attrib__keycount *kc, const uint32_t *canon, bo
     size_t buf_cap = 0;
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < kc->keys.count && rc == ATTRIB_OK; i++) {
-        const char *key = kc->keys.keys[i];
         size_t n = kc->len[i];
-        if (n + 1 > buf_cap) {
-            uint32_t *b = realloc(buf, (n + 1) * sizeof(*b));
-            if (b == NULL) {
-                rc = ATTRIB_ENOMEM;
-                break;
-            }
-            buf = b;
-            buf_cap = n + 1;
-        }
-        memcpy(buf, key, n * sizeof(*buf));
-        for (size_t k = 0; k < n; k++)
-            buf[k] = canon[buf[k]];
-        if (sort)
-            qsort(buf, n, sizeof(*buf), cmp_u32);
-        if (attrib__keycount_add(out, buf, n, false) != ATTRIB_OK) {
+        if (mapped_key(kc, i, canon, sort, &buf, &buf_cap) != ATTRIB_OK ||
+            attrib__keycount_add(out, buf, n, false) != ATTRIB_OK) {
             rc = ATTRIB_ENOMEM;
             break;
         }
@@ -204,30 +211,21 @@ int attrib__keycount_export(const attrib__keycount *kc, const uint32_t *global, 
     uint32_t *buf = NULL;
     size_t buf_cap = 0;
     for (size_t i = 0; i < kc->keys.count && rc == ATTRIB_OK; i++) {
-        const uint32_t *key = (const uint32_t *)(const void *)kc->keys.keys[i];
-        size_t n = kc->len[i];
-        if (n + 1 > buf_cap) {
-            uint32_t *b = realloc(buf, (n + 1) * sizeof(*b));
-            if (b == NULL) {
-                rc = ATTRIB_ENOMEM;
-                break;
-            }
-            buf = b;
-            buf_cap = n + 1;
-        }
-        for (size_t k = 0; k < n; k++)
-            buf[k] = global[key[k]];
-        if (sort)
-            qsort(buf, n, sizeof(*buf), cmp_u32);
         attrib__stat v = {{kc->conv[i], kc->total[i]}, ATTRIB_XSUM_INIT};
-        rc = attrib__stats_add(out, buf, n, &v);
+        rc = mapped_key(kc, i, global, sort, &buf, &buf_cap);
+        if (rc == ATTRIB_OK)
+            rc = attrib__stats_add(out, buf, kc->len[i], &v);
     }
     free(buf);
     return rc;
 }
 
-int attrib__keycount_import(attrib__keycount *kc, const attrib_model_stats *in)
+int attrib__keycount_import(attrib__chanmap *m, attrib__keycount *kc, const attrib_model_stats *in)
 {
+    size_t n_names = 0;
+    const char *const *names = attrib__stats_names(in, &n_names);
+    if (attrib__chan_reset(m, names, n_names) != ATTRIB_OK)
+        return ATTRIB_ENOMEM;
     attrib__keycount_free(kc);
     for (size_t i = 0; i < attrib__stats_count(in); i++) {
         size_t n = 0;

@@ -80,8 +80,9 @@ void attrib__keycount_free(attrib__keycount *kc);
 int attrib__keycount_export(const attrib__keycount *kc, const uint32_t *global, bool sort,
                             attrib_model_stats *out);
 
-/* Replace kc's keys and counts by those of `in`. Returns 0 or ATTRIB_ENOMEM. */
-int attrib__keycount_import(attrib__keycount *kc, const attrib_model_stats *in);
+/* Replace m's names and kc's keys and counts by those of `in` (a model's
+ * stats_import). Returns 0 or ATTRIB_ENOMEM. */
+int attrib__keycount_import(attrib__chanmap *m, attrib__keycount *kc, const attrib_model_stats *in);
 
 /* 2^x from +, -, *, / and ldexp only, so the result is the same bits on every
  * machine (libm's exp2 may differ by an ulp between versions); relative error

@@ -351,11 +351,7 @@ static int shapley_stats_export(const void *state, const uint32_t *global, attri
 static int shapley_stats_import(void *state, const attrib_model_stats *in)
 {
     shapley_state *s = state;
-    size_t n = 0;
-    const char *const *names = attrib__stats_names(in, &n);
-    if (attrib__chan_reset(&s->cm, names, n) != ATTRIB_OK)
-        return ATTRIB_ENOMEM;
-    return attrib__keycount_import(&s->local, in);
+    return attrib__keycount_import(&s->cm, &s->local, in);
 }
 
 const attrib_model_ops attrib_model_shapley = {
