@@ -87,16 +87,36 @@ typedef struct {
     size_t n_table;
 } markov_state;
 
+/* Forget the statistics observed so far (freed, zeroed). */
+static void markov_reset_stats(markov_state *s)
+{
+    attrib_strmap_free(&s->states);
+    free(s->tuple_len);
+    free(s->conv_value);
+    free(s->trans);
+    attrib_strmap_free(&s->groups);
+    free(s->gcount);
+    free(s->glen);
+    free(s->grev);
+    s->tuple_len = NULL;
+    s->conv_value = NULL;
+    s->trans = NULL;
+    s->gcount = NULL;
+    s->glen = NULL;
+    s->grev = NULL;
+    s->cap_states = s->trans_cap = s->trans_count = s->gcap = 0;
+    s->paths = s->conversions = s->journeys = 0;
+    s->revenue = (attrib_xsum)ATTRIB_XSUM_INIT;
+    s->journey_rev = (attrib_xsum)ATTRIB_XSUM_INIT;
+}
+
 static void markov_free(void *p)
 {
     markov_state *s = p;
     if (s == NULL)
         return;
     attrib__chan_free(&s->cm);
-    attrib_strmap_free(&s->states);
-    free(s->tuple_len);
-    free(s->conv_value);
-    free(s->trans);
+    markov_reset_stats(s);
     free(s->seq);
     if (s->state_names != NULL)
         for (size_t i = 0; i < s->info.n_states; i++)
@@ -104,10 +124,6 @@ static void markov_free(void *p)
     free(s->state_names);
     free(s->transitions);
     free(s->per_channel);
-    attrib_strmap_free(&s->groups);
-    free(s->gcount);
-    free(s->glen);
-    free(s->grev);
     free(s->gkey);
     free(s->weight);
     free(s);
@@ -459,28 +475,6 @@ static int64_t take_tuple(markov_state *s, const uint32_t *key, size_t n, size_t
         return -1;
     *used = 1 + key[0];
     return key[0] == 0 ? (int64_t)S_START : state_of(s, key + 1, key[0]);
-}
-
-static void markov_reset_stats(markov_state *s)
-{
-    attrib_strmap_free(&s->states);
-    free(s->tuple_len);
-    free(s->conv_value);
-    free(s->trans);
-    attrib_strmap_free(&s->groups);
-    free(s->gcount);
-    free(s->glen);
-    free(s->grev);
-    s->tuple_len = NULL;
-    s->conv_value = NULL;
-    s->trans = NULL;
-    s->gcount = NULL;
-    s->glen = NULL;
-    s->grev = NULL;
-    s->cap_states = s->trans_cap = s->trans_count = s->gcap = 0;
-    s->paths = s->conversions = s->journeys = 0;
-    s->revenue = (attrib_xsum)ATTRIB_XSUM_INIT;
-    s->journey_rev = (attrib_xsum)ATTRIB_XSUM_INIT;
 }
 
 static int markov_stats_import(void *state, const attrib_model_stats *in)
