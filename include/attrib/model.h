@@ -8,7 +8,9 @@
  *
  * Life cycle, driven by the pipeline (src/lib/steps/attribute.c):
  *   create → [observe × every path, observe_journey × every fitted journey → finish]
- *                                              (only with ATTRIB_MODEL_NEEDS_PATHS)
+ *                                              (only with ATTRIB_MODEL_NEEDS_PATHS;
+ *            in a job of several workers each observes its share of the paths and
+ *            attrib_model_reduce adds up their statistics before finish)
  *          → bind(channels) → attribute × every journey → free.
  * attribute() must be safe to call from several threads at once after bind():
  * it may only read the state.
