@@ -13,7 +13,11 @@
 # and write seconds and the cost of its reductions (the commit vote's wait and
 # the summary's MPI_Allreduce after it) come from attrib-mpi -v; rank 0's
 # report + export is its summary's seconds minus its own steps.
-# Model: BENCH_MODEL (default linear: a model that needs only its users' paths).
+# Model: BENCH_MODEL (default linear: a model that needs only its users' paths);
+# a list ("markov shapley") runs each in turn on the same load.
+# BENCH_BEFORE: the directory of another build's attrib-mpi (say main's): each
+# rank count then runs that binary and this one side by side (before, after),
+# on the same data, each CSV compared with the single run's.
 #
 # PostgreSQL: $ATTRIB_PG_URI when set, else a throwaway cluster (tests/pg/
 # pg_start.sh on $ATTRIB_PG_PORT, default 55489), stopped at the end.
@@ -30,7 +34,9 @@ DATA=${ATTRIB_BENCH_DIR:-$(dirname "$TOP")/bench-data}
 SIZE=${BENCH_SIZE:-10000000}
 PARTS=${BENCH_PARTS:-8}
 RANKS=${BENCH_RANKS:-"1 2 4"}
-MODEL=${BENCH_MODEL:-linear}
+MODELS=${BENCH_MODEL:-linear}
+BEFORE=${BENCH_BEFORE:-}
+[ -z "$BEFORE" ] || [ -x "$BEFORE/attrib-mpi" ] || { echo "bench: $BEFORE/attrib-mpi is missing" >&2; exit 1; }
 SEED=1
 START=2023-01-01
 RESULTS=$TOP/bench/results.md
@@ -75,35 +81,53 @@ psql -q "$ATTRIB_PG_URI" -c "ANALYZE ${S}_plain.session_sources" -c "ANALYZE ${S
     -c "ANALYZE ${S}_plain.session_costs" -c "ANALYZE ${S}_part.session_costs" >/dev/null
 
 load0=$(load)
+num() { sed -n "s/.*\"$2\": \\([-0-9.e]*\\).*/\\1/p" "$1" | head -1; }
+: >"$TMP/rows"
+for MODEL in $MODELS; do
 /usr/bin/time -f '%e %U %S' -o "$TMP/single" "$ATTRIB" -q --db "$PLAIN" run --model "$MODEL" \
     --out "$TMP/single.csv" --summary-json "$TMP/single.json"
-num() { sed -n "s/.*\"$2\": \\([-0-9.e]*\\).*/\\1/p" "$1" | head -1; }
 read -r sw su ss <"$TMP/single"
-printf "single run (plain tables): %.2f s wall, %.2f s CPU; read %.2f, attribute %.3f, write %.2f s\n" \
-    "$sw" "$(echo "$su $ss" | awk '{print $1 + $2}')" "$(num "$TMP/single.json" read_seconds)" \
+printf "%s: single run (plain tables): %.2f s wall, %.2f s CPU; read %.2f, attribute %.3f, write %.2f s\n" \
+    "$MODEL" "$sw" "$(echo "$su $ss" | awk '{print $1 + $2}')" "$(num "$TMP/single.json" read_seconds)" \
     "$(num "$TMP/single.json" model_seconds)" "$(num "$TMP/single.json" write_seconds)"
-: >"$TMP/rows"
+printf "| %s | single | plain tables | %.2f | %.2f | %.2f | %.3f | %.2f | | | | | | (inside) |\n" "$MODEL" "$sw" \
+    "$(echo "$su $ss" | awk '{print $1 + $2}')" "$(num "$TMP/single.json" read_seconds)" \
+    "$(num "$TMP/single.json" model_seconds)" "$(num "$TMP/single.json" write_seconds)" >>"$TMP/rows"
 for np in $RANKS; do
+    for which in ${BEFORE:+before} after; do
+    bin=$M
+    [ "$which" = before ] && bin=$BEFORE/attrib-mpi
     /usr/bin/time -f '%e %U %S' -o "$TMP/job" \
-        mpirun --allow-run-as-root --oversubscribe -np "$np" "$M" --db "$PART" run -v \
+        mpirun --allow-run-as-root --oversubscribe -np "$np" "$bin" --db "$PART" run -v \
         --model "$MODEL" --out "$TMP/job.csv" --summary-json "$TMP/job.json" 2>"$TMP/job.err" ||
         { cat "$TMP/job.err" >&2; exit 1; }
-    cmp -s "$TMP/single.csv" "$TMP/job.csv" || { echo "bench: -np $np: the CSV differs from the single run's" >&2; exit 1; }
+    cmp -s "$TMP/single.csv" "$TMP/job.csv" || { echo "bench: $MODEL -np $np ($which): the CSV differs from the single run's" >&2; exit 1; }
     read -r jw ju js <"$TMP/job"
-    # "attrib: rank R: read X s, attribute Y s, write Z s, vote V s, reductions W s"
+    # "attrib: rank R: read X s, attribute Y s, write Z s, vote V s, reductions W s[,
+    #  statistics wait A s, statistics reduction B s, sessions read N]" (the last three:
+    #  builds with the statistics' reduction)
     grep '^attrib: rank ' "$TMP/job.err" | sed 's/[,:]//g' >"$TMP/ranks"
-    awk '{ print "  rank " $3 ": read " $5 " s, attribute " $8 " s, write " $11 " s, vote " $14 " s, reductions " $17 " s" }' "$TMP/ranks"
+    echo "$MODEL, $which:"
+    awk '{ print "  rank " $3 ": read " $5 " s, attribute " $8 " s, write " $11 " s, vote " $14 " s, reductions " $17 " s, statistics wait " ($21 == "" ? "-" : $21) " s, reduction " ($25 == "" ? "-" : $25) " s, sessions " ($29 == "" ? "-" : $29) }' "$TMP/ranks"
     r0=$(awk '$3 == 0 { print $5 + $8 + $11 }' "$TMP/ranks")
     rep=$(awk -v t="$(num "$TMP/job.json" seconds)" -v r="$r0" 'BEGIN { printf "%.2f", t - r }')
-    awk -v np="$np" -v jw="$jw" -v cpu="$(echo "$ju $js" | awk '{print $1 + $2}')" -v rep="$rep" '
+    awk -v np="$np" -v jw="$jw" -v cpu="$(echo "$ju $js" | awk '{print $1 + $2}')" -v rep="$rep" \
+        -v model="$MODEL" -v which="$which" '
         function mm(a, b) { return sprintf("%.2f-%.2f", a, b) }
-        NR == 1 { rmin = rmax = $5; amin = amax = $8; wmin = wmax = $11; vmax = $14; dmax = $17 }
+        NR == 1 { rmin = rmax = $5; amin = amax = $8; wmin = wmax = $11; vmax = $14; dmax = $17
+                  smin = smax = $29; swmax = $21; srmax = $25 }
         { if ($5 < rmin) rmin = $5; if ($5 > rmax) rmax = $5
           if ($8 < amin) amin = $8; if ($8 > amax) amax = $8
           if ($11 < wmin) wmin = $11; if ($11 > wmax) wmax = $11
-          if ($14 > vmax) vmax = $14; if ($17 > dmax) dmax = $17 }
-        END { printf "%d ranks: %.2f s wall, %.2f s CPU (ranks); per rank read %s, attribute %.3f-%.3f, write %s s; vote wait <= %.3f s, reductions <= %.6f s; rank 0 report + export %s s\n", np, jw, cpu, mm(rmin, rmax), amin, amax, mm(wmin, wmax), vmax, dmax, rep
-              printf "| %d | %.2f | %.2f | %s | %.3f-%.3f | %s | %.3f | %.6f | %s |\n", np, jw, cpu, mm(rmin, rmax), amin, amax, mm(wmin, wmax), vmax, dmax, rep >> "'"$TMP/rows"'" }' "$TMP/ranks"
+          if ($14 > vmax) vmax = $14; if ($17 > dmax) dmax = $17
+          if ($29 < smin) smin = $29; if ($29 > smax) smax = $29
+          if ($21 > swmax) swmax = $21; if ($25 > srmax) srmax = $25 }
+        END { st = swmax == "" ? "- | -" : sprintf("%.3f | %.6f", swmax, srmax)
+              ss = smin == "" ? "-" : smin "-" smax
+              printf "%d ranks (%s): %.2f s wall, %.2f s CPU (ranks); per rank read %s, attribute %.3f-%.3f, write %s s; vote wait <= %.3f s, reductions <= %.6f s; statistics wait | reduction <= %s s; sessions read per rank %s; rank 0 report + export %s s\n", np, which, jw, cpu, mm(rmin, rmax), amin, amax, mm(wmin, wmax), vmax, dmax, st, ss, rep
+              printf "| %s | %d %s | %s | %.2f | %.2f | %s | %.3f-%.3f | %s | %.3f | %.6f | %s | %s | %s |\n", model, np, (np == 1 ? "rank" : "ranks"), which, jw, cpu, mm(rmin, rmax), amin, amax, mm(wmin, wmax), vmax, dmax, st, ss, rep >> "'"$TMP/rows"'" }' "$TMP/ranks"
+    done
+done
 done
 load1=$(load)
 
@@ -123,11 +147,13 @@ if ! grep -q '^## MPI over a partitioned PostgreSQL' "$RESULTS" 2>/dev/null; the
 fi
 {
     echo
-    echo "$NOW, commit $COMMIT, $SIZE sessions, $PARTS partitions, model $MODEL, load $load0-$load1;"
-    echo "partition: $(cat "$TMP/part") s; single run on plain tables: $sw s wall."
+    echo "$NOW, commit $COMMIT${BEFORE:+ (before: $BEFORE/attrib-mpi)}, $SIZE sessions, $PARTS partitions, models $MODELS, load $load0-$load1;"
+    echo "partition: $(cat "$TMP/part") s. Statistics wait / reduction: the longest wait at the"
+    echo "reduction of the model's statistics (the slowest rank's read) and the longest reduction"
+    echo "after it (- : the build has none); sessions: session rows read per rank (min-max)."
     echo
-    echo "| ranks | wall s | CPU s | read s | attribute s | write s | vote wait s | reductions s | report + export s |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| model | ranks | build | wall s | CPU s | read s | attribute s | write s | vote wait s | reductions s | statistics wait s | statistics reduction s | sessions read per rank | report + export s |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     cat "$TMP/rows"
 } >>"$RESULTS"
 echo "bench: appended to $RESULTS"

@@ -8,7 +8,9 @@
  *
  * Life cycle, driven by the pipeline (src/lib/steps/attribute.c):
  *   create → [observe × every path, observe_journey × every fitted journey → finish]
- *                                              (only with ATTRIB_MODEL_NEEDS_PATHS)
+ *                                              (only with ATTRIB_MODEL_NEEDS_PATHS;
+ *            in a job of several workers each observes its share of the paths and
+ *            attrib_model_reduce adds up their statistics before finish)
  *          → bind(channels) → attribute × every journey → free.
  * attribute() must be safe to call from several threads at once after bind():
  * it may only read the state.
@@ -21,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,6 +97,10 @@ typedef struct {
     double value;   /* revenue when converted, else 0 */
 } attrib_path;
 
+/* A model's path statistics as exact integer entries under keys of channel ids
+ * (lib/model/stats.h), for reducing them across the workers of a job. */
+typedef struct attrib_model_stats attrib_model_stats;
+
 typedef struct attrib_model_ops {
     const char *name;    /* --model NAME */
     const char *summary; /* one line for --help */
@@ -114,6 +121,16 @@ typedef struct attrib_model_ops {
     /* Credit for the j->n sessions into out[0..n). Read-only on state. */
     int (*attribute)(const void *state, const attrib_journey *j, attrib_credit *out);
     void (*free)(void *state);
+    /* Optional (NEEDS_PATHS), all three or none: the statistics of the paths observed
+     * so far, for an exact reduction across workers (attrib_model_reduce).
+     * stats_channels: the names of the model's channel ids (borrowed, until the next call).
+     * stats_export: every statistic into `out`, its channel ids mapped through global[]
+     * (the model's id i is global[i]), keys canonical under that mapping.
+     * stats_import: replace the statistics (before finish) by `in`, whose channel ids
+     * index the names attrib__stats_names(in) gives. */
+    int (*stats_channels)(const void *state, const char *const **names, size_t *n);
+    int (*stats_export)(const void *state, const uint32_t *global, attrib_model_stats *out);
+    int (*stats_import)(void *state, const attrib_model_stats *in);
 } attrib_model_ops;
 
 /* Look a model up by name; NULL when unknown. */
@@ -137,6 +154,37 @@ int attrib_model_bind(attrib_model *m, attrib_ctx *ctx, const attrib_channels *c
 int attrib_model_attribute(const attrib_model *m, const attrib_journey *j, attrib_credit *out);
 const attrib_model_ops *attrib_model_ops_of(const attrib_model *m);
 void attrib_model_free(attrib_model *m);
+
+/*
+ * The collectives of a job's workers (an MPI job: src/mpi through the CLI), with
+ * which the statistics of a model that learns from every path are reduced, so
+ * that each worker reads only its own users' paths. Every worker of the job
+ * makes the same calls in the same order; a failing call fails the same way on
+ * every worker (or ends the job). Each returns ATTRIB_OK or a negative code.
+ */
+typedef struct {
+    /* The largest of every worker's `mine` into *out. */
+    int (*max_all)(int mine, int *out, void *payload);
+    /* Every worker's mine[0..n) bytes concatenated in worker order into *all
+     * (malloc'd, caller frees; n_all bytes). */
+    int (*gather_all)(const void *mine, size_t n, void **all, size_t *n_all, void *payload);
+    /* v[0..n) summed over every worker (mod 2^64), in place on every worker. */
+    int (*sum_all)(uint64_t *v, size_t n, void *payload);
+    void *payload;
+} attrib_reducer;
+
+/* The model learns from every path and can reduce its statistics (the three
+ * stats ops): attrib_attribute with a reducer then reads only its shard's paths. */
+bool attrib_model_reducible(const attrib_model_ops *ops);
+
+/*
+ * After observe (and observe_journey) of this worker's paths, before finish:
+ * replace m's statistics by the exact sum of every worker's, so that finish
+ * fits what one process observing every path would. A collective: every
+ * worker calls it; a worker that failed before calls r->max_all(1, ...) once
+ * instead (the first collective here), and every worker then fails.
+ */
+int attrib_model_reduce(attrib_ctx *ctx, attrib_model *m, const attrib_reducer *r);
 
 #ifdef __cplusplus
 }

@@ -60,7 +60,8 @@ typedef struct {
     /* Scale-out (docs/scale-out.md). shard_count 0 = no sharding; else this run owns
      * the conversions whose user_id's shard (attrib_shard_of) is shard_index, reads
      * only their users' sessions (models that learn from all paths still fit on every
-     * path, so their statistics are the single run's), replaces only their attribution
+     * path, so their statistics are the single run's, unless a reducer below adds up
+     * the shards' statistics), replaces only their attribution
      * rows, and writes no report: `attrib report` after the last shard does. */
     uint32_t shard_index, shard_count;
     /* Optional: called with the write transaction open and every row written, just
@@ -69,6 +70,11 @@ typedef struct {
      * before; the caller then knows it voted no. */
     int (*commit_vote)(void *payload);
     void *commit_vote_payload;
+    /* Optional, with shard_count > 0: the job's collectives. A model that learns from
+     * every path (attrib_model_reducible) then observes only this shard's users' paths
+     * and its statistics are reduced across the job's workers (attrib_model_reduce):
+     * the single run's fit without every shard reading every path. */
+    const attrib_reducer *reducer;
 } attrib_run_options;
 
 #define ATTRIB_RUN_OPTIONS_INIT                                                                    \

@@ -336,6 +336,10 @@ typedef struct {
     /* Every rank's mine[0..n) into all[rank * n ..] on rank 0 (a collective; all is
      * size * n long on rank 0, unused elsewhere). */
     void (*gather)(const double *mine, int n, double *all);
+    /* Every rank's mine[0..n) bytes concatenated in rank order into *all (malloc'd) on
+     * every rank (a collective). Returns 0, or -1 on every rank when the total is too
+     * large for one MPI call. */
+    int (*gather_bytes)(const void *mine, size_t n, void **all, size_t *n_all);
 } cli_mpi_hooks;
 extern const cli_mpi_hooks *cli_mpi;
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */

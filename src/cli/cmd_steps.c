@@ -60,11 +60,62 @@ static int vote_yes(void *payload)
     return all == 0 ? ATTRIB_OK : ATTRIB_ERROR;
 }
 
+/* The reduction of a model's statistics (attrib_reducer) over the MPI hooks:
+ * whether this rank joined it, its wait for the others at the first
+ * collective, and the time from there to the end of the last one. */
+typedef struct {
+    bool entered;
+    double wait, seconds, t0;
+} mpi_reduce;
+
+static int reduce_max(int mine, int *out, void *payload)
+{
+    mpi_reduce *r = payload;
+    double t = mono_seconds();
+    *out = cli_mpi->max_all(mine);
+    if (!r->entered) { /* the first collective: every rank is here after it */
+        r->entered = true;
+        r->t0 = mono_seconds();
+        r->wait = r->t0 - t;
+    }
+    r->seconds = mono_seconds() - r->t0;
+    return ATTRIB_OK;
+}
+
+static int reduce_gather(const void *mine, size_t n, void **all, size_t *n_all, void *payload)
+{
+    mpi_reduce *r = payload;
+    int rc = cli_mpi->gather_bytes(mine, n, all, n_all);
+    r->seconds = mono_seconds() - r->t0;
+    return rc == 0 ? ATTRIB_OK : ATTRIB_ERROR;
+}
+
+static int reduce_sum(uint64_t *v, size_t n, void *payload)
+{
+    mpi_reduce *r = payload;
+    for (size_t k; n > 0; v += k, n -= k) {
+        k = n < ((size_t)1 << 28) ? n : (size_t)1 << 28;
+        cli_mpi->sum_all(v, (int)k);
+    }
+    r->seconds = mono_seconds() - r->t0;
+    return ATTRIB_OK;
+}
+
 /* With -v, rank 0 lists every rank's times (bench/mpi_run.sh reads them). */
-enum { RANK_READ, RANK_MODEL, RANK_WRITE, RANK_VOTE, RANK_REDUCE, RANK_TIMES };
+enum {
+    RANK_READ,
+    RANK_MODEL,
+    RANK_WRITE,
+    RANK_VOTE,
+    RANK_REDUCE,
+    RANK_STATS_WAIT,
+    RANK_STATS,
+    RANK_SESSIONS,
+    RANK_TIMES
+};
 
 static void rank_times(const cli_config *cfg, const attrib_summary *sum, const mpi_vote *vote,
-                       double reduce_seconds)
+                       const mpi_reduce *stats, double reduce_seconds)
 {
     double mine[RANK_TIMES] = {
         [RANK_READ] = sum->read_seconds,
@@ -72,6 +123,9 @@ static void rank_times(const cli_config *cfg, const attrib_summary *sum, const m
         [RANK_WRITE] = sum->write_seconds - vote->seconds, /* the wait is the vote's */
         [RANK_VOTE] = vote->seconds,
         [RANK_REDUCE] = reduce_seconds,
+        [RANK_STATS_WAIT] = stats->wait,
+        [RANK_STATS] = stats->seconds,
+        [RANK_SESSIONS] = (double)sum->sessions_read, /* exact below 2^53 */
     };
     double *all = NULL;
     if (cli_mpi->rank == 0)
@@ -82,15 +136,18 @@ static void rank_times(const cli_config *cfg, const attrib_summary *sum, const m
     for (int r = 0; all != NULL && cfg->verbose > 0 && r < cli_mpi->size; r++) {
         const double *t = all + (size_t)r * RANK_TIMES;
         cli_infof("attrib: rank %d: read %.3f s, attribute %.3f s, write %.3f s, vote %.6f s, "
-                  "reductions %.6f s",
-                  r, t[RANK_READ], t[RANK_MODEL], t[RANK_WRITE], t[RANK_VOTE], t[RANK_REDUCE]);
+                  "reductions %.6f s, statistics wait %.3f s, statistics reduction %.6f s, "
+                  "sessions read %.0f",
+                  r, t[RANK_READ], t[RANK_MODEL], t[RANK_WRITE], t[RANK_VOTE], t[RANK_REDUCE],
+                  t[RANK_STATS_WAIT], t[RANK_STATS], t[RANK_SESSIONS]);
     }
     free(all);
 }
 
 /*
  * attribute and run in an MPI job (docs/scale-out.md): rank 0 creates the
- * tables (run); every rank attributes shard rank/size and, with its
+ * tables (run); every rank attributes shard rank/size (a model of every path
+ * reduces its statistics across the ranks on the way) and, with its
  * transaction written but not committed, votes; all commit only when every
  * rank voted yes (a rank that failed earlier votes no), else all roll back.
  * The summaries are summed; rank 0 then writes the report and the CSV (run).
@@ -99,6 +156,8 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
                     attrib_run_options *opts, attrib_summary *sum, bool *late_failure)
 {
     mpi_vote vote = {false};
+    mpi_reduce stats = {false};
+    attrib_reducer reducer = {reduce_max, reduce_gather, reduce_sum, &stats};
     int lrc = ATTRIB_OK;
     if (kind == STEP_RUN && cli_mpi->rank == 0)
         lrc = attrib_store_init(st, NULL);
@@ -108,7 +167,11 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     opts->shard_count = (uint32_t)cli_mpi->size;
     opts->commit_vote = vote_yes;
     opts->commit_vote_payload = &vote;
+    opts->reducer = &reducer;
     lrc = attrib_attribute(ctx, st, opts, sum);
+    /* failed before the statistics' reduction that every rank of this model joins */
+    if (!stats.entered && opts->model != NULL && attrib_model_reducible(opts->model))
+        (void)cli_mpi->max_all(1);
     if (!vote.voted)
         (void)cli_mpi->max_all(1); /* failed before the vote: the job rolls back */
     double t0 = mono_seconds();
@@ -117,7 +180,7 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
                          sum->journey_sessions,     sum->attribution_rows,
                          sum->bad_rows_skipped,     sum->n_unattributable};
     cli_mpi->sum_all(counts, (int)(sizeof(counts) / sizeof(counts[0])));
-    rank_times(cfg, sum, &vote, mono_seconds() - t0);
+    rank_times(cfg, sum, &vote, &stats, mono_seconds() - t0);
     if (cli_mpi->rank != 0)
         return lrc;
     sum->conversions_selected = counts[0];

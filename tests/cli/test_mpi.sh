@@ -1,7 +1,10 @@
 # build/attrib-mpi (make MPI=1; docs/scale-out.md) on PostgreSQL: mpirun gives
 # the CSV of a single `attrib run` byte for byte on a database hash-partitioned
 # by user_id (attrib partition; each rank reads its partitions): every model at
-# -np 2, linear and markov at -np 1 and 4 too; and once on a plain database; a bad row fails only the shard
+# -np 2, linear and markov at -np 1 and 4 too, shapley and counterfactual at 4;
+# and on a plain database (counterfactual at 2, markov at 4). Models that learn
+# from every path read only their rank's share too (their statistics are
+# reduced): the ranks' sessions_read add up to the table. A bad row fails only the shard
 # that owns it, and that lone failing rank makes every rank roll back (the
 # commit vote), and so does a rank killed with SIGKILL
 # inside its transaction; the rerun gives the single run's bytes.
@@ -71,7 +74,7 @@ expect_exit 0 "$ATTRIB" copy -q --from in.db --to "$JOB"
 expect_exit 0 "$ATTRIB" --db "$JOB" partition -q --parts 6
 for m in $("$ATTRIB" models | awk '{print $1}'); do
     expect_exit 0 "$ATTRIB" --db "$ONE" run -q --model "$m" --out single.csv
-    case $m in linear | markov) nps="1 2 4" ;; *) nps=2 ;; esac
+    case $m in linear | markov) nps="1 2 4" ;; shapley | counterfactual) nps="2 4" ;; *) nps=2 ;; esac
     for np in $nps; do
         expect_exit 0 mpi $np "$M" --db "$JOB" run -q --model "$m" --out job.csv
         cmp -s single.csv job.csv || { diff single.csv job.csv | head; fail "$m: -np $np: CSV differs"; }
@@ -82,6 +85,18 @@ PLAIN="$ATTRIB_PG_URI?schema=${S}_plain"
 expect_exit 0 "$ATTRIB" copy -q --from in.db --to "$PLAIN"
 expect_exit 0 mpi 2 "$M" --db "$PLAIN" run -q --model "$m" --out job.csv
 cmp -s single.csv job.csv || fail "$m: -np 2 on an unpartitioned database: CSV differs"
+expect_exit 0 "$ATTRIB" --db "$ONE" run -q --model markov --out single.csv
+expect_exit 0 mpi 4 "$M" --db "$PLAIN" run -q --model markov --out job.csv
+cmp -s single.csv job.csv || fail "markov: -np 4 on an unpartitioned database: CSV differs"
+
+# A model of every path reads only its rank's partitions: the ranks' sessions add
+# up to the table, and no rank reads it all.
+expect_exit 0 mpi 4 "$M" --db "$JOB" run -v --model markov --out job.csv
+cmp -s single.csv job.csv || fail "markov: -np 4 with -v: CSV differs"
+sed -n 's/^attrib: rank [0-9]*: .*sessions read \([0-9]*\)$/\1/p' "$T/err" >reads
+eq "$(wc -l <reads | tr -d ' ')" 4 "ranks that listed their sessions read"
+eq "$(awk '{ s += $1 } END { print s }' reads)" "$(pgs "${S}_job" "SELECT count(*) FROM session_sources")" "sessions read by the 4 ranks"
+eq "$(awk -v n="$(pgs "${S}_job" "SELECT count(*) FROM session_sources")" '$1 >= n' reads | wc -l | tr -d ' ')" 0 "ranks that read every session"
 acj "${S}_job" >old.acj
 
 # SQLite with more than one rank is refused (one writer), before anything runs.
@@ -120,6 +135,13 @@ eq "$(grep -c '25:99:99' err)" 1 "ranks that saw the bad row"
 expect_err "another worker of the job failed"
 acj "${S}_job" >now.acj
 cmp -s now.acj old.acj || fail "a rank failed, yet rows changed"
+# The same with a model of every path: the rank that owns the row fails before the
+# statistics are reduced; the others stop at the reduction, nobody commits.
+mpi 4 "$M" --db "$JOB" attribute -q --model markov >out 2>err && fail "the markov job with a failing rank succeeded"
+eq "$(grep -c '25:99:99' err)" 1 "ranks that saw the bad row (markov)"
+eq "$(grep -c 'before the model.s statistics were reduced' err)" 3 "ranks stopped at the reduction"
+acj "${S}_job" >now.acj
+cmp -s now.acj old.acj || fail "a rank failed (markov), yet rows changed"
 mend_row
 
 # A session id shared by two users (in partitions of different shards): no

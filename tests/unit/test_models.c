@@ -2,8 +2,9 @@
  * Unit tests of the attribution models: hand-worked journeys for every model
  * (the expected numbers are worked out in the comments), the invariants
  * (credit >= 0, sums to 1 per journey), the Shapley axioms, independence
- * from the order of paths and of the channel table, and identical bits when
- * several threads attribute at once.
+ * from the order of paths and of the channel table, identical bits when
+ * several threads attribute at once, and the statistics of workers that each
+ * saw a share of the paths reduced into the one model's bits.
  */
 #include "testutil.h"
 
@@ -656,6 +657,209 @@ static void test_threads(void **state)
     }
 }
 
+/* ---- statistics reduced across workers (attrib_model_reduce) ---- */
+
+#define NW 3
+
+/* The collectives of NW worker threads in one process, by barriers. */
+typedef struct {
+    pthread_barrier_t bar;
+    int flag[NW];
+    const void *data[NW];
+    size_t len[NW];
+    uint64_t *vec[NW];
+} group;
+
+typedef struct {
+    group *g;
+    int rank;
+    const char *model;
+    const attrib_model_options *o;
+    bool fail;        /* fail before the reduction: vote no at its first collective */
+    const int *tperm; /* this worker's channel table order */
+    double *out;      /* credits of every converting path (NULL: none) */
+    int rc;
+} worker;
+
+static int w_max(int mine, int *out, void *payload)
+{
+    worker *w = payload;
+    w->g->flag[w->rank] = mine;
+    pthread_barrier_wait(&w->g->bar);
+    *out = 0;
+    for (int r = 0; r < NW; r++)
+        *out = w->g->flag[r] > *out ? w->g->flag[r] : *out;
+    pthread_barrier_wait(&w->g->bar);
+    return ATTRIB_OK;
+}
+
+static int w_gather(const void *mine, size_t n, void **all, size_t *n_all, void *payload)
+{
+    worker *w = payload;
+    w->g->data[w->rank] = mine;
+    w->g->len[w->rank] = n;
+    pthread_barrier_wait(&w->g->bar);
+    size_t total = 0;
+    for (int r = 0; r < NW; r++)
+        total += w->g->len[r];
+    char *b = malloc(total + 1);
+    assert_non_null(b);
+    for (int r = 0, at = 0; r < NW; at += (int)w->g->len[r], r++)
+        if (w->g->len[r] > 0)
+            memcpy(b + at, w->g->data[r], w->g->len[r]);
+    pthread_barrier_wait(&w->g->bar);
+    *all = b;
+    *n_all = total;
+    return ATTRIB_OK;
+}
+
+static int w_sum(uint64_t *v, size_t n, void *payload)
+{
+    worker *w = payload;
+    uint64_t *t = calloc(n + 1, sizeof(*t));
+    assert_non_null(t);
+    w->g->vec[w->rank] = v;
+    pthread_barrier_wait(&w->g->bar);
+    for (int r = 0; r < NW; r++)
+        for (size_t k = 0; k < n; k++)
+            t[k] += w->g->vec[r][k];
+    pthread_barrier_wait(&w->g->bar);
+    memcpy(v, t, n * sizeof(*t));
+    free(t);
+    return ATTRIB_OK;
+}
+
+/* Worker w: the paths i with i % NW == w (converting ones also as journeys), under
+ * its own channel table; reduce; then the credit of every converting path. */
+static void *reduce_worker(void *arg)
+{
+    worker *w = arg;
+    const char *names[5];
+    int inv[5];
+    for (int i = 0; i < 5; i++) {
+        names[i] = NAMES[w->tperm[i]];
+        inv[w->tperm[i]] = i;
+    }
+    attrib_channels ch = {names, 5};
+    attrib_reducer red = {w_max, w_gather, w_sum, w};
+    attrib_ctx *ctx = NULL;
+    attrib_model *m = NULL;
+    w->rc = attrib_ctx_new(&ctx);
+    if (w->rc == ATTRIB_OK)
+        w->rc = attrib_model_new(ctx, attrib_model_find(w->model), w->o, &m);
+    for (size_t i = (size_t)w->rank; w->rc == ATTRIB_OK && i < NP; i += NW) {
+        spec p = g_paths[i];
+        for (size_t k = 0; k < p.n; k++)
+            p.ch[k] = inv[p.ch[k]];
+        jr t;
+        attrib_path ap = path(&t, p.ch, p.n, p.conv, p.value);
+        w->rc = attrib_model_observe(m, &ap, &ch);
+        if (w->rc == ATTRIB_OK && p.conv)
+            w->rc = attrib_model_observe_journey(m, &ap, &ch);
+    }
+    if (w->fail) {
+        int any = 0;
+        (void)red.max_all(1, &any, w);
+        w->rc = ATTRIB_ERROR;
+    } else if (w->rc == ATTRIB_OK) {
+        w->rc = attrib_model_reduce(ctx, m, &red);
+    }
+    if (w->rc == ATTRIB_OK)
+        w->rc = attrib_model_finish(m, ctx);
+    if (w->rc == ATTRIB_OK)
+        w->rc = attrib_model_bind(m, ctx, &ch);
+    for (size_t i = 0, at = 0; w->rc == ATTRIB_OK && w->out != NULL && i < NP; i++) {
+        const spec *p = &g_paths[i];
+        if (!p->conv)
+            continue;
+        int local[MAXS];
+        for (size_t k = 0; k < p->n; k++)
+            local[k] = inv[p->ch[k]];
+        jr t;
+        mk(&t, local, p->n);
+        attrib_credit c[MAXS];
+        w->rc = attrib_model_attribute(m, &t.j, c);
+        for (size_t k = 0; k < p->n; k++)
+            w->out[at++] = c[k].ihc;
+    }
+    attrib_model_free(m);
+    attrib_ctx_free(ctx);
+    return NULL;
+}
+
+/* NW workers, each with a third of the paths and its own channel order, reduce
+ * their statistics: every worker's credits are the bits of one model fed every
+ * path (with the journeys of the converting ones). A worker that fails before
+ * the reduction stops every worker, without a hang. */
+static void test_reduce(void **state)
+{
+    (void)state;
+    random_paths(31);
+    static const int tperm[NW][5] = {{0, 1, 2, 3, 4}, {4, 2, 0, 3, 1}, {3, 4, 1, 0, 2}};
+    static double want[NP * MAXS], got[NW][NP * MAXS];
+    const char *const models[] = {"markov", "markov",  "markov",
+                                  "markov", "shapley", "counterfactual"};
+    for (size_t mi = 0; mi < sizeof(models) / sizeof(models[0]); mi++) {
+        attrib_model_options o = ATTRIB_MODEL_OPTIONS_INIT;
+        o.markov_order = mi == 1 ? 3 : 1;
+        o.markov_value = mi == 2;
+        o.markov_states = mi == 3 ? ATTRIB_MARKOV_STATES_COLLAPSED : ATTRIB_MARKOV_STATES_WINDOW;
+        const attrib_model_ops *ops = attrib_model_find(models[mi]);
+        assert_true(attrib_model_reducible(ops));
+        /* the reference: one model, every path */
+        attrib_model *m = make(models[mi], &o);
+        for (size_t i = 0; i < NP; i++) {
+            jr t;
+            attrib_path ap =
+                path(&t, g_paths[i].ch, g_paths[i].n, g_paths[i].conv, g_paths[i].value);
+            assert_int_equal(attrib_model_observe(m, &ap, &CH), ATTRIB_OK);
+            if (g_paths[i].conv)
+                assert_int_equal(attrib_model_observe_journey(m, &ap, &CH), ATTRIB_OK);
+        }
+        ready(m, &CH);
+        size_t at = 0;
+        for (size_t i = 0; i < NP; i++) {
+            if (!g_paths[i].conv)
+                continue;
+            jr t;
+            mk(&t, g_paths[i].ch, g_paths[i].n);
+            attrib_credit c[MAXS];
+            assert_int_equal(attrib_model_attribute(m, &t.j, c), ATTRIB_OK);
+            for (size_t k = 0; k < g_paths[i].n; k++)
+                want[at++] = c[k].ihc;
+        }
+        attrib_model_free(m);
+        for (int failing = -1; failing < (mi == 0 ? NW : 0); failing++) {
+            group g;
+            memset(&g, 0, sizeof(g));
+            assert_int_equal(pthread_barrier_init(&g.bar, NULL, NW), 0);
+            worker w[NW];
+            pthread_t tid[NW];
+            memset(got, 0, sizeof(got));
+            for (int r = 0; r < NW; r++) {
+                w[r] = (worker){&g, r, models[mi], &o, r == failing, tperm[r], got[r], 0};
+                assert_int_equal(pthread_create(&tid[r], NULL, reduce_worker, &w[r]), 0);
+            }
+            for (int r = 0; r < NW; r++)
+                pthread_join(tid[r], NULL);
+            pthread_barrier_destroy(&g.bar);
+            for (int r = 0; r < NW; r++) {
+                if (failing >= 0) {
+                    if (w[r].rc == ATTRIB_OK)
+                        fail_msg("%s: worker %d succeeded though worker %d failed", models[mi], r,
+                                 failing);
+                    continue;
+                }
+                if (w[r].rc != ATTRIB_OK)
+                    fail_msg("%s (%zu): worker %d failed (%d)", models[mi], mi, r, w[r].rc);
+                if (memcmp(got[r], want, at * sizeof(*want)) != 0)
+                    fail_msg("%s (%zu): worker %d's credits differ from one model's", models[mi],
+                             mi, r);
+            }
+        }
+    }
+}
+
 static void test_registry(void **state)
 {
     (void)state;
@@ -681,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_counterfactual_long),
         cmocka_unit_test(test_invariants_and_order),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_reduce),
         cmocka_unit_test(test_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -100,11 +100,12 @@ static int on_conversion(const attrib_value *cols, void *payload)
         return ATTRIB_OK;
     }
     /* --shard K/N: only this shard's users' conversions are selected; models
-     * that learn from every path still read (and fit on) all of them. */
+     * that learn from every path still read (and fit on) all of them, unless
+     * their statistics are reduced across the job (local_paths). */
     bool mine = ls->opts->shard_count == 0 || ds->scoped ||
                 attrib_shard_index(r.user_id, r.user_id_len, ls->opts->shard_count) ==
                     ls->opts->shard_index;
-    if (!mine && !ds->all_paths)
+    if (!mine && (!ds->all_paths || ds->local_paths))
         return ATTRIB_OK;
     int64_t user;
     if (ds->all_paths) {
@@ -204,6 +205,10 @@ static int on_session(const attrib_value *cols, void *payload)
     int64_t user = -1;
     if (ds->user_filter[b / 64] & ((uint64_t)1 << (b % 64)))
         user = attrib_strmap_find_hashed(&ds->users, r.user_id, r.user_id_len, h);
+    if (user < 0 && ds->all_paths && ds->local_paths && !ds->scoped &&
+        attrib_shard_index(r.user_id, r.user_id_len, sl->opts->shard_count) !=
+            sl->opts->shard_index)
+        return ATTRIB_OK; /* another shard's user: its path is reduced in, not read */
     if (user < 0)
         return ds->all_paths ? keep_other(sl, &r, (uint32_t)ch, h) : ATTRIB_OK;
     if (grow((void **)&sl->sessions, &sl->cap_sessions, sl->n_sessions + 1,
@@ -615,12 +620,13 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
     if (ds->all_paths)
         all_sessions = true; /* every conversion and session is a path */
     /* Duplicate ids first: a session of two rows would count its cost twice. */
-    /* A shard of a model that needs only its own users' journeys reads only its
-     * partitions when the tables are hash-partitioned (store/partition.h). Ids
+    /* A shard of a model that needs only its own users' journeys (or whose path
+     * statistics the job reduces: local_paths) reads only its partitions when the
+     * tables are hash-partitioned (store/partition.h). Ids
      * unique over the whole table is then shard 0's check (a job fails when any
      * shard does); every other shard checks its own partitions, which is what it
      * reads (the views are in place), or the whole table when there are none. */
-    bool scope = opts->shard_count > 0 && !ds->all_paths;
+    bool scope = opts->shard_count > 0 && (!ds->all_paths || ds->local_paths);
     int rc = ATTRIB_OK;
     if (!scope || opts->shard_index == 0)
         rc = attrib__rows_check_unique(ctx, st);
@@ -842,6 +848,12 @@ int attrib__dataset_fit(attrib_ctx *ctx, const attrib__dataset *ds, const attrib
             rc = attrib__error(ctx, rc, "out of memory collecting paths");
         else if (rc != ATTRIB_OK)
             rc = attrib__error(ctx, rc, "model %s rejected a path", ops->name);
+        if (ds->local_paths && rc == ATTRIB_OK) {
+            rc = attrib_model_reduce(ctx, model, opts->reducer);
+        } else if (ds->local_paths) {
+            int any = 0; /* the reduction's first collective, voting no */
+            (void)opts->reducer->max_all(1, &any, opts->reducer->payload);
+        }
         if (rc == ATTRIB_OK)
             rc = attrib_model_finish(model, ctx);
     }

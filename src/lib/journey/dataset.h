@@ -23,7 +23,8 @@ typedef struct {
 } attrib__conv;
 
 /* A session of a user who never converts (all_paths). Two users whose ids
- * hash alike (p ~ n^2 / 2^65) would share one path: a statistics-only effect. */
+ * hash alike (p ~ n^2 / 2^65) would share one path: a statistics-only effect
+ * (with local_paths, only when both are of the same shard). */
 typedef struct {
     uint64_t user; /* attrib_hash of user_id */
     int64_t ts;
@@ -62,6 +63,10 @@ typedef struct {
     /* A shard reading only its partitions (store/partition.h): the conversions it
      * reads are its own, whatever attrib_shard_of says. */
     bool scoped;
+    /* With all_paths and --shard (set before loading): only this shard's users'
+     * paths are kept, for a model whose statistics the job's workers reduce
+     * (opts->reducer; attrib_model_reduce in attrib__dataset_fit). */
+    bool local_paths;
     attrib__other *other; /* grouped by user hash, sorted by (ts, channel) within */
     size_t n_other, cap_other;
 
@@ -116,7 +121,9 @@ void attrib__dataset_free(attrib__dataset *ds);
  * every path (attrib__dataset_paths), hand models with observe_journey the
  * fitted journeys (attrib__dataset_journeys), and finish; then bind the
  * channels.
- * The dataset must have been loaded with all_paths for such models.
+ * The dataset must have been loaded with all_paths for such models. With
+ * ds->local_paths the statistics of this shard's paths are reduced across the
+ * job's workers (opts->reducer) before finish.
  */
 int attrib__dataset_fit(attrib_ctx *ctx, const attrib__dataset *ds, const attrib_run_options *opts,
                         attrib_model *model);

@@ -3,6 +3,7 @@
 #include "lib/model/chan.h"
 
 #include "attrib/error.h"
+#include "lib/model/stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -80,6 +81,15 @@ void attrib__chan_free(attrib__chanmap *m)
     memset(m, 0, sizeof(*m));
 }
 
+int attrib__chan_reset(attrib__chanmap *m, const char *const *names, size_t n)
+{
+    attrib__chan_free(m);
+    for (size_t i = 0; i < n; i++)
+        if (attrib_strmap_intern(&m->names, names[i], strlen(names[i]), NULL) != (int64_t)i)
+            return ATTRIB_ENOMEM; /* names are distinct: each gets the next id */
+    return ATTRIB_OK;
+}
+
 double attrib__exp2(double x)
 {
     if (x < -1100)
@@ -132,6 +142,27 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* Key i of kc, its ids mapped through map[] (then sorted when `sort`), into *buf
+ * (grown as needed; *cap its room). Returns 0 or ATTRIB_ENOMEM. */
+static int mapped_key(const attrib__keycount *kc, size_t i, const uint32_t *map, bool sort,
+                      uint32_t **buf, size_t *cap)
+{
+    const uint32_t *key = (const uint32_t *)(const void *)kc->keys.keys[i];
+    size_t n = kc->len[i];
+    if (n + 1 > *cap) {
+        uint32_t *b = realloc(*buf, (n + 1) * sizeof(*b));
+        if (b == NULL)
+            return ATTRIB_ENOMEM;
+        *buf = b;
+        *cap = n + 1;
+    }
+    for (size_t k = 0; k < n; k++)
+        (*buf)[k] = map[key[k]];
+    if (sort)
+        qsort(*buf, n, sizeof(**buf), cmp_u32);
+    return ATTRIB_OK;
+}
+
 int attrib__keycount_canon(const attrib__keycount *kc, const uint32_t *canon, bool sort,
                            attrib__keycount *out)
 {
@@ -140,23 +171,9 @@ int attrib__keycount_canon(const attrib__keycount *kc, const uint32_t *canon, bo
     size_t buf_cap = 0;
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < kc->keys.count && rc == ATTRIB_OK; i++) {
-        const char *key = kc->keys.keys[i];
         size_t n = kc->len[i];
-        if (n + 1 > buf_cap) {
-            uint32_t *b = realloc(buf, (n + 1) * sizeof(*b));
-            if (b == NULL) {
-                rc = ATTRIB_ENOMEM;
-                break;
-            }
-            buf = b;
-            buf_cap = n + 1;
-        }
-        memcpy(buf, key, n * sizeof(*buf));
-        for (size_t k = 0; k < n; k++)
-            buf[k] = canon[buf[k]];
-        if (sort)
-            qsort(buf, n, sizeof(*buf), cmp_u32);
-        if (attrib__keycount_add(out, buf, n, false) != ATTRIB_OK) {
+        if (mapped_key(kc, i, canon, sort, &buf, &buf_cap) != ATTRIB_OK ||
+            attrib__keycount_add(out, buf, n, false) != ATTRIB_OK) {
             rc = ATTRIB_ENOMEM;
             break;
         }
@@ -185,4 +202,40 @@ void attrib__keycount_free(attrib__keycount *kc)
     free(kc->total);
     free(kc->len);
     memset(kc, 0, sizeof(*kc));
+}
+
+int attrib__keycount_export(const attrib__keycount *kc, const uint32_t *global, bool sort,
+                            attrib_model_stats *out)
+{
+    int rc = ATTRIB_OK;
+    uint32_t *buf = NULL;
+    size_t buf_cap = 0;
+    for (size_t i = 0; i < kc->keys.count && rc == ATTRIB_OK; i++) {
+        attrib__stat v = {{kc->conv[i], kc->total[i]}, ATTRIB_XSUM_INIT};
+        rc = mapped_key(kc, i, global, sort, &buf, &buf_cap);
+        if (rc == ATTRIB_OK)
+            rc = attrib__stats_add(out, buf, kc->len[i], &v);
+    }
+    free(buf);
+    return rc;
+}
+
+int attrib__keycount_import(attrib__chanmap *m, attrib__keycount *kc, const attrib_model_stats *in)
+{
+    size_t n_names = 0;
+    const char *const *names = attrib__stats_names(in, &n_names);
+    if (attrib__chan_reset(m, names, n_names) != ATTRIB_OK)
+        return ATTRIB_ENOMEM;
+    attrib__keycount_free(kc);
+    for (size_t i = 0; i < attrib__stats_count(in); i++) {
+        size_t n = 0;
+        const uint32_t *key = attrib__stats_key(in, i, &n);
+        const attrib__stat *v = attrib__stats_value(in, i);
+        if (attrib__keycount_add(kc, key, n, false) != ATTRIB_OK)
+            return ATTRIB_ENOMEM;
+        int64_t j = attrib_strmap_find(&kc->keys, (const char *)key, n * sizeof(*key));
+        kc->conv[j] += v->count[0];
+        kc->total[j] += v->count[1] - 1; /* add() counted one path */
+    }
+    return ATTRIB_OK;
 }

@@ -12,6 +12,7 @@
 #define ATTRIB_LIB_MODEL_CHAN_H
 
 #include "attrib/journey.h"
+#include "attrib/model.h"
 #include "util/strmap.h"
 
 #include <stdbool.h>
@@ -42,6 +43,10 @@ int attrib__chan_bind(const attrib__chanmap *m, const attrib_channels *t, uint32
 
 void attrib__chan_free(attrib__chanmap *m);
 
+/* Forget every name, then intern names[0..n) in order (local id i = names[i]),
+ * for statistics imported under those ids. Returns 0 or ATTRIB_ENOMEM. */
+int attrib__chan_reset(attrib__chanmap *m, const char *const *names, size_t n);
+
 /*
  * Conversion counts per channel key (a sequence or a set of channel ids):
  * observe() adds under local ids, finish rewrites every key to canonical
@@ -69,6 +74,15 @@ int attrib__keycount_canon(const attrib__keycount *kc, const uint32_t *canon, bo
 double attrib__keycount_rate(const attrib__keycount *kc, const uint32_t *ids, size_t n);
 
 void attrib__keycount_free(attrib__keycount *kc);
+
+/* Every key's counts into out (conversions, paths), its ids mapped through
+ * global[] (sorted after, when `sort`). Returns 0 or ATTRIB_ENOMEM. */
+int attrib__keycount_export(const attrib__keycount *kc, const uint32_t *global, bool sort,
+                            attrib_model_stats *out);
+
+/* Replace m's names and kc's keys and counts by those of `in` (a model's
+ * stats_import). Returns 0 or ATTRIB_ENOMEM. */
+int attrib__keycount_import(attrib__chanmap *m, attrib__keycount *kc, const attrib_model_stats *in);
 
 /* 2^x from +, -, *, / and ldexp only, so the result is the same bits on every
  * machine (libm's exp2 may differ by an ulp between versions); relative error

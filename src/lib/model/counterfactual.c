@@ -22,6 +22,7 @@
 #include "lib/core/ctx.h"
 #include "lib/model/chan.h"
 #include "lib/model/models.h"
+#include "lib/model/stats.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,29 @@ done:
     return rc;
 }
 
+/* ---- statistics across workers (lib/model/stats.h): the counts of each
+ * sequence of channel ids ---- */
+
+static int cf_stats_channels(const void *state, const char *const **names, size_t *n)
+{
+    const cf_state *s = state;
+    *names = s->cm.names.keys;
+    *n = s->cm.names.count;
+    return ATTRIB_OK;
+}
+
+static int cf_stats_export(const void *state, const uint32_t *global, attrib_model_stats *out)
+{
+    const cf_state *s = state;
+    return attrib__keycount_export(&s->local, global, false, out);
+}
+
+static int cf_stats_import(void *state, const attrib_model_stats *in)
+{
+    cf_state *s = state;
+    return attrib__keycount_import(&s->cm, &s->local, in);
+}
+
 const attrib_model_ops attrib_model_counterfactual = {
     .name = "counterfactual",
     .summary = "Fractribution: credit by the drop in conversion probability without a step",
@@ -289,4 +313,7 @@ const attrib_model_ops attrib_model_counterfactual = {
     .bind = cf_bind,
     .attribute = cf_attribute,
     .free = cf_free,
+    .stats_channels = cf_stats_channels,
+    .stats_export = cf_stats_export,
+    .stats_import = cf_stats_import,
 };

@@ -26,6 +26,7 @@
 #include "lib/model/linsolve.h"
 #include "lib/model/chan.h"
 #include "lib/model/models.h"
+#include "lib/model/stats.h"
 #include "util/xsum.h"
 
 #include <math.h>
@@ -86,16 +87,36 @@ typedef struct {
     size_t n_table;
 } markov_state;
 
+/* Forget the statistics observed so far (freed, zeroed). */
+static void markov_reset_stats(markov_state *s)
+{
+    attrib_strmap_free(&s->states);
+    free(s->tuple_len);
+    free(s->conv_value);
+    free(s->trans);
+    attrib_strmap_free(&s->groups);
+    free(s->gcount);
+    free(s->glen);
+    free(s->grev);
+    s->tuple_len = NULL;
+    s->conv_value = NULL;
+    s->trans = NULL;
+    s->gcount = NULL;
+    s->glen = NULL;
+    s->grev = NULL;
+    s->cap_states = s->trans_cap = s->trans_count = s->gcap = 0;
+    s->paths = s->conversions = s->journeys = 0;
+    s->revenue = (attrib_xsum)ATTRIB_XSUM_INIT;
+    s->journey_rev = (attrib_xsum)ATTRIB_XSUM_INIT;
+}
+
 static void markov_free(void *p)
 {
     markov_state *s = p;
     if (s == NULL)
         return;
     attrib__chan_free(&s->cm);
-    attrib_strmap_free(&s->states);
-    free(s->tuple_len);
-    free(s->conv_value);
-    free(s->trans);
+    markov_reset_stats(s);
     free(s->seq);
     if (s->state_names != NULL)
         for (size_t i = 0; i < s->info.n_states; i++)
@@ -103,10 +124,6 @@ static void markov_free(void *p)
     free(s->state_names);
     free(s->transitions);
     free(s->per_channel);
-    attrib_strmap_free(&s->groups);
-    free(s->gcount);
-    free(s->glen);
-    free(s->grev);
     free(s->gkey);
     free(s->weight);
     free(s);
@@ -160,7 +177,8 @@ static int trans_grow(markov_state *s)
     return ATTRIB_OK;
 }
 
-static int count_step(markov_state *s, uint32_t from, uint32_t to)
+/* Add c to the count of the step from → to (local state ids). */
+static int count_add(markov_state *s, uint32_t from, uint32_t to, uint64_t c)
 {
     if (2 * (s->trans_count + 1) > s->trans_cap && trans_grow(s) != ATTRIB_OK)
         return ATTRIB_ENOMEM;
@@ -172,8 +190,13 @@ static int count_step(markov_state *s, uint32_t from, uint32_t to)
         s->trans[h].key = key;
         s->trans_count++;
     }
-    s->trans[h].count++;
+    s->trans[h].count += c;
     return ATTRIB_OK;
+}
+
+static int count_step(markov_state *s, uint32_t from, uint32_t to)
+{
+    return count_add(s, from, to, 1);
 }
 
 /* Local state id of the tuple seq[0..len). */
@@ -298,6 +321,38 @@ static size_t multiset(uint32_t *ids, size_t n, uint32_t *key)
     return m;
 }
 
+/* The index of the journey group with the pairs key[0..2m) (new: count 0), or
+ * -1 when out of memory. */
+static int64_t group_of(markov_state *s, const uint32_t *key, size_t m)
+{
+    int added = 0;
+    int64_t g = attrib_strmap_intern(&s->groups, (const char *)key, 2 * m * sizeof(*key), &added);
+    if (g < 0)
+        return -1;
+    if ((size_t)g >= s->gcap) {
+        size_t cap = s->gcap == 0 ? 256 : s->gcap * 2;
+        uint64_t *c = realloc(s->gcount, cap * sizeof(*c));
+        if (c == NULL)
+            return -1;
+        s->gcount = c;
+        attrib_xsum *r = realloc(s->grev, cap * sizeof(*r));
+        if (r == NULL)
+            return -1;
+        s->grev = r;
+        uint32_t *l = realloc(s->glen, cap * sizeof(*l));
+        if (l == NULL)
+            return -1;
+        s->glen = l;
+        s->gcap = cap;
+    }
+    if (added) {
+        s->glen[g] = (uint32_t)m;
+        s->gcount[g] = 0;
+        s->grev[g] = (attrib_xsum)ATTRIB_XSUM_INIT;
+    }
+    return g;
+}
+
 static int markov_observe_journey(void *state, const attrib_path *p,
                                   const attrib_channels *channels)
 {
@@ -315,37 +370,167 @@ static int markov_observe_journey(void *state, const attrib_path *p,
         s->gkey_cap = 2 * n;
     }
     size_t m = multiset(s->seq, n, s->gkey);
-    int added = 0;
-    int64_t g =
-        attrib_strmap_intern(&s->groups, (const char *)s->gkey, 2 * m * sizeof(*s->gkey), &added);
+    int64_t g = group_of(s, s->gkey, m);
     if (g < 0)
         return ATTRIB_ENOMEM;
-    if ((size_t)g >= s->gcap) {
-        size_t cap = s->gcap == 0 ? 256 : s->gcap * 2;
-        uint64_t *c = realloc(s->gcount, cap * sizeof(*c));
-        if (c == NULL)
-            return ATTRIB_ENOMEM;
-        s->gcount = c;
-        attrib_xsum *r = realloc(s->grev, cap * sizeof(*r));
-        if (r == NULL)
-            return ATTRIB_ENOMEM;
-        s->grev = r;
-        uint32_t *l = realloc(s->glen, cap * sizeof(*l));
-        if (l == NULL)
-            return ATTRIB_ENOMEM;
-        s->glen = l;
-        s->gcap = cap;
-    }
-    if (added) {
-        s->glen[g] = (uint32_t)m;
-        s->gcount[g] = 0;
-        s->grev[g] = (attrib_xsum)ATTRIB_XSUM_INIT;
-    }
     s->gcount[g]++;
     double v = isfinite(p->value) ? p->value : 0;
     attrib_xsum_add(&s->grev[g], v);
     attrib_xsum_add(&s->journey_rev, v);
     s->journeys++;
+    return ATTRIB_OK;
+}
+
+/* ---- statistics across workers (lib/model/stats.h) ----
+ * Keys, in channel ids:  [K_TOTALS]            paths, conversions; revenue
+ *                        [K_JOURNEYS]          journeys; their revenue
+ *                        [K_STEP, from_len, from.., to_kind, to_len, to..] count
+ *                              (from_len 0: the start; to_kind: T_TUPLE, T_CONV, T_NULL)
+ *                        [K_STATE, len, tuple..] revenue of conversions from it
+ *                        [K_GROUP, (id, count)..] journeys and their revenue */
+enum { K_TOTALS, K_JOURNEYS, K_STEP, K_STATE, K_GROUP };
+enum { T_TUPLE, T_CONV, T_NULL };
+
+static int markov_stats_channels(const void *state, const char *const **names, size_t *n)
+{
+    const markov_state *s = state;
+    *names = s->cm.names.keys;
+    *n = s->cm.names.count;
+    return ATTRIB_OK;
+}
+
+/* The tuple of local state id `st` (>= 3) mapped through global into key at `at`:
+ * its length, then its ids. Returns the words written. */
+static size_t put_tuple(const markov_state *s, uint32_t st, const uint32_t *global, uint32_t *key)
+{
+    size_t t = st - 3, len = s->tuple_len[t];
+    const uint32_t *ids = (const uint32_t *)(const void *)s->states.keys[t];
+    key[0] = (uint32_t)len;
+    for (size_t i = 0; i < len; i++)
+        key[1 + i] = global[ids[i]];
+    return 1 + len;
+}
+
+static int markov_stats_export(const void *state, const uint32_t *global, attrib_model_stats *out)
+{
+    const markov_state *s = state;
+    uint32_t *key = NULL;
+    size_t cap = 2 * (size_t)MAX_ORDER + 8;
+    for (size_t g = 0; g < s->groups.count; g++)
+        cap = 2 * (size_t)s->glen[g] + 1 > cap ? 2 * (size_t)s->glen[g] + 1 : cap;
+    if ((key = malloc(cap * sizeof(*key))) == NULL)
+        return ATTRIB_ENOMEM;
+    int rc = ATTRIB_OK;
+    attrib__stat v = {{s->paths, s->conversions}, s->revenue};
+    key[0] = K_TOTALS;
+    rc = attrib__stats_add(out, key, 1, &v);
+    v = (attrib__stat){{s->journeys, 0}, s->journey_rev};
+    key[0] = K_JOURNEYS;
+    if (rc == ATTRIB_OK)
+        rc = attrib__stats_add(out, key, 1, &v);
+    for (size_t i = 0; rc == ATTRIB_OK && i < s->trans_cap; i++) {
+        if (s->trans[i].key == 0)
+            continue;
+        uint32_t from = (uint32_t)(s->trans[i].key >> 32), to = (uint32_t)s->trans[i].key;
+        size_t n = 0;
+        key[n++] = K_STEP;
+        if (from == S_START)
+            key[n++] = 0;
+        else
+            n += put_tuple(s, from, global, key + n);
+        key[n++] = to == S_CONV ? T_CONV : to == S_NULL ? T_NULL : T_TUPLE;
+        if (to == S_CONV || to == S_NULL)
+            key[n++] = 0;
+        else
+            n += put_tuple(s, to, global, key + n);
+        v = (attrib__stat){{s->trans[i].count, 0}, ATTRIB_XSUM_INIT};
+        rc = attrib__stats_add(out, key, n, &v);
+    }
+    for (size_t t = 0; rc == ATTRIB_OK && t < s->states.count; t++) {
+        key[0] = K_STATE;
+        size_t n = 1 + put_tuple(s, (uint32_t)t + 3, global, key + 1);
+        v = (attrib__stat){{0, 0}, s->conv_value[t + 3]};
+        rc = attrib__stats_add(out, key, n, &v);
+    }
+    for (size_t g = 0; rc == ATTRIB_OK && g < s->groups.count; g++) {
+        const uint32_t *pairs = (const uint32_t *)(const void *)s->groups.keys[g];
+        size_t m = s->glen[g];
+        key[0] = K_GROUP;
+        for (size_t i = 0; i < m; i++) {
+            key[1 + 2 * i] = global[pairs[2 * i]];
+            key[2 + 2 * i] = pairs[2 * i + 1];
+        }
+        qsort(key + 1, m, 2 * sizeof(*key), cmp_u32); /* pairs by global id */
+        v = (attrib__stat){{s->gcount[g], 0}, s->grev[g]};
+        rc = attrib__stats_add(out, key, 1 + 2 * m, &v);
+    }
+    free(key);
+    return rc;
+}
+
+/* Local state id of the tuple key[1..1+key[0]) (key[0] = 0: the start), or -1. */
+static int64_t take_tuple(markov_state *s, const uint32_t *key, size_t n, size_t *used)
+{
+    if (n < 1 || key[0] > n - 1 || key[0] > (uint32_t)s->order)
+        return -1;
+    *used = 1 + key[0];
+    return key[0] == 0 ? (int64_t)S_START : state_of(s, key + 1, key[0]);
+}
+
+static int markov_stats_import(void *state, const attrib_model_stats *in)
+{
+    markov_state *s = state;
+    size_t n_names = 0;
+    const char *const *names = attrib__stats_names(in, &n_names);
+    markov_reset_stats(s);
+    if (attrib__chan_reset(&s->cm, names, n_names) != ATTRIB_OK)
+        return ATTRIB_ENOMEM;
+    for (size_t i = 0; i < attrib__stats_count(in); i++) {
+        size_t n = 0, a = 0, b = 0;
+        const uint32_t *key = attrib__stats_key(in, i, &n);
+        const attrib__stat *v = attrib__stats_value(in, i);
+        if (n == 0)
+            return ATTRIB_EINVAL;
+        int64_t from, to, g;
+        switch (key[0]) {
+        case K_TOTALS:
+            s->paths += v->count[0];
+            s->conversions += v->count[1];
+            attrib_xsum_merge(&s->revenue, &v->sum);
+            break;
+        case K_JOURNEYS:
+            s->journeys += v->count[0];
+            attrib_xsum_merge(&s->journey_rev, &v->sum);
+            break;
+        case K_STEP:
+            from = take_tuple(s, key + 1, n - 1, &a);
+            if (from < 0 || 1 + a >= n)
+                return ATTRIB_EINVAL;
+            if (key[1 + a] == T_TUPLE)
+                to = take_tuple(s, key + 2 + a, n - 2 - a, &b);
+            else
+                to = key[1 + a] == T_CONV   ? (int64_t)S_CONV
+                     : key[1 + a] == T_NULL ? (int64_t)S_NULL
+                                            : -1;
+            if (to < 0 || count_add(s, (uint32_t)from, (uint32_t)to, v->count[0]) != ATTRIB_OK)
+                return ATTRIB_ENOMEM;
+            break;
+        case K_STATE:
+            from = take_tuple(s, key + 1, n - 1, &a);
+            if (from < 3)
+                return ATTRIB_EINVAL;
+            attrib_xsum_merge(&s->conv_value[from], &v->sum);
+            break;
+        case K_GROUP:
+            if ((n - 1) % 2 != 0 || (g = group_of(s, key + 1, (n - 1) / 2)) < 0)
+                return ATTRIB_ENOMEM;
+            s->gcount[g] += v->count[0];
+            attrib_xsum_merge(&s->grev[g], &v->sum);
+            break;
+        default:
+            return ATTRIB_EINVAL;
+        }
+    }
     return ATTRIB_OK;
 }
 
@@ -965,4 +1150,7 @@ const attrib_model_ops attrib_model_markov = {
     .bind = markov_bind,
     .attribute = markov_attribute,
     .free = markov_free,
+    .stats_channels = markov_stats_channels,
+    .stats_export = markov_stats_export,
+    .stats_import = markov_stats_import,
 };

@@ -21,6 +21,7 @@
 #include "lib/core/ctx.h"
 #include "lib/model/chan.h"
 #include "lib/model/models.h"
+#include "lib/model/stats.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,29 @@ done:
     return rc;
 }
 
+/* ---- statistics across workers (lib/model/stats.h): the counts of each
+ * set of channel ids ---- */
+
+static int shapley_stats_channels(const void *state, const char *const **names, size_t *n)
+{
+    const shapley_state *s = state;
+    *names = s->cm.names.keys;
+    *n = s->cm.names.count;
+    return ATTRIB_OK;
+}
+
+static int shapley_stats_export(const void *state, const uint32_t *global, attrib_model_stats *out)
+{
+    const shapley_state *s = state;
+    return attrib__keycount_export(&s->local, global, true, out);
+}
+
+static int shapley_stats_import(void *state, const attrib_model_stats *in)
+{
+    shapley_state *s = state;
+    return attrib__keycount_import(&s->cm, &s->local, in);
+}
+
 const attrib_model_ops attrib_model_shapley = {
     .name = "shapley",
     .summary = "exact Shapley value of channels, coalition worth = conversion rate of its paths",
@@ -340,4 +364,7 @@ const attrib_model_ops attrib_model_shapley = {
     .bind = shapley_bind,
     .attribute = shapley_attribute,
     .free = shapley_free,
+    .stats_channels = shapley_stats_channels,
+    .stats_export = shapley_stats_export,
+    .stats_import = shapley_stats_import,
 };

@@ -297,6 +297,8 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     if (rc != ATTRIB_OK)
         goto done;
     ds.all_paths = (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0;
+    ds.local_paths = ds.all_paths && opts->shard_count > 0 && opts->reducer != NULL &&
+                     attrib_model_reducible(ops);
     ds.want_costs = fuse_report; /* the report's cost pass rides on the scan */
     rc = attrib__dataset_load(ctx, st, opts, !attrib__is_ranged(opts), &ds);
     if (rc != ATTRIB_OK)
