@@ -336,6 +336,11 @@ typedef struct {
     /* Every rank's mine[0..n) into all[rank * n ..] on rank 0 (a collective; all is
      * size * n long on rank 0, unused elsewhere). */
     void (*gather)(const double *mine, int n, double *all);
+    /* The job's report: every rank's part added exactly into *all on every rank (a
+     * collective; a rank that failed before calls it with ok false, and then it
+     * fails on every rank). ATTRIB_OK or not; *all holds until free_report. */
+    int (*reduce_report)(bool ok, const attrib_report_part *mine, attrib_report_part *all);
+    void (*free_report)(attrib_report_part *all);
 } cli_mpi_hooks;
 extern const cli_mpi_hooks *cli_mpi;
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */
