@@ -11,9 +11,16 @@
 # mpirun and its ranks; the PostgreSQL server's CPU is not in it) and its CSV
 # compared byte for byte with the single run's. Every rank's read, attribute
 # and write seconds and the cost of its reductions (the commit vote's wait and
-# the summary's MPI_Allreduce after it) come from attrib-mpi -v; rank 0's
-# report + export is its summary's seconds minus its own steps.
+# the summary's MPI_Allreduce after it; the report's: its wait for the slowest
+# rank, then the reduction of the sums) come from attrib-mpi -v; rank 0's
+# report + export after the commit is its summary's seconds minus its own steps
+# (a binary from before the report's reduction has no report fields: "-").
 # Model: BENCH_MODEL (default linear: a model that needs only its users' paths).
+#
+# BENCH_SCHEMA=NAME reuses schemas NAME_plain and NAME_part loaded and
+# partitioned before (the same dataset; kept at the end), so two binaries can
+# be compared without loading 10M twice; BENCH_LABEL names the binary in
+# bench/results.md (default: the commit).
 #
 # PostgreSQL: $ATTRIB_PG_URI when set, else a throwaway cluster (tests/pg/
 # pg_start.sh on $ATTRIB_PG_PORT, default 55489), stopped at the end.
@@ -36,9 +43,9 @@ START=2023-01-01
 RESULTS=$TOP/bench/results.md
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/attrib-mpibench.XXXXXX")
 own=""
-S="mpibench_$$"
+S=${BENCH_SCHEMA:-mpibench_$$}
 cleanup() {
-    if [ -n "${ATTRIB_PG_URI:-}" ]; then
+    if [ -n "${ATTRIB_PG_URI:-}" ] && [ -z "${BENCH_SCHEMA:-}" ]; then
         psql -q "$ATTRIB_PG_URI" -c "SET client_min_messages = warning" \
             -c "DROP SCHEMA IF EXISTS ${S}_plain CASCADE" \
             -c "DROP SCHEMA IF EXISTS ${S}_part CASCADE" >/dev/null 2>&1 || true
@@ -55,7 +62,7 @@ fi
 load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'; }
 mkdir -p "$DATA"
 GENSUM=$(cat "$TOP/src/lib/gen/gen.c" "$TOP/src/lib/gen/store.c" | cksum | cut -d' ' -f1)
-COMMIT=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+COMMIT=${BENCH_LABEL:-commit $(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 NOW=$(date -u +%Y-%m-%dT%H:%MZ)
 days=$(awk -v n="$SIZE" 'BEGIN { d = int(n / 33334); if (d < 7) d = 7; if (d > 730) d = 730; print d }')
 db=$DATA/gen-$SIZE-time-s$SEED-$GENSUM.db
@@ -67,12 +74,17 @@ if [ ! -f "$db" ]; then
 fi
 PLAIN="$ATTRIB_PG_URI?schema=${S}_plain"
 PART="$ATTRIB_PG_URI?schema=${S}_part"
-echo "bench: loading $SIZE sessions into PostgreSQL (two schemas) ..."
-"$ATTRIB" -q copy --from "$db" --to "$PLAIN"
-"$ATTRIB" -q copy --from "$db" --to "$PART"
-/usr/bin/time -f '%e' -o "$TMP/part" "$ATTRIB" -q --db "$PART" partition --parts "$PARTS"
-psql -q "$ATTRIB_PG_URI" -c "ANALYZE ${S}_plain.session_sources" -c "ANALYZE ${S}_plain.conversions" \
-    -c "ANALYZE ${S}_plain.session_costs" -c "ANALYZE ${S}_part.session_costs" >/dev/null
+if [ -n "${BENCH_SCHEMA:-}" ]; then
+    echo "bench: reusing schemas ${S}_plain and ${S}_part"
+    echo "(loaded before)" >"$TMP/part"
+else
+    echo "bench: loading $SIZE sessions into PostgreSQL (two schemas) ..."
+    "$ATTRIB" -q copy --from "$db" --to "$PLAIN"
+    "$ATTRIB" -q copy --from "$db" --to "$PART"
+    /usr/bin/time -f '%e' -o "$TMP/part" "$ATTRIB" -q --db "$PART" partition --parts "$PARTS"
+    psql -q "$ATTRIB_PG_URI" -c "ANALYZE ${S}_plain.session_sources" -c "ANALYZE ${S}_plain.conversions" \
+        -c "ANALYZE ${S}_plain.session_costs" -c "ANALYZE ${S}_part.session_costs" >/dev/null
+fi
 
 load0=$(load)
 /usr/bin/time -f '%e %U %S' -o "$TMP/single" "$ATTRIB" -q --db "$PLAIN" run --model "$MODEL" \
@@ -90,20 +102,24 @@ for np in $RANKS; do
         { cat "$TMP/job.err" >&2; exit 1; }
     cmp -s "$TMP/single.csv" "$TMP/job.csv" || { echo "bench: -np $np: the CSV differs from the single run's" >&2; exit 1; }
     read -r jw ju js <"$TMP/job"
-    # "attrib: rank R: read X s, attribute Y s, write Z s, vote V s, reductions W s"
+    # "attrib: rank R: read X s, attribute Y s, write Z s, vote V s, reductions W s,
+    #  report wait A s, report reduction B s" (no report fields before the reduction)
     grep '^attrib: rank ' "$TMP/job.err" | sed 's/[,:]//g' >"$TMP/ranks"
-    awk '{ print "  rank " $3 ": read " $5 " s, attribute " $8 " s, write " $11 " s, vote " $14 " s, reductions " $17 " s" }' "$TMP/ranks"
-    r0=$(awk '$3 == 0 { print $5 + $8 + $11 }' "$TMP/ranks")
+    awk '{ print "  rank " $3 ": read " $5 " s, attribute " $8 " s, write " $11 " s, vote " $14 " s, reductions " $17 " s, report wait " ($21 == "" ? "-" : $21) " s, report reduction " ($25 == "" ? "-" : $25) " s" }' "$TMP/ranks"
+    # rank 0's own steps and waits; what is left of its summary's seconds came after the commit
+    r0=$(awk '$3 == 0 { print $5 + $8 + $11 + $14 + $21 + $25 }' "$TMP/ranks")
     rep=$(awk -v t="$(num "$TMP/job.json" seconds)" -v r="$r0" 'BEGIN { printf "%.2f", t - r }')
     awk -v np="$np" -v jw="$jw" -v cpu="$(echo "$ju $js" | awk '{print $1 + $2}')" -v rep="$rep" '
         function mm(a, b) { return sprintf("%.2f-%.2f", a, b) }
-        NR == 1 { rmin = rmax = $5; amin = amax = $8; wmin = wmax = $11; vmax = $14; dmax = $17 }
+        NR == 1 { rmin = rmax = $5; amin = amax = $8; wmin = wmax = $11; vmax = $14; dmax = $17; pw = $21; pr = $25 }
         { if ($5 < rmin) rmin = $5; if ($5 > rmax) rmax = $5
           if ($8 < amin) amin = $8; if ($8 > amax) amax = $8
           if ($11 < wmin) wmin = $11; if ($11 > wmax) wmax = $11
-          if ($14 > vmax) vmax = $14; if ($17 > dmax) dmax = $17 }
-        END { printf "%d ranks: %.2f s wall, %.2f s CPU (ranks); per rank read %s, attribute %.3f-%.3f, write %s s; vote wait <= %.3f s, reductions <= %.6f s; rank 0 report + export %s s\n", np, jw, cpu, mm(rmin, rmax), amin, amax, mm(wmin, wmax), vmax, dmax, rep
-              printf "| %d | %.2f | %.2f | %s | %.3f-%.3f | %s | %.3f | %.6f | %s |\n", np, jw, cpu, mm(rmin, rmax), amin, amax, mm(wmin, wmax), vmax, dmax, rep >> "'"$TMP/rows"'" }' "$TMP/ranks"
+          if ($14 > vmax) vmax = $14; if ($17 > dmax) dmax = $17
+          if ($21 > pw) pw = $21; if ($25 > pr) pr = $25 }
+        END { pws = pw == "" ? "-" : sprintf("%.3f", pw); prs = pr == "" ? "-" : sprintf("%.6f", pr)
+              printf "%d ranks: %.2f s wall, %.2f s CPU (ranks); per rank read %s, attribute %.3f-%.3f, write %s s; vote wait <= %.3f s, reductions <= %.6f s; report wait <= %s s, report reduction <= %s s; rank 0 report + export after the commit %s s\n", np, jw, cpu, mm(rmin, rmax), amin, amax, mm(wmin, wmax), vmax, dmax, pws, prs, rep
+              printf "| %d | %.2f | %.2f | %s | %.3f-%.3f | %s | %.3f | %.6f | %s | %s | %s |\n", np, jw, cpu, mm(rmin, rmax), amin, amax, mm(wmin, wmax), vmax, dmax, pws, prs, rep >> "'"$TMP/rows"'" }' "$TMP/ranks"
 done
 load1=$(load)
 
@@ -123,11 +139,13 @@ if ! grep -q '^## MPI over a partitioned PostgreSQL' "$RESULTS" 2>/dev/null; the
 fi
 {
     echo
-    echo "$NOW, commit $COMMIT, $SIZE sessions, $PARTS partitions, model $MODEL, load $load0-$load1;"
+    echo "bench/mpi_run.sh: $NOW, $COMMIT, $SIZE sessions, $PARTS partitions, model $MODEL, load $load0-$load1;"
     echo "partition: $(cat "$TMP/part") s; single run on plain tables: $sw s wall."
+    echo "Report wait: the longest wait for the slowest rank before the report's reduction;"
+    echo "report reduction: its longest exchange; report + export: rank 0's after the commit."
     echo
-    echo "| ranks | wall s | CPU s | read s | attribute s | write s | vote wait s | reductions s | report + export s |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    echo "| ranks | wall s | CPU s | read s | attribute s | write s | vote wait s | reductions s | report wait s | report reduction s | report + export s |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     cat "$TMP/rows"
 } >>"$RESULTS"
 echo "bench: appended to $RESULTS"
