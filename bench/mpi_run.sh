@@ -76,12 +76,12 @@ PLAIN="$ATTRIB_PG_URI?schema=${S}_plain"
 PART="$ATTRIB_PG_URI?schema=${S}_part"
 if [ -n "${BENCH_SCHEMA:-}" ]; then
     echo "bench: reusing schemas ${S}_plain and ${S}_part"
-    echo "(loaded before)" >"$TMP/part"
+    echo "loaded before" >"$TMP/part"
 else
     echo "bench: loading $SIZE sessions into PostgreSQL (two schemas) ..."
     "$ATTRIB" -q copy --from "$db" --to "$PLAIN"
     "$ATTRIB" -q copy --from "$db" --to "$PART"
-    /usr/bin/time -f '%e' -o "$TMP/part" "$ATTRIB" -q --db "$PART" partition --parts "$PARTS"
+    /usr/bin/time -f '%e s' -o "$TMP/part" "$ATTRIB" -q --db "$PART" partition --parts "$PARTS"
     psql -q "$ATTRIB_PG_URI" -c "ANALYZE ${S}_plain.session_sources" -c "ANALYZE ${S}_plain.conversions" \
         -c "ANALYZE ${S}_plain.session_costs" -c "ANALYZE ${S}_part.session_costs" >/dev/null
 fi
@@ -140,7 +140,7 @@ fi
 {
     echo
     echo "bench/mpi_run.sh: $NOW, $COMMIT, $SIZE sessions, $PARTS partitions, model $MODEL, load $load0-$load1;"
-    echo "partition: $(cat "$TMP/part") s; single run on plain tables: $sw s wall."
+    echo "partition: $(cat "$TMP/part"); single run on plain tables: $sw s wall."
     echo "Report wait: the longest wait for the slowest rank before the report's reduction;"
     echo "report reduction: its longest exchange; report + export: rank 0's after the commit."
     echo

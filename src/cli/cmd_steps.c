@@ -62,8 +62,8 @@ static int vote_yes(void *payload)
     return all == 0 ? ATTRIB_OK : ATTRIB_ERROR;
 }
 
-/* The report's reduction of a run without a range (docs/scale-out.md): each rank's
- * part out of its attribute step, the job's sum back in; rank 0 writes it. */
+/* The report's reduction of a run (docs/scale-out.md): each rank's part out of
+ * its attribute step, the job's sum back in; rank 0 writes it. */
 typedef struct {
     bool entered;           /* the step got as far as the reduction */
     double wait, seconds;   /* its wait for the slowest rank; the reduction */
