@@ -8,8 +8,9 @@
 # range too (the job's delta of the sums: the report after it recomputes only
 # what a single run's does, and a later single ranged run stays incremental).
 # A bad row fails only the shard that owns it, and that lone failing rank makes
-# every rank roll back (the commit vote), and so does a rank killed with
-# SIGKILL inside its transaction; the rerun gives the single run's bytes.
+# every rank roll back (the commit vote; in a run, before the report's
+# reduction), and so does a rank killed with SIGKILL inside its transaction;
+# the rerun gives the single run's bytes.
 #
 # Runs when build/attrib-mpi is beside $ATTRIB and mpirun exists (SKIPPED
 # otherwise; under CI=true a plain build without attrib-mpi fails: .ci/run
@@ -179,6 +180,17 @@ eq "$(grep -c '25:99:99' err)" 1 "ranks that saw the bad row"
 expect_err "another worker of the job failed"
 acj "${S}_job" >now.acj
 cmp -s now.acj old.acj || fail "a rank failed, yet rows changed"
+# The same in a run: the failing rank never reaches the report's reduction,
+# the others give it up, and nothing of the report changes either.
+tabs "${S}_job" >old.tab
+mpi 2 "$M" --db "$JOB" run -q --model linear --out failed.csv >out 2>err && fail "the run with a failing rank succeeded"
+eq "$(grep -c '25:99:99' err)" 1 "ranks of the run that saw the bad row"
+expect_err "report's sums were not reduced"
+acj "${S}_job" >now.acj
+cmp -s now.acj old.acj || fail "a rank of a run failed, yet rows changed"
+tabs "${S}_job" >now.tab
+cmp -s now.tab old.tab || fail "a rank of a run failed, yet the report's tables changed"
+[ ! -e failed.csv ] || fail "a rank of a run failed, yet the CSV was written"
 mend_row
 
 # A session id shared by two users (in partitions of different shards): no
