@@ -96,7 +96,11 @@ $(B)/obj/mpi/mpi_main.o: src/mpi/mpi_main.c src/cli/cli.h
 	@mkdir -p $(dir $@)
 	@echo "  MPICC   $<"
 	@$(MPICC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
-$(B)/attrib-mpi: $(filter-out $(B)/obj/src/cli/main.o,$(CLI_OBJ)) $(B)/obj/mpi/cli_main.o $(B)/obj/mpi/mpi_main.o $(B)/libattrib.a
+$(B)/obj/mpi/mpi_report.o: src/mpi/mpi_report.c src/mpi/mpi_report.h
+	@mkdir -p $(dir $@)
+	@echo "  MPICC   $<"
+	@$(MPICC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/attrib-mpi: $(filter-out $(B)/obj/src/cli/main.o,$(CLI_OBJ)) $(B)/obj/mpi/cli_main.o $(B)/obj/mpi/mpi_main.o $(B)/obj/mpi/mpi_report.o $(B)/libattrib.a
 	$(MPICC) $(LDSAN) -o $@ $^ $(LIBS)
 
 $(B)/obj/%.o: %.c

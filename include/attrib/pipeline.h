@@ -37,6 +37,34 @@ typedef enum {
                                       whose last session is on a date in the range */
 } attrib_fit_range;
 
+/*
+ * An exact sum of the report: a 128-bit two's-complement integer in units of
+ * 2^-60 (value = hi * 2^64 + lo), the fixed point every report sum is kept in,
+ * so sums add exactly and in any order (with the carry from lo into hi).
+ */
+typedef struct {
+    int64_t hi;
+    uint64_t lo;
+} attrib_sum128;
+
+/* One (channel, day) of a report part (attrib_report_part). */
+typedef struct {
+    uint32_t channel;                 /* index into the part's channels */
+    int32_t day;                      /* days since 1970-01-01 */
+    uint64_t sessions;                /* sessions counted (channel_reporting has a row when > 0) */
+    uint64_t overflow;                /* nonzero: a term beyond 1e15 (the sums are meaningless) */
+    attrib_sum128 cost, ihc, revenue; /* Σ cost, Σ ihc, Σ ihc × revenue */
+} attrib_report_cell;
+
+/* A report as the exact sums it is built from: one worker's part, or the whole
+ * job's (every part added cell by cell, channels matched by name). */
+typedef struct {
+    const char *const *channels; /* names, n_channels of them */
+    size_t n_channels;
+    const attrib_report_cell *cells; /* each (channel, day) at most once, any order */
+    size_t n_cells;
+} attrib_report_part;
+
 typedef struct {
     const char *start_date;          /* YYYY-MM-DD, inclusive, on conv_date; NULL = open */
     const char *end_date;            /* YYYY-MM-DD, inclusive; NULL = open */
@@ -75,6 +103,24 @@ typedef struct {
      * and its statistics are reduced across the job's workers (attrib_model_reduce):
      * the single run's fit without every shard reading every path. */
     const attrib_reducer *reducer;
+    /* Optional, for the shards of a job's attribute step (attrib_attribute;
+     * docs/scale-out.md "Reductions"): the step keeps the job's report
+     * without reading anything back. After the model, before its write
+     * transaction, it hands this shard's part to report_reduce, which sets
+     * *all to the whole job's sum of every shard's part (memory the caller
+     * keeps until the step returns) and returns ATTRIB_OK. Without a date
+     * range the part is the shard's report (the costs of its users' sessions,
+     * converting or not, and its credits) and the shard with report_writer
+     * set replaces channel_reporting and attrib_report_sums by the job's in
+     * its write transaction. With a range it is the shard's change of
+     * attrib_report_sums (shard 0 also takes the range's stored rows off),
+     * which the writer applies to valid sums there; the report step after
+     * the commit is the caller's (attrib_report). The other shards leave the
+     * report's tables alone. Anything but ATTRIB_OK fails the step before it
+     * writes (the caller knows why; the step says the reduction failed). */
+    int (*report_reduce)(void *payload, const attrib_report_part *mine, attrib_report_part *all);
+    void *report_reduce_payload;
+    bool report_writer;
 } attrib_run_options;
 
 #define ATTRIB_RUN_OPTIONS_INIT                                                                    \

@@ -340,6 +340,11 @@ typedef struct {
      * every rank (a collective). Returns 0, or -1 on every rank when the total is too
      * large for one MPI call. */
     int (*gather_bytes)(const void *mine, size_t n, void **all, size_t *n_all);
+    /* The job's report: every rank's part added exactly into *all on every rank (a
+     * collective; a rank that failed before calls it with ok false, and then it
+     * fails on every rank). ATTRIB_OK or not; *all holds until free_report. */
+    int (*reduce_report)(bool ok, const attrib_report_part *mine, attrib_report_part *all);
+    void (*free_report)(attrib_report_part *all);
 } cli_mpi_hooks;
 extern const cli_mpi_hooks *cli_mpi;
 extern const cli_opt cli_opts_api[];   /* --engine ihc-api (cli_api.c) */

@@ -40,6 +40,7 @@ const cli_mpi_hooks *cli_mpi = NULL;
 /* The commit vote of an MPI rank: yes here, and every rank's answer decides. */
 typedef struct {
     bool voted;
+    bool all_yes;   /* every rank voted yes: each commits */
     double seconds; /* in the vote: waiting for the slowest rank, then the reduction */
 } mpi_vote;
 
@@ -57,6 +58,7 @@ static int vote_yes(void *payload)
     double t0 = mono_seconds();
     int all = cli_mpi->max_all(0);
     v->seconds = mono_seconds() - t0;
+    v->all_yes = all == 0;
     return all == 0 ? ATTRIB_OK : ATTRIB_ERROR;
 }
 
@@ -101,6 +103,29 @@ static int reduce_sum(uint64_t *v, size_t n, void *payload)
     return ATTRIB_OK;
 }
 
+/* The report's reduction of a run (docs/scale-out.md): each rank's part out of
+ * its attribute step, the job's sum back in; rank 0 writes it. */
+typedef struct {
+    bool entered;           /* the step got as far as the reduction */
+    double wait, seconds;   /* its wait for the slowest rank; the reduction */
+    attrib_report_part all; /* the job's, held by the hook */
+} mpi_report;
+
+static int reduce_report(void *payload, const attrib_report_part *mine, attrib_report_part *all)
+{
+    mpi_report *r = payload;
+    r->entered = true;
+    double t0 = mono_seconds();
+    if (cli_mpi->max_all(0) != 0) /* a rank failed before: nobody reduces */
+        return ATTRIB_ERROR;
+    double t1 = mono_seconds();
+    int rc = cli_mpi->reduce_report(true, mine, &r->all);
+    r->wait = t1 - t0;
+    r->seconds = mono_seconds() - t1;
+    *all = r->all;
+    return rc;
+}
+
 /* With -v, rank 0 lists every rank's times (bench/mpi_run.sh reads them). */
 enum {
     RANK_READ,
@@ -111,21 +136,26 @@ enum {
     RANK_STATS_WAIT,
     RANK_STATS,
     RANK_SESSIONS,
+    RANK_REPORT_WAIT,
+    RANK_REPORT,
     RANK_TIMES
 };
 
 static void rank_times(const cli_config *cfg, const attrib_summary *sum, const mpi_vote *vote,
-                       const mpi_reduce *stats, double reduce_seconds)
+                       const mpi_reduce *stats, const mpi_report *report, double reduce_seconds)
 {
     double mine[RANK_TIMES] = {
         [RANK_READ] = sum->read_seconds,
         [RANK_MODEL] = sum->model_seconds,
-        [RANK_WRITE] = sum->write_seconds - vote->seconds, /* the wait is the vote's */
+        /* the waits and the report's reduction are theirs */
+        [RANK_WRITE] = sum->write_seconds - vote->seconds - report->wait - report->seconds,
         [RANK_VOTE] = vote->seconds,
         [RANK_REDUCE] = reduce_seconds,
         [RANK_STATS_WAIT] = stats->wait,
         [RANK_STATS] = stats->seconds,
         [RANK_SESSIONS] = (double)sum->sessions_read, /* exact below 2^53 */
+        [RANK_REPORT_WAIT] = report->wait,
+        [RANK_REPORT] = report->seconds,
     };
     double *all = NULL;
     if (cli_mpi->rank == 0)
@@ -137,9 +167,10 @@ static void rank_times(const cli_config *cfg, const attrib_summary *sum, const m
         const double *t = all + (size_t)r * RANK_TIMES;
         cli_infof("attrib: rank %d: read %.3f s, attribute %.3f s, write %.3f s, vote %.6f s, "
                   "reductions %.6f s, statistics wait %.3f s, statistics reduction %.6f s, "
-                  "sessions read %.0f",
+                  "sessions read %.0f, report wait %.6f s, report reduction %.6f s",
                   r, t[RANK_READ], t[RANK_MODEL], t[RANK_WRITE], t[RANK_VOTE], t[RANK_REDUCE],
-                  t[RANK_STATS_WAIT], t[RANK_STATS], t[RANK_SESSIONS]);
+                  t[RANK_STATS_WAIT], t[RANK_STATS], t[RANK_SESSIONS], t[RANK_REPORT_WAIT],
+                  t[RANK_REPORT]);
     }
     free(all);
 }
@@ -150,7 +181,11 @@ static void rank_times(const cli_config *cfg, const attrib_summary *sum, const m
  * reduces its statistics across the ranks on the way) and, with its
  * transaction written but not committed, votes; all commit only when every
  * rank voted yes (a rank that failed earlier votes no), else all roll back.
- * The summaries are summed; rank 0 then writes the report and the CSV (run).
+ * A run reduces the report's sums in the step (every rank's part, added
+ * exactly): without a range rank 0 writes channel_reporting and the sums from
+ * them in its transaction; with one it applies the job's delta to the sums
+ * there and runs the (incremental) report step after the commit.
+ * The summaries are summed; rank 0 then writes the CSV (run).
  */
 static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_store *st,
                     attrib_run_options *opts, attrib_summary *sum, bool *late_failure)
@@ -158,6 +193,7 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     mpi_vote vote = {false};
     mpi_reduce stats = {false};
     attrib_reducer reducer = {reduce_max, reduce_gather, reduce_sum, &stats};
+    mpi_report report = {false};
     int lrc = ATTRIB_OK;
     if (kind == STEP_RUN && cli_mpi->rank == 0)
         lrc = attrib_store_init(st, NULL);
@@ -168,19 +204,31 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     opts->commit_vote = vote_yes;
     opts->commit_vote_payload = &vote;
     opts->reducer = &reducer;
+    bool ranged = opts->start_date != NULL || opts->end_date != NULL;
+    bool reduced = kind == STEP_RUN;
+    if (reduced) {
+        opts->report_reduce = reduce_report;
+        opts->report_reduce_payload = &report;
+        opts->report_writer = cli_mpi->rank == 0;
+    }
     lrc = attrib_attribute(ctx, st, opts, sum);
-    /* failed before the statistics' reduction that every rank of this model joins */
+    /* A rank that failed before a collective of the step joins it here with a
+     * "no", in the step's order: the model's statistics, then the report. */
     if (!stats.entered && opts->model != NULL && attrib_model_reducible(opts->model))
         (void)cli_mpi->max_all(1);
+    if (reduced && !report.entered)
+        (void)cli_mpi->max_all(1); /* failed before the reduction: nobody reduces */
     if (!vote.voted)
         (void)cli_mpi->max_all(1); /* failed before the vote: the job rolls back */
+    cli_mpi->free_report(&report.all);
     double t0 = mono_seconds();
     int failed = cli_mpi->max_all(lrc != ATTRIB_OK);
     uint64_t counts[] = {sum->conversions_selected, sum->conversions_attributed,
                          sum->journey_sessions,     sum->attribution_rows,
-                         sum->bad_rows_skipped,     sum->n_unattributable};
+                         sum->bad_rows_skipped,     sum->n_unattributable,
+                         sum->sessions_read};
     cli_mpi->sum_all(counts, (int)(sizeof(counts) / sizeof(counts[0])));
-    rank_times(cfg, sum, &vote, &stats, mono_seconds() - t0);
+    rank_times(cfg, sum, &vote, &stats, &report, mono_seconds() - t0);
     if (cli_mpi->rank != 0)
         return lrc;
     sum->conversions_selected = counts[0];
@@ -188,16 +236,24 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     sum->journey_sessions = counts[2];
     sum->attribution_rows = counts[3];
     sum->bad_rows_skipped = counts[4];
-    if (lrc == ATTRIB_OK && failed != 0) {
+    sum->sessions_read = counts[6];
+    opts->shard_count = 0; /* the report and export are the whole job's */
+    opts->report_reduce = NULL;
+    if (vote.all_yes && failed != 0) {
         /* Every rank voted yes, but a commit failed after the vote: the window a
-         * vote cannot close (docs/scale-out.md). Rerunning the job repairs it. */
+         * vote cannot close (docs/scale-out.md). The report is rebuilt from what
+         * was committed (best effort); rerunning the job repairs the rest. */
+        if (reduced) {
+            opts->start_date = opts->end_date = NULL; /* the whole report */
+            (void)attrib_report(ctx, st, opts, sum);
+        }
         *late_failure = true;
         return ATTRIB_ERROR;
     }
     if (lrc != ATTRIB_OK || kind != STEP_RUN)
         return lrc;
-    opts->shard_count = 0; /* the report and export are the whole job's */
-    lrc = attrib_report(ctx, st, opts, sum);
+    if (!reduced || ranged)
+        lrc = attrib_report(ctx, st, opts, sum);
     if (lrc == ATTRIB_OK)
         lrc = attrib_export_csv(ctx, st, opts, cfg->out, sum);
     return lrc;

@@ -5,6 +5,7 @@
  * MPI_COMM_WORLD. The library knows nothing of MPI.
  */
 #include "cli/cli.h"
+#include "mpi/mpi_report.h"
 
 #include <limits.h>
 #include <mpi.h>
@@ -65,8 +66,12 @@ static int gather_bytes(const void *mine, size_t n, void **all, size_t *n_all)
 
 int main(int argc, char **argv)
 {
-    static cli_mpi_hooks hooks = {
-        .max_all = max_all, .sum_all = sum_all, .gather = gather, .gather_bytes = gather_bytes};
+    static cli_mpi_hooks hooks = {.max_all = max_all,
+                                  .sum_all = sum_all,
+                                  .gather = gather,
+                                  .gather_bytes = gather_bytes,
+                                  .reduce_report = attrib_mpi_report_reduce,
+                                  .free_report = attrib_mpi_report_free};
     if (MPI_Init(&argc, &argv) != MPI_SUCCESS)
         return CLI_EXIT_RUNTIME;
     MPI_Comm_rank(MPI_COMM_WORLD, &hooks.rank);

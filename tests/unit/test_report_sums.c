@@ -9,6 +9,7 @@
 
 #include "lib/report/rows.h"
 #include "lib/report/store.h"
+#include "lib/report/sums.h"
 #include "lib/store/store.h"
 
 #include <unistd.h>
@@ -59,6 +60,89 @@ static void test_terms_subtract_exactly(void **state)
     assert_true(all.acc == rest.acc);
     assert_memory_equal(&(double){attrib_xsum_value(&all)}, &(double){attrib_xsum_value(&rest)},
                         sizeof(double));
+}
+
+/*
+ * Report parts (a job's reduction, attrib_report_part): aggregates of the
+ * same terms split over "workers", each with its own channel numbering, added
+ * as parts give the cells of one aggregate of every term, bit for bit, with
+ * negative terms (a ranged job's deltas) and low halves that carry.
+ */
+static void test_parts_add_exactly(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"Email", "Search", "Social", "Display"};
+    enum { WORKERS = 3 };
+    attrib_ctx *ctx = NULL;
+    assert_int_equal(attrib_ctx_new(&ctx), ATTRIB_OK);
+    attrib_strmap ch_one = ATTRIB_STRMAP_INIT, ch_w[WORKERS], ch_job = ATTRIB_STRMAP_INIT;
+    attrib__agg one = {.channels = &ch_one}, w[WORKERS], job = {.channels = &ch_job};
+    for (int k = 0; k < WORKERS; k++) {
+        ch_w[k] = (attrib_strmap)ATTRIB_STRMAP_INIT;
+        w[k] = (attrib__agg){.channels = &ch_w[k]};
+    }
+    uint64_t seed = 0x2545f4914f6cdd1dULL;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        const char *name = names[(seed >> 20) % 4];
+        int32_t day = 19000 + (int32_t)((seed >> 30) % 9);
+        /* costs up to 1e6 and credits of either sign: low halves wrap often */
+        double cost = (double)(seed >> 40) / 16.0, ihc = (double)(int32_t)(seed >> 8) / 3e5;
+        int k = (int)((seed >> 50) % WORKERS);
+        int64_t c1 = attrib_strmap_intern(&ch_one, name, strlen(name), NULL);
+        /* each worker meets the channels in its own order */
+        int64_t ck = attrib_strmap_intern(&ch_w[k], name, strlen(name), NULL);
+        assert_true(c1 >= 0 && ck >= 0);
+        assert_int_equal(attrib__agg_cost(&one, (uint32_t)c1, day, cost), ATTRIB_OK);
+        assert_int_equal(attrib__agg_credit(&one, (uint32_t)c1, day, ihc, 77.5), ATTRIB_OK);
+        assert_int_equal(attrib__agg_cost(&w[k], (uint32_t)ck, day, cost), ATTRIB_OK);
+        assert_int_equal(attrib__agg_credit(&w[k], (uint32_t)ck, day, ihc, 77.5), ATTRIB_OK);
+    }
+    for (int k = 0; k < WORKERS; k++) {
+        attrib_report_part part;
+        attrib_report_cell *cells = NULL;
+        assert_int_equal(attrib__agg_to_part(ctx, &w[k], &part, &cells), ATTRIB_OK);
+        assert_int_equal(part.n_cells, w[k].count);
+        assert_int_equal(attrib__agg_add_part(ctx, &job, &part), ATTRIB_OK);
+        free(cells);
+    }
+    assert_int_equal(job.count, one.count);
+    for (size_t i = 0; i < one.cap; i++) {
+        const attrib__agg_cell *c = &one.cells[i];
+        if (!c->used)
+            continue;
+        const char *name = ch_one.keys[attrib__agg_channel(c)];
+        int64_t j = attrib_strmap_find(&ch_job, name, strlen(name));
+        assert_true(j >= 0);
+        const attrib__agg_cell *d = attrib__agg_find(&job, (uint32_t)j, attrib__agg_day(c));
+        assert_non_null(d);
+        assert_int_equal(d->sessions, c->sessions);
+        assert_true(d->cost.acc == c->cost.acc);
+        assert_true(d->ihc.acc == c->ihc.acc);
+        assert_true(d->revenue.acc == c->revenue.acc);
+        assert_false(d->cost.overflow || d->ihc.overflow || d->revenue.overflow);
+    }
+    /* A cell naming a channel the part does not have is refused. */
+    const char *const one_name[] = {"Email"};
+    attrib_report_cell bad = {.channel = 1, .day = 19000, .sessions = 1};
+    attrib_report_part p = {.channels = one_name, .n_channels = 1, .cells = &bad, .n_cells = 1};
+    assert_int_equal(attrib__agg_add_part(ctx, &job, &p), ATTRIB_EINVAL);
+    /* An overflow flag reaches every sum of its cell. */
+    bad.channel = 0;
+    bad.overflow = 1;
+    assert_int_equal(attrib__agg_add_part(ctx, &job, &p), ATTRIB_OK);
+    int64_t e = attrib_strmap_find(&ch_job, "Email", 5);
+    const attrib__agg_cell *d = attrib__agg_find(&job, (uint32_t)e, 19000);
+    assert_true(d != NULL && d->cost.overflow && d->ihc.overflow && d->revenue.overflow);
+    for (int k = 0; k < WORKERS; k++) {
+        attrib__agg_free(&w[k]);
+        attrib_strmap_free(&ch_w[k]);
+    }
+    attrib__agg_free(&one);
+    attrib__agg_free(&job);
+    attrib_strmap_free(&ch_one);
+    attrib_strmap_free(&ch_job);
+    attrib_ctx_free(ctx);
 }
 
 typedef struct {
@@ -236,6 +320,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_acc_split_join),
         cmocka_unit_test(test_terms_subtract_exactly),
+        cmocka_unit_test(test_parts_add_exactly),
         cmocka_unit_test(test_sqlite_ops),
         cmocka_unit_test(test_pg_ops),
     };

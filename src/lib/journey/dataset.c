@@ -198,7 +198,13 @@ static int on_session(const attrib_value *cols, void *payload)
     int64_t ch = attrib_strmap_intern(&sl->channels, r.channel, r.channel_len, NULL);
     if (ch < 0)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory reading sessions");
-    if (ds->want_costs && attrib__agg_cost(&sl->costs, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
+    /* A shard sums the costs of its own users' sessions only (models of every
+     * path read the others' too), so the shards' sums add up to the table's. */
+    const attrib_run_options *o = sl->opts;
+    bool own = o->shard_count == 0 || ds->scoped ||
+               attrib_shard_index(r.user_id, r.user_id_len, o->shard_count) == o->shard_index;
+    if (ds->want_costs && own &&
+        attrib__agg_cost(&sl->costs, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory summing costs");
     uint64_t h = attrib_hash(r.user_id, r.user_id_len);
     size_t b = filter_bit(ds, h);

@@ -71,7 +71,8 @@ typedef struct {
     size_t n_other, cap_other;
 
     /* With want_costs (set before loading): Σ cost per (channel, day) of every valid
-     * session the scan saw (the report's cost pass rides on the load). */
+     * session the scan saw, of a shard's own users only (the report's cost pass
+     * rides on the load). */
     bool want_costs;
     attrib__agg costs; /* channels = &channels */
 

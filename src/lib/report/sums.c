@@ -147,11 +147,11 @@ done:
     return rc;
 }
 
-/* See report_sums.h. */
-int attrib__sums_delta_compute(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
-                               const size_t *offset, const attrib_credit *credits,
-                               const unsigned char *api_state, const attrib_scan *sel,
-                               attrib__sums_delta *sd, bool *keep)
+/* See sums.h. */
+int attrib__sums_delta_terms(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
+                             const size_t *offset, const attrib_credit *credits,
+                             const unsigned char *api_state, const attrib_scan *old,
+                             attrib__sums_delta *sd)
 {
     size_t nch = ds->channels.count;
     sd->ds_channel = malloc((nch > 0 ? nch : 1) * sizeof(*sd->ds_channel));
@@ -159,7 +159,8 @@ int attrib__sums_delta_compute(attrib_ctx *ctx, attrib_store *st, const attrib__
         return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
     for (size_t i = 0; i < nch; i++)
         sd->ds_channel[i] = -1;
-    int rc = st->ops->scan_attribution_conv(st->impl, sel, subtract_old, sd);
+    int rc =
+        old != NULL ? st->ops->scan_attribution_conv(st->impl, old, subtract_old, sd) : ATTRIB_OK;
     for (size_t j = 0; j < ds->n_journeys && rc == ATTRIB_OK; j++) {
         const attrib_journey *jr = &ds->journeys[j];
         if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
@@ -169,16 +170,31 @@ int attrib__sums_delta_compute(attrib_ctx *ctx, attrib_store *st, const attrib__
                 ATTRIB_OK)
                 rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
     }
-    if (rc != ATTRIB_OK)
-        return rc;
+    return rc;
+}
+
+/* See sums.h. */
+bool attrib__sums_delta_overflow(const attrib__sums_delta *sd)
+{
     for (size_t i = 0; i < sd->delta.cap; i++) {
         const attrib__agg_cell *c = &sd->delta.cells[i];
-        if (c->used && (c->ihc.overflow || c->revenue.overflow)) {
-            *keep = false;
-            return attrib__report_invalidate_sums(st);
-        }
+        if (c->used && (c->ihc.overflow || c->revenue.overflow))
+            return true;
     }
-    return ATTRIB_OK;
+    return false;
+}
+
+/* See sums.h. */
+int attrib__sums_delta_compute(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
+                               const size_t *offset, const attrib_credit *credits,
+                               const unsigned char *api_state, const attrib_scan *sel,
+                               attrib__sums_delta *sd, bool *keep)
+{
+    int rc = attrib__sums_delta_terms(ctx, st, ds, offset, credits, api_state, sel, sd);
+    if (rc != ATTRIB_OK || !attrib__sums_delta_overflow(sd))
+        return rc;
+    *keep = false;
+    return attrib__report_invalidate_sums(st);
 }
 
 void attrib__sums_delta_free(attrib__sums_delta *sd)
@@ -186,4 +202,82 @@ void attrib__sums_delta_free(attrib__sums_delta *sd)
     free(sd->ds_channel);
     attrib__agg_free(&sd->delta);
     attrib_strmap_free(&sd->channels);
+}
+
+static attrib_sum128 to_sum128(const attrib_xsum *x)
+{
+    int64_t hi, lo;
+    attrib__acc_split(x->acc, &hi, &lo);
+    return (attrib_sum128){.hi = hi, .lo = (uint64_t)lo};
+}
+
+/* See sums.h. */
+int attrib__agg_to_part(attrib_ctx *ctx, const attrib__agg *a, attrib_report_part *out,
+                        attrib_report_cell **cells)
+{
+    attrib_report_cell *c = calloc(a->count > 0 ? a->count : 1, sizeof(*c));
+    if (c == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < a->cap; i++) {
+        const attrib__agg_cell *f = &a->cells[i];
+        if (!f->used)
+            continue;
+        c[k++] = (attrib_report_cell){
+            .channel = attrib__agg_channel(f),
+            .day = attrib__agg_day(f),
+            .sessions = f->sessions,
+            .overflow = f->cost.overflow || f->ihc.overflow || f->revenue.overflow,
+            .cost = to_sum128(&f->cost),
+            .ihc = to_sum128(&f->ihc),
+            .revenue = to_sum128(&f->revenue),
+        };
+    }
+    *out = (attrib_report_part){.channels = (const char *const *)a->channels->keys,
+                                .n_channels = a->channels->count,
+                                .cells = c,
+                                .n_cells = k};
+    *cells = c;
+    return ATTRIB_OK;
+}
+
+static void add_sum128(attrib_xsum *x, attrib_sum128 v, bool overflow)
+{
+    /* Two's complement: the sum wraps as the single run's accumulator does. */
+    x->acc = (__int128)((unsigned __int128)x->acc +
+                        (unsigned __int128)attrib__acc_join(v.hi, (int64_t)v.lo));
+    x->overflow = x->overflow || overflow;
+}
+
+/* See sums.h. */
+int attrib__agg_add_part(attrib_ctx *ctx, attrib__agg *a, const attrib_report_part *p)
+{
+    int64_t *map = malloc((p->n_channels > 0 ? p->n_channels : 1) * sizeof(*map));
+    int rc = ATTRIB_OK;
+    if (map == NULL)
+        return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < p->n_channels && rc == ATTRIB_OK; i++) {
+        map[i] = attrib_strmap_intern(a->channels, p->channels[i], strlen(p->channels[i]), NULL);
+        if (map[i] < 0)
+            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < p->n_cells && rc == ATTRIB_OK; i++) {
+        const attrib_report_cell *f = &p->cells[i];
+        if (f->channel >= p->n_channels) {
+            rc = attrib__error(ctx, ATTRIB_EINVAL, "report part: cell %zu names channel %u of %zu",
+                               i, (unsigned)f->channel, p->n_channels);
+            break;
+        }
+        attrib__agg_cell *c = attrib__agg_cell_of(a, (uint32_t)map[f->channel], f->day);
+        if (c == NULL) {
+            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+            break;
+        }
+        c->sessions += f->sessions;
+        add_sum128(&c->cost, f->cost, f->overflow != 0);
+        add_sum128(&c->ihc, f->ihc, f->overflow != 0);
+        add_sum128(&c->revenue, f->revenue, f->overflow != 0);
+    }
+    free(map);
+    return rc;
 }

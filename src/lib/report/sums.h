@@ -40,9 +40,33 @@ int attrib__sums_delta_compute(attrib_ctx *ctx, attrib_store *st, const attrib__
                                const unsigned char *api_state, const attrib_scan *sel,
                                attrib__sums_delta *sd, bool *keep);
 
+/* Its terms alone, in sd->delta: the stored rows of the conversions `old`
+ * selects subtracted (none when NULL: a job's other shards), the new credits
+ * added. Nothing is written. */
+int attrib__sums_delta_terms(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
+                             const size_t *offset, const attrib_credit *credits,
+                             const unsigned char *api_state, const attrib_scan *old,
+                             attrib__sums_delta *sd);
+
+/* Whether a term of the delta was beyond the exact range (the sums must then be
+ * invalidated instead of applied). */
+bool attrib__sums_delta_overflow(const attrib__sums_delta *sd);
+
 /* After the rows were replaced: stored sums + delta → attrib_report_sums, keys dirty. */
 int attrib__sums_delta_apply(attrib_ctx *ctx, attrib_store *st, attrib__sums_delta *sd);
 
 void attrib__sums_delta_free(attrib__sums_delta *sd);
+
+/*
+ * An aggregate's cells as a report part (attrib_report_part, for a job's
+ * reduction): its channels are a->channels' keys; *cells (n = a->count) is the
+ * caller's to free.
+ */
+int attrib__agg_to_part(attrib_ctx *ctx, const attrib__agg *a, attrib_report_part *out,
+                        attrib_report_cell **cells);
+
+/* A report part added into the aggregate a (channels interned into a->channels
+ * by name). A cell naming no channel of the part is an ATTRIB_EINVAL error. */
+int attrib__agg_add_part(attrib_ctx *ctx, attrib__agg *a, const attrib_report_part *p);
 
 #endif

@@ -267,6 +267,39 @@ static int api_credits(attrib_ctx *ctx, attrib_store *st, const attrib_run_optio
     return rc;
 }
 
+/* A job's shard: its part of the report (its users' costs and its credits) out,
+ * the job's sum of every part in (opts->report_reduce), into `job`. */
+static int reduce_report(attrib_ctx *ctx, const attrib_run_options *opts, const attrib__agg *mine,
+                         attrib__agg *job)
+{
+    attrib_report_part part, all = {0};
+    attrib_report_cell *cells = NULL;
+    int rc = attrib__agg_to_part(ctx, mine, &part, &cells);
+    if (rc == ATTRIB_OK &&
+        opts->report_reduce(opts->report_reduce_payload, &part, &all) != ATTRIB_OK)
+        rc = attrib__error(ctx, ATTRIB_ERROR,
+                           "the report's sums were not reduced over the job's workers (one "
+                           "failed, or the reduction did): nothing of this worker was written");
+    if (rc == ATTRIB_OK)
+        rc = attrib__agg_add_part(ctx, job, &all);
+    free(cells);
+    return rc;
+}
+
+/* A job with a range, its writer: the job's delta applied to valid report sums
+ * (the report step after the commit then serves them, as a single run's does);
+ * a term beyond the exact range invalidates them instead. Invalid sums stay so. */
+static int apply_job_delta(attrib_store *st, attrib__sums_delta *job)
+{
+    bool valid = false;
+    int rc = attrib__report_sums_valid(st, &valid);
+    if (rc != ATTRIB_OK || !valid)
+        return rc;
+    if (attrib__sums_delta_overflow(job))
+        return attrib__report_invalidate_sums(st);
+    return attrib__sums_delta_apply(job->ctx, st, job);
+}
+
 /* Attribute, and with the run the report in the same transaction (steps.h). */
 int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                            attrib__report_mode report, attrib_summary *sum)
@@ -275,6 +308,13 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     double t0 = attrib__now_seconds();
     double report_seconds = 0; /* of the report step inside (it counts them itself) */
     bool fuse_report = report == ATTRIB__REPORT_FUSED;
+    bool reduce = report == ATTRIB__REPORT_JOB;
+    bool ranged = attrib__is_ranged(opts);
+    bool write_report = fuse_report || (reduce && !ranged && opts->report_writer);
+    /* reduce: this shard's delta of the report sums (ranged), the job's sums */
+    attrib__sums_delta mine = {.ctx = ctx}, job = {.ctx = ctx};
+    mine.delta.channels = &mine.channels;
+    job.delta.channels = &job.channels;
     attrib__dataset ds = {0};
     attrib_model *model = NULL;
     size_t *offset = NULL;
@@ -299,7 +339,7 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     ds.all_paths = (ops->flags & ATTRIB_MODEL_NEEDS_PATHS) != 0;
     ds.local_paths = ds.all_paths && opts->shard_count > 0 && opts->reducer != NULL &&
                      attrib_model_reducible(ops);
-    ds.want_costs = fuse_report; /* the report's cost pass rides on the scan */
+    ds.want_costs = write_report || (reduce && !ranged); /* the cost pass rides on the scan */
     rc = attrib__dataset_load(ctx, st, opts, !attrib__is_ranged(opts), &ds);
     if (rc != ATTRIB_OK)
         goto done;
@@ -322,7 +362,17 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         goto done;
     double t2 = attrib__now_seconds();
     sum->model_seconds += t2 - t1;
-    if (fuse_report) {
+    if (reduce && ranged) {
+        /* Shard 0 takes the old rows of the whole range off (every shard's: each
+         * conversion in the range is one shard's), each shard adds its credits. */
+        attrib_scan old = {.start_date = opts->start_date, .end_date = opts->end_date};
+        rc = attrib__sums_delta_terms(ctx, st, &ds, offset, credits, api_state,
+                                      opts->shard_index == 0 ? &old : NULL, &mine);
+        if (rc == ATTRIB_OK)
+            rc = reduce_report(ctx, opts, &mine.delta, &job.delta);
+        if (rc != ATTRIB_OK)
+            goto done;
+    } else if (fuse_report || reduce) {
         for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
             const attrib_journey *jr = &ds.journeys[j];
             if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
@@ -336,13 +386,21 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
             rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
             goto done;
         }
-        rc = attrib__agg_rows(ctx, &ds.costs, &rows, &n_rows, &dates);
-        if (rc == ATTRIB_OK)
-            rc = attrib__agg_sums_rows(ctx, &ds.costs, false, &srows, &n_srows, &sdates);
+        const attrib__agg *sums = &ds.costs;
+        if (reduce) {
+            rc = reduce_report(ctx, opts, &ds.costs, &job.delta);
+            sums = &job.delta;
+        }
+        if (rc == ATTRIB_OK && write_report)
+            rc = attrib__agg_rows(ctx, sums, &rows, &n_rows, &dates);
+        if (rc == ATTRIB_OK && write_report)
+            rc = attrib__agg_sums_rows(ctx, sums, false, &srows, &n_srows, &sdates);
         if (rc != ATTRIB_OK)
             goto done;
     }
-    if (opts->shard_count > 0) {
+    /* (With a reduced report the writer's transaction makes the sums valid:
+     * invalidating them here would wait on its locks until after the vote.) */
+    if (opts->shard_count > 0 && !reduce) {
         rc = shard_invalidate_sums(st);
         if (rc != ATTRIB_OK)
             goto done;
@@ -352,13 +410,15 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         goto done;
     rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
                            opts->api != NULL || (opts->phases && model_has_phases(ops)), opts, sum);
-    if (rc == ATTRIB_OK && fuse_report) {
+    if (rc == ATTRIB_OK && write_report) {
         rc = attrib__report_replace(st, NULL, rows, n_rows);
         if (rc == ATTRIB_OK)
             rc = attrib__report_replace_sums(st, NULL, srows, n_srows, false);
         sum->report_rows += n_rows;
         sum->report_dates += attrib__count_dates(rows, n_rows);
     }
+    if (rc == ATTRIB_OK && reduce && ranged && opts->report_writer)
+        rc = apply_job_delta(st, &job);
     if (rc == ATTRIB_OK && report == ATTRIB__REPORT_AFTER) {
         double tr = attrib__now_seconds();
         rc = attrib__report_step(ctx, st, opts, false, sum);
@@ -399,6 +459,8 @@ done:
     free(credits);
     attrib_model_free(model);
     attrib__dataset_free(&ds);
+    attrib__sums_delta_free(&mine);
+    attrib__sums_delta_free(&job);
     sum->seconds += attrib__now_seconds() - t0 - report_seconds;
     return rc;
 }
@@ -407,5 +469,13 @@ int attrib_attribute(attrib_ctx *ctx, attrib_store *st, const attrib_run_options
                      attrib_summary *sum)
 {
     attrib__enter(ctx);
-    return attrib__leave(ctx, attrib__attribute_step(ctx, st, opts, ATTRIB__REPORT_NONE, sum));
+    attrib__report_mode mode = ATTRIB__REPORT_NONE;
+    if (opts->report_reduce != NULL) {
+        if (opts->shard_count == 0)
+            return attrib__leave(ctx, attrib__error(ctx, ATTRIB_EINVAL,
+                                                    "a reduced report (report_reduce) is a "
+                                                    "shard's (shard_count > 0)"));
+        mode = ATTRIB__REPORT_JOB;
+    }
+    return attrib__leave(ctx, attrib__attribute_step(ctx, st, opts, mode, sum));
 }

@@ -34,6 +34,10 @@ typedef enum {
                            * report's cost sums, and channel_reporting and its sums
                            * are written from them */
     ATTRIB__REPORT_AFTER, /* a range: the report step runs over the written rows */
+    ATTRIB__REPORT_JOB,   /* a job's shard (opts->report_reduce): its part of the
+                           * report (costs and credits; with a range the delta of
+                           * the sums) summed over the job by the caller, written
+                           * by the report_writer shard */
 } attrib__report_mode;
 
 /*
