@@ -92,15 +92,19 @@ $(B)/obj/mpi/cli_main.o: src/cli/main.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (MPI)"
 	@$(CC) $(ALL_CFLAGS) -MMD -MP -DATTRIB_CLI_MAIN=attrib_cli_main -c $< -o $@
-$(B)/obj/mpi/mpi_main.o: src/mpi/mpi_main.c src/cli/cli.h
+$(B)/obj/mpi/mpi_main.o: src/mpi/mpi_main.c src/cli/cli.h src/mpi/mpi_gather.h
 	@mkdir -p $(dir $@)
 	@echo "  MPICC   $<"
 	@$(MPICC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
-$(B)/obj/mpi/mpi_report.o: src/mpi/mpi_report.c src/mpi/mpi_report.h
+$(B)/obj/mpi/mpi_report.o: src/mpi/mpi_report.c src/mpi/mpi_report.h src/mpi/mpi_gather.h
 	@mkdir -p $(dir $@)
 	@echo "  MPICC   $<"
 	@$(MPICC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
-$(B)/attrib-mpi: $(filter-out $(B)/obj/src/cli/main.o,$(CLI_OBJ)) $(B)/obj/mpi/cli_main.o $(B)/obj/mpi/mpi_main.o $(B)/obj/mpi/mpi_report.o $(B)/libattrib.a
+$(B)/obj/mpi/mpi_gather.o: src/mpi/mpi_gather.c src/mpi/mpi_gather.h
+	@mkdir -p $(dir $@)
+	@echo "  MPICC   $<"
+	@$(MPICC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/attrib-mpi: $(filter-out $(B)/obj/src/cli/main.o,$(CLI_OBJ)) $(B)/obj/mpi/cli_main.o $(B)/obj/mpi/mpi_main.o $(B)/obj/mpi/mpi_report.o $(B)/obj/mpi/mpi_gather.o $(B)/libattrib.a
 	$(MPICC) $(LDSAN) -o $@ $^ $(LIBS)
 
 $(B)/obj/%.o: %.c

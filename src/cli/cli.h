@@ -337,8 +337,8 @@ typedef struct {
      * size * n long on rank 0, unused elsewhere). */
     void (*gather)(const double *mine, int n, double *all);
     /* Every rank's mine[0..n) bytes concatenated in rank order into *all (malloc'd) on
-     * every rank (a collective). Returns 0, or -1 on every rank when the total is too
-     * large for one MPI call. */
+     * every rank (a collective). Returns 0, or -1 on every rank when one rank could not
+     * allocate or the total is too large for one MPI call. */
     int (*gather_bytes)(const void *mine, size_t n, void **all, size_t *n_all);
     /* The job's report: every rank's part added exactly into *all on every rank (a
      * collective; a rank that failed before calls it with ok false, and then it

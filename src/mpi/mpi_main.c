@@ -5,11 +5,10 @@
  * MPI_COMM_WORLD. The library knows nothing of MPI.
  */
 #include "cli/cli.h"
+#include "mpi/mpi_gather.h"
 #include "mpi/mpi_report.h"
 
-#include <limits.h>
 #include <mpi.h>
-#include <stdlib.h>
 
 int attrib_cli_main(int argc, char **argv);
 
@@ -31,37 +30,14 @@ static void gather(const double *mine, int n, double *all)
     MPI_Gather(mine, n, MPI_DOUBLE, all, n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
 }
 
-/* Out of memory inside a collective: the others cannot go on without this rank,
- * so the job ends (no rank has committed before the vote). */
+/* cli_mpi_hooks.gather_bytes over the shared gather (mpi_gather.h). */
 static int gather_bytes(const void *mine, size_t n, void **all, size_t *n_all)
 {
-    int size = 1, rc = -1;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    uint64_t my = n, total = 0, *lens = malloc((size_t)size * sizeof(*lens));
-    int *counts = malloc((size_t)size * sizeof(*counts));
-    int *displs = malloc((size_t)size * sizeof(*displs));
     char *buf = NULL;
-    if (lens == NULL || counts == NULL || displs == NULL)
-        MPI_Abort(MPI_COMM_WORLD, CLI_EXIT_RUNTIME);
-    MPI_Allgather(&my, 1, MPI_UINT64_T, lens, 1, MPI_UINT64_T, MPI_COMM_WORLD);
-    for (int r = 0; r < size; r++)
-        total += lens[r];
-    if (total <= INT_MAX) { /* the same total on every rank: all go on, or none */
-        if ((buf = malloc(total + 1)) == NULL)
-            MPI_Abort(MPI_COMM_WORLD, CLI_EXIT_RUNTIME);
-        for (int r = 0, at = 0; r < size; at += counts[r], r++) {
-            counts[r] = (int)lens[r];
-            displs[r] = at;
-        }
-        MPI_Allgatherv(mine, (int)n, MPI_BYTE, buf, counts, displs, MPI_BYTE, MPI_COMM_WORLD);
-        *all = buf;
-        *n_all = total;
-        rc = 0;
-    }
-    free(lens);
-    free(counts);
-    free(displs);
-    return rc;
+    if (!attrib_mpi_gather(mine, n, &buf, n_all))
+        return -1;
+    *all = buf;
+    return 0;
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,8 @@
  */
 #include "mpi/mpi_report.h"
 
+#include "mpi/mpi_gather.h"
+
 #include <mpi.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,15 +49,6 @@ static void add_cells(void *in, void *inout, int *len, MPI_Datatype *type)
     }
 }
 
-/* Whether every rank is still fine (a collective). */
-static bool agree(bool ok)
-{
-    int bad = !ok, any = 1;
-    if (MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
-        return false;
-    return any == 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -65,39 +58,6 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
-}
-
-/* Every rank's n bytes at mine, concatenated in rank order into a new *out
- * (total bytes in *n_out); counts and displacements as MPI wants them. */
-static bool gather_all(const void *mine, int n, char **out, size_t *n_out)
-{
-    int size = 0;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    int *counts = calloc((size_t)size, sizeof(*counts)),
-        *displs = calloc((size_t)size, sizeof(*displs));
-    char *all = NULL;
-    bool ok = counts != NULL && displs != NULL;
-    if (agree(ok) &&
-        MPI_Allgather(&n, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD) == MPI_SUCCESS) {
-        size_t total = 0;
-        for (int r = 0; r < size; r++) {
-            displs[r] = (int)total;
-            total += (size_t)counts[r];
-        }
-        ok = total <= INT32_MAX && (all = malloc(total > 0 ? total : 1)) != NULL;
-        if (agree(ok) && MPI_Allgatherv(mine, n, MPI_BYTE, all, counts, displs, MPI_BYTE,
-                                        MPI_COMM_WORLD) == MPI_SUCCESS) {
-            *out = all;
-            *n_out = total;
-            all = NULL;
-        } else
-            ok = false;
-    } else
-        ok = false;
-    free(all);
-    free(counts);
-    free(displs);
-    return ok;
 }
 
 /* The job's channel names: sorted, each once (held.names, held.channels). */
@@ -114,7 +74,7 @@ static bool agree_channels(const attrib_report_part *mine, size_t *n_out)
         at += len;
     }
     size_t total = 0;
-    ok = agree(ok) && gather_all(buf, ok ? (int)bytes : 0, &held.names, &total);
+    ok = attrib_mpi_agree(ok) && attrib_mpi_gather(buf, ok ? bytes : 0, &held.names, &total);
     free(buf);
     if (!ok)
         return false;
@@ -122,7 +82,7 @@ static bool agree_channels(const attrib_report_part *mine, size_t *n_out)
     for (size_t i = 0; i < total; i++)
         n += held.names[i] == '\0';
     held.channels = malloc((n > 0 ? n : 1) * sizeof(*held.channels));
-    if (!agree(held.channels != NULL))
+    if (!attrib_mpi_agree(held.channels != NULL))
         return false;
     for (size_t i = 0, at = 0; i < n; i++) {
         held.channels[i] = held.names + at;
@@ -167,7 +127,7 @@ int attrib_mpi_report_reduce(bool ok, const attrib_report_part *mine, attrib_rep
     if (!ok)
         mine = &none;
     /* Everyone got here fine, or nobody reduces. */
-    ok = agree(ok) && agree_channels(mine, &n_ch);
+    ok = attrib_mpi_agree(ok) && agree_channels(mine, &n_ch);
     if (ok) {
         map = malloc((mine->n_channels > 0 ? mine->n_channels : 1) * sizeof(*map));
         keys = malloc((mine->n_cells > 0 ? mine->n_cells : 1) * sizeof(*keys));
@@ -180,7 +140,8 @@ int attrib_mpi_report_reduce(bool ok, const attrib_report_part *mine, attrib_rep
         for (size_t i = 0; ok && i < mine->n_cells; i++)
             keys[i] = key_of(map[mine->cells[i].channel], mine->cells[i].day);
         size_t bytes = 0;
-        ok = agree(ok) && gather_all(keys, (int)(mine->n_cells * sizeof(*keys)), &gathered, &bytes);
+        ok = attrib_mpi_agree(ok) &&
+             attrib_mpi_gather(keys, mine->n_cells * sizeof(*keys), &gathered, &bytes);
         n_keys = bytes / sizeof(uint64_t);
     }
     if (ok) {
@@ -194,7 +155,7 @@ int attrib_mpi_report_reduce(bool ok, const attrib_report_part *mine, attrib_rep
         n_keys = u;
         words = calloc(n_keys > 0 ? n_keys * W_WORDS : 1, sizeof(*words));
         held.cells = calloc(n_keys > 0 ? n_keys : 1, sizeof(*held.cells));
-        ok = agree(words != NULL && held.cells != NULL && n_keys <= INT32_MAX);
+        ok = attrib_mpi_agree(words != NULL && held.cells != NULL && n_keys <= INT32_MAX);
     }
     if (ok) {
         const uint64_t *k = (const uint64_t *)(void *)gathered;
