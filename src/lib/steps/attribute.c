@@ -179,12 +179,11 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
                                         &keep_sums);
     /* A full rerun that would store the same rows rewrites nothing (unchanged.c). */
     bool same = false;
+    uint64_t rows = 0;
     if (rc == ATTRIB_OK && !shard && !phases && !attrib__is_ranged(opts))
-        rc = attrib__attribution_unchanged(ctx, st, ds, offset, credits, api_state, &same);
+        rc = attrib__attribution_unchanged(ctx, st, ds, offset, credits, api_state, &same, &rows);
     if (rc != ATTRIB_OK || same) {
-        for (size_t j = 0; same && j < ds->n_journeys; j++)
-            if (api_state == NULL || api_state[j] == ATTRIB__CREDIT_DONE)
-                sum->attribution_unchanged += ds->journeys[j].n;
+        sum->attribution_unchanged += same ? rows : 0;
         goto done;
     }
     if (rc == ATTRIB_OK && shard)

@@ -63,10 +63,10 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
  * Whether the attribution rows stored equal, exactly, the rows a full attribute
  * step would write (unchanged.c): the credits of the journeys whose api_state
  * (NULL: all) is ATTRIB__CREDIT_DONE, and no phase rows. Reads the stored rows
- * in the caller's transaction.
+ * in the caller's transaction. *same: equal; *rows: the number of those rows.
  */
 int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
                                   const size_t *offset, const attrib_credit *credits,
-                                  const unsigned char *api_state, bool *same);
+                                  const unsigned char *api_state, bool *same, uint64_t *rows);
 
 #endif

@@ -89,9 +89,9 @@ static int on_count(const attrib_value *cols, void *payload)
 
 int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
                                   const size_t *offset, const attrib_credit *credits,
-                                  const unsigned char *api_state, bool *same)
+                                  const unsigned char *api_state, bool *same, uint64_t *rows)
 {
-    assert(ds != NULL && offset != NULL && credits != NULL && same != NULL);
+    assert(ds != NULL && offset != NULL && credits != NULL && same != NULL && rows != NULL);
     row_set rs = {.ds = ds, .offset = offset, .credits = credits};
     int64_t phases = -1;
     size_t n = 0, cap = 16;
@@ -100,6 +100,7 @@ int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attri
     for (size_t j = 0; j < ds->n_journeys; j++)
         if (api_state == NULL || api_state[j] == ATTRIB__CREDIT_DONE)
             n += ds->journeys[j].n;
+    *rows = n;
     if (ds->n_journeys >= UINT32_MAX)
         goto done; /* beyond the slots' indexes: rewrite */
     /* A rewrite would delete phase rows: only without any is nothing to do. */
