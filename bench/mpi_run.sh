@@ -65,12 +65,11 @@ if [ -z "${ATTRIB_PG_URI:-}" ]; then
     sh "$TOP/tests/pg/pg_start.sh" "$own" "${ATTRIB_PG_PORT:-55489}" >/dev/null
     . "$own/env"
 fi
-load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'; }
 mkdir -p "$DATA"
-GENSUM=$(cat "$TOP/src/lib/gen/gen.c" "$TOP/src/lib/gen/store.c" | cksum | cut -d' ' -f1)
+. "$TOP/bench/lib.sh" # load, span_days, GENSUM
 COMMIT=${BENCH_LABEL:-commit $(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)}
 NOW=$(date -u +%Y-%m-%dT%H:%MZ)
-days=$(awk -v n="$SIZE" 'BEGIN { d = int(n / 33334); if (d < 7) d = 7; if (d > 730) d = 730; print d }')
+days=$(span_days "$SIZE")
 db=$DATA/gen-$SIZE-time-s$SEED-$GENSUM.db
 if [ ! -f "$db" ]; then
     echo "bench: generating $SIZE sessions into $db ..."

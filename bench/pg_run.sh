@@ -51,18 +51,9 @@ if [ -z "${ATTRIB_PG_URI:-}" ]; then
     . "$own/env"
 fi
 mkdir -p "$DATA"
-GENSUM=$(cat "$TOP/src/lib/gen/gen.c" "$TOP/src/lib/gen/store.c" | cksum | cut -d' ' -f1)
+. "$TOP/bench/lib.sh" # load, median, span_days, GENSUM
 COMMIT=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 NOW=$(date -u +%Y-%m-%dT%H:%MZ)
-span_days() {
-    awk -v n="$1" 'BEGIN { d = int(n / 33334); if (d < 7) d = 7; if (d > 730) d = 730; print d }'
-}
-median() {
-    awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END {
-        if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
-        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'; }
 # Server CPU: the CPU time of the postmaster's reaped children (the backends
 # of the runs), known for a cluster of tests/pg/pg_start.sh ($ATTRIB_PG_DIR).
 PM=""

@@ -50,7 +50,7 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 
 # The rows depend on the generator only (the store sink just writes them;
 # `attrib run` adds any index a newer schema wants).
-GENSUM=$(cat "$TOP/src/lib/gen/gen.c" "$TOP/src/lib/gen/store.c" | cksum | cut -d' ' -f1)
+. "$TOP/bench/lib.sh" # load, median, json_num, span_days, GENSUM
 COMMIT=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ "$COMMIT" != unknown ] && [ -n "$(cd "$TOP" && git status --porcelain -- src include 2>/dev/null)" ]; then
     COMMIT="$COMMIT+dirty"
@@ -76,12 +76,6 @@ else
     }
 fi
 
-# The span attrib gen chooses by default (~30 days per million, 7..730),
-# passed explicitly so the last day is known here.
-span_days() {
-    awk -v n="$1" 'BEGIN { d = int(n / 33334); if (d < 7) d = 7; if (d > 730) d = 730; print d }'
-}
-
 HEADER="| date | machine | commit | sessions | layout | gen | run wall | run CPU | peak RSS MB | sessions/s | conversions/s | read | attribute | write | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall | 1-day / run | rewrite run wall | rewrite write | rewrite / floor | load |"
 if [ ! -f "$RESULTS" ]; then
     {
@@ -106,18 +100,6 @@ if ! grep -qF "$HEADER" "$RESULTS"; then
     } >>"$RESULTS"
 fi
 
-# json_num FILE KEY: a number field of a --summary-json file.
-json_num() {
-    sed -n "s/^ *\"$2\": *\([0-9.eE+-]*\),*$/\1/p" "$1" | head -n 1
-}
-
-# median FILE COLUMN: the median of a column of numbers.
-median() {
-    awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END {
-        if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
-        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'; }
 
 echo "bench: data in $DATA, results appended to bench/results.md"
 for n in $SIZES; do

@@ -25,7 +25,7 @@ for f in "$ATTRIB" "$FLOOR"; do
 done
 command -v sqlite3 >/dev/null || { echo "bench: sqlite3 is missing" >&2; exit 1; }
 
-GENSUM=$(cat "$TOP/src/lib/gen/gen.c" "$TOP/src/lib/gen/store.c" | cksum | cut -d' ' -f1)
+. "$TOP/bench/lib.sh" # load, median, GENSUM
 src=$DATA/gen-2000000-time-s1-$GENSUM.db
 if [ ! -f "$src" ]; then
     BENCH_SIZES=2000000 BENCH_LAYOUTS=time BENCH_REPS=1 sh "$TOP/bench/run.sh" "$ATTRIB"
@@ -47,11 +47,6 @@ INSERT INTO session_costs SELECT substr(session_id, 1, 36), cost FROM g.session_
     WHERE abs(random()) % 10 < 8 ORDER BY random();
 COMMIT;
 SQL
-load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'; }
-median() {
-    sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
-        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 "$ATTRIB" -q --db "$db" run --out "$TMP/warm.csv"
 load0=$(load)
 : >"$TMP/f"
@@ -66,9 +61,9 @@ while [ "$i" -lt "$REPS" ]; do
     cmp -s "$TMP/run.csv" "$TMP/rw.csv" || { echo "bench: the rewrite's CSV differs" >&2; exit 1; }
     i=$((i + 1))
 done
-fw=$(median "$TMP/f")
-rw=$(median "$TMP/r")
-ww=$(median "$TMP/w")
+fw=$(median "$TMP/f" 1)
+rw=$(median "$TMP/r" 1)
+ww=$(median "$TMP/w" 1)
 COMMIT=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 HEADER="| date | commit | shape | sessions | floor wall | rerun wall | rerun / floor | rewrite wall | rewrite / floor | load |"
 if ! grep -qF "$HEADER" "$RESULTS"; then

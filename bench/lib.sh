@@ -1,0 +1,24 @@
+# Helpers shared by the benchmark scripts (sourced; $TOP is the repository).
+
+# load: the 1-minute load average.
+load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'; }
+
+# median FILE COLUMN: the median of a column of numbers (0 when none).
+median() {
+    awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+        else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# json_num FILE KEY: a number field of a --summary-json file.
+json_num() {
+    sed -n "s/^ *\"$2\": *\([0-9.eE+-]*\),*$/\1/p" "$1" | head -n 1
+}
+
+# span_days N: the span attrib gen chooses by default (~30 days per million, 7..730).
+span_days() {
+    awk -v n="$1" 'BEGIN { d = int(n / 33334); if (d < 7) d = 7; if (d > 730) d = 730; print d }'
+}
+
+# The checksum of the generator's sources that names a cached dataset.
+GENSUM=$(cat "$TOP/src/lib/gen/gen.c" "$TOP/src/lib/gen/store.c" | cksum | cut -d' ' -f1)
