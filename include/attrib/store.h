@@ -68,6 +68,14 @@ const char *attrib_store_kind(const attrib_store *st);
 int attrib_store_init(attrib_store *st, const char *schema_sql);
 
 /*
+ * What a full run needs of attrib_store_init: the output tables, attrib's
+ * own tables and their indexes, but not attrib's indexes on the input tables
+ * (by user_id and by date), which only ranged runs use and which cost a sort
+ * of the whole input to build: the first ranged step builds them, once.
+ */
+int attrib_store_init_outputs(attrib_store *st);
+
+/*
  * Check that the input tables and the output tables exist; on failure the
  * message names the missing tables and says to run `attrib init`.
  * ATTRIB_ENOTFOUND when tables are missing.

@@ -195,8 +195,11 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     attrib_reducer reducer = {reduce_max, reduce_gather, reduce_sum, &stats};
     mpi_report report = {false};
     int lrc = ATTRIB_OK;
+    bool ranged = opts->start_date != NULL || opts->end_date != NULL;
+    /* Rank 0 alone creates what is missing (a ranged job: the input tables'
+     * indexes too), before any rank needs it. */
     if (kind == STEP_RUN && cli_mpi->rank == 0)
-        lrc = attrib_store_init(st, NULL);
+        lrc = ranged ? attrib_store_init(st, NULL) : attrib_store_init_outputs(st);
     if (kind == STEP_RUN && cli_mpi->max_all(lrc != ATTRIB_OK) != 0)
         return lrc != ATTRIB_OK ? lrc : ATTRIB_ERROR;
     opts->shard_index = (uint32_t)cli_mpi->rank;
@@ -204,7 +207,6 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     opts->commit_vote = vote_yes;
     opts->commit_vote_payload = &vote;
     opts->reducer = &reducer;
-    bool ranged = opts->start_date != NULL || opts->end_date != NULL;
     bool reduced = kind == STEP_RUN;
     if (reduced) {
         opts->report_reduce = reduce_report;

@@ -238,6 +238,8 @@ const cli_cmd cli_commands[] = {
      "The whole pipeline: init, attribute, report and export. The attribution rows and the\n"
      "report are written in one transaction (a killed run leaves the previous state or the\n"
      "new one), then the CSV is replaced atomically. Without a range the input is read once.\n"
+     "init here builds no index on the input tables: the first run with a date range builds\n"
+     "them, once (`attrib init` builds them up front).\n"
      "--html also writes the HTML report of the result (as `export --html`; it reads the\n"
      "input once more). With --shard K/N: init and the shard's attribute step only; after\n"
      "the last shard, `attrib report` and `attrib export` (docs/scale-out.md).",

@@ -325,7 +325,7 @@ int attrib_gen_store(attrib_ctx *ctx, attrib_store *st, const attrib_gen_options
     if (rc != ATTRIB_OK)
         goto done;
     attrib__progress(ctx, "creating indexes", 0, 0);
-    rc = st->ops->init_schema(st->impl);
+    rc = st->ops->init_schema(st->impl, true);
     if (rc == ATTRIB_OK)
         rc = attrib__store_commit(st);
 done:

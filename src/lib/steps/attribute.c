@@ -329,6 +329,8 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         goto done;
     assert(!fuse_report || opts->shard_count == 0); /* a shard's report is the merge step's */
     rc = attrib_store_check(st, true);
+    if (rc == ATTRIB_OK && ranged)
+        rc = attrib__store_index_inputs(st);
     if (rc != ATTRIB_OK)
         goto done;
     const attrib_model_ops *ops = pick_model(opts);

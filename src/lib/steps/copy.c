@@ -184,7 +184,7 @@ int attrib_copy(attrib_ctx *ctx, attrib_store *from, attrib_store *to, unsigned 
     }
     if (rc == ATTRIB_OK) {
         attrib__progress(ctx, "creating indexes", 0, 0);
-        rc = to->ops->init_schema(to->impl);
+        rc = to->ops->init_schema(to->impl, true);
     }
     if (rc == ATTRIB_OK && attrib__cancelled(ctx))
         rc = ATTRIB_ECANCEL;

@@ -323,6 +323,9 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
     int rc = attrib__check_run_options(ctx, opts);
     if (rc == ATTRIB_OK)
         rc = attrib_store_check(st, true);
+    /* (Inside a ranged run's transaction the attribute step built them.) */
+    if (rc == ATTRIB_OK && own_tx && attrib__is_ranged(opts))
+        rc = attrib__store_index_inputs(st);
     /* What is read and what is written from it: one snapshot, one commit. */
     if (rc == ATTRIB_OK && own_tx)
         rc = attrib__store_begin(st);

@@ -22,7 +22,7 @@ int attrib_run(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts
         return attrib__leave(ctx, rc);
     rc = attrib_store_check(st, false);
     if (rc == ATTRIB_OK)
-        rc = attrib_store_init(st, NULL);
+        rc = attrib_store_init_outputs(st);
     if (rc != ATTRIB_OK)
         return attrib__leave(ctx, rc);
     if (opts->shard_count > 0) {

@@ -1297,18 +1297,40 @@ static const char builtin_schema[] =
     " rev_hi bigint NOT NULL, rev_lo bigint NOT NULL, PRIMARY KEY(channel_name,date));"
     "CREATE TABLE IF NOT EXISTS attrib_dirty_keys (channel_name text NOT NULL,"
     " date text NOT NULL, PRIMARY KEY(channel_name,date));"
-    "CREATE INDEX IF NOT EXISTS attrib_session_sources_user ON session_sources(user_id);"
-    "CREATE INDEX IF NOT EXISTS attrib_session_sources_date ON session_sources"
-    " (event_date COLLATE \"C\");"
-    "CREATE INDEX IF NOT EXISTS attrib_conversions_date ON conversions(conv_date COLLATE \"C\");"
-    "CREATE INDEX IF NOT EXISTS attrib_conversions_user ON conversions(user_id);"
     "CREATE INDEX IF NOT EXISTS attrib_acj_session ON attribution_customer_journey(session_id);"
     "CREATE INDEX IF NOT EXISTS attrib_channel_reporting_date ON channel_reporting"
     " (date COLLATE \"C\");";
 
-static int pg_init_schema(void *impl)
+/* The indexes on the input tables that only ranged runs use (store.h). */
+static const char input_index_schema[] =
+    "CREATE INDEX IF NOT EXISTS attrib_session_sources_user ON session_sources(user_id);"
+    "CREATE INDEX IF NOT EXISTS attrib_session_sources_date ON session_sources"
+    " (event_date COLLATE \"C\");"
+    "CREATE INDEX IF NOT EXISTS attrib_conversions_date ON conversions(conv_date COLLATE \"C\");"
+    "CREATE INDEX IF NOT EXISTS attrib_conversions_user ON conversions(user_id);";
+
+static int pg_init_schema(void *impl, bool input_indexes)
 {
-    return exec(impl, builtin_schema, "creating tables and indexes");
+    int rc = exec(impl, builtin_schema, "creating tables and indexes");
+    if (rc == ATTRIB_OK && input_indexes)
+        rc = exec(impl, input_index_schema, "indexing the input tables");
+    return rc;
+}
+
+static int pg_has_input_indexes(void *impl, bool *out)
+{
+    pg_store *s = impl;
+    int rc = ATTRIB_OK;
+    PGresult *res = PQexec(s->conn, "SELECT to_regclass('attrib_session_sources_user') IS NOT NULL"
+                                    " AND to_regclass('attrib_session_sources_date') IS NOT NULL"
+                                    " AND to_regclass('attrib_conversions_date') IS NOT NULL"
+                                    " AND to_regclass('attrib_conversions_user') IS NOT NULL");
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        rc = pg_fail(s, res, "listing indexes");
+    else
+        *out = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return rc;
 }
 
 static int pg_tables_exist(void *impl, const char *const *names, size_t n, bool *present)
@@ -1832,6 +1854,7 @@ const attrib_store_ops attrib_store_pg = {
     .exec_script = pg_exec_script,
     .exec_schema = pg_exec_schema,
     .init_schema = pg_init_schema,
+    .has_input_indexes = pg_has_input_indexes,
     .tables_exist = pg_tables_exist,
     .is_unique = pg_is_unique,
     .exec = pg_exec,

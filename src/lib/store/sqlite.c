@@ -283,13 +283,16 @@ static const char attrib_schema[] =
     " rev_hi integer NOT NULL, rev_lo integer NOT NULL, PRIMARY KEY(channel_name,date));"
     "CREATE TABLE IF NOT EXISTS attrib_dirty_keys (channel_name text NOT NULL,"
     " date text NOT NULL, PRIMARY KEY(channel_name,date));"
+    "CREATE INDEX IF NOT EXISTS attrib_acj_session ON attribution_customer_journey(session_id);";
+
+/* The indexes on the input tables that only ranged runs use (store.h). */
+static const char input_index_schema[] =
     "CREATE INDEX IF NOT EXISTS attrib_session_sources_user ON session_sources(user_id);"
     "CREATE INDEX IF NOT EXISTS attrib_session_sources_date ON session_sources(event_date);"
     "CREATE INDEX IF NOT EXISTS attrib_conversions_date ON conversions(conv_date);"
-    "CREATE INDEX IF NOT EXISTS attrib_conversions_user ON conversions(user_id);"
-    "CREATE INDEX IF NOT EXISTS attrib_acj_session ON attribution_customer_journey(session_id);";
+    "CREATE INDEX IF NOT EXISTS attrib_conversions_user ON conversions(user_id);";
 
-static int sq_init_schema(void *impl)
+static int sq_init_schema(void *impl, bool input_indexes)
 {
     sq_store *s = impl;
     int rc = exec(s, attrib__schema_inputs);
@@ -297,11 +300,34 @@ static int sq_init_schema(void *impl)
         rc = exec(s, output_schema);
     if (rc == ATTRIB_OK)
         rc = exec(s, attrib_schema);
+    if (rc == ATTRIB_OK && input_indexes)
+        rc = exec(s, input_index_schema);
     if (rc == ATTRIB_OK) {
         s->sessions_rowid = has_rowid(s, "session_sources");
         s->conversions_rowid = has_rowid(s, "conversions");
         s->costs_rowid = has_rowid(s, "session_costs");
     }
+    return rc;
+}
+
+static int sq_has_input_indexes(void *impl, bool *out)
+{
+    sq_store *s = impl;
+    sqlite3_stmt *st = NULL;
+    int rc = ATTRIB_OK;
+    *out = false;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN "
+                           "('attrib_session_sources_user', 'attrib_session_sources_date', "
+                           "'attrib_conversions_date', 'attrib_conversions_user')",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = attrib__sq_fail(s, "listing indexes");
+        goto done;
+    }
+    *out = sqlite3_column_int(st, 0) == 4;
+done:
+    sqlite3_finalize(st);
     return rc;
 }
 
@@ -884,6 +910,7 @@ const attrib_store_ops attrib_store_sqlite = {
     .exec_script = sq_exec_script,
     .exec_schema = sq_exec_schema,
     .init_schema = sq_init_schema,
+    .has_input_indexes = sq_has_input_indexes,
     .tables_exist = sq_tables_exist,
     .is_unique = sq_is_unique,
     .exec = sq_exec,

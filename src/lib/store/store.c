@@ -190,9 +190,8 @@ static const char *skip_preamble(const char *sql)
     return NULL;
 }
 
-int attrib_store_init(attrib_store *st, const char *schema_sql)
+static int store_init(attrib_store *st, const char *schema_sql, bool input_indexes)
 {
-    attrib__enter(st->ctx);
     int rc = attrib__store_begin(st);
     if (rc != ATTRIB_OK)
         goto done;
@@ -211,14 +210,46 @@ int attrib_store_init(attrib_store *st, const char *schema_sql)
         if (rc != ATTRIB_OK)
             goto done;
     }
-    rc = st->ops->init_schema(st->impl);
+    rc = st->ops->init_schema(st->impl, input_indexes);
     if (rc != ATTRIB_OK)
         goto done;
     rc = attrib__store_commit(st);
 done:
     if (rc != ATTRIB_OK)
         attrib__store_rollback(st);
-    return attrib__leave(st->ctx, rc);
+    return rc;
+}
+
+int attrib_store_init(attrib_store *st, const char *schema_sql)
+{
+    attrib__enter(st->ctx);
+    return attrib__leave(st->ctx, store_init(st, schema_sql, true));
+}
+
+int attrib_store_init_outputs(attrib_store *st)
+{
+    attrib__enter(st->ctx);
+    return attrib__leave(st->ctx, store_init(st, NULL, false));
+}
+
+int attrib__store_index_inputs(attrib_store *st)
+{
+    bool have = false;
+    int rc = st->ops->has_input_indexes(st->impl, &have);
+    if (rc != ATTRIB_OK || have)
+        return rc;
+    attrib__progress(st->ctx, "indexing the input tables for ranged runs (once)", 0, 0);
+    rc = store_init(st, NULL, true);
+    /* Failed because another process built them at the same time (two
+     * PostgreSQL sessions creating one index name): they are there now. */
+    if (rc != ATTRIB_OK && rc != ATTRIB_ENOMEM && rc != ATTRIB_ECANCEL &&
+        st->ops->has_input_indexes(st->impl, &have) == ATTRIB_OK && have) {
+        attrib_clearerr(st->ctx);
+        rc = ATTRIB_OK;
+    }
+    if (rc != ATTRIB_OK)
+        attrib__error_prefix(st->ctx, "building the indexes a ranged run needs");
+    return rc;
 }
 
 int attrib_store_check(attrib_store *st, bool need_outputs)

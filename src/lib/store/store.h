@@ -171,8 +171,13 @@ typedef struct attrib_store_ops {
      * anything else on its own too (SQLite: an authorizer; PostgreSQL: one
      * command per call). `real` as in exec_script. */
     int (*exec_schema)(void *impl, const char *sql);
-    /* The built-in schema: output tables, attrib tables, indexes. */
-    int (*init_schema)(void *impl);
+    /* The built-in schema: output tables, attrib tables and their indexes;
+     * with input_indexes also attrib's indexes on the input tables, which
+     * only ranged runs use (by user_id and by date: building them sorts the
+     * whole input, several times the read of a full run). */
+    int (*init_schema)(void *impl, bool input_indexes);
+    /* Whether all of attrib's indexes on the input tables exist. */
+    int (*has_input_indexes)(void *impl, bool *out);
     /* Which of the named tables exist: sets present[i]. */
     int (*tables_exist)(void *impl, const char *const *names, size_t n, bool *present);
     /* Whether a primary key or unique index of table is on column alone (so
@@ -266,6 +271,10 @@ int attrib__schema_run(attrib_store *st, const char *sql, unsigned first_line);
 
 /* Transactions through the store, tracked so close() can roll back; they do
  * not nest (begin asserts that none is open). */
+/* Build attrib's indexes on the input tables when any is missing, in a
+ * transaction of its own (the first ranged run on a database that a full
+ * `run` initialised; `attrib init` builds them up front). */
+int attrib__store_index_inputs(attrib_store *st);
 int attrib__store_begin(attrib_store *st);
 int attrib__store_commit(attrib_store *st);
 void attrib__store_rollback(attrib_store *st);
