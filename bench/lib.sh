@@ -22,3 +22,12 @@ span_days() {
 
 # The checksum of the generator's sources that names a cached dataset.
 GENSUM=$(cat "$TOP/src/lib/gen/gen.c" "$TOP/src/lib/gen/store.c" | cksum | cut -d' ' -f1)
+
+# SQL that leaves only the input tables (and their primary keys) of a database
+# attrib gen or a run made: a shop's own database before its first run.
+INPUTS_ONLY="DROP INDEX IF EXISTS attrib_session_sources_user;
+DROP INDEX IF EXISTS attrib_session_sources_date; DROP INDEX IF EXISTS attrib_conversions_date;
+DROP INDEX IF EXISTS attrib_conversions_user; DROP TABLE IF EXISTS attribution_customer_journey;
+DROP TABLE IF EXISTS channel_reporting; DROP TABLE IF EXISTS attrib_journey_phases;
+DROP TABLE IF EXISTS attrib_dirty_dates; DROP TABLE IF EXISTS attrib_meta;
+DROP TABLE IF EXISTS attrib_report_sums; DROP TABLE IF EXISTS attrib_dirty_keys;"

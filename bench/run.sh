@@ -17,7 +17,10 @@
 #      already and not rewritten (docs/pipeline.md, attribute 5), then a
 #      one-day incremental run (the last day of the data), then, after the
 #      stored attribution rows were deleted (sqlite3), a full run that writes
-#      every row again ("rewrite");
+#      every row again ("rewrite"); then, on a copy of the dataset holding only
+#      the input tables (attrib's tables and indexes dropped, compacted: a
+#      shop's own database before its first run), the floor and a first run
+#      ("first": it creates attrib's tables and writes every row);
 # then print the medians, their ratios and the load average seen, and append a
 # row to bench/results.md. The CSV of every layout must be the same bytes:
 # the script stops when it is not.
@@ -76,7 +79,7 @@ else
     }
 fi
 
-HEADER="| date | machine | commit | sessions | layout | gen | run wall | run CPU | peak RSS MB | sessions/s | conversions/s | read | attribute | write | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall | 1-day / run | rewrite run wall | rewrite write | rewrite / floor | load |"
+HEADER="| date | machine | commit | sessions | layout | gen | run wall | run CPU | peak RSS MB | sessions/s | conversions/s | read | attribute | write | floor wall | floor CPU | wall / floor | CPU / floor | 1-day run wall | 1-day / run | rewrite run wall | rewrite write | rewrite / floor | first run wall | first floor | first / floor | load |"
 if [ ! -f "$RESULTS" ]; then
     {
         echo "# Benchmark results"
@@ -93,10 +96,12 @@ if ! grep -qF "$HEADER" "$RESULTS"; then
         echo "model_seconds, write_seconds); sessions/s and conversions/s over the run's wall time."
         echo "Run: a rerun (the attribution rows are stored already and not rewritten);"
         echo "rewrite: a full run after the stored attribution rows were deleted, which"
-        echo "writes every row (its wall time, its write_seconds, its wall / floor)."
+        echo "writes every row (its wall time, its write_seconds, its wall / floor);"
+        echo "first: a run on a copy holding only the input tables (attrib's tables and"
+        echo "indexes dropped, VACUUM INTO), against the floor read of that copy."
         echo
         echo "$HEADER"
-        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     } >>"$RESULTS"
 fi
 
@@ -132,12 +137,19 @@ for n in $SIZES; do
         else
             cp "$TMP/warm.csv" "$TMP/first.csv"
         fi
+        # The same input rows as a shop's own database: no attrib table or index.
+        rm -f "$TMP/inputs.tmp" "$TMP/inputs.db"
+        cp "$db" "$TMP/inputs.tmp"
+        sqlite3 -batch "$TMP/inputs.tmp" "$INPUTS_ONLY"
+        sqlite3 -batch "$TMP/inputs.tmp" "VACUUM INTO '$TMP/inputs.db'"
+        rm -f "$TMP/inputs.tmp"
         load0=$(load)
         : >"$TMP/runs"
         : >"$TMP/floors"
         : >"$TMP/days"
         : >"$TMP/splits"
         : >"$TMP/rewrites"
+        : >"$TMP/firsts"
         i=0
         while [ "$i" -lt "$REPS" ]; do
             "$FLOOR" "$work" | awk '{ for (i = 1; i < NF; i++) {
@@ -158,10 +170,22 @@ for n in $SIZES; do
             cmp -s "$TMP/rw.csv" "$TMP/run.csv" ||
                 { echo "bench: the rewrite run's CSV differs from the rerun's" >&2; exit 1; }
             echo "$(cut -d' ' -f1 "$TMP/rw") $(json_num "$TMP/rw.json" write_seconds)" >>"$TMP/rewrites"
+            cp "$TMP/inputs.db" "$TMP/fresh.db"
+            sync
+            fw1=$("$FLOOR" "$TMP/fresh.db" | awk '{ for (i = 1; i < NF; i++)
+                if ($(i + 1) == "s" && $(i + 2) == "wall,") print $i }')
+            timed "$TMP/first" "$ATTRIB" -q --db "$TMP/fresh.db" run --out "$TMP/first.run.csv"
+            cmp -s "$TMP/first.run.csv" "$TMP/run.csv" ||
+                { echo "bench: the first run's CSV differs from the rerun's" >&2; exit 1; }
+            echo "$(cut -d' ' -f1 "$TMP/first") $fw1" >>"$TMP/firsts"
+            rm -f "$TMP/fresh.db"
             i=$((i + 1))
         done
         load1=$(load)
         [ "$work" = "$db" ] || rm -f "$work"
+        rm -f "$TMP/inputs.db"
+        first_wall=$(median "$TMP/firsts" 1)
+        first_floor=$(median "$TMP/firsts" 2)
         run_wall=$(median "$TMP/runs" 1)
         run_cpu=$(median "$TMP/runs" 2)
         run_rss=$(median "$TMP/runs" 3)
@@ -179,11 +203,13 @@ for n in $SIZES; do
             -v fw="$floor_wall" -v fc="$floor_cpu" -v dw="$day_wall" -v d="$last_day" -v g="$gen_s" \
             -v sess="$sess" -v convs="$convs" -v tr="$t_read" -v tm="$t_model" -v tw="$t_write" \
             -v reps="$REPS" -v l0="$load0" -v l1="$load1" -v xw="$rw_wall" -v xwr="$rw_write" \
-            -v date="$NOW" -v mach="$MACHINE" -v commit="$COMMIT" -v results="$RESULTS" 'BEGIN {
-            printf "| %s | %s | %s | %d | %s | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.2f | %.3f (%.2f%%) | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %.2f | %.2f | %.2f | %s-%s |\n",
+            -v date="$NOW" -v mach="$MACHINE" -v commit="$COMMIT" -v results="$RESULTS" \
+            -v ff="$first_wall" -v ffl="$first_floor" 'BEGIN {
+            printf "| %s | %s | %s | %d | %s | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.2f | %.3f (%.2f%%) | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s-%s |\n",
                 date, mach, commit, n, lay, g, rw, cpu, rss / 1024, sess / rw, convs / rw, tr, tm,
                 100 * tm / rw, tw, fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), dw,
-                100 * dw / rw, xw, xwr, (fw > 0 ? xw / fw : 0), l0, l1 >>results
+                100 * dw / rw, xw, xwr, (fw > 0 ? xw / fw : 0), ff, ffl, (ffl > 0 ? ff / ffl : 0),
+                l0, l1 >>results
             printf "%d sessions, %s layout (%s; medians of %d, load %s-%s): run %.2f s wall, %.2f s CPU, %.0f MB peak RSS, %.0f sessions/s, %.0f conversions/s\n",
                 n, lay, (g == "cached" ? "dataset cached" : "generated in " g " s"), reps, l0, l1,
                 rw, cpu, rss / 1024, sess / rw, convs / rw
@@ -194,6 +220,8 @@ for n in $SIZES; do
             printf "  one day (%s): %.2f s = %.1f%% of a full run\n", d, dw, (rw > 0 ? 100 * dw / rw : 0)
             printf "  rewrite (every attribution row written again): %.2f s wall, write %.2f s, %.2fx the floor\n",
                 xw, xwr, (fw > 0 ? xw / fw : 0)
+            printf "  first run (a database holding only the input tables): %.2f s wall, floor %.2f s, %.2fx\n",
+                ff, ffl, (ffl > 0 ? ff / ffl : 0)
         }'
     done
 done
