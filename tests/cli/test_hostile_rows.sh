@@ -71,9 +71,22 @@ q dup.db "INSERT INTO session_sources VALUES ('s1', 'u9', '2023-09-01', '10:00:0
 rejected dup.db "session_sources row session_id 's1': the session appears 2 times, with user_id 'u1' and 'u9'; session_id must be unique"
 expect_exit 3 "$ATTRIB" --db dup.db run --model linear --skip-bad-rows --out good.csv
 expect_err 'does not skip duplicates'
+# A full run finds them by the hashes of the ids its scan reads (journey/ids.h),
+# a ranged run or a shard by the table's GROUP BY: the same message.
+expect_exit 3 "$ATTRIB" --db dup.db run --model linear --start-date 2023-09-02 --out good.csv
+expect_err "session_sources row session_id 's1': the session appears 2 times"
+expect_exit 3 "$ATTRIB" --db dup.db attribute --model linear --shard 1/2
+expect_err "session_sources row session_id 's1': the session appears 2 times"
+# A duplicate among the sessions of users with no conversion, far from the others.
+cp lax.db dup2.db
+q dup2.db "INSERT INTO session_sources VALUES ('x1', 'u77', '2023-08-01', '10:00:00', 'Direct', 0, 0, 0);
+INSERT INTO session_sources VALUES ('x1', 'u78', '2023-08-05', '11:00:00', 'Direct', 0, 0, 0)"
+rejected dup2.db "session_sources row session_id 'x1': the session appears 2 times, with user_id 'u77' and 'u78'"
 cp lax.db dupc.db
 q dupc.db "INSERT INTO conversions VALUES ('c1', 'u1', '2023-09-02', '09:00:00', 100.0)"
 rejected dupc.db "conversions row conv_id 'c1': the conversion appears 2 times \\(user_id 'u1'\\); conv_id must be unique"
+expect_exit 3 "$ATTRIB" --db dupc.db run --model linear --end-date 2023-09-30 --out good.csv
+expect_err "conversions row conv_id 'c1': the conversion appears 2 times"
 expect_exit 3 "$ATTRIB" --db dupc.db journeys --out j.json
 expect_err "conversions row conv_id 'c1'"
 echo ok

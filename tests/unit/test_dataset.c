@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include "lib/journey/dataset.h"
+#include "lib/journey/ids.h"
 #include "util/buf.h"
 
 #include <unistd.h>
@@ -115,10 +116,58 @@ static void test_paths(void **state)
     attrib_ctx_free(ctx);
 }
 
+/* Fill three sets with n distinct text ids split unevenly (id i is "id-<i>"). */
+static void fill_ids(attrib__ids sets[3], size_t n)
+{
+    char id[32];
+    for (size_t i = 0; i < n; i++) {
+        int len = snprintf(id, sizeof(id), "id-%zu", i * 7919 % n);
+        attrib_value v = {.type = ATTRIB_V_TEXT, .s = id, .len = (size_t)len};
+        assert_int_equal(attrib__ids_add(&sets[i % 5 == 0 ? 0 : i % 2 ? 1 : 2], &v), ATTRIB_OK);
+    }
+}
+
+/* journey/ids.h: distinct ids are told apart; one repeated id, across sets or
+ * within one, at any place of the sort, is seen; an id that is not text
+ * sends to the exact check. n is large enough for every radix digit. */
+static void test_ids(void **state)
+{
+    (void)state;
+    attrib_ctx *ctx = NULL;
+    assert_int_equal(attrib_ctx_new(&ctx), ATTRIB_OK);
+    const size_t n = 300007; /* prime: i * 7919 % n is a permutation */
+    bool maybe = true;
+    attrib__ids sets[3] = {{0}};
+    fill_ids(sets, n);
+    assert_int_equal(sets[0].n + sets[1].n + sets[2].n, n);
+    assert_int_equal(attrib__ids_maybe_repeated(ctx, sets, 3, &maybe), ATTRIB_OK);
+    assert_false(maybe);
+    assert_null(sets[0].hash); /* freed */
+    const char *again[] = {"id-0", "id-300006", "id-150000"};
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t into = 0; into < 3; into++) {
+            fill_ids(sets, n);
+            attrib_value v = {.type = ATTRIB_V_TEXT, .s = again[k], .len = strlen(again[k])};
+            assert_int_equal(attrib__ids_add(&sets[into], &v), ATTRIB_OK);
+            maybe = false;
+            assert_int_equal(attrib__ids_maybe_repeated(ctx, sets, 3, &maybe), ATTRIB_OK);
+            assert_true(maybe);
+        }
+    }
+    fill_ids(sets, 10);
+    attrib_value num = {.type = ATTRIB_V_INT, .i = 42};
+    assert_int_equal(attrib__ids_add(&sets[2], &num), ATTRIB_OK);
+    maybe = false;
+    assert_int_equal(attrib__ids_maybe_repeated(ctx, sets, 3, &maybe), ATTRIB_OK);
+    assert_true(maybe);
+    attrib_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

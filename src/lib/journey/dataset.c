@@ -10,6 +10,7 @@
  * user's sessions, found by binary search.
  */
 #include "lib/journey/dataset.h"
+#include "lib/journey/ids.h"
 
 #include "lib/store/partition.h"
 
@@ -29,7 +30,9 @@ typedef struct {
     attrib_ctx *ctx;
     attrib__dataset *ds;
     const attrib_run_options *opts;
-    bool selected; /* conversions of this scan are in the selection */
+    bool selected;  /* conversions of this scan are in the selection */
+    bool check_ids; /* keep every conversion id read (ids.h) */
+    attrib__ids ids;
 } load_state;
 
 /*
@@ -52,6 +55,7 @@ typedef struct {
     attrib__other *other;
     size_t n_other, cap_other;
     attrib__agg costs; /* by this slice's channel indices */
+    attrib__ids ids;   /* every session id read, when the dataset checks them */
     uint64_t read, bad;
 } slice_state;
 
@@ -91,6 +95,8 @@ static int on_conversion(const attrib_value *cols, void *payload)
     attrib__dataset *ds = ls->ds;
     attrib_conversion_row r;
     char scratch[2][32];
+    if (ls->check_ids && attrib__ids_add(&ls->ids, &cols[ATTRIB_CV_CONV_ID]) != ATTRIB_OK)
+        return attrib__error(ls->ctx, ATTRIB_ENOMEM, "out of memory reading conversions");
     int rc = attrib__conversion_row(ls->ctx, cols, &r, scratch);
     if (rc != ATTRIB_OK) {
         if (!ls->opts->skip_bad_rows)
@@ -187,6 +193,8 @@ static int on_session(const attrib_value *cols, void *payload)
         if (sl->index == 0)
             attrib__progress(sl->main, "reading sessions", seen, 0);
     }
+    if (ds->check_ids && attrib__ids_add(&sl->ids, &cols[ATTRIB_SS_SESSION_ID]) != ATTRIB_OK)
+        return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory reading sessions");
     int rc = attrib__session_row(&sl->ctx, cols, &r, scratch);
     if (rc != ATTRIB_OK) {
         if (!sl->opts->skip_bad_rows)
@@ -311,6 +319,7 @@ static void slice_free(slice_state *sl)
     free(sl->session_user);
     free(sl->other);
     attrib__agg_free(&sl->costs);
+    attrib__ids_free(&sl->ids);
 }
 
 unsigned attrib__threads(const attrib_run_options *opts)
@@ -372,6 +381,18 @@ static int scan_sessions(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
             }
         }
         goto done;
+    }
+    if (ds->check_ids) {
+        /* Every session id went by: a sort of their hashes instead of the table's. */
+        attrib__ids sets[MAX_SLICES];
+        bool maybe = false;
+        for (unsigned i = 0; i < n; i++) {
+            sets[i] = sl[i].ids;
+            sl[i].ids = (attrib__ids){0};
+        }
+        rc = attrib__ids_maybe_repeated(ctx, sets, n, &maybe);
+        if (rc == ATTRIB_OK && maybe)
+            rc = attrib__rows_check_unique_of(ctx, st, ATTRIB__IDS_SESSIONS);
     }
     for (unsigned i = 0; i < n && rc == ATTRIB_OK; i++)
         rc = merge_slice(ctx, ds, &sl[i]);
@@ -619,7 +640,7 @@ static int cut_journeys(attrib_ctx *ctx, const attrib_run_options *opts, attrib_
 int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                          bool all_sessions, attrib__dataset *ds)
 {
-    load_state ls = {ctx, ds, opts, true};
+    load_state ls = {.ctx = ctx, .ds = ds, .opts = opts, .selected = true};
     attrib_scan sel = {.start_date = opts->start_date, .end_date = opts->end_date};
     bool ranged = opts->start_date != NULL || opts->end_date != NULL;
     ds->costs.channels = &ds->channels;
@@ -634,16 +655,30 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
      * reads (the views are in place), or the whole table when there are none. */
     bool scope = opts->shard_count > 0 && (!ds->all_paths || ds->local_paths);
     int rc = ATTRIB_OK;
+    /* Tables whose every row passes the scans below: they check the ids themselves. */
+    unsigned defer = 0, deferred = 0;
+    if (!scope && (!ranged || all_sessions))
+        defer = ATTRIB__IDS_SESSIONS | (!ranged || ds->all_paths ? ATTRIB__IDS_CONVERSIONS : 0);
     if (!scope || opts->shard_index == 0)
-        rc = attrib__rows_check_unique(ctx, st);
+        rc = attrib__rows_check_unique(ctx, st, defer, &deferred);
     if (rc == ATTRIB_OK && scope)
         rc = attrib__shard_scope(st, opts->shard_index, opts->shard_count, &ds->scoped);
     if (rc == ATTRIB_OK && scope && opts->shard_index != 0)
-        rc = attrib__rows_check_unique(ctx, st);
+        rc = attrib__rows_check_unique(ctx, st, 0, &deferred);
+    ds->check_ids = (deferred & ATTRIB__IDS_SESSIONS) != 0;
+    ls.check_ids = (deferred & ATTRIB__IDS_CONVERSIONS) != 0;
     if (rc != ATTRIB_OK)
         goto done;
     attrib__progress(ctx, "reading conversions", 0, 0);
     rc = st->ops->scan_conversions(st->impl, ds->all_paths ? NULL : &sel, on_conversion, &ls);
+    if (ls.check_ids) {
+        bool maybe = false;
+        if (rc == ATTRIB_OK)
+            rc = attrib__ids_maybe_repeated(ctx, &ls.ids, 1, &maybe);
+        if (rc == ATTRIB_OK && maybe)
+            rc = attrib__rows_check_unique_of(ctx, st, ATTRIB__IDS_CONVERSIONS);
+        ls.check_ids = false; /* (the user's other conversions below are read again) */
+    }
     if (rc != ATTRIB_OK)
         goto done;
     size_t nu = ds->users.count;
@@ -663,11 +698,16 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
             rc = scan_sessions(ctx, st, opts, probe ? &us : NULL, ds);
         if (rc != ATTRIB_OK)
             goto done;
+    } else if (ds->check_ids) {
+        rc = attrib__rows_check_unique_of(ctx, st, ATTRIB__IDS_SESSIONS); /* no scan after all */
+        if (rc != ATTRIB_OK)
+            goto done;
     }
     rc = group_sessions(ctx, ds);
     if (rc == ATTRIB_OK)
         rc = cut_journeys(ctx, opts, ds);
 done:
+    attrib__ids_free(&ls.ids);
     if (ds->scoped) {
         int drc = attrib__shard_unscope(st);
         if (rc == ATTRIB_OK)

@@ -75,6 +75,8 @@ typedef struct {
      * rides on the load). */
     bool want_costs;
     attrib__agg costs; /* channels = &channels */
+    /* Set by the load: the session scan checks that session ids are unique (ids.h). */
+    bool check_ids;
 
     uint64_t sessions_read; /* rows seen in the session scan */
     uint64_t bad_sessions, bad_conversions;

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,43 +247,57 @@ static int on_dup_id(const attrib_value *c, void *payload)
     return ATTRIB_OK;
 }
 
-int attrib__rows_check_unique(attrib_ctx *ctx, attrib_store *st)
+/* The two keys: session_sources.session_id (ATTRIB__IDS_SESSIONS = 1 << 0),
+ * conversions.conv_id (ATTRIB__IDS_CONVERSIONS = 1 << 1). */
+static const struct {
+    const char *table, *idcol, *what, *find, *sql;
+} keys[] = {
+    {"session_sources", "session_id", "session",
+     "SELECT session_id FROM session_sources GROUP BY session_id HAVING count(*) > 1 LIMIT 1",
+     "SELECT session_id, min(user_id), max(user_id), count(*) FROM session_sources"
+     " WHERE session_id = ?1 GROUP BY session_id"},
+    {"conversions", "conv_id", "conversion",
+     "SELECT conv_id FROM conversions GROUP BY conv_id HAVING count(*) > 1 LIMIT 1",
+     "SELECT conv_id, min(user_id), max(user_id), count(*) FROM conversions"
+     " WHERE conv_id = ?1 GROUP BY conv_id"},
+};
+
+/* A count-only pass first (on a partitioned table the server reads only the
+ * partitions' primary key indexes, in order), then the users of the id found. */
+static int find_duplicate(attrib_ctx *ctx, attrib_store *st, size_t k)
 {
-    /* A count-only pass first (on a partitioned table the server reads only the
-     * partitions' primary key indexes, in order), then the users of the id found. */
-    static const struct {
-        const char *table, *idcol, *what, *find, *sql;
-    } keys[] = {
-        {"session_sources", "session_id", "session",
-         "SELECT session_id FROM session_sources GROUP BY session_id HAVING count(*) > 1 LIMIT 1",
-         "SELECT session_id, min(user_id), max(user_id), count(*) FROM session_sources"
-         " WHERE session_id = ?1 GROUP BY session_id"},
-        {"conversions", "conv_id", "conversion",
-         "SELECT conv_id FROM conversions GROUP BY conv_id HAVING count(*) > 1 LIMIT 1",
-         "SELECT conv_id, min(user_id), max(user_id), count(*) FROM conversions"
-         " WHERE conv_id = ?1 GROUP BY conv_id"},
-    };
+    dup_id id = {0};
+    int rc = st->ops->query(st->impl, keys[k].find, NULL, 0, 1, on_dup_id, &id,
+                            "looking for duplicate ids");
+    if (id.oom)
+        rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    dup_state d = {ctx, keys[k].table, keys[k].idcol, keys[k].what, ATTRIB_OK};
+    if (rc == ATTRIB_OK && id.found)
+        rc = st->ops->query(st->impl, keys[k].sql, &id.id, 1, 4, on_duplicate, &d,
+                            "looking for duplicate ids");
+    free(id.text);
+    return d.rc != ATTRIB_OK ? d.rc : rc;
+}
+
+int attrib__rows_check_unique(attrib_ctx *ctx, attrib_store *st, unsigned defer, unsigned *deferred)
+{
+    *deferred = 0;
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        unsigned bit = 1u << k;
         bool unique = false;
         int rc = st->ops->is_unique(st->impl, keys[k].table, keys[k].idcol, &unique);
-        if (rc != ATTRIB_OK)
-            return rc;
-        if (unique)
-            continue;
-        dup_id id = {0};
-        rc = st->ops->query(st->impl, keys[k].find, NULL, 0, 1, on_dup_id, &id,
-                            "looking for duplicate ids");
-        if (id.oom)
-            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
-        dup_state d = {ctx, keys[k].table, keys[k].idcol, keys[k].what, ATTRIB_OK};
-        if (rc == ATTRIB_OK && id.found)
-            rc = st->ops->query(st->impl, keys[k].sql, &id.id, 1, 4, on_duplicate, &d,
-                                "looking for duplicate ids");
-        free(id.text);
-        if (d.rc != ATTRIB_OK)
-            return d.rc;
+        if (rc == ATTRIB_OK && !unique && (defer & bit))
+            *deferred |= bit;
+        else if (rc == ATTRIB_OK && !unique)
+            rc = find_duplicate(ctx, st, k);
         if (rc != ATTRIB_OK)
             return rc;
     }
     return ATTRIB_OK;
+}
+
+int attrib__rows_check_unique_of(attrib_ctx *ctx, attrib_store *st, unsigned table)
+{
+    assert(table == ATTRIB__IDS_SESSIONS || table == ATTRIB__IDS_CONVERSIONS);
+    return find_duplicate(ctx, st, table == ATTRIB__IDS_SESSIONS ? 0 : 1);
 }

@@ -43,8 +43,18 @@ int attrib__conversion_row(attrib_ctx *ctx, const attrib_value *cols, attrib_con
  * primary key or a unique index is the id needs no look; otherwise one
  * GROUP BY query finds the first duplicate, named with its user ids.
  * ATTRIB_EDATA. Duplicates are never skipped (which row is right?).
+ * A table in `defer` whose id has no such index is left to the caller (its
+ * bit set in *deferred), who sees every id of it in its own scan
+ * (journey/ids.h) and calls attrib__rows_check_unique_of only when two ids
+ * may be equal: a GROUP BY sorts the whole table, several times the read of
+ * a full run.
  */
-int attrib__rows_check_unique(attrib_ctx *ctx, attrib_store *st);
+#define ATTRIB__IDS_SESSIONS 1u    /* session_sources.session_id */
+#define ATTRIB__IDS_CONVERSIONS 2u /* conversions.conv_id */
+int attrib__rows_check_unique(attrib_ctx *ctx, attrib_store *st, unsigned defer,
+                              unsigned *deferred);
+/* The exact check of one table (ATTRIB__IDS_SESSIONS or ATTRIB__IDS_CONVERSIONS). */
+int attrib__rows_check_unique_of(attrib_ctx *ctx, attrib_store *st, unsigned table);
 
 /* A number column of attrib's own tables (ihc, revenue, report values). */
 int attrib__number(attrib_ctx *ctx, const attrib_value *v, double *out, const char *table,
