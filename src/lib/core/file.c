@@ -1,7 +1,10 @@
 /*
  * The atomic file writer (include/attrib/file.h). What a path is decides how
  * it is written: a regular file (or a new path) through a temp file beside
- * it, fsync and rename(2), so the old content survives any failure; a
+ * it, fsync and rename(2), so the old content survives any failure (the
+ * temp file is unnamed, O_TMPFILE, until it is complete: a process killed
+ * while writing leaves no file behind; named from the start where the file
+ * system has no O_TMPFILE); a
  * character device or FIFO opened and written as it is (renaming over
  * /dev/null would replace the device with a regular file); "-" is standard
  * output; anything else is refused before a byte is written.
@@ -28,7 +31,8 @@ struct attrib_file {
     attrib_ctx *ctx;
     char *name;   /* as given, for messages ("standard output" for "-") */
     char *target; /* the file renamed over (a link's target), NULL when written through */
-    char *tmp;    /* the temp file, NULL when written through */
+    char *tmp;    /* the temp file, NULL when written through or unnamed */
+    bool unnamed; /* fd is an O_TMPFILE, named only at commit */
     int fd;       /* -1 once closed */
     bool is_stdout;
     bool failed; /* a write failed: commit must not rename */
@@ -149,6 +153,60 @@ static int open_temp(const char *target, char **out)
     return fd;
 }
 
+/* An unnamed file in target's directory (O_TMPFILE), or -1 (errno set) when the
+ * file system cannot make one or /proc, which names it at commit, is missing. */
+static int open_unnamed(const char *target)
+{
+#ifdef O_TMPFILE
+    if (access("/proc/self/fd", X_OK) != 0)
+        return -1;
+    char *copy = strdup(target);
+    if (copy == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int fd = open(dirname(copy), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    int e = errno;
+    free(copy);
+    errno = e;
+    return fd;
+#else
+    (void)target;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
+/* Give the complete unnamed file f->fd a temp name beside the target (set in
+ * f->tmp), to rename over it; -1 with errno on failure. */
+static int name_unnamed(attrib_file *f)
+{
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+    static atomic_uint seq;
+    attrib_buf tmp = ATTRIB_BUF_INIT(0);
+    int rc = -1;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        attrib_buf_reset(&tmp);
+        if (attrib_buf_printf(&tmp, "%s.tmp.%ld.%u", f->target, (long)getpid(),
+                              atomic_fetch_add(&seq, 1)) != 0) {
+            errno = ENOMEM;
+            break;
+        }
+        rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp.data, AT_SYMLINK_FOLLOW);
+        if (rc == 0 || errno != EEXIST)
+            break;
+    }
+    int e = errno;
+    if (rc == 0 && (f->tmp = attrib_buf_take(&tmp)) == NULL) {
+        e = ENOMEM;
+        rc = -1;
+    }
+    attrib_buf_free(&tmp);
+    errno = e;
+    return rc;
+}
+
 int attrib__file_check(attrib_ctx *ctx, const char *path)
 {
     bool through;
@@ -194,7 +252,10 @@ int attrib__file_open(attrib_ctx *ctx, const char *path, attrib_file **out)
         if (f->fd < 0)
             rc = attrib__error(ctx, ATTRIB_EIO, "cannot write %s: %s", path, strerror(errno));
     } else {
-        f->fd = open_temp(f->target, &f->tmp);
+        f->fd = open_unnamed(f->target);
+        f->unnamed = f->fd >= 0;
+        if (f->fd < 0)
+            f->fd = open_temp(f->target, &f->tmp);
         if (f->fd < 0)
             rc = errno == ENOMEM
                      ? attrib__error(ctx, ATTRIB_ENOMEM, "out of memory")
@@ -253,7 +314,7 @@ int attrib__file_commit(attrib_file *f)
         rc = attrib__error(f->ctx, ATTRIB_EIO, "cannot write %s", f->name);
         goto done;
     }
-    if (f->tmp == NULL) { /* written through: nothing to rename */
+    if (f->tmp == NULL && !f->unnamed) { /* written through: nothing to rename */
         if (!f->is_stdout) {
             int fd = f->fd;
             f->fd = -1;
@@ -268,6 +329,11 @@ int attrib__file_commit(attrib_file *f)
     if ((stat(f->target, &old) == 0 && fchmod(f->fd, old.st_mode & 07777) != 0) ||
         fsync(f->fd) != 0) {
         rc = attrib__error(f->ctx, ATTRIB_EIO, "cannot write %s: %s", f->name, strerror(errno));
+        goto done;
+    }
+    if (f->unnamed && name_unnamed(f) != 0) {
+        rc = attrib__error(f->ctx, ATTRIB_EIO, "cannot replace %s: naming the temp file: %s",
+                           f->name, strerror(errno));
         goto done;
     }
     int fd = f->fd;
