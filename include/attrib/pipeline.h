@@ -98,6 +98,15 @@ typedef struct {
      * before; the caller then knows it voted no. */
     int (*commit_vote)(void *payload);
     void *commit_vote_payload;
+    /* Optional, PostgreSQL (attrib_store_twophase > 0): two-phase commit as the job's
+     * worker `prepare_gid` ("attrib-<job>-<worker>", attrib/store.h). The write
+     * transaction ends with PREPARE TRANSACTION prepare_gid before commit_vote, which
+     * then returns ATTRIB_OK only once the job's commit decision is durable
+     * (attrib_store_job_decide): the step commits the prepared transaction; anything
+     * else rolls it back. A prepared transaction whose COMMIT PREPARED fails after
+     * the decision stays prepared for the coordinator (attrib_store_job_end) or
+     * recovery to commit. */
+    const char *prepare_gid;
     /* Optional, with shard_count > 0: the job's collectives. A model that learns from
      * every path (attrib_model_reducible) then observes only this shard's users' paths
      * and its statistics are reduced across the job's workers (attrib_model_reduce):

@@ -69,6 +69,7 @@ work_mem = 64MB
 maintenance_work_mem = 512MB
 logging_collector = off
 password_encryption = 'scram-sha-256'
+max_prepared_transactions = 16
 CONF
 
 started=0

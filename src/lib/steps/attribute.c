@@ -86,15 +86,56 @@ static const char *const shard_cols[] = {"conv_id"};
 static const attrib_col_kind shard_kinds[] = {ATTRIB_COL_TEXT};
 static const attrib_table shard_table = {"attrib_shard_convs", shard_cols, shard_kinds, 1, 1};
 
+/* Shard 0 of a run without a range: the rows of conversions that no longer exist. */
+static int shard_delete_orphans(attrib_store *st, const attrib_run_options *opts)
+{
+    static const char *const orphans[] = {"attribution_customer_journey", "attrib_journey_phases"};
+    int rc = ATTRIB_OK;
+    for (size_t t = 0;
+         t < 2 && rc == ATTRIB_OK && opts->shard_index == 0 && !attrib__is_ranged(opts); t++) {
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM %s WHERE NOT EXISTS (SELECT 1 FROM conversions c "
+                 "WHERE c.conv_id = %s.conv_id)",
+                 orphans[t], orphans[t]);
+        rc = st->ops->exec(st->impl, sql, NULL, 0, "deleting rows of missing conversions");
+    }
+    return rc;
+}
+
 /*
- * The shard's selected conversions (with or without a journey) go to a temp
- * table; their attribution and phase rows are deleted through it. Shard 0 of
+ * The shard's selected conversions (with or without a journey): their
+ * attribution and phase rows are deleted by the backend's op, or through a
+ * temp table of their ids. Shard 0 of
  * a run without a range also deletes the rows of conversions that no longer
  * exist (which no shard owns), as a single run's full replace does.
  */
+static int shard_delete_convs(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds)
+{
+    const char **batch = malloc(INSERT_BATCH * sizeof(*batch));
+    size_t nb = 0;
+    int rc = batch != NULL ? ATTRIB_OK : attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ATTRIB_OK && i <= ds->n_convs; i++) {
+        if (i < ds->n_convs && ds->convs[i].selected)
+            batch[nb++] = ds->convs[i].conv_id;
+        if (nb > 0 && (nb == INSERT_BATCH || i == ds->n_convs)) {
+            rc = st->ops->delete_attribution_convs(st->impl, batch, nb);
+            nb = 0;
+        }
+    }
+    free(batch);
+    return rc;
+}
+
 static int shard_delete(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
                         const attrib_run_options *opts)
 {
+    /* The backend's own way, when it has one (PostgreSQL: no temp table, so the
+     * transaction can be prepared). */
+    if (st->ops->delete_attribution_convs != NULL) {
+        int rc = shard_delete_convs(ctx, st, ds);
+        return rc == ATTRIB_OK ? shard_delete_orphans(st, opts) : rc;
+    }
     attrib_value *batch = NULL;
     size_t nb = 0;
     int rc = st->ops->exec(st->impl,
@@ -127,18 +168,8 @@ static int shard_delete(attrib_ctx *ctx, attrib_store *st, const attrib__dataset
                            "DELETE FROM attrib_journey_phases WHERE conv_id IN "
                            "(SELECT conv_id FROM attrib_shard_convs)",
                            NULL, 0, "deleting the shard's phase rows");
-    if (rc == ATTRIB_OK && opts->shard_index == 0 && !attrib__is_ranged(opts)) {
-        static const char *const orphans[] = {"attribution_customer_journey",
-                                              "attrib_journey_phases"};
-        for (size_t t = 0; t < 2 && rc == ATTRIB_OK; t++) {
-            char sql[160];
-            snprintf(sql, sizeof(sql),
-                     "DELETE FROM %s WHERE NOT EXISTS (SELECT 1 FROM conversions c "
-                     "WHERE c.conv_id = %s.conv_id)",
-                     orphans[t], orphans[t]);
-            rc = st->ops->exec(st->impl, sql, NULL, 0, "deleting rows of missing conversions");
-        }
-    }
+    if (rc == ATTRIB_OK)
+        rc = shard_delete_orphans(st, opts);
     free(batch);
     return rc;
 }
@@ -325,6 +356,8 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     unsigned char *api_state = NULL;
     int api_rc = ATTRIB_OK;
     int rc = attrib__check_run_options(ctx, opts);
+    if (rc == ATTRIB_OK) /* a dead job's prepared rows would block the write */
+        rc = attrib__store_recover(st);
     if (rc != ATTRIB_OK)
         goto done;
     assert(!fuse_report || opts->shard_count == 0); /* a shard's report is the merge step's */
@@ -425,17 +458,30 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     }
     if (rc == ATTRIB_OK && attrib__cancelled(ctx))
         rc = ATTRIB_ECANCEL;
+    /* Two-phase: prepared before the vote, committed after the job's decision. */
+    bool prepared = false, decided = false;
+    if (rc == ATTRIB_OK && opts->prepare_gid != NULL)
+        prepared = (rc = attrib__store_prepare(st, opts->prepare_gid)) == ATTRIB_OK;
     if (rc == ATTRIB_OK && opts->commit_vote != NULL &&
         opts->commit_vote(opts->commit_vote_payload) != ATTRIB_OK)
         rc = attrib__error(ctx, ATTRIB_ERROR,
                            "another worker of the job failed: this worker's rows were rolled "
                            "back with everyone's (nothing was written)");
+    decided = prepared && rc == ATTRIB_OK;
     if (rc == ATTRIB_OK)
-        rc = attrib__store_commit(st);
-    if (rc != ATTRIB_OK) {
+        rc = prepared ? attrib__store_commit_prepared(st, opts->prepare_gid)
+                      : attrib__store_commit(st);
+    if (rc != ATTRIB_OK && decided) /* the job commits it (attrib_store_job_end, recovery) */
+        attrib__error_prefix(ctx,
+                             "the job decided to commit; prepared transaction %s is left "
+                             "for its coordinator or the next step's recovery to commit",
+                             opts->prepare_gid);
+    else if (rc != ATTRIB_OK && prepared) /* on failure, recovery rolls it back */
+        (void)attrib__store_rollback_prepared(st, opts->prepare_gid);
+    else if (rc != ATTRIB_OK)
         attrib__store_rollback(st);
+    if (rc != ATTRIB_OK)
         goto done;
-    }
     sum->write_seconds += attrib__now_seconds() - t2 - report_seconds;
     rc = attrib__dataset_summarize(ctx, &ds, sum);
     if (api_state != NULL)

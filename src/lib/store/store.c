@@ -193,7 +193,9 @@ static const char *skip_preamble(const char *sql)
 int attrib_store_init(attrib_store *st, const char *schema_sql)
 {
     attrib__enter(st->ctx);
-    int rc = attrib__store_begin(st);
+    int rc = attrib__store_recover(st); /* a dead job's prepared rows hold their tables' locks */
+    if (rc == ATTRIB_OK)
+        rc = attrib__store_begin(st);
     if (rc != ATTRIB_OK)
         goto done;
     if (schema_sql != NULL) {
