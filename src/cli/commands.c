@@ -133,6 +133,7 @@ static const cli_opt opts_partition[] = {
 };
 static const cli_opt *const g_partition[] = {cli_opts_global, opts_partition, NULL};
 
+static const cli_opt *const g_recover[] = {cli_opts_global, NULL};
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
@@ -205,6 +206,16 @@ const cli_cmd cli_commands[] = {
      "(docs/scale-out.md). Example:\n"
      "  attrib --db postgresql://me@dbhost/attrib partition --parts 8",
      cmd_partition, g_partition},
+    {"recover", "resolve what dead MPI jobs left prepared (PostgreSQL)",
+     "An attrib-mpi job on PostgreSQL commits in two phases: each rank PREPAREs its\n"
+     "transaction as attrib-<job>-<rank>, and they commit only after the job's decision is\n"
+     "stored. A job whose ranks died leaves prepared transactions that hold row locks.\n"
+     "Every step that writes (init, attribute, report, run) resolves them first; this\n"
+     "command does only that: each dead job's transactions are committed when it had\n"
+     "decided to commit, else rolled back. A running job (its rank 0 holds the job's\n"
+     "lock) is left alone. Nothing to do on SQLite (docs/scale-out.md). Example:\n"
+     "  attrib --db postgresql://me@dbhost/attrib recover",
+     cmd_recover, g_recover},
     {"journeys", "write the customer journeys as IHC JSON, JSON lines or CSV",
      "Build the journeys of the selected conversions (SPEC §3) and write them, e.g. to\n"
      "inspect them or as a training set for the IHC web UI. Changes nothing.",

@@ -210,8 +210,8 @@ int attrib_store_job_begin(attrib_store *st, const char *id)
         rc = query_int(st, "SELECT pg_try_advisory_lock(" JOB_KEY ")::int", id, &locked,
                        "locking the job");
     if (rc == ATTRIB_OK && !locked)
-        rc = attrib__error(st->ctx, ATTRIB_EINVAL, "%s: job %s is already running", st->display,
-                           id);
+        rc =
+            attrib__error(st->ctx, ATTRIB_EINVAL, "%s: job %s is already running", st->display, id);
     if (rc == ATTRIB_OK)
         rc = st->ops->exec(st->impl,
                            "INSERT INTO attrib_2pc_jobs (job, started) VALUES (?1, "
