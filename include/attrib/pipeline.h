@@ -90,7 +90,7 @@ typedef struct {
      * only their users' sessions (models that learn from all paths still fit on every
      * path, so their statistics are the single run's, unless a reducer below adds up
      * the shards' statistics), replaces only their attribution
-     * rows, and writes no report: `attrib report` after the last shard does. */
+     * rows, and writes no report: `attrib report --merge` after the last shard does. */
     uint32_t shard_index, shard_count;
     /* Optional: called with the write transaction open and every row written, just
      * before COMMIT; ATTRIB_OK commits, anything else rolls back (an MPI job's vote:

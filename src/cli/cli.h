@@ -102,6 +102,7 @@ typedef enum {
     CLI_F_idle_timeout,
     CLI_F_shard,
     CLI_F_parts,
+    CLI_F_merge,
     CLI_F__COUNT
 } cli_field;
 
@@ -185,6 +186,7 @@ typedef struct {
     uint64_t idle_timeout;           /* serve: seconds a silent connection stays open */
     const char *shard;               /* --shard K/N (docs/scale-out.md) */
     uint64_t parts;                  /* partition: hash partitions by user_id */
+    bool merge; /* report --merge: the whole report from every stored row (after shards) */
     /* Given in the config file or on the command line (not a default). A
      * value equal to the default is still "set": `--out channel_reporting.csv`
      * is a request, not the absence of one. */

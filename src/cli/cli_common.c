@@ -234,7 +234,7 @@ const cli_opt cli_opts_summary[] = {
 const cli_opt cli_opts_shard[] = {
     CLI_OPT("shard", 0, OPT_STRING, shard, "K/N",
             "attribute only the conversions of users in shard K of N (user_id hashed; "
-            "`attrib report` after the last shard writes the report: docs/scale-out.md)"),
+            "`attrib report --merge` after the last shard writes the report: docs/scale-out.md)"),
     CLI_OPT_END,
 };
 

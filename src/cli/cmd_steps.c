@@ -402,6 +402,11 @@ static int step(cli_config *cfg, step_kind kind)
         rc = cli_run_options(cfg, &opts);
     if (rc != CLI_EXIT_OK)
         return rc;
+    /* The merge after shards is the whole report: every stored row, the sums rebuilt
+     * (a ranged report would trust the sums and dirty marks the shards left). */
+    if (kind == STEP_REPORT && cfg->merge && (opts.start_date != NULL || opts.end_date != NULL))
+        return cli_error_usage("report --merge rebuilds the whole report from every stored "
+                               "row: drop --start-date/--end-date");
     /* export --html writes only the page unless --out asks for the CSV too */
     bool csv = kind == STEP_RUN || (kind == STEP_EXPORT && (!html || CLI_IS_SET(cfg, out)));
     cli_api api = {0};
@@ -491,8 +496,8 @@ static int step(cli_config *cfg, step_kind kind)
     if (rc == CLI_EXIT_OK && csv && opts.shard_count == 0)
         cli_infof("attrib %s: wrote %s", step_names[kind], cfg->out);
     else if (rc == CLI_EXIT_OK && opts.shard_count > 0)
-        cli_infof("attrib %s: shard %u/%u attributed; after the last shard run `attrib report` "
-                  "and `attrib export`",
+        cli_infof("attrib %s: shard %u/%u attributed; after the last shard run `attrib report "
+                  "--merge` and `attrib export`",
                   step_names[kind], opts.shard_index, opts.shard_count);
     /* export reports the page's counts; run keeps its own (the page's read is a second one) */
     if (rc == CLI_EXIT_OK && html)
