@@ -39,17 +39,17 @@ mpi() { timeout 120 mpirun --allow-run-as-root --oversubscribe -np "$@"; }
 own=""
 zero=""
 locker=""
+job=""
 S="tpc$$_$(date +%s)"
 PSQL=psql
 pg() { "$PSQL" "$ATTRIB_PG_URI" -qAt -v ON_ERROR_STOP=1 "$@"; }
 cleanup() {
-    exec 3>&- 2>/dev/null
+    exec 3>&-
     [ -n "$locker" ] && kill "$locker" 2>/dev/null
+    [ -n "$job" ] && for p in $(ranks "$job"); do kill -9 "$p" 2>/dev/null; done
     if [ -n "${ATTRIB_PG_URI:-}" ]; then
+        pg_forget_jobs "$PSQL" "$ATTRIB_PG_URI" "${S}_job"
         pg -c "SET client_min_messages = warning" -c "DO \$\$DECLARE r record; BEGIN
-  FOR r IN SELECT gid FROM pg_prepared_xacts WHERE gid LIKE 'attrib-%' AND database = current_database() LOOP
-    EXECUTE format('ROLLBACK PREPARED %L', r.gid);
-  END LOOP;
   FOR r IN SELECT nspname FROM pg_namespace WHERE starts_with(nspname, '$S') LOOP
     EXECUTE format('DROP SCHEMA %I CASCADE', r.nspname);
   END LOOP; END\$\$" >/dev/null 2>&1
