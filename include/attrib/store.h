@@ -106,9 +106,9 @@ typedef struct {
 /*
  * How many transactions the store can hold prepared (PostgreSQL's
  * max_prepared_transactions); 0, with *why saying why (a static string),
- * when two-phase commit is not available: SQLite, the setting is 0, or the
- * conversions table has postgres_fdw foreign partitions (a transaction that
- * touched one cannot be prepared).
+ * when two-phase commit is not available: SQLite, or the setting is 0. (A
+ * worker's write transaction must not touch temp tables or postgres_fdw
+ * foreign tables, which PREPARE refuses: the attribute step's does not.)
  */
 int attrib_store_twophase(attrib_store *st, uint32_t *slots, const char **why);
 

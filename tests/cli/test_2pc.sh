@@ -2,7 +2,8 @@
 # "Exactly once"). (a) A job at -np 2 and 4 commits through PREPARE
 # TRANSACTION (-v says so) and gives the single run's CSV byte for byte,
 # leaving no prepared transaction and no job bookkeeping; a job with a date
-# range takes the vote (-v says why). A job is parked at its decision (the test
+# range takes the vote (-v says why); shard 0 deletes the rows of a vanished
+# conversion. A job is parked at its decision (the test
 # holds attrib_2pc_decisions locked), every rank prepared: (d) `attrib
 # recover` leaves the running job alone, and once the lock goes the job
 # commits; (b) a rank SIGKILLed there (before the decision) fails the job with
@@ -99,6 +100,14 @@ for np in 2 4; do
     eq "$(prepared)" 0 "-np $np: prepared transactions left"
     eq "$(bookkeeping)" 0 "-np $np: rows left in attrib_2pc_jobs and attrib_2pc_decisions"
 done
+# Rows of a conversion that no longer exists: shard 0 finds them before its
+# transaction (which then reads no input table) and deletes them in it.
+gone=$(pgs "${S}_job" "SELECT min(conv_id) FROM attribution_customer_journey")
+pgs "${S}_job" "DELETE FROM conversions WHERE conv_id = '$gone'"
+expect_exit 0 mpi 2 "$M" --db "$JOB" run -v --model linear --out job.csv
+expect_err "commit: two-phase"
+eq "$(pgs "${S}_job" "SELECT count(*) FROM attribution_customer_journey WHERE conv_id = '$gone'")" 0 "rows of a deleted conversion after a job"
+pgs "${S}_job" "INSERT INTO conversions SELECT * FROM \"${S}_one\".conversions WHERE conv_id = '$gone'"
 d1=$(pgs "${S}_one" "SELECT (min(conv_date)::date + 2)::text FROM conversions")
 expect_exit 0 mpi 2 "$M" --db "$JOB" run -v --model linear --start-date "$d1" --end-date "$d1" --out ranged.csv
 expect_err "commit: a vote just before each rank's COMMIT, not two-phase: a job with a date range"

@@ -5,8 +5,8 @@
 # 1 and 3 of both tables moved to host B as postgres_fdw foreign tables.
 # `mpirun -np 2` and `-np 4` of attrib-mpi (ranks in host A's namespace) give
 # the CSV of a single run byte for byte, and host B served its partitions
-# over the veth (its log shows connections from 10.R.0.1); with foreign
-# partitions the job commits by the vote, not in two phases (-v says why). Namespaces and
+# over the veth (its log shows connections from 10.R.0.1); the job commits in
+# two phases over the foreign partitions too (-v says so). Namespaces and
 # servers are removed on every exit path.
 #
 # Needs root (ip netns): without it the test FAILS, it does not skip (.ci/run
@@ -121,8 +121,8 @@ for m in linear markov; do
         before=$(grep -c "connection received: host=$IPA" "$DB/server.log")
         expect_exit 0 mpi $np "$M" --db "$ATTRIB_PG_URI" run -v --model "$m" --out job.csv
         cmp -s single.csv job.csv || { diff single.csv job.csv | head; fail "$m: -np $np over two hosts: CSV differs"; }
-        # A transaction that read a foreign partition cannot be prepared: the vote.
-        expect_err "not two-phase: conversions has postgres_fdw foreign partitions"
+        # No write transaction reads a foreign partition: they can be prepared.
+        expect_err "commit: two-phase"
         after=$(grep -c "connection received: host=$IPA" "$DB/server.log")
         [ "$after" -gt "$before" ] || fail "$m: -np $np: host B saw no connection from host A"
     done

@@ -173,7 +173,9 @@ sch="${S}_lock"
 ) | "$PSQL" "$ATTRIB_PG_URI" -qAt >/dev/null 2>&1 &
 locker=$!
 sleep 0.5
-"$ATTRIB" --db "$tgt" attribute -q --model linear --shard 0/2 >/dev/null 2>&1 &
+# (Shard 1: shard 0 reads the phase table before its transaction too, for the
+# rows of vanished conversions, and would wait there.)
+"$ATTRIB" --db "$tgt" attribute -q --model linear --shard 1/2 >/dev/null 2>&1 &
 pid=$!
 waited=0
 until pg -c "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM attrib_journey_phases%'" | grep -q 1; do

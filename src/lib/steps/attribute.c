@@ -103,6 +103,36 @@ static int shard_delete_orphans(attrib_store *st, const attrib_run_options *opts
     return rc;
 }
 
+static int on_orphan(const attrib_value *cols, void *payload)
+{
+    attrib_strmap *ids = payload;
+    if (cols[0].type == ATTRIB_V_TEXT &&
+        attrib_strmap_intern(ids, cols[0].s, cols[0].len, NULL) < 0)
+        return ATTRIB_ENOMEM;
+    return ATTRIB_OK;
+}
+
+/* Shard 0 of a run without a range, on a backend that deletes by id: the
+ * conversions that no longer exist but still have rows, read before the write
+ * transaction, which then deletes them by id and reads no input table (so it
+ * can be prepared even when conversions has postgres_fdw partitions). A
+ * conversion deleted after this read keeps its rows until the next run, as
+ * with a single run, whose input is read before its transaction too. */
+static int shard_orphans(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                         attrib_strmap *ids)
+{
+    if (opts->shard_count == 0 || opts->shard_index != 0 || attrib__is_ranged(opts) ||
+        st->ops->delete_attribution_convs == NULL)
+        return ATTRIB_OK;
+    int rc = st->ops->query(st->impl,
+                            "SELECT conv_id FROM attribution_customer_journey a WHERE NOT EXISTS "
+                            "(SELECT 1 FROM conversions c WHERE c.conv_id = a.conv_id) UNION "
+                            "SELECT conv_id FROM attrib_journey_phases p WHERE NOT EXISTS "
+                            "(SELECT 1 FROM conversions c WHERE c.conv_id = p.conv_id)",
+                            NULL, 0, 1, on_orphan, ids, "finding rows of missing conversions");
+    return rc == ATTRIB_ENOMEM ? attrib__error(ctx, rc, "out of memory") : rc;
+}
+
 /*
  * The shard's selected conversions (with or without a journey): their
  * attribution and phase rows are deleted by the backend's op, or through a
@@ -132,10 +162,8 @@ static int shard_delete(attrib_ctx *ctx, attrib_store *st, const attrib__dataset
 {
     /* The backend's own way, when it has one (PostgreSQL: no temp table, so the
      * transaction can be prepared). */
-    if (st->ops->delete_attribution_convs != NULL) {
-        int rc = shard_delete_convs(ctx, st, ds);
-        return rc == ATTRIB_OK ? shard_delete_orphans(st, opts) : rc;
-    }
+    if (st->ops->delete_attribution_convs != NULL) /* orphans: shard_orphans, earlier */
+        return shard_delete_convs(ctx, st, ds);
     attrib_value *batch = NULL;
     size_t nb = 0;
     int rc = st->ops->exec(st->impl,
@@ -354,6 +382,7 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     char *dates = NULL, *sdates = NULL;
     size_t total = 0, n_rows = 0, n_srows = 0;
     unsigned char *api_state = NULL;
+    attrib_strmap orphans = ATTRIB_STRMAP_INIT; /* shard 0: conversions gone, rows left */
     int api_rc = ATTRIB_OK;
     int rc = attrib__check_run_options(ctx, opts);
     if (rc == ATTRIB_OK) /* a dead job's prepared rows would block the write */
@@ -437,11 +466,17 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         if (rc != ATTRIB_OK)
             goto done;
     }
-    rc = attrib__store_begin(st);
+    rc = shard_orphans(ctx, st, opts, &orphans);
+    if (rc == ATTRIB_OK)
+        rc = attrib__store_begin(st);
     if (rc != ATTRIB_OK)
         goto done;
-    rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
-                           opts->api != NULL || (opts->phases && model_has_phases(ops)), opts, sum);
+    if (orphans.count > 0)
+        rc = st->ops->delete_attribution_convs(st->impl, orphans.keys, orphans.count);
+    if (rc == ATTRIB_OK)
+        rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
+                               opts->api != NULL || (opts->phases && model_has_phases(ops)), opts,
+                               sum);
     if (rc == ATTRIB_OK && write_report) {
         rc = attrib__report_replace(st, NULL, rows, n_rows);
         if (rc == ATTRIB_OK)
@@ -506,6 +541,7 @@ done:
     attrib__dataset_free(&ds);
     attrib__sums_delta_free(&mine);
     attrib__sums_delta_free(&job);
+    attrib_strmap_free(&orphans);
     sum->seconds += attrib__now_seconds() - t0 - report_seconds;
     return rc;
 }

@@ -175,19 +175,11 @@ int attrib_store_twophase(attrib_store *st, uint32_t *slots, const char **why)
         *why = "SQLite has no prepared transactions";
         return attrib__leave(st->ctx, ATTRIB_OK);
     }
-    int64_t max = 0, foreign = 0;
+    int64_t max = 0;
     int rc = query_int(st, "SELECT current_setting('max_prepared_transactions')::bigint", NULL,
                        &max, "reading max_prepared_transactions");
-    if (rc == ATTRIB_OK)
-        rc = query_int(st,
-                       "SELECT count(*) FROM pg_partition_tree(to_regclass('conversions')) t "
-                       "JOIN pg_class c ON c.oid = t.relid WHERE c.relkind = 'f'",
-                       NULL, &foreign, "looking for foreign partitions");
     if (rc == ATTRIB_OK && max <= 0)
         *why = "the server's max_prepared_transactions is 0";
-    else if (rc == ATTRIB_OK && foreign > 0)
-        *why = "conversions has postgres_fdw foreign partitions, and a transaction that read "
-               "one cannot be prepared";
     else if (rc == ATTRIB_OK)
         *slots = max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
     return attrib__leave(st->ctx, rc);
