@@ -411,6 +411,10 @@ int cli_fail(attrib_ctx *ctx, int code);
  * empty path or a refused type (a directory), 1 for a missing directory. */
 int cli_check_out(attrib_ctx *ctx, const char *option, const char *path);
 
+/* Say what the store's recovery of dead MPI jobs' prepared transactions did
+ * (attrib_store_recovered); running jobs only with -v and outside an MPI job. */
+void cli_say_recovered(const cli_config *cfg, const attrib_store *st, bool mpi);
+
 /* Print the human summary on stderr and write --summary-json. Exit code. */
 int cli_summary(const cli_config *cfg, const char *command, const attrib_summary *sum, int status);
 

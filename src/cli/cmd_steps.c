@@ -368,21 +368,6 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     return lrc;
 }
 
-/* What the step's recovery of dead jobs' prepared transactions did (store.h). */
-static void say_recovered(const cli_config *cfg, const attrib_store *st, bool mpi)
-{
-    attrib_store_recovery r;
-    attrib_store_recovered(st, &r);
-    if (r.jobs > 0)
-        cli_infof("attrib: resolved %llu dead job(s): committed %llu and rolled back %llu "
-                  "prepared transactions they left (docs/scale-out.md \"Exactly once\")",
-                  (unsigned long long)r.jobs, (unsigned long long)r.committed,
-                  (unsigned long long)r.rolled_back);
-    if (r.running > 0 && !mpi && cfg->verbose > 0) /* an MPI rank sees its own job running */
-        cli_infof("attrib: %llu running job(s): their prepared transactions were left alone",
-                  (unsigned long long)r.running);
-}
-
 static int step(cli_config *cfg, step_kind kind)
 {
     attrib_ctx *ctx = NULL;
@@ -506,7 +491,7 @@ static int step(cli_config *cfg, step_kind kind)
         rc = cli_summary(cfg, step_names[kind], &sum, rc);
 done:
     if (st != NULL)
-        say_recovered(cfg, st, cli_mpi != NULL);
+        cli_say_recovered(cfg, st, cli_mpi != NULL);
     cli_api_free(&api);
     attrib_summary_free(&sum);
     attrib_summary_free(&hsum);
