@@ -90,7 +90,7 @@ typedef struct {
      * only their users' sessions (models that learn from all paths still fit on every
      * path, so their statistics are the single run's, unless a reducer below adds up
      * the shards' statistics), replaces only their attribution
-     * rows, and writes no report: `attrib report` after the last shard does. */
+     * rows, and writes no report: `attrib report --merge` after the last shard does. */
     uint32_t shard_index, shard_count;
     /* Optional: called with the write transaction open and every row written, just
      * before COMMIT; ATTRIB_OK commits, anything else rolls back (an MPI job's vote:
@@ -98,6 +98,15 @@ typedef struct {
      * before; the caller then knows it voted no. */
     int (*commit_vote)(void *payload);
     void *commit_vote_payload;
+    /* Optional, PostgreSQL (attrib_store_twophase > 0): two-phase commit as the job's
+     * worker `prepare_gid` ("attrib-<job>-<worker>", attrib/store.h). The write
+     * transaction ends with PREPARE TRANSACTION prepare_gid before commit_vote, which
+     * then returns ATTRIB_OK only once the job's commit decision is durable
+     * (attrib_store_job_decide): the step commits the prepared transaction; anything
+     * else rolls it back. A prepared transaction whose COMMIT PREPARED fails after
+     * the decision stays prepared for the coordinator (attrib_store_job_end) or
+     * recovery to commit. */
+    const char *prepare_gid;
     /* Optional, with shard_count > 0: the job's collectives. A model that learns from
      * every path (attrib_model_reducible) then observes only this shard's users' paths
      * and its statistics are reduced across the job's workers (attrib_model_reduce):

@@ -102,6 +102,7 @@ typedef enum {
     CLI_F_idle_timeout,
     CLI_F_shard,
     CLI_F_parts,
+    CLI_F_merge,
     CLI_F__COUNT
 } cli_field;
 
@@ -185,6 +186,7 @@ typedef struct {
     uint64_t idle_timeout;           /* serve: seconds a silent connection stays open */
     const char *shard;               /* --shard K/N (docs/scale-out.md) */
     uint64_t parts;                  /* partition: hash partitions by user_id */
+    bool merge; /* report --merge: the whole report from every stored row (after shards) */
     /* Given in the config file or on the command line (not a default). A
      * value equal to the default is still "set": `--out channel_reporting.csv`
      * is a request, not the absence of one. */
@@ -408,6 +410,10 @@ int cli_fail(attrib_ctx *ctx, int code);
 /* Check an output path before any work, naming the option: exit 2 for an
  * empty path or a refused type (a directory), 1 for a missing directory. */
 int cli_check_out(attrib_ctx *ctx, const char *option, const char *path);
+
+/* Say what the store's recovery of dead MPI jobs' prepared transactions did
+ * (attrib_store_recovered); running jobs only with -v and outside an MPI job. */
+void cli_say_recovered(const cli_config *cfg, const attrib_store *st, bool mpi);
 
 /* Print the human summary on stderr and write --summary-json. Exit code. */
 int cli_summary(const cli_config *cfg, const char *command, const attrib_summary *sum, int status);

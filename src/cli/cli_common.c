@@ -234,7 +234,7 @@ const cli_opt cli_opts_summary[] = {
 const cli_opt cli_opts_shard[] = {
     CLI_OPT("shard", 0, OPT_STRING, shard, "K/N",
             "attribute only the conversions of users in shard K of N (user_id hashed; "
-            "`attrib report` after the last shard writes the report: docs/scale-out.md)"),
+            "`attrib report --merge` after the last shard writes the report: docs/scale-out.md)"),
     CLI_OPT_END,
 };
 
@@ -495,4 +495,18 @@ int cli_ctx(const cli_config *cfg, attrib_ctx **out)
     attrib_ctx_set_log(*out, cfg->verbose > 0 ? ATTRIB_LOG_DEBUG : ATTRIB_LOG_INFO, cli_log, NULL);
     attrib_ctx_set_progress(*out, cli_progress, NULL);
     return CLI_EXIT_OK;
+}
+
+void cli_say_recovered(const cli_config *cfg, const attrib_store *st, bool mpi)
+{
+    attrib_store_recovery r;
+    attrib_store_recovered(st, &r);
+    if (r.jobs > 0)
+        cli_infof("attrib: resolved %llu dead job(s): committed %llu and rolled back %llu "
+                  "prepared transactions they left (docs/scale-out.md \"Exactly once\")",
+                  (unsigned long long)r.jobs, (unsigned long long)r.committed,
+                  (unsigned long long)r.rolled_back);
+    if (r.running > 0 && !mpi && cfg->verbose > 0) /* an MPI rank sees its own job running */
+        cli_infof("attrib: %llu running job(s): their prepared transactions were left alone",
+                  (unsigned long long)r.running);
 }

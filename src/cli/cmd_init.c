@@ -62,6 +62,7 @@ int cmd_init(cli_config *cfg)
         rc = cli_fail(ctx, lrc);
         goto done;
     }
+    cli_say_recovered(cfg, st, false);
     cli_infof("attrib init: %s ready (tables and indexes in place)", attrib_store_display(st));
 done:
     free(schema);

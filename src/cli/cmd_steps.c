@@ -8,9 +8,12 @@
 #include "attrib/html.h"
 #include "attrib/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef enum { STEP_ATTRIBUTE, STEP_REPORT, STEP_EXPORT, STEP_RUN } step_kind;
 
@@ -37,11 +40,25 @@ static int html_report(cli_config *cfg, attrib_ctx *ctx, attrib_store *st,
 
 const cli_mpi_hooks *cli_mpi = NULL;
 
-/* The commit vote of an MPI rank: yes here, and every rank's answer decides. */
+/* How an MPI job failed after its ranks agreed to commit. */
+typedef enum {
+    MPI_LATE_NONE,
+    MPI_LATE_VOTE,      /* the vote: a rank's COMMIT failed after every rank voted yes */
+    MPI_LATE_COMMITTED, /* two-phase: a rank failed after the decision; all is committed */
+    MPI_LATE_IN_DOUBT,  /* two-phase: and what it left prepared is not committed yet */
+} mpi_late;
+
+/* The commit vote of an MPI rank: yes here, and every rank's answer decides.
+ * With two-phase commit (job set) every rank has prepared when it votes, and a
+ * unanimous yes is the job's decision to commit once rank 0 has made it
+ * durable (attrib_store_job_decide); only then does any rank commit. */
 typedef struct {
     bool voted;
-    bool all_yes;   /* every rank voted yes: each commits */
-    double seconds; /* in the vote: waiting for the slowest rank, then the reduction */
+    bool all_yes;       /* every rank voted yes (and the decision is durable): each commits */
+    double seconds;     /* in the vote: waiting for the slowest rank, then the reduction */
+    attrib_store *st;   /* rank 0's, which records the decision */
+    const char *job;    /* two-phase commit: the job's id; NULL: a vote before COMMIT */
+    bool decide_failed; /* rank 0 could not record the decision: nobody commits */
 } mpi_vote;
 
 static double mono_seconds(void)
@@ -57,6 +74,11 @@ static int vote_yes(void *payload)
     v->voted = true;
     double t0 = mono_seconds();
     int all = cli_mpi->max_all(0);
+    if (all == 0 && v->job != NULL) { /* every rank prepared: the decision, then the commits */
+        v->decide_failed =
+            cli_mpi->rank == 0 && attrib_store_job_decide(v->st, v->job) != ATTRIB_OK;
+        all = cli_mpi->max_all(v->decide_failed);
+    }
     v->seconds = mono_seconds() - t0;
     v->all_yes = all == 0;
     return all == 0 ? ATTRIB_OK : ATTRIB_ERROR;
@@ -187,21 +209,97 @@ static void rank_times(const cli_config *cfg, const attrib_summary *sum, const m
  * there and runs the (incremental) report step after the commit.
  * The summaries are summed; rank 0 then writes the CSV (run).
  */
+/* A job id every rank shares: the time and 32 random bits, nonzero. */
+static uint64_t new_job_id(void)
+{
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        r = (uint32_t)t.tv_nsec ^ ((uint32_t)getpid() << 8);
+    }
+    return ((uint64_t)time(NULL) << 32 | r) | 1;
+}
+
+/* Rank 0: whether the job commits in two phases (PREPARE TRANSACTION), and if
+ * so its id, registered; else why not (the vote before COMMIT instead). */
+static int mpi_commit_mode(attrib_store *st, bool ranged, uint64_t *job, char *why, size_t size)
+{
+    uint32_t slots = 0;
+    const char *reason = NULL;
+    *job = 0;
+    int rc = attrib_store_twophase(st, &slots, &reason);
+    if (rc != ATTRIB_OK)
+        return rc;
+    if (reason != NULL)
+        snprintf(why, size, "%s", reason);
+    else if (slots < (uint32_t)cli_mpi->size)
+        snprintf(why, size, "the server's max_prepared_transactions (%u) is below the ranks (%d)",
+                 slots, cli_mpi->size);
+    else if (ranged) /* the report's sums of a range go through a temp table */
+        snprintf(why, size, "a job with a date range is not prepared yet");
+    else {
+        char id[ATTRIB_JOB_ID_MAX + 1];
+        uint64_t j = new_job_id();
+        snprintf(id, sizeof(id), "%016llx", (unsigned long long)j);
+        rc = attrib_store_job_begin(st, id);
+        if (rc == ATTRIB_OK)
+            *job = j;
+    }
+    return rc;
+}
+
+/* Rank 0, every rank done: commit (decided) or roll back what a rank left
+ * prepared, and forget the job. Says what it did; false when it failed. */
+static bool mpi_job_end(const cli_config *cfg, attrib_ctx *ctx, attrib_store *st, const char *job)
+{
+    attrib_store_recovery left;
+    if (attrib_store_job_end(st, job, &left) != ATTRIB_OK) {
+        cli_infof("attrib: job %s: %s", job, attrib_errmsg(ctx));
+        return false;
+    }
+    if (left.committed > 0 || left.rolled_back > 0 || cfg->verbose > 0)
+        cli_infof("attrib: job %s: rank 0 committed %llu and rolled back %llu prepared "
+                  "transactions the ranks left",
+                  job, (unsigned long long)left.committed, (unsigned long long)left.rolled_back);
+    return true;
+}
+
 static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_store *st,
-                    attrib_run_options *opts, attrib_summary *sum, bool *late_failure)
+                    attrib_run_options *opts, attrib_summary *sum, mpi_late *late, int *failed_rc)
 {
     mpi_vote vote = {false};
     mpi_reduce stats = {false};
     attrib_reducer reducer = {reduce_max, reduce_gather, reduce_sum, &stats};
     mpi_report report = {false};
-    int lrc = ATTRIB_OK;
     bool ranged = opts->start_date != NULL || opts->end_date != NULL;
+    char why[160] = "", job[ATTRIB_JOB_ID_MAX + 1] = "", gid[ATTRIB_JOB_ID_MAX + 32];
+    uint64_t id = 0;
+    int lrc = ATTRIB_OK;
     /* Rank 0 alone creates what is missing (a ranged job: the input tables'
      * indexes too), before any rank needs it. */
     if (kind == STEP_RUN && cli_mpi->rank == 0)
         lrc = ranged ? attrib_store_init(st, NULL) : attrib_store_init_outputs(st);
-    if (kind == STEP_RUN && cli_mpi->max_all(lrc != ATTRIB_OK) != 0)
+    if (lrc == ATTRIB_OK && cli_mpi->rank == 0)
+        lrc = mpi_commit_mode(st, ranged, &id, why, sizeof(why));
+    /* rank 0's outcome and the job's id, to every rank */
+    uint64_t shared[2] = {cli_mpi->rank == 0 && lrc != ATTRIB_OK, cli_mpi->rank == 0 ? id : 0};
+    cli_mpi->sum_all(shared, 2);
+    if (shared[0] != 0)
         return lrc != ATTRIB_OK ? lrc : ATTRIB_ERROR;
+    if (shared[1] != 0) {
+        snprintf(job, sizeof(job), "%016llx", (unsigned long long)shared[1]);
+        snprintf(gid, sizeof(gid), "attrib-%s-%d", job, cli_mpi->rank);
+        opts->prepare_gid = gid;
+        vote.job = job;
+        vote.st = st;
+    }
+    if (cfg->verbose > 0 && cli_mpi->rank == 0 && job[0] != '\0')
+        cli_infof("attrib: commit: two-phase (PREPARE TRANSACTION 'attrib-%s-<rank>' on every "
+                  "rank, the decision in attrib_2pc_decisions, then COMMIT PREPARED)",
+                  job);
+    else if (cfg->verbose > 0 && cli_mpi->rank == 0)
+        cli_infof("attrib: commit: a vote just before each rank's COMMIT, not two-phase: %s", why);
     opts->shard_index = (uint32_t)cli_mpi->rank;
     opts->shard_count = (uint32_t)cli_mpi->size;
     opts->commit_vote = vote_yes;
@@ -233,6 +331,11 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     rank_times(cfg, sum, &vote, &stats, &report, mono_seconds() - t0);
     if (cli_mpi->rank != 0)
         return lrc;
+    /* Every rank committed or rolled back: the job's leftovers, then its end.
+     * (Its calls on ctx clear this rank's failure: that is said first.) */
+    if (lrc != ATTRIB_OK && job[0] != '\0')
+        *failed_rc = cli_fail(ctx, lrc);
+    bool ended = job[0] == '\0' || mpi_job_end(cfg, ctx, st, job);
     sum->conversions_selected = counts[0];
     sum->conversions_attributed = counts[1];
     sum->journey_sessions = counts[2];
@@ -241,6 +344,12 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
     sum->sessions_read = counts[6];
     opts->shard_count = 0; /* the report and export are the whole job's */
     opts->report_reduce = NULL;
+    if (vote.all_yes && failed != 0 && job[0] != '\0') {
+        /* Two-phase: the job decided to commit, and rank 0 committed whatever a
+         * failing rank left prepared (or the next writing step's recovery will). */
+        *late = ended ? MPI_LATE_COMMITTED : MPI_LATE_IN_DOUBT;
+        return ATTRIB_ERROR;
+    }
     if (vote.all_yes && failed != 0) {
         /* Every rank voted yes, but a commit failed after the vote: the window a
          * vote cannot close (docs/scale-out.md). The report is rebuilt from what
@@ -249,7 +358,7 @@ static int mpi_step(cli_config *cfg, step_kind kind, attrib_ctx *ctx, attrib_sto
             opts->start_date = opts->end_date = NULL; /* the whole report */
             (void)attrib_report(ctx, st, opts, sum);
         }
-        *late_failure = true;
+        *late = MPI_LATE_VOTE;
         return ATTRIB_ERROR;
     }
     if (lrc != ATTRIB_OK || kind != STEP_RUN)
@@ -280,6 +389,11 @@ static int step(cli_config *cfg, step_kind kind)
         rc = cli_run_options(cfg, &opts);
     if (rc != CLI_EXIT_OK)
         return rc;
+    /* The merge after shards is the whole report: every stored row, the sums rebuilt
+     * (a ranged report would trust the sums and dirty marks the shards left). */
+    if (kind == STEP_REPORT && cfg->merge && (opts.start_date != NULL || opts.end_date != NULL))
+        return cli_error_usage("report --merge rebuilds the whole report from every stored "
+                               "row: drop --start-date/--end-date");
     /* export --html writes only the page unless --out asks for the CSV too */
     bool csv = kind == STEP_RUN || (kind == STEP_EXPORT && (!html || CLI_IS_SET(cfg, out)));
     cli_api api = {0};
@@ -319,13 +433,29 @@ static int step(cli_config *cfg, step_kind kind)
         goto done;
     }
     if (mpi) {
-        bool late = false;
-        lrc = mpi_step(cfg, kind, ctx, st, &opts, &sum, &late);
-        if (late)
+        mpi_late late = MPI_LATE_NONE;
+        int failed_rc = -1; /* this rank's failure, said already */
+        lrc = mpi_step(cfg, kind, ctx, st, &opts, &sum, &late, &failed_rc);
+        if (late == MPI_LATE_VOTE)
             rc = cli_errorf(CLI_EXIT_RUNTIME,
                             "attrib %s: a rank failed to commit after every rank voted to; "
                             "run the job again",
                             step_names[kind]);
+        else if (late == MPI_LATE_COMMITTED)
+            rc = cli_errorf(CLI_EXIT_RUNTIME,
+                            "attrib %s: a rank failed after the job decided to commit; every "
+                            "rank's rows and the report are committed (rank 0 committed what "
+                            "was left prepared), but the step did not finish: run "
+                            "`attrib export` (or the job again)",
+                            step_names[kind]);
+        else if (late == MPI_LATE_IN_DOUBT)
+            rc = cli_errorf(CLI_EXIT_RUNTIME,
+                            "attrib %s: a rank failed after the job decided to commit, and "
+                            "rank 0 could not commit what it left prepared: the next step that "
+                            "writes (e.g. `attrib report`) commits it; then run `attrib export`",
+                            step_names[kind]);
+        else if (failed_rc >= 0)
+            rc = failed_rc;
         else
             rc = lrc == ATTRIB_OK ? CLI_EXIT_OK : cli_fail(ctx, lrc);
         if (rc == CLI_EXIT_OK && cli_mpi->rank == 0 && kind == STEP_RUN)
@@ -353,8 +483,8 @@ static int step(cli_config *cfg, step_kind kind)
     if (rc == CLI_EXIT_OK && csv && opts.shard_count == 0)
         cli_infof("attrib %s: wrote %s", step_names[kind], cfg->out);
     else if (rc == CLI_EXIT_OK && opts.shard_count > 0)
-        cli_infof("attrib %s: shard %u/%u attributed; after the last shard run `attrib report` "
-                  "and `attrib export`",
+        cli_infof("attrib %s: shard %u/%u attributed; after the last shard run `attrib report "
+                  "--merge` and `attrib export`",
                   step_names[kind], opts.shard_index, opts.shard_count);
     /* export reports the page's counts; run keeps its own (the page's read is a second one) */
     if (rc == CLI_EXIT_OK && html)
@@ -362,6 +492,8 @@ static int step(cli_config *cfg, step_kind kind)
     if (rc == CLI_EXIT_OK || rc == CLI_EXIT_PARTIAL)
         rc = cli_summary(cfg, step_names[kind], &sum, rc);
 done:
+    if (st != NULL)
+        cli_say_recovered(cfg, st, cli_mpi != NULL);
     cli_api_free(&api);
     attrib_summary_free(&sum);
     attrib_summary_free(&hsum);

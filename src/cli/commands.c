@@ -133,13 +133,22 @@ static const cli_opt opts_partition[] = {
 };
 static const cli_opt *const g_partition[] = {cli_opts_global, opts_partition, NULL};
 
+static const cli_opt *const g_recover[] = {cli_opts_global, NULL};
 static const cli_opt *const g_init[] = {cli_opts_global, opts_init, NULL};
 static const cli_opt *const g_journeys[] = {cli_opts_global, cli_opts_select, cli_opts_journey,
                                             opts_journeys, NULL};
 static const cli_opt *const g_attribute[] = {
     cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_engine,  cli_opts_phases,
     cli_opts_api,    cli_opts_model,  cli_opts_shard,   cli_opts_summary, NULL};
-static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, cli_opts_summary, NULL};
+static const cli_opt opts_report[] = {
+    CLI_OPT("merge", 0, OPT_FLAG, merge, NULL,
+            "the merge step after --shard K/N runs: rebuild channel_reporting and the report's "
+            "sums from every stored attribution row, ignoring the incremental sums (no date "
+            "range)"),
+    CLI_OPT_END,
+};
+static const cli_opt *const g_report[] = {cli_opts_global, cli_opts_select, opts_report,
+                                          cli_opts_summary, NULL};
 static const cli_opt *const g_export[] = {
     cli_opts_global, cli_opts_select, cli_opts_journey, cli_opts_model,
     opts_out_csv,    opts_html,       cli_opts_summary, NULL};
@@ -205,6 +214,16 @@ const cli_cmd cli_commands[] = {
      "(docs/scale-out.md). Example:\n"
      "  attrib --db postgresql://me@dbhost/attrib partition --parts 8",
      cmd_partition, g_partition},
+    {"recover", "resolve what dead MPI jobs left prepared (PostgreSQL)",
+     "An attrib-mpi job on PostgreSQL commits in two phases: each rank PREPAREs its\n"
+     "transaction as attrib-<job>-<rank>, and they commit only after the job's decision is\n"
+     "stored. A job whose ranks died leaves prepared transactions that hold row locks.\n"
+     "Every step that writes (init, attribute, report, run) resolves them first; this\n"
+     "command does only that: each dead job's transactions are committed when it had\n"
+     "decided to commit, else rolled back. A running job (its rank 0 holds the job's\n"
+     "lock) is left alone. Nothing to do on SQLite (docs/scale-out.md). Example:\n"
+     "  attrib --db postgresql://me@dbhost/attrib recover",
+     cmd_recover, g_recover},
     {"journeys", "write the customer journeys as IHC JSON, JSON lines or CSV",
      "Build the journeys of the selected conversions (SPEC §3) and write them, e.g. to\n"
      "inspect them or as a training set for the IHC web UI. Changes nothing.",
@@ -214,8 +233,8 @@ const cli_cmd cli_commands[] = {
      "attribution_customer_journey in one transaction; the IHC API's phase values go to\n"
      "attrib_journey_phases (the local engine's with --phases). Conversions without any\n"
      "earlier session are listed in the summary and get no rows. With --shard K/N only\n"
-     "the conversions of shard K's users (docs/scale-out.md); `attrib report` after the\n"
-     "last shard writes channel_reporting.",
+     "the conversions of shard K's users (docs/scale-out.md); `attrib report --merge`\n"
+     "after the last shard writes channel_reporting.",
      cmd_attribute, g_attribute},
     {"report", "recompute the affected channel_reporting rows",
      "Recompute channel_reporting (channel, date, cost, ihc, ihc_revenue): every row\n"
@@ -223,7 +242,9 @@ const cli_cmd cli_commands[] = {
      "selected conversions' journeys and of what an attribute step changed since from\n"
      "the exact sums kept in attrib_report_sums (whole dates when those are not valid).\n"
      "Assumes the history outside the range is unchanged: after editing old sessions,\n"
-     "costs or revenues, report without a range (docs/pipeline.md).",
+     "costs or revenues, report without a range (docs/pipeline.md). After the last\n"
+     "--shard K/N run, `attrib report --merge` builds the whole report from every\n"
+     "shard's stored rows (docs/scale-out.md).",
      cmd_report, g_report},
     {"export", "write the CSV report with CPO and ROAS",
      "Write channel_reporting (the dates in the range, or all) as CSV sorted by channel and\n"
@@ -242,7 +263,7 @@ const cli_cmd cli_commands[] = {
      "them, once (`attrib init` builds them up front).\n"
      "--html also writes the HTML report of the result (as `export --html`; it reads the\n"
      "input once more). With --shard K/N: init and the shard's attribute step only; after\n"
-     "the last shard, `attrib report` and `attrib export` (docs/scale-out.md).",
+     "the last shard, `attrib report --merge` and `attrib export` (docs/scale-out.md).",
      cmd_run, g_run},
     {"serve", "answer IHC API requests with the local engine (HTTP)",
      "Serve POST /v1/compute_ihc?conv_type_id=ID like the IHC API (same request and\n"

@@ -19,6 +19,7 @@ int cmd_compare(cli_config *cfg);
 int cmd_markov(cli_config *cfg);
 int cmd_copy(cli_config *cfg);
 int cmd_partition(cli_config *cfg);
+int cmd_recover(cli_config *cfg);
 
 /* "a,b,c" into at most `max` models (cmd_compare.c); `option` names the option in
  * messages. Exit code. */

@@ -47,3 +47,16 @@ dump_outputs() {
     sqlite3 -batch "$1" "SELECT conv_id, session_id, quote(ihc) FROM attribution_customer_journey ORDER BY 1, 2;
 SELECT channel_name, date, quote(cost), quote(ihc), quote(ihc_revenue) FROM channel_reporting ORDER BY 1, 2;"
 }
+
+# pg_forget_jobs PSQL URI SCHEMA...: roll back what attrib-mpi jobs registered
+# in those schemas left prepared (a failed test's parked or killed job), so
+# that dropping the schemas does not wait on their locks. Best effort.
+pg_forget_jobs() {
+    psql_bin=$1
+    uri=$2
+    shift 2
+    for sch in "$@"; do
+        printf '%s\n' "SELECT format('ROLLBACK PREPARED %L', x.gid) FROM pg_prepared_xacts x JOIN \"$sch\".attrib_2pc_jobs j ON starts_with(x.gid, 'attrib-' || j.job || '-') WHERE x.database = current_database() \\gexec" |
+            "$psql_bin" "$uri" -qAt >/dev/null 2>&1
+    done
+}

@@ -46,6 +46,7 @@ PSQL=psql
 pg() { "$PSQL" "$ATTRIB_PG_URI" -qAt -v ON_ERROR_STOP=1 "$@"; }
 cleanup() {
     if [ -n "${ATTRIB_PG_URI:-}" ]; then
+        pg_forget_jobs "$PSQL" "$ATTRIB_PG_URI" "${S}_job" "${S}_plain"
         pg -c "SET client_min_messages = warning" -c "DO \$\$DECLARE r record; BEGIN
   FOR r IN SELECT nspname FROM pg_namespace WHERE starts_with(nspname, '$S') LOOP
     EXECUTE format('DROP SCHEMA %I CASCADE', r.nspname);

@@ -15,6 +15,8 @@
 #   ATTRIB_PG_DIR=DIR  ATTRIB_PG_BIN=...  ATTRIB_PG_PORT=PORT  ATTRIB_PG_USER=...
 # (source it), and prints the same lines. Exits non-zero, with the reason on
 # stderr, when no cluster can be started. Stop it with tests/pg/pg_stop.sh DIR.
+# max_prepared_transactions is 16 (two-phase commit of attrib-mpi jobs), or
+# $ATTRIB_PG_MAX_PREPARED (0: a server without prepared transactions).
 set -eu
 dir=${1:?usage: pg_start.sh DIR [PORT]}
 port=${2:-${ATTRIB_PG_PORT:-55432}}
@@ -69,6 +71,7 @@ work_mem = 64MB
 maintenance_work_mem = 512MB
 logging_collector = off
 password_encryption = 'scram-sha-256'
+max_prepared_transactions = ${ATTRIB_PG_MAX_PREPARED:-16}
 CONF
 
 started=0

@@ -311,7 +311,10 @@ int attrib__report_replace_sums(attrib_store *st, const attrib_scan *sel,
             kvals[i * 2 + 1] = v[1];
         }
     }
-    rc = st->ops->insert(st->impl, &sums, ATTRIB_CONFLICT_REPLACE, vals, n);
+    /* Into an emptied table no key can conflict: a plain insert (on PostgreSQL a
+     * COPY, with no temp table, so a two-phase commit can prepare it). */
+    rc = st->ops->insert(st->impl, &sums,
+                         sel == NULL ? ATTRIB_CONFLICT_FAIL : ATTRIB_CONFLICT_REPLACE, vals, n);
     if (rc == ATTRIB_OK && dirty)
         rc = st->ops->insert(st->impl, &keys, ATTRIB_CONFLICT_IGNORE, kvals, n);
 done:

@@ -86,15 +86,84 @@ static const char *const shard_cols[] = {"conv_id"};
 static const attrib_col_kind shard_kinds[] = {ATTRIB_COL_TEXT};
 static const attrib_table shard_table = {"attrib_shard_convs", shard_cols, shard_kinds, 1, 1};
 
+/* Shard 0 of a run without a range: the rows of conversions that no longer exist. */
+static int shard_delete_orphans(attrib_store *st, const attrib_run_options *opts)
+{
+    static const char *const orphans[] = {"attribution_customer_journey", "attrib_journey_phases"};
+    int rc = ATTRIB_OK;
+    for (size_t t = 0;
+         t < 2 && rc == ATTRIB_OK && opts->shard_index == 0 && !attrib__is_ranged(opts); t++) {
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM %s WHERE NOT EXISTS (SELECT 1 FROM conversions c "
+                 "WHERE c.conv_id = %s.conv_id)",
+                 orphans[t], orphans[t]);
+        rc = st->ops->exec(st->impl, sql, NULL, 0, "deleting rows of missing conversions");
+    }
+    return rc;
+}
+
+static int on_orphan(const attrib_value *cols, void *payload)
+{
+    attrib_strmap *ids = payload;
+    if (cols[0].type == ATTRIB_V_TEXT &&
+        attrib_strmap_intern(ids, cols[0].s, cols[0].len, NULL) < 0)
+        return ATTRIB_ENOMEM;
+    return ATTRIB_OK;
+}
+
+/* Shard 0 of a run without a range, on a backend that deletes by id: the
+ * conversions that no longer exist but still have rows, read before the write
+ * transaction, which then deletes them by id and reads no input table (so it
+ * can be prepared even when conversions has postgres_fdw partitions). A
+ * conversion deleted after this read keeps its rows until the next run, as
+ * with a single run, whose input is read before its transaction too. */
+static int shard_orphans(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
+                         attrib_strmap *ids)
+{
+    if (opts->shard_count == 0 || opts->shard_index != 0 || attrib__is_ranged(opts) ||
+        st->ops->delete_attribution_convs == NULL)
+        return ATTRIB_OK;
+    int rc = st->ops->query(st->impl,
+                            "SELECT conv_id FROM attribution_customer_journey a WHERE NOT EXISTS "
+                            "(SELECT 1 FROM conversions c WHERE c.conv_id = a.conv_id) UNION "
+                            "SELECT conv_id FROM attrib_journey_phases p WHERE NOT EXISTS "
+                            "(SELECT 1 FROM conversions c WHERE c.conv_id = p.conv_id)",
+                            NULL, 0, 1, on_orphan, ids, "finding rows of missing conversions");
+    return rc == ATTRIB_ENOMEM ? attrib__error(ctx, rc, "out of memory") : rc;
+}
+
 /*
- * The shard's selected conversions (with or without a journey) go to a temp
- * table; their attribution and phase rows are deleted through it. Shard 0 of
+ * The shard's selected conversions (with or without a journey): their
+ * attribution and phase rows are deleted by the backend's op, or through a
+ * temp table of their ids. Shard 0 of
  * a run without a range also deletes the rows of conversions that no longer
  * exist (which no shard owns), as a single run's full replace does.
  */
+static int shard_delete_convs(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds)
+{
+    const char **batch = malloc(INSERT_BATCH * sizeof(*batch));
+    size_t nb = 0;
+    int rc = batch != NULL ? ATTRIB_OK : attrib__error(ctx, ATTRIB_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == ATTRIB_OK && i <= ds->n_convs; i++) {
+        if (i < ds->n_convs && ds->convs[i].selected)
+            batch[nb++] = ds->convs[i].conv_id;
+        if (nb > 0 && (nb == INSERT_BATCH || i == ds->n_convs)) {
+            rc = st->ops->delete_attribution_convs(st->impl, batch, nb);
+            nb = 0;
+        }
+    }
+    free(batch);
+    return rc;
+}
+
 static int shard_delete(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
                         const attrib_run_options *opts)
 {
+    /* The backend's own way, when it has one (PostgreSQL: no temp table, so the
+     * transaction can be prepared). */
+    if (st->ops->delete_attribution_convs != NULL) /* orphans: shard_orphans, earlier */
+        return shard_delete_convs(ctx, st, ds);
     attrib_value *batch = NULL;
     size_t nb = 0;
     int rc = st->ops->exec(st->impl,
@@ -127,18 +196,8 @@ static int shard_delete(attrib_ctx *ctx, attrib_store *st, const attrib__dataset
                            "DELETE FROM attrib_journey_phases WHERE conv_id IN "
                            "(SELECT conv_id FROM attrib_shard_convs)",
                            NULL, 0, "deleting the shard's phase rows");
-    if (rc == ATTRIB_OK && opts->shard_index == 0 && !attrib__is_ranged(opts)) {
-        static const char *const orphans[] = {"attribution_customer_journey",
-                                              "attrib_journey_phases"};
-        for (size_t t = 0; t < 2 && rc == ATTRIB_OK; t++) {
-            char sql[160];
-            snprintf(sql, sizeof(sql),
-                     "DELETE FROM %s WHERE NOT EXISTS (SELECT 1 FROM conversions c "
-                     "WHERE c.conv_id = %s.conv_id)",
-                     orphans[t], orphans[t]);
-            rc = st->ops->exec(st->impl, sql, NULL, 0, "deleting rows of missing conversions");
-        }
-    }
+    if (rc == ATTRIB_OK)
+        rc = shard_delete_orphans(st, opts);
     free(batch);
     return rc;
 }
@@ -323,8 +382,11 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     char *dates = NULL, *sdates = NULL;
     size_t total = 0, n_rows = 0, n_srows = 0;
     unsigned char *api_state = NULL;
+    attrib_strmap orphans = ATTRIB_STRMAP_INIT; /* shard 0: conversions gone, rows left */
     int api_rc = ATTRIB_OK;
     int rc = attrib__check_run_options(ctx, opts);
+    if (rc == ATTRIB_OK) /* a dead job's prepared rows would block the write */
+        rc = attrib__store_recover(st);
     if (rc != ATTRIB_OK)
         goto done;
     assert(!fuse_report || opts->shard_count == 0); /* a shard's report is the merge step's */
@@ -406,11 +468,17 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         if (rc != ATTRIB_OK)
             goto done;
     }
-    rc = attrib__store_begin(st);
+    rc = shard_orphans(ctx, st, opts, &orphans);
+    if (rc == ATTRIB_OK)
+        rc = attrib__store_begin(st);
     if (rc != ATTRIB_OK)
         goto done;
-    rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
-                           opts->api != NULL || (opts->phases && model_has_phases(ops)), opts, sum);
+    if (orphans.count > 0)
+        rc = st->ops->delete_attribution_convs(st->impl, orphans.keys, orphans.count);
+    if (rc == ATTRIB_OK)
+        rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
+                               opts->api != NULL || (opts->phases && model_has_phases(ops)), opts,
+                               sum);
     if (rc == ATTRIB_OK && write_report) {
         rc = attrib__report_replace(st, NULL, rows, n_rows);
         if (rc == ATTRIB_OK)
@@ -427,17 +495,30 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     }
     if (rc == ATTRIB_OK && attrib__cancelled(ctx))
         rc = ATTRIB_ECANCEL;
+    /* Two-phase: prepared before the vote, committed after the job's decision. */
+    bool prepared = false, decided = false;
+    if (rc == ATTRIB_OK && opts->prepare_gid != NULL)
+        prepared = (rc = attrib__store_prepare(st, opts->prepare_gid)) == ATTRIB_OK;
     if (rc == ATTRIB_OK && opts->commit_vote != NULL &&
         opts->commit_vote(opts->commit_vote_payload) != ATTRIB_OK)
         rc = attrib__error(ctx, ATTRIB_ERROR,
                            "another worker of the job failed: this worker's rows were rolled "
                            "back with everyone's (nothing was written)");
+    decided = prepared && rc == ATTRIB_OK;
     if (rc == ATTRIB_OK)
-        rc = attrib__store_commit(st);
-    if (rc != ATTRIB_OK) {
+        rc = prepared ? attrib__store_commit_prepared(st, opts->prepare_gid)
+                      : attrib__store_commit(st);
+    if (rc != ATTRIB_OK && decided) /* the job commits it (attrib_store_job_end, recovery) */
+        attrib__error_prefix(ctx,
+                             "the job decided to commit; prepared transaction %s is left "
+                             "for its coordinator or the next step's recovery to commit",
+                             opts->prepare_gid);
+    else if (rc != ATTRIB_OK && prepared) /* on failure, recovery rolls it back */
+        (void)attrib__store_rollback_prepared(st, opts->prepare_gid);
+    else if (rc != ATTRIB_OK)
         attrib__store_rollback(st);
+    if (rc != ATTRIB_OK)
         goto done;
-    }
     sum->write_seconds += attrib__now_seconds() - t2 - report_seconds;
     rc = attrib__dataset_summarize(ctx, &ds, sum);
     if (api_state != NULL)
@@ -462,6 +543,7 @@ done:
     attrib__dataset_free(&ds);
     attrib__sums_delta_free(&mine);
     attrib__sums_delta_free(&job);
+    attrib_strmap_free(&orphans);
     sum->seconds += attrib__now_seconds() - t0 - report_seconds;
     return rc;
 }

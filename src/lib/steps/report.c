@@ -431,5 +431,8 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
                   attrib_summary *sum)
 {
     attrib__enter(ctx);
-    return attrib__leave(ctx, attrib__report_step(ctx, st, opts, true, sum));
+    int rc = attrib__store_recover(st); /* a dead job's prepared rows would block the report */
+    if (rc == ATTRIB_OK)
+        rc = attrib__report_step(ctx, st, opts, true, sum);
+    return attrib__leave(ctx, rc);
 }

@@ -1167,17 +1167,25 @@ static int pg_begin(void *impl)
     return exec(impl, "BEGIN", "starting a transaction");
 }
 
-static int pg_commit(void *impl)
+/* What a transaction does before it ends: the index dropped by the full
+ * replace, built in one pass. */
+static int pre_commit(pg_store *s)
 {
-    pg_store *s = impl;
     int rc = ATTRIB_OK;
-    if (s->rebuild_acj != NULL) { /* the index dropped by the full replace, built in one pass */
+    if (s->rebuild_acj != NULL) {
         rc = exec(s, s->rebuild_acj, "indexing attribution_customer_journey");
         free(s->rebuild_acj);
         s->rebuild_acj = NULL;
-        if (rc != ATTRIB_OK)
-            return rc;
     }
+    return rc;
+}
+
+static int pg_commit(void *impl)
+{
+    pg_store *s = impl;
+    int rc = pre_commit(s);
+    if (rc != ATTRIB_OK)
+        return rc;
     PGresult *res = PQexec(s->conn, "COMMIT");
     if (res == NULL || !result_ok(res))
         rc = pg_fail(s, res, "committing");
@@ -1198,6 +1206,74 @@ static int pg_rollback(void *impl)
     if (PQstatus(s->conn) != CONNECTION_OK || PQtransactionStatus(s->conn) == PQTRANS_IDLE)
         return ATTRIB_OK;
     return exec(s, "ROLLBACK", "rolling back");
+}
+
+/* ---- two-phase commit ---- */
+
+/* `head` 'gid' (the id quoted by libpq); with `expect`, the command's status
+ * must be it (an aborted transaction's PREPARE says ROLLBACK). */
+static int gid_command(pg_store *s, const char *head, const char *gid, const char *expect,
+                       const char *what)
+{
+    char *lit = PQescapeLiteral(s->conn, gid, strlen(gid));
+    if (lit == NULL)
+        return pg_fail(s, NULL, what);
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    int rc = attrib_buf_printf(&sql, "%s %s", head, lit) != 0 ? oom(s) : ATTRIB_OK;
+    PQfreemem(lit);
+    if (rc == ATTRIB_OK) {
+        PGresult *res = PQexec(s->conn, attrib_buf_cstr(&sql));
+        if (res == NULL || !result_ok(res))
+            rc = pg_fail(s, res, what);
+        else if (expect != NULL && strcmp(PQcmdStatus(res), expect) != 0)
+            rc = attrib__error(s->ctx, ATTRIB_EDB,
+                               "%s: %s: the transaction was rolled back; nothing was written, "
+                               "rerun the step",
+                               s->disp, what);
+        PQclear(res);
+    }
+    attrib_buf_free(&sql);
+    return rc;
+}
+
+static int pg_prepare(void *impl, const char *gid)
+{
+    pg_store *s = impl;
+    int rc = pre_commit(s);
+    if (rc == ATTRIB_OK)
+        rc = gid_command(s, "PREPARE TRANSACTION", gid, "PREPARE TRANSACTION",
+                         "preparing the transaction (two-phase commit)");
+    return rc;
+}
+
+static int pg_commit_prepared(void *impl, const char *gid)
+{
+    return gid_command(impl, "COMMIT PREPARED", gid, NULL, "committing a prepared transaction");
+}
+
+static int pg_rollback_prepared(void *impl, const char *gid)
+{
+    return gid_command(impl, "ROLLBACK PREPARED", gid, NULL, "rolling back a prepared transaction");
+}
+
+/* The conversions' ids as one bound text[] (no temp table: a transaction
+ * that used one cannot be prepared). */
+static int pg_delete_attribution_convs(void *impl, const char *const *conv_ids, size_t n)
+{
+    pg_store *s = impl;
+    params p = {0};
+    int rc = array_literal(&p.arr[0], conv_ids, n) != 0 ? oom(s) : ATTRIB_OK;
+    if (rc == ATTRIB_OK) {
+        bind(&p, attrib_buf_cstr(&p.arr[0]));
+        rc = exec_params(s,
+                         "DELETE FROM attribution_customer_journey WHERE conv_id = ANY($1::text[])",
+                         &p, "deleting attribution rows");
+    }
+    if (rc == ATTRIB_OK)
+        rc = exec_params(s, "DELETE FROM attrib_journey_phases WHERE conv_id = ANY($1::text[])", &p,
+                         "deleting phase rows");
+    params_free(&p);
+    return rc;
 }
 
 static bool word_char(char c)
@@ -1868,4 +1944,8 @@ const attrib_store_ops attrib_store_pg = {
     .scan_attribution_conv = pg_scan_attribution_conv,
     .delete_attribution = pg_delete_attribution,
     .insert_attribution = pg_insert_attribution,
+    .delete_attribution_convs = pg_delete_attribution_convs,
+    .prepare = pg_prepare,
+    .commit_prepared = pg_commit_prepared,
+    .rollback_prepared = pg_rollback_prepared,
 };

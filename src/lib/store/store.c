@@ -192,7 +192,9 @@ static const char *skip_preamble(const char *sql)
 
 static int store_init(attrib_store *st, const char *schema_sql, bool input_indexes)
 {
-    int rc = attrib__store_begin(st);
+    int rc = attrib__store_recover(st); /* a dead job's prepared rows hold their tables' locks */
+    if (rc == ATTRIB_OK)
+        rc = attrib__store_begin(st);
     if (rc != ATTRIB_OK)
         goto done;
     if (schema_sql != NULL) {

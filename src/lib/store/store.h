@@ -233,6 +233,17 @@ typedef struct attrib_store_ops {
     int (*delete_attribution)(void *impl, const attrib_scan *sel);
     /* Append attribution rows (and phase values when with_phases). */
     int (*insert_attribution)(void *impl, const attrib_attr_row *rows, size_t n, bool with_phases);
+    /* Delete the attribution and phase rows of these conversions (a shard's), without a
+     * temp table. Optional (NULL: the caller goes through a temp table of ids). */
+    int (*delete_attribution_convs)(void *impl, const char *const *conv_ids, size_t n);
+
+    /* ---- two-phase commit (twophase.c); NULL on a backend without it (SQLite) ---- */
+    /* End the open transaction with PREPARE TRANSACTION gid: its writes stay, locked and
+     * invisible, until commit_prepared or rollback_prepared of the gid from any session
+     * of the database, whatever happens to this one. A failure rolls it back. */
+    int (*prepare)(void *impl, const char *gid);
+    int (*commit_prepared)(void *impl, const char *gid);
+    int (*rollback_prepared)(void *impl, const char *gid);
 } attrib_store_ops;
 
 struct attrib_store {
@@ -241,6 +252,8 @@ struct attrib_store {
     char *display;
     attrib_ctx *ctx;
     bool in_tx;
+    char job[ATTRIB_JOB_ID_MAX + 1]; /* the job this store coordinates (attrib_store_job_begin) */
+    attrib_store_recovery recovered; /* what recovery resolved through this store so far */
 };
 
 extern const attrib_store_ops attrib_store_sqlite;
@@ -278,6 +291,18 @@ int attrib__store_index_inputs(attrib_store *st);
 int attrib__store_begin(attrib_store *st);
 int attrib__store_commit(attrib_store *st);
 void attrib__store_rollback(attrib_store *st);
+
+/* Two-phase commit (twophase.c): end the open transaction with PREPARE
+ * TRANSACTION gid (on failure it is rolled back); commit or roll back a
+ * prepared one. The backend must have them (ops->prepare non-NULL). */
+int attrib__store_prepare(attrib_store *st, const char *gid);
+int attrib__store_commit_prepared(attrib_store *st, const char *gid);
+int attrib__store_rollback_prepared(attrib_store *st, const char *gid);
+
+/* Resolve the prepared transactions of dead jobs (attrib_store_recover),
+ * adding to st->recovered; a no-op without two-phase commit. Outside a
+ * transaction. Every writing step calls it first. */
+int attrib__store_recover(attrib_store *st);
 
 /* Text of a value for messages ("NULL", the number, or the quoted text cut
  * to 60 bytes). */
