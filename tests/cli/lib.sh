@@ -60,3 +60,26 @@ pg_forget_jobs() {
             "$psql_bin" "$uri" -qAt >/dev/null 2>&1
     done
 }
+
+# mpi_prelude WHAT: set $M (attrib-mpi beside $ATTRIB) or exit. The MPI tests
+# belong to the plain build (OpenMPI's runtime is not sanitizer-clean; test_shard
+# covers the shards under ASan and TSan); without attrib-mpi or mpirun they skip,
+# except in CI's plain build, which .ci/run makes with MPI=1.
+mpi_prelude() {
+    M=$(dirname "$ATTRIB")/attrib-mpi
+    case "$(basename "$(dirname "$ATTRIB")")" in
+    asan | tsan)
+        echo "the MPI tests run in the plain build only"
+        exit 0
+        ;;
+    esac
+    if [ -x "$M" ] && command -v mpirun >/dev/null 2>&1; then
+        return 0
+    fi
+    why="no $M (make MPI=1) or no mpirun (apt-get install openmpi-bin)"
+    if [ "${CI:-}" = true ] && [ "$(basename "$(dirname "$ATTRIB")")" = build ]; then
+        fail "$why; under CI the MPI tests must run (.ci/run builds with MPI=1)"
+    fi
+    echo "SKIPPED: $why: $1 did NOT run"
+    exit 0
+}

@@ -19,22 +19,7 @@
 # sets it) or a throwaway cluster; (e) starts one of its own.
 . "$TOP/tests/cli/lib.sh"
 
-M=$(dirname "$ATTRIB")/attrib-mpi
-case "$(basename "$(dirname "$ATTRIB")")" in
-asan | tsan)
-    echo "the MPI tests run in the plain build only"
-    exit 0
-    ;;
-esac
-skip() {
-    if [ "${CI:-}" = true ] && [ "$(basename "$(dirname "$ATTRIB")")" = build ]; then
-        fail "$1; under CI the MPI tests must run (.ci/run builds with MPI=1)"
-    fi
-    echo "SKIPPED: $1: the two-phase commit tests did NOT run"
-    exit 0
-}
-[ -x "$M" ] || skip "no $M (make MPI=1)"
-command -v mpirun >/dev/null 2>&1 || skip "no mpirun (apt-get install openmpi-bin)"
+mpi_prelude "the two-phase commit tests"
 mpi() { timeout 120 mpirun --allow-run-as-root --oversubscribe -np "$@"; }
 
 own=""

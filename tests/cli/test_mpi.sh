@@ -20,24 +20,7 @@
 # builds with MPI=1). PostgreSQL: $ATTRIB_PG_URI or a throwaway cluster.
 . "$TOP/tests/cli/lib.sh"
 
-M=$(dirname "$ATTRIB")/attrib-mpi
-case "$(basename "$(dirname "$ATTRIB")")" in
-asan | tsan)
-    # Not a skip: the MPI tests belong to the plain build (make test), since
-    # OpenMPI's runtime is not sanitizer-clean; test_shard covers the shards here.
-    echo "the MPI tests run in the plain build only"
-    exit 0
-    ;;
-esac
-skip() {
-    if [ "${CI:-}" = true ] && [ "$(basename "$(dirname "$ATTRIB")")" = build ]; then
-        fail "$1; under CI the MPI tests must run (.ci/run builds with MPI=1)"
-    fi
-    echo "SKIPPED: $1: the MPI tests did NOT run"
-    exit 0
-}
-[ -x "$M" ] || skip "no $M (make MPI=1)"
-command -v mpirun >/dev/null 2>&1 || skip "no mpirun (apt-get install openmpi-bin)"
+mpi_prelude "the MPI tests"
 mpi() { timeout 300 mpirun --allow-run-as-root --oversubscribe -np "$@"; }
 
 own=""

@@ -14,18 +14,7 @@
 # is not sanitizer-clean) and needs build/attrib-mpi and mpirun.
 . "$TOP/tests/cli/lib.sh"
 
-M=$(dirname "$ATTRIB")/attrib-mpi
-case "$(basename "$(dirname "$ATTRIB")")" in
-asan | tsan)
-    echo "the MPI tests run in the plain build only"
-    exit 0
-    ;;
-esac
-if [ ! -x "$M" ] || ! command -v mpirun >/dev/null 2>&1; then
-    if [ "${CI:-}" = true ]; then fail "no $M or mpirun; under CI the MPI tests must run"; fi
-    echo "SKIPPED: no $M (make MPI=1) or no mpirun: the two-host test did NOT run"
-    exit 0
-fi
+mpi_prelude "the two-host test"
 
 R=$((($$ % 200) + 20))
 NA="attribA$$"
