@@ -83,3 +83,19 @@ mpi_prelude() {
     echo "SKIPPED: $why: $1 did NOT run"
     exit 0
 }
+
+# pg_server PORT WHAT: $ATTRIB_PG_URI, or a throwaway cluster on PORT started
+# here (its directory in $own: the caller's cleanup stops it); without either
+# WHAT is skipped, except under CI, where the PostgreSQL tests must run.
+pg_server() {
+    [ -n "${ATTRIB_PG_URI:-}" ] && return 0
+    own=$(mktemp -d "${TMPDIR:-/tmp}/attrib-pg.XXXXXX")
+    if ! sh "$TOP/tests/pg/pg_start.sh" "$own" "$1" >"$T/pgstart.log" 2>&1; then
+        rm -rf "$own"
+        own=""
+        [ "${CI:-}" = true ] && fail "no PostgreSQL server; under CI the PostgreSQL tests must run"
+        echo "SKIPPED: no PostgreSQL server: $2 did NOT run"
+        exit 0
+    fi
+    . "$own/env"
+}

@@ -45,15 +45,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-if [ -z "${ATTRIB_PG_URI:-}" ]; then
-    own=$(mktemp -d "${TMPDIR:-/tmp}/attrib-pg.XXXXXX")
-    if ! sh "$TOP/tests/pg/pg_start.sh" "$own" "${ATTRIB_PG_PORT:-55470}" >"$T/pgstart.log" 2>&1; then
-        rm -rf "$own"
-        own=""
-        skip "no PostgreSQL server"
-    fi
-    . "$own/env"
-fi
+pg_server "${ATTRIB_PG_PORT:-55470}" "the two-phase commit tests"
 [ -n "${ATTRIB_PG_BIN:-}" ] && PSQL="$ATTRIB_PG_BIN/psql"
 [ "$(pg -c "SHOW max_prepared_transactions")" -ge 4 ] ||
     fail "the test server's max_prepared_transactions is below 4 (tests/pg/pg_start.sh sets 16)"

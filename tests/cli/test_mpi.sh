@@ -39,15 +39,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-if [ -z "${ATTRIB_PG_URI:-}" ]; then
-    own=$(mktemp -d "${TMPDIR:-/tmp}/attrib-pg.XXXXXX")
-    if ! sh "$TOP/tests/pg/pg_start.sh" "$own" "${ATTRIB_PG_PORT:-55480}" >"$T/pgstart.log" 2>&1; then
-        rm -rf "$own"
-        own=""
-        skip "no PostgreSQL server"
-    fi
-    . "$own/env"
-fi
+pg_server "${ATTRIB_PG_PORT:-55480}" "the MPI tests"
 [ -n "${ATTRIB_PG_BIN:-}" ] && PSQL="$ATTRIB_PG_BIN/psql"
 pgs() { pg -c "SET search_path TO \"$1\"" -c "$2"; }
 acj() { pgs "$1" "SELECT conv_id, session_id, encode(float8send(ihc), 'hex') FROM attribution_customer_journey ORDER BY 1, 2"; }

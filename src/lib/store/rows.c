@@ -4,9 +4,9 @@
 #include "util/ts.h"
 #include "util/utf8.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
