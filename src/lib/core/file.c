@@ -116,18 +116,18 @@ static int classify(attrib_ctx *ctx, const char *path, bool *through, char **tar
 }
 
 /*
- * Create a fresh temp file beside target, as open(2) with O_CREAT|O_EXCL and
- * mode 0666 would: the kernel applies the umask, so the file gets the
- * permissions a plain fopen would give without reading the umask (umask(2)
- * changes process state and races with other threads).
+ * Make a fresh name beside target (target.tmp.PID.N.NSEC) and call create on
+ * it, again with the next name while create fails with EEXIST. On success
+ * (create returned 0) *out is the name, malloc'ed; else -1 with errno set.
  */
-static int open_temp(const char *target, char **out)
+static int temp_name(const char *target, int (*create)(const char *path, void *arg), void *arg,
+                     char **out)
 {
     static atomic_uint seq;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     attrib_buf tmp = ATTRIB_BUF_INIT(0);
-    int fd = -1;
+    int rc = -1;
     for (int attempt = 0; attempt < 100; attempt++) {
         attrib_buf_reset(&tmp);
         unsigned n = atomic_fetch_add(&seq, 1);
@@ -136,20 +136,40 @@ static int open_temp(const char *target, char **out)
             errno = ENOMEM;
             break;
         }
-        fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
+        rc = create(tmp.data, arg);
+        if (rc == 0 || errno != EEXIST)
             break;
     }
-    if (fd >= 0)
-        *out = attrib_buf_take(&tmp);
     int e = errno;
-    attrib_buf_free(&tmp);
-    if (fd >= 0 && *out == NULL) {
-        close(fd);
-        fd = -1;
+    if (rc == 0 && (*out = attrib_buf_take(&tmp)) == NULL) {
         e = ENOMEM;
+        rc = -1;
     }
+    attrib_buf_free(&tmp);
     errno = e;
+    return rc;
+}
+
+/* As open(2) with O_CREAT|O_EXCL and mode 0666 would: the kernel applies the
+ * umask, so the file gets the permissions a plain fopen would give without
+ * reading the umask (umask(2) changes process state and races with threads). */
+static int create_file(const char *path, void *arg)
+{
+    int *fd = arg;
+    *fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    return *fd >= 0 ? 0 : -1;
+}
+
+/* A fresh named temp file beside target: its descriptor, *out its name; -1 (errno). */
+static int open_temp(const char *target, char **out)
+{
+    int fd = -1;
+    if (temp_name(target, create_file, &fd, out) != 0 && fd >= 0) {
+        int e = errno; /* created, but its name could not be kept */
+        close(fd);
+        errno = e;
+        fd = -1;
+    }
     return fd;
 }
 
@@ -177,34 +197,19 @@ static int open_unnamed(const char *target)
 #endif
 }
 
+/* Link the unnamed file whose /proc path is arg to path. */
+static int link_unnamed(const char *path, void *arg)
+{
+    return linkat(AT_FDCWD, arg, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
 /* Give the complete unnamed file f->fd a temp name beside the target (set in
  * f->tmp), to rename over it; -1 with errno on failure. */
 static int name_unnamed(attrib_file *f)
 {
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
-    static atomic_uint seq;
-    attrib_buf tmp = ATTRIB_BUF_INIT(0);
-    int rc = -1;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        attrib_buf_reset(&tmp);
-        if (attrib_buf_printf(&tmp, "%s.tmp.%ld.%u", f->target, (long)getpid(),
-                              atomic_fetch_add(&seq, 1)) != 0) {
-            errno = ENOMEM;
-            break;
-        }
-        rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp.data, AT_SYMLINK_FOLLOW);
-        if (rc == 0 || errno != EEXIST)
-            break;
-    }
-    int e = errno;
-    if (rc == 0 && (f->tmp = attrib_buf_take(&tmp)) == NULL) {
-        e = ENOMEM;
-        rc = -1;
-    }
-    attrib_buf_free(&tmp);
-    errno = e;
-    return rc;
+    return temp_name(f->target, link_unnamed, proc, &f->tmp);
 }
 
 int attrib__file_check(attrib_ctx *ctx, const char *path)
