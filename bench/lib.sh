@@ -31,3 +31,11 @@ DROP INDEX IF EXISTS attrib_conversions_user; DROP TABLE IF EXISTS attribution_c
 DROP TABLE IF EXISTS channel_reporting; DROP TABLE IF EXISTS attrib_journey_phases;
 DROP TABLE IF EXISTS attrib_dirty_dates; DROP TABLE IF EXISTS attrib_meta;
 DROP TABLE IF EXISTS attrib_report_sums; DROP TABLE IF EXISTS attrib_dirty_keys;"
+
+# floor_read DB: "wall cpu" seconds of one read floor of DB ($FLOOR, bench/floor).
+floor_read() {
+    "$FLOOR" "$1" | awk '{ for (i = 1; i < NF; i++) {
+        if ($(i + 1) == "s" && $(i + 2) == "wall,") w = $i
+        if ($(i + 1) == "s" && $(i + 2) == "CPU") c = $i }
+        print w, c }'
+}

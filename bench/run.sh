@@ -156,10 +156,7 @@ for n in $SIZES; do
         : >"$TMP/firsts"
         i=0
         while [ "$i" -lt "$REPS" ]; do
-            "$FLOOR" "$work" | awk '{ for (i = 1; i < NF; i++) {
-                if ($(i + 1) == "s" && $(i + 2) == "wall,") w = $i
-                if ($(i + 1) == "s" && $(i + 2) == "CPU") c = $i }
-                print w, c }' >>"$TMP/floors"
+            floor_read "$work" >>"$TMP/floors"
             timed "$TMP/run" "$ATTRIB" -q --db "$work" run --out "$TMP/run.csv" \
                 --summary-json "$TMP/run.json"
             read -r w u sy rss <"$TMP/run"
@@ -175,8 +172,7 @@ for n in $SIZES; do
             cmp -s "$TMP/rw.csv" "$TMP/run.csv" ||
                 { echo "bench: the rewrite run's CSV differs from the rerun's" >&2; exit 1; }
             echo "$(cut -d' ' -f1 "$TMP/rw") $(json_num "$TMP/rw.json" write_seconds)" >>"$TMP/rewrites"
-            fw1=$("$FLOOR" "$TMP/fresh.db" | awk '{ for (i = 1; i < NF; i++)
-                if ($(i + 1) == "s" && $(i + 2) == "wall,") print $i }')
+            fw1=$(floor_read "$TMP/fresh.db" | cut -d' ' -f1)
             timed "$TMP/first" "$ATTRIB" -q --db "$TMP/fresh.db" run --out "$TMP/first.run.csv"
             cmp -s "$TMP/first.run.csv" "$TMP/run.csv" ||
                 { echo "bench: the first run's CSV differs from the rerun's" >&2; exit 1; }
