@@ -366,10 +366,20 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
     /* Cost pass, then credit pass, over the range and the extra dates. */
     attrib_scan extra = {.dates = rs.dates.keys, .n_dates = rs.dates.count};
     bool scan_all = full || rs.filter;
+    uint64_t range_sessions = 0;
     for (int pass = 0; pass < 2 && rc == ATTRIB_OK; pass++) {
         attrib_row_fn fn = pass == 0 ? report_session : report_credit;
-        rc = pass == 0 ? st->ops->scan_sessions(st->impl, scan_all ? NULL : &range, fn, &rs)
-                       : st->ops->scan_attribution(st->impl, scan_all ? NULL : &range, fn, &rs);
+        bool taken = false;
+        if (pass == 0) {
+            rc = st->ops->scan_sessions(st->impl, scan_all ? NULL : &range, fn, &rs);
+            range_sessions = rs.sessions;
+        } else if (!scan_all && st->ops->scan_credit_after != NULL) {
+            /* The range's credit through its conversions and later ones, when fewer
+             * rows are read that way than the range has sessions to probe. */
+            rc = st->ops->scan_credit_after(st->impl, &range, range_sessions, &taken, fn, &rs);
+        }
+        if (rc == ATTRIB_OK && pass == 1 && !taken)
+            rc = st->ops->scan_attribution(st->impl, scan_all ? NULL : &range, fn, &rs);
         if (rc == ATTRIB_OK && !scan_all && extra.n_dates > 0)
             rc = pass == 0 ? st->ops->scan_sessions(st->impl, &extra, fn, &rs)
                            : st->ops->scan_attribution(st->impl, &extra, fn, &rs);

@@ -13,6 +13,7 @@
 #include "util/buf.h"
 #include "util/ts.h"
 
+#include <assert.h>
 #include <libgen.h>
 #include <limits.h>
 #include <sqlite3.h>
@@ -601,6 +602,68 @@ static int sq_scan_attribution(void *impl, const attrib_scan *sel, attrib_row_fn
                        "reading attribution_customer_journey");
 }
 
+/* Attribution rows of conversions dated on or after start (all when NULL), up to
+ * `limit`: how many there are, at most limit. */
+static int count_credit_after(sq_store *s, const char *start, uint64_t limit, uint64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = ATTRIB_OK;
+    const char *sql = start != NULL
+                          ? "SELECT count(*) FROM (SELECT 1 FROM conversions c CROSS JOIN "
+                            "attribution_customer_journey a ON a.conv_id = c.conv_id WHERE "
+                            "c.conv_date >= ?1 LIMIT ?2)"
+                          : "SELECT count(*) FROM (SELECT 1 FROM attribution_customer_journey "
+                            "LIMIT ?2)";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = attrib__sq_fail(s, "counting attribution rows");
+        goto done;
+    }
+    if (start != NULL)
+        sqlite3_bind_text(st, 1, start, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX : (sqlite3_int64)limit);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = attrib__sq_fail(s, "counting attribution rows");
+        goto done;
+    }
+    *out = (uint64_t)sqlite3_column_int64(st, 0);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_scan_credit_after(void *impl, const attrib_scan *range, uint64_t budget,
+                                bool *taken, attrib_row_fn fn, void *payload)
+{
+    sq_store *s = impl;
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    uint64_t n = 0;
+    assert(range->users == NULL && range->dates == NULL);
+    *taken = false;
+    int rc = count_credit_after(s, range->start_date, budget < UINT64_MAX ? budget + 1 : budget,
+                                &n);
+    if (rc != ATTRIB_OK || n > budget)
+        goto done;
+    /* CROSS JOIN fixes the order: conversions, their rows, then their sessions. */
+    if (attrib_buf_adds(&sql, "SELECT a.conv_id, a.session_id, a.ihc, s.channel_name, "
+                              "s.event_date, c.revenue FROM conversions c CROSS JOIN "
+                              "attribution_customer_journey a ON a.conv_id = c.conv_id CROSS "
+                              "JOIN session_sources s ON s.session_id = a.session_id") != 0) {
+        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = where_clause(s, &sql, range, "s.event_date", NULL);
+    if (rc == ATTRIB_OK && range->start_date != NULL &&
+        attrib_buf_adds(&sql, " AND c.conv_date >= ?1") != 0)
+        rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
+    if (rc == ATTRIB_OK)
+        rc = run_query(s, attrib_buf_cstr(&sql), range, ATTRIB_AR_NCOLS, fn, payload,
+                       "reading attribution_customer_journey");
+    *taken = rc == ATTRIB_OK;
+done:
+    attrib_buf_free(&sql);
+    return rc;
+}
+
 static int sq_scan_attribution_dates(void *impl, const attrib_scan *sel, attrib_row_fn fn,
                                      void *payload)
 {
@@ -920,6 +983,7 @@ const attrib_store_ops attrib_store_sqlite = {
     .scan_sessions = sq_scan_sessions,
     .scan_sessions_parts = attrib__sq_scan_sessions_parts,
     .scan_attribution = sq_scan_attribution,
+    .scan_credit_after = sq_scan_credit_after,
     .scan_attribution_dates = sq_scan_attribution_dates,
     .session_day_span = sq_session_day_span,
     .scan_attribution_conv = sq_scan_attribution_conv,

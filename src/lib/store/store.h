@@ -215,6 +215,16 @@ typedef struct attrib_store_ops {
     /* Attribution rows joined to their session and conversion; sel->dates and the date
      * range filter on the session's event_date, sel->users is not used. */
     int (*scan_attribution)(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload);
+    /* The rows scan_attribution(range) gives, read the other way round: through the
+     * conversions dated on or after the range's start (conv_date index, primary keys),
+     * keeping the rows whose session's event_date is in the range. The same rows
+     * whenever no journey holds a session dated after its conversion, which journeys
+     * never do (docs/pipeline.md, "report"). Cheaper when few attribution rows follow
+     * the start (a range at the end of the data): if more than `budget` would be read,
+     * nothing is delivered and *taken stays false. range: start_date and end_date only.
+     * Optional (NULL: scan_attribution). */
+    int (*scan_credit_after)(void *impl, const attrib_scan *range, uint64_t budget, bool *taken,
+                             attrib_row_fn fn, void *payload);
     /* Distinct event_date of the sessions of the attribution rows of the conversions
      * whose conv_date is in the range (all when no range): the report's dates. */
     int (*scan_attribution_dates)(void *impl, const attrib_scan *sel, attrib_row_fn fn,
