@@ -19,7 +19,6 @@ typedef struct {
     bool costs_rowid;       /* session_costs has a rowid */
     sqlite3_stmt *ins_attr;
     sqlite3_stmt *ins_phase;
-    bool acj_index_deferred; /* rebuild attrib_acj_session before COMMIT */
     unsigned busy_ms;        /* how long a statement waits for another process's lock */
 } sq_store;
 

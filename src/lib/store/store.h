@@ -171,10 +171,12 @@ typedef struct attrib_store_ops {
      * anything else on its own too (SQLite: an authorizer; PostgreSQL: one
      * command per call). `real` as in exec_script. */
     int (*exec_schema)(void *impl, const char *sql);
-    /* The built-in schema: output tables, attrib tables and their indexes;
-     * with input_indexes also attrib's indexes on the input tables, which
-     * only ranged runs use (by user_id and by date: building them sorts the
-     * whole input, several times the read of a full run). */
+    /* The built-in schema: output tables, attrib tables and their keys;
+     * with input_indexes also the indexes only ranged runs use: attrib's on
+     * the input tables (by user_id and by date: building them sorts the whole
+     * input, several times the read of a full run) and the attribution rows'
+     * by session (SQLite: built again by the first range that probes it after
+     * a full re-attribution dropped it). */
     int (*init_schema)(void *impl, bool input_indexes);
     /* Whether all of attrib's indexes on the input tables exist. */
     int (*has_input_indexes)(void *impl, bool *out);
