@@ -11,8 +11,10 @@
  * for each chunk a sample of its ids is looked up in the index, and when the
  * sampled cost rows lie in a narrow rowid window, that window is read in
  * order into an exact map (whole ids compared) and only the sessions it does
- * not hold are looked up one by one. Rows in any other order give wide
- * windows: then every session is looked up, as the LEFT JOIN did.
+ * not hold are looked up one by one, in id order: consecutive lookups then
+ * share the upper pages of the index (a day at 10M sessions: 5.5k sessions
+ * without a cost row, 19.6k page reads looked up in date order). Rows in any
+ * other order give wide windows: then every session is looked up.
  *
  * Exact because the caller only comes here when session_costs.session_id is
  * unique and compared as bytes (a unique index, BINARY collation; see
@@ -36,7 +38,15 @@ typedef struct {
     attrib_value v[ATTRIB_SS_NCOLS];
     size_t off[ATTRIB_SS_COST]; /* where text values start in the chunk's text */
     sqlite3_value *id;          /* an id that is not text, as stored; else NULL */
+    bool joined;                /* its cost found (or its absence known) before delivery */
 } win_row;
+
+/* A text id to look up, and the row it is of. */
+typedef struct {
+    const char *s;
+    size_t len;
+    size_t k;
+} win_key;
 
 typedef struct {
     sq_store *s;
@@ -54,6 +64,7 @@ typedef struct {
     attrib_strmap ids;
     attrib_value *cost;
     size_t cost_cap;
+    win_key *keys; /* CHUNK_ROWS of them */
 } win_scan;
 
 static int win_oom(win_scan *w)
@@ -191,6 +202,52 @@ static int deliver_looked_up(win_scan *w, win_row *r)
     return rc;
 }
 
+/* Bytewise, as the BINARY collation of the index orders them. */
+static int key_cmp(const void *a, const void *b)
+{
+    const win_key *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/*
+ * Look up the text ids of the rows the window did not hold, in id order, and
+ * keep what is found: one cost row that is not text, or none. Anything else
+ * (a text cost, whose text dies with the statement) is left to
+ * deliver_looked_up.
+ */
+static int lookup_sorted(win_scan *w)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < w->n; k++) {
+        win_row *r = &w->row[k];
+        if (!r->joined && r->id == NULL)
+            w->keys[n++] = (win_key){.s = r->v[0].s, .len = r->v[0].len, .k = k};
+    }
+    qsort(w->keys, n, sizeof(*w->keys), key_cmp);
+    for (size_t i = 0; i < n; i++) {
+        win_row *r = &w->row[w->keys[i].k];
+        sqlite3_bind_text(w->look, 1, r->v[0].s, (int)r->v[0].len, SQLITE_STATIC);
+        int step = sqlite3_step(w->look);
+        if (step == SQLITE_ROW && sqlite3_column_type(w->look, 0) != SQLITE_TEXT) {
+            attrib__sq_column_value(w->look, 0, &r->v[ATTRIB_SS_COST]);
+            r->v[ATTRIB_SS_HAS_COST].i = 1;
+            step = sqlite3_step(w->look); /* the unique index leaves no second row */
+            r->joined = step == SQLITE_DONE;
+            if (!r->joined) {
+                r->v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
+                r->v[ATTRIB_SS_HAS_COST].i = 0;
+            }
+        } else if (step == SQLITE_DONE) {
+            r->joined = true; /* no cost row */
+        }
+        sqlite3_reset(w->look);
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            return attrib__sq_fail(w->s, "reading session_costs");
+    }
+    return ATTRIB_OK;
+}
+
 /* Join the chunk's costs and deliver its rows in order. */
 static int chunk_flush(win_scan *w)
 {
@@ -218,13 +275,17 @@ static int chunk_flush(win_scan *w)
         int64_t at = r->id == NULL && w->ids.count > 0
                          ? attrib_strmap_find(&w->ids, r->v[0].s, r->v[0].len)
                          : -1;
-        if (at >= 0) {
+        r->joined = at >= 0;
+        if (r->joined) {
             r->v[ATTRIB_SS_COST] = w->cost[at];
             r->v[ATTRIB_SS_HAS_COST].i = 1;
-            rc = w->fn(r->v, w->payload);
-        } else {
-            rc = deliver_looked_up(w, r);
         }
+    }
+    if (rc == ATTRIB_OK)
+        rc = lookup_sorted(w);
+    for (size_t k = 0; k < w->n && rc == ATTRIB_OK; k++) {
+        win_row *r = &w->row[k];
+        rc = r->joined ? w->fn(r->v, w->payload) : deliver_looked_up(w, r);
     }
     for (size_t k = 0; k < w->n; k++)
         sqlite3_value_free(w->row[k].id);
@@ -239,7 +300,8 @@ int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn
     int rc = ATTRIB_OK, step;
     w.ids = (attrib_strmap)ATTRIB_STRMAP_INIT;
     w.row = malloc(CHUNK_ROWS * sizeof(*w.row));
-    if (w.row == NULL) {
+    w.keys = malloc(CHUNK_ROWS * sizeof(*w.keys));
+    if (w.row == NULL || w.keys == NULL) {
         rc = win_oom(&w);
         goto done;
     }
@@ -270,6 +332,7 @@ done:
     for (size_t k = 0; k < w.n; k++)
         sqlite3_value_free(w.row[k].id);
     free(w.row);
+    free(w.keys);
     free(w.text);
     free(w.cost);
     attrib_strmap_free(&w.ids);
