@@ -231,20 +231,23 @@ static int write_attribution(attrib_ctx *ctx, attrib_store *st, const attrib__da
     size_t nb = 0;
     int rc = ATTRIB_OK;
     bool shard = opts->shard_count > 0;
-    if (attrib__is_ranged(opts) && !shard)
-        rc = attrib__report_sums_valid(st, &keep_sums);
-    if (rc == ATTRIB_OK && keep_sums)
-        rc = attrib__sums_delta_compute(ctx, st, ds, offset, credits, api_state, &sel, &sd,
-                                        &keep_sums);
-    /* A full rerun that would store the same rows rewrites nothing (unchanged.c). */
+    bool ranged = attrib__is_ranged(opts);
+    /* A rerun (of everything or of a range) that would store the same rows
+     * rewrites nothing (unchanged.c). */
     bool same = false;
     uint64_t rows = 0;
-    if (rc == ATTRIB_OK && !shard && !phases && !attrib__is_ranged(opts))
-        rc = attrib__attribution_unchanged(ctx, st, ds, offset, credits, api_state, &same, &rows);
+    if (!shard && !phases)
+        rc = attrib__attribution_unchanged(ctx, st, ds, offset, credits, api_state,
+                                           ranged ? &sel : NULL, &same, &rows);
     if (rc != ATTRIB_OK || same) {
         sum->attribution_unchanged += same ? rows : 0;
         goto done;
     }
+    if (ranged && !shard)
+        rc = attrib__report_sums_valid(st, &keep_sums);
+    if (rc == ATTRIB_OK && keep_sums)
+        rc = attrib__sums_delta_compute(ctx, st, ds, offset, credits, api_state, &sel, &sd,
+                                        &keep_sums);
     if (rc == ATTRIB_OK && shard)
         rc = shard_delete(ctx, st, ds, opts);
     if (rc == ATTRIB_OK && !shard)

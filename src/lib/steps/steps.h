@@ -60,13 +60,16 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
                         bool own_tx, attrib_summary *sum);
 
 /*
- * Whether the attribution rows stored equal, exactly, the rows a full attribute
+ * Whether the attribution rows stored equal, exactly, the rows an attribute
  * step would write (unchanged.c): the credits of the journeys whose api_state
- * (NULL: all) is ATTRIB__CREDIT_DONE, and no phase rows. Reads the stored rows
- * in the caller's transaction. *same: equal; *rows: the number of those rows.
+ * (NULL: all) is ATTRIB__CREDIT_DONE, against the stored rows of the
+ * conversions dated in range (NULL: every stored row; a range has start and
+ * end dates only), and no phase rows at all. Reads the stored rows in the
+ * caller's transaction. *same: equal; *rows: the number of those rows.
  */
 int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attrib__dataset *ds,
                                   const size_t *offset, const attrib_credit *credits,
-                                  const unsigned char *api_state, bool *same, uint64_t *rows);
+                                  const unsigned char *api_state, const attrib_scan *range,
+                                  bool *same, uint64_t *rows);
 
 #endif
