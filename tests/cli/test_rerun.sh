@@ -1,4 +1,4 @@
-# A full run that would store exactly the attribution rows already stored
+# A run (full, or of a range) that would store exactly the attribution rows already stored
 # rewrites nothing (src/lib/steps/unchanged.c); any difference, of a row, a
 # value, a stale or missing row or phase rows, makes it rewrite them all, and
 # the tables are then what a run on a fresh database writes.
@@ -79,3 +79,48 @@ expect_exit 0 "$ATTRIB" --db fresh.db run -q --model linear --out fresh.csv --su
 eq "$(json attribution_unchanged fresh.json)" 0 "rows unchanged on the emptied copy"
 eq "$(acj g.db)" "$(acj fresh.db)" "rows after a new session"
 cmp -s f.csv fresh.csv || fail "the CSV after a new session differs from the emptied copy's"
+
+# A range run again (a retried day) rewrites nothing of it either: the stored
+# rows of the range's conversions are compared, those of other days are not.
+cr() { q "$1" "SELECT channel_name, date, quote(cost), quote(ihc), quote(ihc_revenue) FROM channel_reporting ORDER BY 1, 2"; }
+ref=$(acj g.db)
+cr_ref=$(cr g.db)
+day=$(q g.db "SELECT max(conv_date) FROM conversions")
+in_day="conv_id IN (SELECT conv_id FROM conversions WHERE conv_date = '$day')"
+n_day=$(q g.db "SELECT count(*) FROM attribution_customer_journey WHERE $in_day")
+[ "$n_day" -gt 10 ] || fail "setup: only '$n_day' rows of the last day"
+q g.db "DELETE FROM writes"
+expect_exit 0 "$ATTRIB" --db g.db run -q --model linear --start-date "$day" --end-date "$day" \
+    --out r.csv --summary-json r.json
+eq "$(json attribution_rows r.json)" 0 "rows written by the day's rerun"
+eq "$(json attribution_unchanged r.json)" "$n_day" "rows unchanged in the day's rerun"
+eq "$(q g.db "SELECT count(*) FROM writes")" 0 "row writes of the day's rerun"
+eq "$(cr g.db)" "$cr_ref" "report after the day's rerun"
+cp r.csv day.csv
+# A changed row of another day is not the range's business.
+q g.db "UPDATE attribution_customer_journey SET ihc = ihc * 2 WHERE rowid = (SELECT min(rowid)
+    FROM attribution_customer_journey WHERE NOT $in_day)" || fail "setup: a row of another day"
+expect_exit 0 "$ATTRIB" --db g.db run -q --model linear --start-date "$day" --end-date "$day" \
+    --out r.csv --summary-json r.json
+eq "$(json attribution_unchanged r.json)" "$n_day" "rows unchanged beside another day's change"
+expect_exit 0 "$ATTRIB" --db g.db run -q --model linear --out r.csv # back to the reference
+eq "$(acj g.db)" "$ref" "rows after the full run"
+# A difference among the range's rows rewrites the range, back to the reference.
+day_rewrites() { # WHAT SQL
+    q g.db "$2" || fail "setup: $1"
+    q g.db "DELETE FROM writes"
+    expect_exit 0 "$ATTRIB" --db g.db run -q --model linear --start-date "$day" --end-date "$day" \
+        --out r.csv --summary-json r.json
+    eq "$(json attribution_rows r.json)" "$n_day" "$1: rows written"
+    eq "$(json attribution_unchanged r.json)" 0 "$1: rows unchanged"
+    [ "$(q g.db "SELECT count(*) FROM writes")" -ge "$n_day" ] || fail "$1: the rows were not rewritten"
+    eq "$(acj g.db)" "$ref" "$1: rows after the run"
+    eq "$(cr g.db)" "$cr_ref" "$1: report after the run"
+    cmp -s r.csv day.csv || fail "$1: the CSV differs"
+}
+day_rewrites "a day's ihc off by a few ulps" \
+    "UPDATE attribution_customer_journey SET ihc = ihc * (1 + 4.5e-16) WHERE rowid = (SELECT max(rowid)
+    FROM attribution_customer_journey WHERE $in_day)"
+day_rewrites "a stale row of a conversion of the day" \
+    "INSERT INTO attribution_customer_journey SELECT conv_id, 'no-such-session', 1.0
+    FROM conversions WHERE conv_date = '$day' LIMIT 1"
