@@ -637,16 +637,16 @@ done:
     return rc;
 }
 
-static int sq_scan_credit_after(void *impl, const attrib_scan *range, uint64_t budget,
-                                bool *taken, attrib_row_fn fn, void *payload)
+static int sq_scan_credit_after(void *impl, const attrib_scan *range, uint64_t budget, bool *taken,
+                                attrib_row_fn fn, void *payload)
 {
     sq_store *s = impl;
     attrib_buf sql = ATTRIB_BUF_INIT(0);
     uint64_t n = 0;
     assert(range->users == NULL && range->dates == NULL);
     *taken = false;
-    int rc = count_credit_after(s, range->start_date, budget < UINT64_MAX ? budget + 1 : budget,
-                                &n);
+    int rc =
+        count_credit_after(s, range->start_date, budget < UINT64_MAX ? budget + 1 : budget, &n);
     if (rc != ATTRIB_OK || n > budget)
         goto done;
     /* CROSS JOIN fixes the order: conversions, their rows, then their sessions. */

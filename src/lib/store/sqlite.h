@@ -19,7 +19,7 @@ typedef struct {
     bool costs_rowid;       /* session_costs has a rowid */
     sqlite3_stmt *ins_attr;
     sqlite3_stmt *ins_phase;
-    unsigned busy_ms;        /* how long a statement waits for another process's lock */
+    unsigned busy_ms; /* how long a statement waits for another process's lock */
 } sq_store;
 
 /* The columns of session_sources every session read selects, in the order of
