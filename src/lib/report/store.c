@@ -258,6 +258,29 @@ static int set_valid(attrib_store *st, bool valid)
                          &v, 1, "writing attrib_meta");
 }
 
+static int any_row(const attrib_value *cols, void *payload)
+{
+    (void)cols;
+    *(bool *)payload = true;
+    return ATTRIB_OK;
+}
+
+int attrib__report_conversion_after(attrib_store *st, const char *date, bool *any)
+{
+    *any = false;
+    if (date == NULL)
+        return ATTRIB_OK;
+    stmt s = STMT_INIT;
+    s.params[s.n++] = attrib__text(date);
+    int rc = attrib_buf_printf(&s.sql, "SELECT 1 FROM conversions WHERE conv_date%s > ?1 LIMIT 1",
+                               st->ops->bytewise) != 0
+                 ? oom(st)
+                 : st->ops->query(st->impl, attrib_buf_cstr(&s.sql), s.params, s.n, 1, any_row, any,
+                                  "reading conversions");
+    attrib_buf_free(&s.sql);
+    return rc;
+}
+
 int attrib__report_scan_sums(attrib_store *st, const attrib_scan *sel, attrib_row_fn fn,
                              void *payload)
 {

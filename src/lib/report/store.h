@@ -77,6 +77,9 @@ int attrib__report_scan_dirty_dates(attrib_store *st, attrib_row_fn fn, void *pa
  * wrote them all, until attrib__report_invalidate_sums or a full attribute. */
 int attrib__report_sums_valid(attrib_store *st, bool *out);
 
+/* Whether a conversion is dated after `date` (*any; false when date is NULL). */
+int attrib__report_conversion_after(attrib_store *st, const char *date, bool *any);
+
 /* attrib_report_sums rows (ATTRIB_RS_ columns) with date in the range and in
  * sel->dates (all when sel is NULL), unordered. */
 int attrib__report_scan_sums(attrib_store *st, const attrib_scan *sel, attrib_row_fn fn,

@@ -97,9 +97,9 @@ static int report_session(const attrib_value *cols, void *payload)
     return ATTRIB_OK;
 }
 
-static int report_credit(const attrib_value *cols, void *payload)
+/* A credit row into agg (the report's own, or the range's credit read early). */
+static int credit_into(report_state *rs, attrib__agg *agg, const attrib_value *cols)
 {
-    report_state *rs = payload;
     double ihc = 0, revenue = 0;
     int32_t day = 0;
     const attrib_value *c = NULL;
@@ -117,9 +117,15 @@ static int report_credit(const attrib_value *cols, void *payload)
     if (!affected(rs, d->s, d->len))
         return ATTRIB_OK;
     int64_t ch = attrib_strmap_intern(&rs->channels, c->s, c->len, NULL);
-    if (ch < 0 || attrib__agg_credit(&rs->agg, (uint32_t)ch, day, ihc, revenue) != ATTRIB_OK)
+    if (ch < 0 || attrib__agg_credit(agg, (uint32_t)ch, day, ihc, revenue) != ATTRIB_OK)
         return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
     return ATTRIB_OK;
+}
+
+static int report_credit(const attrib_value *cols, void *payload)
+{
+    report_state *rs = payload;
+    return credit_into(rs, &rs->agg, cols);
 }
 
 /*
@@ -134,6 +140,11 @@ typedef struct {
     attrib__agg keys;     /* the keys (cells used as a set) */
     attrib__agg cur;      /* existing rows (has_report) and stored sums (mark) of their dates */
     attrib_strmap kdates; /* the keys' dates */
+    /* No conversion dated after the range: the rows read for the keys are all the
+     * range's credit there is (a journey holds sessions before its conversion
+     * only), so the credit of the range's sessions is taken from them here. */
+    bool fold;
+    attrib__agg folded;
 } incr_state;
 
 static int add_key(incr_state *in, const attrib_value *ch, const attrib_value *d)
@@ -155,7 +166,13 @@ static int on_dirty_key(const attrib_value *cols, void *payload)
 
 static int on_journey_row(const attrib_value *cols, void *payload)
 {
-    return add_key(payload, &cols[ATTRIB_AR_CHANNEL], &cols[ATTRIB_AR_EVENT_DATE]);
+    incr_state *in = payload;
+    const attrib_value *d = &cols[ATTRIB_AR_EVENT_DATE];
+    int rc = add_key(in, &cols[ATTRIB_AR_CHANNEL], d);
+    if (rc == ATTRIB_OK && in->fold && d->type == ATTRIB_V_TEXT &&
+        date_in_range(d->s, in->rs->opts))
+        rc = credit_into(in->rs, &in->folded, cols);
+    return rc;
 }
 
 /* A date to recompute from scratch. */
@@ -314,7 +331,8 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
     report_state rs = {.ctx = ctx, .opts = opts};
     rs.agg.channels = &rs.channels;
     incr_state in = {.rs = &rs};
-    in.keys.channels = in.cur.channels = &rs.channels;
+    in.keys.channels = in.cur.channels = in.folded.channels = &rs.channels;
+    uint32_t *identity = NULL;
     attrib_report_row *rows = NULL, *irows = NULL;
     attrib_sums_row *srows = NULL;
     char *dates = NULL, *idates = NULL, *sdates = NULL;
@@ -337,6 +355,10 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
     attrib_scan range = {.start_date = opts->start_date, .end_date = opts->end_date};
     if (!full) {
         rc = attrib__report_scan_dirty_dates(st, on_date, &rs);
+        bool after = true;
+        if (rc == ATTRIB_OK && valid && !rs.all)
+            rc = attrib__report_conversion_after(st, opts->end_date, &after);
+        in.fold = !after;
         if (rc == ATTRIB_OK)
             rc = valid ? incr_plan(st, &range, &in)
                        : st->ops->scan_attribution_dates(st->impl, &range, on_date, &rs);
@@ -373,6 +395,15 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
         if (pass == 0) {
             rc = st->ops->scan_sessions(st->impl, scan_all ? NULL : &range, fn, &rs);
             range_sessions = rs.sessions;
+        } else if (!scan_all && in.fold) {
+            /* The range's credit, read with the journeys' rows (incr_state). */
+            identity = malloc((rs.channels.count > 0 ? rs.channels.count : 1) * sizeof(*identity));
+            for (size_t i = 0; identity != NULL && i < rs.channels.count; i++)
+                identity[i] = (uint32_t)i;
+            rc = identity == NULL || attrib__agg_merge(&rs.agg, &in.folded, identity) != ATTRIB_OK
+                     ? attrib__error(ctx, ATTRIB_ENOMEM, "out of memory aggregating the report")
+                     : ATTRIB_OK;
+            taken = true;
         } else if (!scan_all && st->ops->scan_credit_after != NULL) {
             /* The range's credit through its conversions and later ones, when fewer
              * rows are read that way than the range has sessions to probe. */
@@ -430,6 +461,8 @@ done:
     attrib__agg_free(&rs.agg);
     attrib__agg_free(&in.keys);
     attrib__agg_free(&in.cur);
+    attrib__agg_free(&in.folded);
+    free(identity);
     attrib_strmap_free(&in.kdates);
     attrib_strmap_free(&rs.channels);
     attrib_strmap_free(&rs.dates);
