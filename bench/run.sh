@@ -22,8 +22,12 @@
 #      dropped again after each first run: a shop's own database before its
 #      first run), the floor and a first run ("first": it creates attrib's
 #      tables and writes every row);
-# then print the medians, their ratios and the load average seen, and append a
-# row to bench/results.md. The CSV of every layout must be the same bytes:
+# then print the medians and the load average seen, and append a row to
+# bench/results.md. Each ratio is the median over the reps of that rep's
+# wall / floor, the floor being the mean of the floor read right before and
+# the one right after (the run and the rewrite share the rep's pair): this
+# VM's speed drifts by half within a minute, which a ratio of separate
+# medians turned into noise. The CSV of every layout must be the same bytes:
 # the script stops when it is not.
 #
 # Environment: BENCH_SIZES="N ..." overrides the sizes, BENCH_LAYOUTS="..."
@@ -157,6 +161,8 @@ for n in $SIZES; do
         : >"$TMP/splits"
         : >"$TMP/rewrites"
         : >"$TMP/firsts"
+        : >"$TMP/ratios"
+        : >"$TMP/fratios"
         i=0
         while [ "$i" -lt "$REPS" ]; do
             floor_read "$work" >>"$TMP/floors"
@@ -175,24 +181,39 @@ for n in $SIZES; do
             cmp -s "$TMP/rw.csv" "$TMP/run.csv" ||
                 { echo "bench: the rewrite run's CSV differs from the rerun's" >&2; exit 1; }
             echo "$(cut -d' ' -f1 "$TMP/rw") $(json_num "$TMP/rw.json" write_seconds)" >>"$TMP/rewrites"
+            # The floor again: the run and the rewrite against the mean of the floors
+            # read before and after them (this VM's speed drifts between reads).
+            fl1=$(tail -n 1 "$TMP/floors" | cut -d' ' -f1)
+            fl2=$(floor_read "$work" | cut -d' ' -f1)
+            ratios=$(awk -v a="$fl1" -v b="$fl2" -v r="$w" -v x="$(cut -d' ' -f1 "$TMP/rw")" \
+                'BEGIN { m = (a + b) / 2; printf "%.3f %.3f", r / m, x / m }')
+            echo "$ratios" >>"$TMP/ratios"
             first="not measured"
             if [ -f "$TMP/fresh.db" ]; then
                 fw1=$(floor_read "$TMP/fresh.db" | cut -d' ' -f1)
                 timed "$TMP/first" "$ATTRIB" -q --db "$TMP/fresh.db" run --out "$TMP/first.run.csv"
                 cmp -s "$TMP/first.run.csv" "$TMP/run.csv" ||
                     { echo "bench: the first run's CSV differs from the rerun's" >&2; exit 1; }
+                fw2=$(floor_read "$TMP/fresh.db" | cut -d' ' -f1)
                 echo "$(cut -d' ' -f1 "$TMP/first") $fw1" >>"$TMP/firsts"
+                awk -v a="$fw1" -v b="$fw2" -v f="$(cut -d' ' -f1 "$TMP/first")" \
+                    'BEGIN { printf "%.3f\n", f / ((a + b) / 2) }' >>"$TMP/fratios"
                 sqlite3 -batch "$TMP/fresh.db" "$INPUTS_ONLY"
                 sync
-                first="$(cut -d' ' -f1 "$TMP/first") s (its floor $fw1 s)"
+                first="$(cut -d' ' -f1 "$TMP/first") s (its floors $fw1, $fw2 s:"
+                first="$first $(tail -n 1 "$TMP/fratios")x)"
             fi
-            echo "  rep $((i + 1)): floor $(tail -n 1 "$TMP/floors" | cut -d' ' -f1) s, run $w s," \
-                "day $(tail -n 1 "$TMP/days") s, rewrite $(cut -d' ' -f1 "$TMP/rw") s, first $first"
+            echo "  rep $((i + 1)): floors $fl1, $fl2 s, run $w s ($(echo "$ratios" | cut -d' ' -f1)x)," \
+                "day $(tail -n 1 "$TMP/days") s, rewrite $(cut -d' ' -f1 "$TMP/rw") s" \
+                "($(echo "$ratios" | cut -d' ' -f2)x), first $first"
             i=$((i + 1))
         done
         load1=$(load)
         [ "$work" = "$db" ] || rm -f "$work"
         rm -f "$TMP/fresh.db"
+        r_run=$(median "$TMP/ratios" 1)
+        r_rw=$(median "$TMP/ratios" 2)
+        r_first=$(median "$TMP/fratios" 1)
         first_wall=$(median "$TMP/firsts" 1)
         first_floor=$(median "$TMP/firsts" 2)
         run_wall=$(median "$TMP/runs" 1)
@@ -213,25 +234,25 @@ for n in $SIZES; do
             -v sess="$sess" -v convs="$convs" -v tr="$t_read" -v tm="$t_model" -v tw="$t_write" \
             -v reps="$REPS" -v l0="$load0" -v l1="$load1" -v xw="$rw_wall" -v xwr="$rw_write" \
             -v date="$NOW" -v mach="$MACHINE" -v commit="$COMMIT" -v results="$RESULTS" \
-            -v ff="$first_wall" -v ffl="$first_floor" 'BEGIN {
+            -v ff="$first_wall" -v ffl="$first_floor" -v rr="$r_run" -v rx="$r_rw" \
+            -v rf="$r_first" 'BEGIN {
             printf "| %s | %s | %s | %d | %s | %s | %.2f | %.2f | %.0f | %.0f | %.0f | %.2f | %.3f (%.2f%%) | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f%% | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s-%s |\n",
                 date, mach, commit, n, lay, g, rw, cpu, rss / 1024, sess / rw, convs / rw, tr, tm,
-                100 * tm / rw, tw, fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0), dw,
-                100 * dw / rw, xw, xwr, (fw > 0 ? xw / fw : 0), ff, ffl, (ffl > 0 ? ff / ffl : 0),
-                l0, l1 >>results
+                100 * tm / rw, tw, fw, fc, rr, (fc > 0 ? cpu / fc : 0), dw,
+                100 * dw / rw, xw, xwr, rx, ff, ffl, rf, l0, l1 >>results
             printf "%d sessions, %s layout (%s; medians of %d, load %s-%s): run %.2f s wall, %.2f s CPU, %.0f MB peak RSS, %.0f sessions/s, %.0f conversions/s\n",
                 n, lay, (g == "cached" ? "dataset cached" : "generated in " g " s"), reps, l0, l1,
                 rw, cpu, rss / 1024, sess / rw, convs / rw
             printf "  split: read %.2f s, attribution %.3f s (%.2f%% of the run), write %.2f s\n",
                 tr, tm, 100 * tm / rw, tw
-            printf "  floor %.2f s wall, %.2f s CPU; run/floor %.2fx wall, %.2fx CPU\n",
-                fw, fc, (fw > 0 ? rw / fw : 0), (fc > 0 ? cpu / fc : 0)
+            printf "  floor %.2f s wall, %.2f s CPU; run/floor %.2fx wall (median of the reps), %.2fx CPU\n",
+                fw, fc, rr, (fc > 0 ? cpu / fc : 0)
             printf "  one day (%s): %.2f s = %.1f%% of a full run\n", d, dw, (rw > 0 ? 100 * dw / rw : 0)
             printf "  rewrite (every attribution row written again): %.2f s wall, write %.2f s, %.2fx the floor\n",
-                xw, xwr, (fw > 0 ? xw / fw : 0)
+                xw, xwr, rx
             if (ffl > 0)
                 printf "  first run (a database holding only the input tables): %.2f s wall, floor %.2f s, %.2fx\n",
-                    ff, ffl, ff / ffl
+                    ff, ffl, rf
             else
                 print "  first run: not measured at this size (its copy would need the disk of a second dataset)"
         }'
