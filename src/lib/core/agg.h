@@ -68,4 +68,31 @@ int attrib__agg_merge(attrib__agg *a, const attrib__agg *from, const uint32_t *c
 
 void attrib__agg_free(attrib__agg *a);
 
+/*
+ * The sessions and cost of (channel, day) keys alone, as a scan adds them
+ * row by row: 48 bytes a key where a report cell takes 144, so that a scan
+ * thread's table (a few thousand keys) stays in its core's cache instead of
+ * costing a cache miss per session. Merged into an attrib__agg afterwards.
+ */
+typedef struct {
+    uint64_t key;      /* channel << 32 | (uint32_t)day */
+    uint64_t sessions; /* 0: an empty slot */
+    attrib_xsum cost;
+} attrib__cost_cell;
+
+typedef struct {
+    attrib__cost_cell *cells;
+    size_t cap, count;
+} attrib__cost_agg;
+
+/* Add a session's cost to its (channel, day). */
+int attrib__cost_agg_add(attrib__cost_agg *a, uint32_t channel, int32_t day, double cost);
+
+/* Add every key of `from` to a (sessions and cost), its channel c becoming
+ * channel_map[c]. */
+int attrib__agg_merge_costs(attrib__agg *a, const attrib__cost_agg *from,
+                            const uint32_t *channel_map);
+
+void attrib__cost_agg_free(attrib__cost_agg *a);
+
 #endif

@@ -54,8 +54,8 @@ typedef struct {
     size_t n_sessions, cap_sessions, cap_users;
     attrib__other *other;
     size_t n_other, cap_other;
-    attrib__agg costs; /* by this slice's channel indices */
-    attrib__ids ids;   /* every session id read, when the dataset checks them */
+    attrib__cost_agg costs; /* by this slice's channel indices */
+    attrib__ids ids;        /* every session id read, when the dataset checks them */
     uint64_t read, bad;
 } slice_state;
 
@@ -212,7 +212,7 @@ static int on_session(const attrib_value *cols, void *payload)
     bool own = o->shard_count == 0 || ds->scoped ||
                attrib_shard_index(r.user_id, r.user_id_len, o->shard_count) == o->shard_index;
     if (ds->want_costs && own &&
-        attrib__agg_cost(&sl->costs, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
+        attrib__cost_agg_add(&sl->costs, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory summing costs");
     uint64_t h = attrib_hash(r.user_id, r.user_id_len);
     size_t b = filter_bit(ds, h);
@@ -298,7 +298,7 @@ static int merge_slice(attrib_ctx *ctx, attrib__dataset *ds, slice_state *sl)
         append((void **)&ds->other, &ds->n_other, &ds->cap_other, (void **)&sl->other, sl->n_other,
                &sl->cap_other, sizeof(*ds->other)) != 0)
         goto oom;
-    if (ds->want_costs && attrib__agg_merge(&ds->costs, &sl->costs, map) != ATTRIB_OK)
+    if (ds->want_costs && attrib__agg_merge_costs(&ds->costs, &sl->costs, map) != ATTRIB_OK)
         goto oom;
     attrib_arena_adopt(&ds->arena, &sl->arena);
     ds->sessions_read += sl->read;
@@ -318,7 +318,7 @@ static void slice_free(slice_state *sl)
     free(sl->sessions);
     free(sl->session_user);
     free(sl->other);
-    attrib__agg_free(&sl->costs);
+    attrib__cost_agg_free(&sl->costs);
     attrib__ids_free(&sl->ids);
 }
 
@@ -357,7 +357,6 @@ static int scan_sessions(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
         for (unsigned i = 0; i < n; i++) {
             slice_free(&sl[i]);
             sl[i] = (slice_state){.main = ctx, .ds = ds, .opts = opts, .index = i, .seen = &seen};
-            sl[i].costs.channels = &sl[i].channels;
             ctxs[i] = &sl[i].ctx;
             payloads[i] = &sl[i];
         }
