@@ -82,7 +82,7 @@ int attrib__agg_merge(attrib__agg *a, const attrib__agg *from, const uint32_t *c
         const attrib__agg_cell *f = &from->cells[i];
         if (!f->used)
             continue;
-        uint32_t ch = channel_map[f->key >> 32];
+        uint32_t ch = channel_map != NULL ? channel_map[f->key >> 32] : (uint32_t)(f->key >> 32);
         attrib__agg_cell *c = attrib__agg_cell_of(a, ch, (int32_t)(uint32_t)(f->key & 0xffffffffu));
         if (c == NULL)
             return ATTRIB_ENOMEM;

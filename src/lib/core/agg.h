@@ -62,8 +62,9 @@ static inline __int128 attrib__acc_join(int64_t hi, int64_t lo)
     return (__int128)(((unsigned __int128)(uint64_t)hi << 64) | (uint64_t)lo);
 }
 
-/* Add every cell of `from` to a, its channel c becoming channel_map[c] (sums
- * merge exactly: the result does not depend on how rows were split). */
+/* Add every cell of `from` to a, its channel c becoming channel_map[c] (NULL:
+ * the same channel table, c stays c; sums merge exactly: the result does not
+ * depend on how rows were split). */
 int attrib__agg_merge(attrib__agg *a, const attrib__agg *from, const uint32_t *channel_map);
 
 void attrib__agg_free(attrib__agg *a);

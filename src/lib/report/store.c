@@ -62,16 +62,7 @@ done:
 /* Append " <op> col >= ?N" / " <op> col <= ?N" for the range, binding its ends. */
 static int put_range(attrib_store *st, stmt *s, const attrib_scan *sel, const char *col)
 {
-    int e = 0;
-    if (sel->start_date != NULL) {
-        s->params[s->n++] = attrib__text(sel->start_date);
-        e |= attrib_buf_printf(&s->sql, " AND %s%s >= ?%d", col, st->ops->bytewise, s->n);
-    }
-    if (sel->end_date != NULL) {
-        s->params[s->n++] = attrib__text(sel->end_date);
-        e |= attrib_buf_printf(&s->sql, " AND %s%s <= ?%d", col, st->ops->bytewise, s->n);
-    }
-    return e;
+    return attrib__sql_range(st, &s->sql, s->params, &s->n, sel, col);
 }
 
 /* " WHERE 1=1 AND (date in the range) AND (date among sel->dates)". */

@@ -309,6 +309,28 @@ static int incr_rows(attrib_ctx *ctx, const incr_state *in, attrib_report_row **
     return ATTRIB_OK;
 }
 
+/*
+ * The credit of the range's sessions: taken from the journeys' rows when
+ * incr_plan kept it (in->fold), read through the conversions on and after the
+ * range when that reads fewer rows than its sessions would probe
+ * (scan_credit_after), else probed by its sessions.
+ */
+static int range_credit(attrib_store *st, report_state *rs, const incr_state *in,
+                        const attrib_scan *range, uint64_t range_sessions)
+{
+    if (in->fold)
+        return attrib__agg_merge(&rs->agg, &in->folded, NULL) != ATTRIB_OK
+                   ? attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report")
+                   : ATTRIB_OK;
+    bool taken = false;
+    int rc = ATTRIB_OK;
+    if (st->ops->scan_credit_after != NULL)
+        rc = st->ops->scan_credit_after(st->impl, range, range_sessions, &taken, report_credit, rs);
+    if (rc == ATTRIB_OK && !taken)
+        rc = st->ops->scan_attribution(st->impl, range, report_credit, rs);
+    return rc;
+}
+
 /* Rows a then rows b in one new array (the strings stay where they are). */
 static int concat_rows(attrib_ctx *ctx, attrib_report_row **a, size_t *na,
                        const attrib_report_row *b, size_t nb)
@@ -332,7 +354,6 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
     rs.agg.channels = &rs.channels;
     incr_state in = {.rs = &rs};
     in.keys.channels = in.cur.channels = in.folded.channels = &rs.channels;
-    uint32_t *identity = NULL;
     attrib_report_row *rows = NULL, *irows = NULL;
     attrib_sums_row *srows = NULL;
     char *dates = NULL, *idates = NULL, *sdates = NULL;
@@ -385,36 +406,19 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
         rs.filter = last >= first && days > REPORT_SCAN_SHARE * (double)(last - first + 1);
     }
     attrib__progress(ctx, "reporting", 0, 0);
-    /* Cost pass, then credit pass, over the range and the extra dates. */
+    /* Cost pass, then credit pass: over everything (scan_all), or over the
+     * range and then the extra dates. */
     attrib_scan extra = {.dates = rs.dates.keys, .n_dates = rs.dates.count};
-    bool scan_all = full || rs.filter;
-    uint64_t range_sessions = 0;
-    for (int pass = 0; pass < 2 && rc == ATTRIB_OK; pass++) {
-        attrib_row_fn fn = pass == 0 ? report_session : report_credit;
-        bool taken = false;
-        if (pass == 0) {
-            rc = st->ops->scan_sessions(st->impl, scan_all ? NULL : &range, fn, &rs);
-            range_sessions = rs.sessions;
-        } else if (!scan_all && in.fold) {
-            /* The range's credit, read with the journeys' rows (incr_state). */
-            identity = malloc((rs.channels.count > 0 ? rs.channels.count : 1) * sizeof(*identity));
-            for (size_t i = 0; identity != NULL && i < rs.channels.count; i++)
-                identity[i] = (uint32_t)i;
-            rc = identity == NULL || attrib__agg_merge(&rs.agg, &in.folded, identity) != ATTRIB_OK
-                     ? attrib__error(ctx, ATTRIB_ENOMEM, "out of memory aggregating the report")
-                     : ATTRIB_OK;
-            taken = true;
-        } else if (!scan_all && st->ops->scan_credit_after != NULL) {
-            /* The range's credit through its conversions and later ones, when fewer
-             * rows are read that way than the range has sessions to probe. */
-            rc = st->ops->scan_credit_after(st->impl, &range, range_sessions, &taken, fn, &rs);
-        }
-        if (rc == ATTRIB_OK && pass == 1 && !taken)
-            rc = st->ops->scan_attribution(st->impl, scan_all ? NULL : &range, fn, &rs);
-        if (rc == ATTRIB_OK && !scan_all && extra.n_dates > 0)
-            rc = pass == 0 ? st->ops->scan_sessions(st->impl, &extra, fn, &rs)
-                           : st->ops->scan_attribution(st->impl, &extra, fn, &rs);
-    }
+    bool scan_all = full || rs.filter, more = !scan_all && extra.n_dates > 0;
+    rc = st->ops->scan_sessions(st->impl, scan_all ? NULL : &range, report_session, &rs);
+    uint64_t range_sessions = rs.sessions;
+    if (rc == ATTRIB_OK && more)
+        rc = st->ops->scan_sessions(st->impl, &extra, report_session, &rs);
+    if (rc == ATTRIB_OK)
+        rc = scan_all ? st->ops->scan_attribution(st->impl, NULL, report_credit, &rs)
+                      : range_credit(st, &rs, &in, &range, range_sessions);
+    if (rc == ATTRIB_OK && more)
+        rc = st->ops->scan_attribution(st->impl, &extra, report_credit, &rs);
     if (rc != ATTRIB_OK)
         goto done;
     rc = attrib__agg_rows(ctx, &rs.agg, &rows, &n_rows, &dates);
@@ -462,7 +466,6 @@ done:
     attrib__agg_free(&in.keys);
     attrib__agg_free(&in.cur);
     attrib__agg_free(&in.folded);
-    free(identity);
     attrib_strmap_free(&in.kdates);
     attrib_strmap_free(&rs.channels);
     attrib_strmap_free(&rs.dates);

@@ -102,14 +102,7 @@ static int scan_stored(attrib_store *st, const attrib_scan *range, row_set *rs)
     int n = 0, e = attrib_buf_adds(&sql, "SELECT a.conv_id, a.session_id, a.ihc FROM conversions "
                                          "c JOIN attribution_customer_journey a ON a.conv_id = "
                                          "c.conv_id WHERE 1=1");
-    if (range->start_date != NULL) {
-        params[n++] = attrib__text(range->start_date);
-        e |= attrib_buf_printf(&sql, " AND c.conv_date%s >= ?%d", st->ops->bytewise, n);
-    }
-    if (range->end_date != NULL) {
-        params[n++] = attrib__text(range->end_date);
-        e |= attrib_buf_printf(&sql, " AND c.conv_date%s <= ?%d", st->ops->bytewise, n);
-    }
+    e |= attrib__sql_range(st, &sql, params, &n, range, "c.conv_date");
     int rc = e != 0 ? attrib__error(st->ctx, ATTRIB_ENOMEM, "out of memory")
                     : st->ops->query(st->impl, attrib_buf_cstr(&sql), params, n, 3, on_stored, rs,
                                      "reading attribution_customer_journey");

@@ -254,6 +254,21 @@ int attrib__store_index_inputs(attrib_store *st)
     return rc;
 }
 
+int attrib__sql_range(const attrib_store *st, attrib_buf *sql, attrib_value *params, int *n,
+                      const attrib_scan *range, const char *col)
+{
+    int e = 0;
+    if (range->start_date != NULL) {
+        params[(*n)++] = attrib__text(range->start_date);
+        e |= attrib_buf_printf(sql, " AND %s%s >= ?%d", col, st->ops->bytewise, *n);
+    }
+    if (range->end_date != NULL) {
+        params[(*n)++] = attrib__text(range->end_date);
+        e |= attrib_buf_printf(sql, " AND %s%s <= ?%d", col, st->ops->bytewise, *n);
+    }
+    return e;
+}
+
 int attrib_store_check(attrib_store *st, bool need_outputs)
 {
     attrib__enter(st->ctx);

@@ -294,12 +294,19 @@ extern const attrib_store_ops attrib_store_pg;
  * (ATTRIB_EPARSE naming its line, counted from first_line) before it runs. */
 int attrib__schema_run(attrib_store *st, const char *sql, unsigned first_line);
 
-/* Transactions through the store, tracked so close() can roll back; they do
- * not nest (begin asserts that none is open). */
 /* Build attrib's indexes on the input tables when any is missing, in a
  * transaction of its own (the first ranged run on a database that a full
  * `run` initialised; `attrib init` builds them up front). */
 int attrib__store_index_inputs(attrib_store *st);
+
+/* Append " AND <col> >= ?N" and " AND <col> <= ?N" for the ends of range that
+ * are set, compared bytewise (ops->bytewise), binding each end at params[*n]
+ * (room for two) and counting it in *n. Nonzero when out of memory. */
+int attrib__sql_range(const attrib_store *st, attrib_buf *sql, attrib_value *params, int *n,
+                      const attrib_scan *range, const char *col);
+
+/* Transactions through the store, tracked so close() can roll back; they do
+ * not nest (begin asserts that none is open). */
 int attrib__store_begin(attrib_store *st);
 int attrib__store_commit(attrib_store *st);
 void attrib__store_rollback(attrib_store *st);
