@@ -16,20 +16,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-skip() {
-    [ "${CI:-}" = true ] && fail "no PostgreSQL server ($1)"
-    echo "SKIPPED: no PostgreSQL server ($1); the ihc-api PostgreSQL test did NOT run"
-    exit 0
-}
-if [ -z "${ATTRIB_PG_URI:-}" ]; then
-    own=$(mktemp -d "${TMPDIR:-/tmp}/attrib-pg.XXXXXX")
-    if ! sh "$TOP/tests/pg/pg_start.sh" "$own" "${ATTRIB_PG_PORT2:-55482}" >"$T/pgstart.log" 2>&1; then
-        rm -rf "$own"
-        own=""
-        skip "tests/pg/pg_start.sh could not start one"
-    fi
-    . "$own/env"
-fi
+pg_server "${ATTRIB_PG_PORT2:-55482}" "the ihc-api PostgreSQL test"
 S="api$$_$(date +%s)"
 PG="$ATTRIB_PG_URI?schema=$S"
 

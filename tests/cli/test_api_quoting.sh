@@ -63,21 +63,7 @@ eq "$(q x.db "SELECT count(DISTINCT conv_id) FROM attribution_customer_journey")
 expect_exit 0 "$ATTRIB" export --db x.db -o sqlite.csv
 
 # PostgreSQL: the same, through the same ids
-pg_skip() {
-    [ "${CI:-}" = true ] && fail "no PostgreSQL server ($1)"
-    echo "SKIPPED: no PostgreSQL server ($1); the PostgreSQL half of the quoting test did NOT run"
-    exit 0
-}
-if [ -z "${ATTRIB_PG_URI:-}" ]; then
-    own=$(mktemp -d "${TMPDIR:-/tmp}/attrib-pg.XXXXXX")
-    if ! sh "$TOP/tests/pg/pg_start.sh" "$own" "${ATTRIB_PG_PORT3:-55492}" >"$T/pgstart.log" 2>&1
-    then
-        rm -rf "$own"
-        own=""
-        pg_skip "tests/pg/pg_start.sh could not start one"
-    fi
-    . "$own/env"
-fi
+pg_server "${ATTRIB_PG_PORT3:-55492}" "the PostgreSQL half of the quoting test"
 S="quote$$_$(date +%s)"
 PG="$ATTRIB_PG_URI?schema=$S"
 psqlq() {

@@ -28,11 +28,6 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-skip() {
-    [ "${CI:-}" = true ] && fail "$1; under CI the PostgreSQL tests must run"
-    echo "SKIPPED: $1"
-    exit 0
-}
 
 expect_exit 0 "$ATTRIB" --db in.db gen -q --sessions 3000 --seed 31 --days 40
 # SQLite has no partitions: refused with the way to shard it instead.
@@ -41,15 +36,7 @@ expect_err "needs PostgreSQL.*--shard K/N"
 expect_exit 2 "$ATTRIB" --db in.db partition
 expect_err "needs --parts"
 
-if [ -z "${ATTRIB_PG_URI:-}" ]; then
-    own=$(mktemp -d "${TMPDIR:-/tmp}/attrib-pg.XXXXXX")
-    if ! sh "$TOP/tests/pg/pg_start.sh" "$own" "${ATTRIB_PG_PORT:-55480}" >"$T/pgstart.log" 2>&1; then
-        rm -rf "$own"
-        own=""
-        skip "no PostgreSQL server"
-    fi
-    . "$own/env"
-fi
+pg_server "${ATTRIB_PG_PORT:-55480}" "the PostgreSQL part of test_partition"
 [ -n "${ATTRIB_PG_BIN:-}" ] && PSQL="$ATTRIB_PG_BIN/psql"
 pgs() { pg -c "SET search_path TO \"$1\"" -c "$2"; }
 ONE="$ATTRIB_PG_URI?schema=${S}_one"

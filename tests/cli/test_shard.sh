@@ -132,17 +132,7 @@ expect_exit 2 "$ATTRIB" --db in.db attribute --shard 1
 expect_err "--shard '1' is not K/N"
 
 # ---- PostgreSQL ----
-if [ -z "${ATTRIB_PG_URI:-}" ]; then
-    own=$(mktemp -d "${TMPDIR:-/tmp}/attrib-pg.XXXXXX")
-    if ! sh "$TOP/tests/pg/pg_start.sh" "$own" "${ATTRIB_PG_PORT:-55480}" >"$T/pgstart.log" 2>&1; then
-        rm -rf "$own"
-        own=""
-        [ "${CI:-}" = true ] && fail "no PostgreSQL server; under CI the PostgreSQL tests must run"
-        echo "SKIPPED: no PostgreSQL server: the PostgreSQL half of test_shard did NOT run"
-        exit 0
-    fi
-    . "$own/env"
-fi
+pg_server "${ATTRIB_PG_PORT:-55480}" "the PostgreSQL half of test_shard"
 [ -n "${ATTRIB_PG_BIN:-}" ] && PSQL="$ATTRIB_PG_BIN/psql"
 check pg
 kill_check pg
