@@ -32,6 +32,24 @@ DROP TABLE IF EXISTS channel_reporting; DROP TABLE IF EXISTS attrib_journey_phas
 DROP TABLE IF EXISTS attrib_dirty_dates; DROP TABLE IF EXISTS attrib_meta;
 DROP TABLE IF EXISTS attrib_report_sums; DROP TABLE IF EXISTS attrib_dirty_keys;"
 
+# From 50M sessions on, the input tables are created without their inline
+# primary keys and given unique indexes on their ids after the load (as an
+# ETL job that adds its keys last would): the same rows in the same order,
+# the same lookups, but the keys are built by sorting. Random 64-hex ids
+# inserted one by one into inline primary keys need the keys' ~20 GB in
+# memory at 100M; without it the generation slowed to 0.07 GB/min.
+KEYLESS_INPUTS="CREATE TABLE conversions (conv_id text NOT NULL, user_id text NOT NULL,
+ conv_date text NOT NULL, conv_time text NOT NULL, revenue real NOT NULL);
+CREATE TABLE session_costs (session_id text NOT NULL, cost real);
+CREATE TABLE session_sources (session_id text NOT NULL, user_id text NOT NULL,
+ event_date text NOT NULL, event_time text NOT NULL, channel_name text NOT NULL,
+ holder_engagement INTEGER NOT NULL, closer_engagement INTEGER NOT NULL,
+ impression_interaction INTEGER NOT NULL);"
+UNIQUE_KEYS="PRAGMA threads = 2; PRAGMA cache_size = -1048576;
+CREATE UNIQUE INDEX session_sources_key ON session_sources (session_id);
+CREATE UNIQUE INDEX session_costs_key ON session_costs (session_id);
+CREATE UNIQUE INDEX conversions_key ON conversions (conv_id);"
+
 # floor_read DB: "wall cpu" seconds of one read floor of DB ($FLOOR, bench/floor).
 floor_read() {
     "$FLOOR" "$1" | awk '{ for (i = 1; i < NF; i++) {

@@ -32,7 +32,8 @@
 #
 # Environment: BENCH_SIZES="N ..." overrides the sizes, BENCH_LAYOUTS="..."
 # the layouts, BENCH_100M=1 adds 100M (about 50 GB of disk), BENCH_REPS,
-# BENCH_SEED (default 1), ATTRIB_BENCH_DIR.
+# BENCH_SEED (default 1), ATTRIB_BENCH_DIR. From 50M on the input tables'
+# keys are unique indexes built after the load (bench/lib.sh, KEYLESS_INPUTS).
 set -eu
 
 ATTRIB=${1:-build/attrib}
@@ -118,12 +119,16 @@ for n in $SIZES; do
     rm -f "$TMP/first.csv"
     for layout in $LAYOUTS; do
         db=$DATA/gen-$n-$layout-s$SEED-$GENSUM.db
+        [ "$n" -lt 50000000 ] || db=$DATA/gen-$n-$layout-s$SEED-$GENSUM-keys-after.db
         gen_s=cached
         if [ ! -f "$db" ]; then
             echo "bench: generating $n sessions ($layout) into $db ..."
             rm -f "$db.tmp" "$db.tmp-journal"
-            timed "$TMP/gen" "$ATTRIB" -q --db "$db.tmp" gen --sessions "$n" --seed "$SEED" \
-                --start-date "$START" --days "$days" --layout "$layout"
+            [ "$n" -lt 50000000 ] || sqlite3 -batch "$db.tmp" "$KEYLESS_INPUTS"
+            timed "$TMP/gen" sh -c '"$1" -q --db "$2" gen --sessions "$3" --seed "$4" \
+                --start-date "$5" --days "$6" --layout "$7" &&
+                { [ "$3" -lt 50000000 ] || sqlite3 -batch "$2" "$8" >/dev/null; }' sh "$ATTRIB" "$db.tmp" \
+                "$n" "$SEED" "$START" "$days" "$layout" "$UNIQUE_KEYS"
             mv "$db.tmp" "$db"
             gen_s=$(cut -d' ' -f1 "$TMP/gen")
         fi
