@@ -24,7 +24,7 @@ typedef struct {
 /* n bytes aligned for any type, or NULL when out of memory. */
 void *attrib_arena_alloc(attrib_arena *a, size_t n);
 
-/* A NUL-terminated copy of s[0..len), or NULL. */
+/* A NUL-terminated copy of s[0..len) (not aligned), or NULL. */
 char *attrib_arena_strndup(attrib_arena *a, const char *s, size_t len);
 
 /* Move every allocation of `from` into a (they stay valid, now freed with a);

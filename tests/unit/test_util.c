@@ -2,6 +2,7 @@
  * bounded buffer, the string map and order-independent sums. */
 #include "testutil.h"
 
+#include "util/arena.h"
 #include "util/buf.h"
 #include "util/csv.h"
 #include "util/fsum.h"
@@ -12,6 +13,58 @@
 #include "util/xsum.h"
 
 #include <math.h>
+
+/* Strings unaligned, other allocations aligned, whatever came before; blocks
+ * past the first megabytes are mappings of their own (huge pages asked), an
+ * oversized request a block of its own; adopted blocks stay valid and are
+ * freed with their new arena. Every byte is checked after all the writes. */
+static void test_arena(void **state)
+{
+    (void)state;
+    attrib_arena a = ATTRIB_ARENA_INIT, b = ATTRIB_ARENA_INIT;
+    enum { N = 400000 };
+    char **s = calloc(N, sizeof(*s));
+    assert_non_null(s);
+    char id[80];
+    for (size_t i = 0; i < N; i++) {
+        int len = snprintf(id, sizeof(id), "%064zx", i * 2654435761u);
+        attrib_arena *to = i % 3 == 0 ? &b : &a;
+        s[i] = attrib_arena_strndup(to, id, (size_t)len - (i % 7));
+        assert_non_null(s[i]);
+        if (i % 1000 == 1) {
+            uint64_t *w = attrib_arena_alloc(to, 3 * sizeof(*w));
+            assert_non_null(w);
+            assert_int_equal((uintptr_t)w % _Alignof(max_align_t), 0);
+            w[0] = w[1] = w[2] = i;
+        }
+    }
+    /* Consecutive strings are packed: no alignment between them. */
+    assert_ptr_equal(s[5], s[4] + strlen(s[4]) + 1);
+    char *big = attrib_arena_alloc(&a, (size_t)40 << 20); /* more than any block */
+    assert_non_null(big);
+    memset(big, 'x', (size_t)40 << 20);
+    char *after = attrib_arena_strndup(&a, "after", 5);
+    assert_string_equal(after, "after");
+    assert_true(a.total > ((size_t)60 << 20));
+    size_t total = a.total + b.total;
+    attrib_arena_adopt(&a, &b);
+    assert_null(b.head);
+    assert_int_equal(a.total, total);
+    for (size_t i = 0; i < N; i++) {
+        int len = snprintf(id, sizeof(id), "%064zx", i * 2654435761u);
+        id[len - (int)(i % 7)] = '\0';
+        assert_string_equal(s[i], id);
+    }
+    assert_int_equal(big[0], 'x');
+    assert_int_equal(big[((size_t)40 << 20) - 1], 'x');
+    char *more = attrib_arena_strndup(&a, "more", 4); /* a's head keeps filling */
+    assert_string_equal(more, "more");
+    attrib_arena_free(&a);
+    assert_null(a.head);
+    assert_int_equal(a.total, 0);
+    attrib_arena_free(&b); /* empty: nothing to do */
+    free(s);
+}
 
 static void test_date_parse(void **state)
 {
@@ -302,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_csv_text),   cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_buf_limit),  cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_xsum),       cmocka_unit_test(test_fsum),
+        cmocka_unit_test(test_arena),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
