@@ -21,7 +21,7 @@ struct attrib_arena_block {
 #define BLOCK_SIZE ((size_t)1 << 20)
 /* A run keeps the ids of every journey's sessions in arenas. A page's first
  * touch is what memory costs most on a VM: on the benchmark VM a fault of a
- * 4 KiB page took 2.7 us (2.8 s a GiB), 2 MiB pages 0.3-2 s a GiB. */
+ * 4 KiB page took 10.7 us (2.8 s a GiB), 2 MiB pages 0.3-2 s a GiB. */
 #define LARGE_AFTER ((size_t)8 << 20)
 #define LARGE_SIZE ((size_t)16 << 20)
 

@@ -91,9 +91,12 @@ int64_t attrib_strmap_intern(attrib_strmap *m, const char *key, size_t len, int 
         m->keys = keys;
         m->keys_cap = kc;
     }
-    char *copy = attrib_arena_strndup(&m->arena, key, len);
+    /* Aligned for any type: some keys are arrays read back in place (model/chan.c). */
+    char *copy = len < SIZE_MAX ? attrib_arena_alloc(&m->arena, len + 1) : NULL;
     if (copy == NULL)
         return -1;
+    memcpy(copy, key, len);
+    copy[len] = '\0';
     attrib_strmap_slot *s = &m->slots[i];
     s->hash = h;
     s->key = copy;

@@ -1,7 +1,8 @@
 /*
  * A string → index hash map with open addressing, used to intern channel
  * names and to find a user's slot by user_id. Keys are copied into an arena
- * the map owns; each distinct key gets the next index 0, 1, 2, ...
+ * the map owns, aligned for any type (a key may be an array read back in
+ * place); each distinct key gets the next index 0, 1, 2, ...
  */
 #ifndef ATTRIB_UTIL_STRMAP_H
 #define ATTRIB_UTIL_STRMAP_H
