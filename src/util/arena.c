@@ -60,6 +60,8 @@ static void block_free(attrib_arena_block *b)
 static void *bump(attrib_arena *a, size_t n, size_t align)
 {
     assert(align > 0 && (align & (align - 1)) == 0 && align <= alignof(max_align_t));
+    if (n > SIZE_MAX / 2)
+        return NULL; /* no block that size; and at + n, header + n cannot wrap */
     size_t at = (a->used + align - 1) & ~(align - 1);
     if (a->head == NULL || at > a->head->size || a->head->size - at < n) {
         bool large = a->total >= LARGE_AFTER;

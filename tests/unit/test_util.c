@@ -57,6 +57,8 @@ static void test_arena(void **state)
     }
     assert_int_equal(big[0], 'x');
     assert_int_equal(big[((size_t)40 << 20) - 1], 'x');
+    assert_null(attrib_arena_alloc(&a, SIZE_MAX - 8)); /* sizes that would wrap */
+    assert_null(attrib_arena_strndup(&a, "x", SIZE_MAX - 1));
     char *more = attrib_arena_strndup(&a, "more", 4); /* a's head keeps filling */
     assert_string_equal(more, "more");
     attrib_arena_free(&a);
