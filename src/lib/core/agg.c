@@ -1,6 +1,7 @@
 /* The exact (channel, day) sums table: see agg.h. */
 #include "lib/core/agg.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,11 +124,13 @@ static int cost_grow(attrib__cost_agg *a)
     return ATTRIB_OK;
 }
 
-int attrib__cost_agg_add(attrib__cost_agg *a, uint32_t channel, int32_t day, double cost)
+/* The cell of (channel, day), taken when new (sessions 0 marks a free cell:
+ * the caller counts its session). NULL when out of memory. */
+static attrib__cost_cell *cost_cell(attrib__cost_agg *a, uint32_t channel, int32_t day)
 {
     uint64_t key = (uint64_t)channel << 32 | (uint32_t)day;
     if ((a->count + 1) * 10 > a->cap * 7 && cost_grow(a) != ATTRIB_OK)
-        return ATTRIB_ENOMEM;
+        return NULL;
     size_t i = mix(key) & (a->cap - 1);
     while (a->cells[i].sessions != 0 && a->cells[i].key != key)
         i = (i + 1) & (a->cap - 1);
@@ -136,7 +139,25 @@ int attrib__cost_agg_add(attrib__cost_agg *a, uint32_t channel, int32_t day, dou
         c->key = key;
         a->count++;
     }
+    return c;
+}
+
+int attrib__cost_agg_add(attrib__cost_agg *a, uint32_t channel, int32_t day, double cost)
+{
+    attrib__cost_cell *c = cost_cell(a, channel, day);
+    if (c == NULL)
+        return ATTRIB_ENOMEM;
     c->sessions++;
+    attrib_xsum_add(&c->cost, cost);
+    return ATTRIB_OK;
+}
+
+int attrib__cost_agg_add_cost(attrib__cost_agg *a, uint32_t channel, int32_t day, double cost)
+{
+    attrib__cost_cell *c = cost_cell(a, channel, day);
+    if (c == NULL)
+        return ATTRIB_ENOMEM;
+    assert(c->sessions > 0); /* its session came first, in this slice */
     attrib_xsum_add(&c->cost, cost);
     return ATTRIB_OK;
 }

@@ -88,6 +88,9 @@ typedef struct {
 
 /* Add a session's cost to its (channel, day). */
 int attrib__cost_agg_add(attrib__cost_agg *a, uint32_t channel, int32_t day, double cost);
+/* Add cost to the cell of (channel, day), which a session already counts (a
+ * late cost row, store.h): the cost only. ATTRIB_OK or ATTRIB_ENOMEM. */
+int attrib__cost_agg_add_cost(attrib__cost_agg *a, uint32_t channel, int32_t day, double cost);
 
 /* Add every key of `from` to a (sessions and cost), its channel c becoming
  * channel_map[c]. */

@@ -186,12 +186,43 @@ static int keep_other(slice_state *sl, const attrib_session_row *r, uint32_t cha
     return ATTRIB_OK;
 }
 
+/* Whether this slice sums the costs of r's session: a shard sums its own
+ * users' only (models of every path read the others' too), so the shards'
+ * sums add up to the table's. */
+static bool own_costs(const slice_state *sl, const attrib_session_row *r)
+{
+    const attrib_run_options *o = sl->opts;
+    return sl->ds->want_costs &&
+           (o->shard_count == 0 || sl->ds->scoped ||
+            attrib_shard_index(r->user_id, r->user_id_len, o->shard_count) == o->shard_index);
+}
+
+/* A late cost row (store.h): the cost of a session this slice took without one. */
+static int on_late_cost(slice_state *sl, const attrib_value *cols)
+{
+    attrib_session_row r;
+    char scratch[2][32];
+    if (attrib__session_row(&sl->ctx, cols, &r, scratch) != ATTRIB_OK) {
+        /* Skipped as a bad row when it came (it stops the scan otherwise). */
+        attrib_clearerr(&sl->ctx);
+        return ATTRIB_OK;
+    }
+    if (!own_costs(sl, &r))
+        return ATTRIB_OK;
+    int64_t ch = attrib_strmap_intern(&sl->channels, r.channel, r.channel_len, NULL);
+    if (ch < 0 || attrib__cost_agg_add_cost(&sl->costs, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
+        return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory summing costs");
+    return ATTRIB_OK;
+}
+
 static int on_session(const attrib_value *cols, void *payload)
 {
     slice_state *sl = payload;
     const attrib__dataset *ds = sl->ds;
     attrib_session_row r;
     char scratch[2][32];
+    if (cols[ATTRIB_SS_HAS_COST].i == ATTRIB__SS_LATE)
+        return on_late_cost(sl, cols);
     if ((++sl->read & 0xffff) == 0) {
         uint64_t seen = atomic_fetch_add(sl->seen, 0x10000) + 0x10000;
         if (sl->main != NULL && atomic_load_explicit(&sl->main->cancel, memory_order_relaxed))
@@ -213,12 +244,7 @@ static int on_session(const attrib_value *cols, void *payload)
     int64_t ch = attrib_strmap_intern(&sl->channels, r.channel, r.channel_len, NULL);
     if (ch < 0)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory reading sessions");
-    /* A shard sums the costs of its own users' sessions only (models of every
-     * path read the others' too), so the shards' sums add up to the table's. */
-    const attrib_run_options *o = sl->opts;
-    bool own = o->shard_count == 0 || ds->scoped ||
-               attrib_shard_index(r.user_id, r.user_id_len, o->shard_count) == o->shard_index;
-    if (ds->want_costs && own &&
+    if (own_costs(sl, &r) &&
         attrib__cost_agg_add(&sl->costs, (uint32_t)ch, r.day, r.cost) != ATTRIB_OK)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory summing costs");
     uint64_t h = attrib_hash(r.user_id, r.user_id_len);
@@ -368,7 +394,7 @@ static int scan_sessions(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
             payloads[i] = &sl[i];
         }
         atomic_store(&seen, 0);
-        if (n > 1)
+        if (users == NULL && st->ops->scan_sessions_parts != NULL)
             rc = st->ops->scan_sessions_parts(st->impl, n, ctxs, on_session, payloads);
         else
             rc = st->ops->scan_sessions(st->impl, users, on_session, &sl[0]);

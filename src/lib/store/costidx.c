@@ -12,17 +12,18 @@
 #define PARTS (1u << PARTS_LOG2)
 #define BATCH 64 /* rows a writer buffers per partition */
 
-/* Low 3 bits of h2: the value's type and the MANY flag. */
+/* Low 4 bits of h2: the value's type, the MANY flag and the CLAIMED flag. */
 #define T_NULL 0u
 #define T_INT 1u
 #define T_REAL 2u
 #define T_MASK 3u
 #define F_MANY 4u
-#define H2_MASK (~(uint64_t)7)
+#define F_CLAIMED 8u
+#define H2_MASK (~(uint64_t)15)
 
 typedef struct {
     uint64_t h1; /* 0: an empty slot */
-    uint64_t h2; /* second hash, its low 3 bits the type and flag */
+    uint64_t h2; /* second hash, its low 4 bits the type and flags */
     union {
         double r;
         int64_t i;
@@ -183,6 +184,7 @@ static int part_put(cost_part *p, const cost_entry *rows, unsigned n)
         } else {
             p->shared += (e->h2 & F_MANY) == 0;
             e->h2 |= F_MANY; /* the same fingerprint twice: the table decides */
+            e->h2 &= ~(uint64_t)F_CLAIMED;
         }
     }
     pthread_mutex_unlock(&p->lock);
@@ -302,4 +304,37 @@ uint64_t attrib__costidx_bytes(const attrib__costidx *ix)
     for (unsigned p = 0; p < PARTS; p++)
         n += ix->part[p].cap * sizeof(cost_entry);
     return n;
+}
+
+int attrib__costidx_claim(attrib__costidx *ix, const attrib__costidx_key *k, attrib_value *cost)
+{
+    cost_part *p = &ix->part[part_of(k->h1)];
+    cost_entry *e = probe(p->slot, p->cap, k->h1, k->h2);
+    int found = attrib__costidx_find(ix, k, cost);
+    if (found == ATTRIB__COST_ONE)
+        e->h2 |= F_CLAIMED;
+    return found;
+}
+
+int attrib__costidx_drain(attrib__costidx *ix, attrib__costidx_writer *to)
+{
+    int rc = ATTRIB_OK;
+    for (unsigned p = 0; p < PARTS; p++) {
+        cost_part *cp = &ix->part[p];
+        for (uint64_t i = 0; i < cp->cap && rc == ATTRIB_OK; i++) {
+            const cost_entry *e = &cp->slot[i];
+            if (e->h1 == 0 || (e->h2 & F_CLAIMED) != 0)
+                continue;
+            unsigned q = part_of(e->h1);
+            to->buf[q][to->n[q]++] = *e;
+            if (to->n[q] == BATCH) {
+                to->n[q] = 0;
+                rc = part_put(&to->ix->part[q], to->buf[q], BATCH);
+            }
+        }
+        memset(cp->slot, 0, (size_t)cp->cap * sizeof(*cp->slot));
+        cp->count = 0;
+        cp->shared = 0;
+    }
+    return rc;
 }

@@ -4,12 +4,12 @@
  * table is stored in (the join is in docs/pipeline.md, "Joining costs").
  *
  * An entry is 24 bytes and keeps no id: a 128-bit fingerprint of the id (two
- * independent 64-bit hashes; 3 bits of the second hold the value's type and a
- * flag) and the cost. Two cost rows with the same fingerprint (a duplicate id,
+ * independent 64-bit hashes; 4 bits of the second hold the value's type and
+ * two flags) and the cost. Two cost rows with the same fingerprint (a duplicate id,
  * or a collision) leave one entry marked ATTRIB__COST_MANY, and the caller
  * resolves those sessions exactly against the table. A session whose id is not
- * a cost row's matches an entry only when 125 bits of hashes agree by chance
- * (about n_sessions * n_costs / 2^125: below 1e-21 at 100M x 100M).
+ * a cost row's matches an entry only when 124 bits of hashes agree by chance
+ * (about n_sessions * n_costs / 2^124: below 1e-20 at 100M x 100M).
  *
  * The table is split into 64 partitions by the top bits of the first hash, each
  * an open-addressing table with a mutex: any number of writers add rows at once,
@@ -54,6 +54,14 @@ void attrib__costidx_prefetch(const attrib__costidx *ix, const attrib__costidx_k
 /* The cost of the row with this key (ATTRIB__COST_*); *cost set with ATTRIB__COST_ONE. */
 int attrib__costidx_find(const attrib__costidx *ix, const attrib__costidx_key *k,
                          attrib_value *cost);
+
+/* As attrib__costidx_find, and an entry found ATTRIB__COST_ONE is marked
+ * claimed (a band of the windowed scan: its session took it). */
+int attrib__costidx_claim(attrib__costidx *ix, const attrib__costidx_key *k, attrib_value *cost);
+/* Add the entries of ix not claimed (MANY ones included) to the index of
+ * `to` (through its buffer: flush it after), and empty ix for the next
+ * band. ATTRIB_OK or ATTRIB_ENOMEM (ix is empty either way). */
+int attrib__costidx_drain(attrib__costidx *ix, attrib__costidx_writer *to);
 
 /* Entries marked ATTRIB__COST_MANY (fingerprints two or more rows share). */
 uint64_t attrib__costidx_shared(const attrib__costidx *ix);

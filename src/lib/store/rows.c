@@ -90,7 +90,7 @@ static int flag_value(const attrib_value *v, uint8_t *out)
  */
 #define AMOUNT_LIMIT 1125899906842624.0
 
-static int amount_value(const attrib_value *v, double *out)
+int attrib__amount_value(const attrib_value *v, double *out)
 {
     double x;
     if (v->type == ATTRIB_V_INT)
@@ -151,7 +151,7 @@ int attrib__session_row(attrib_ctx *ctx, const attrib_value *c, attrib_session_r
         return bad(ctx, t, row, "impression_interaction", &c[ATTRIB_SS_IMPRESSION], "0 or 1");
     const attrib_value *cost = &c[ATTRIB_SS_COST];
     out->cost = 0;
-    if (cost->type != ATTRIB_V_NULL && amount_value(cost, &out->cost) != 0)
+    if (cost->type != ATTRIB_V_NULL && attrib__amount_value(cost, &out->cost) != 0)
         return bad(ctx, "session_costs", row, "cost", cost,
                    "a number below 1.1e15 in magnitude, or NULL");
     return ATTRIB_OK;
@@ -177,7 +177,7 @@ int attrib__conversion_row(attrib_ctx *ctx, const attrib_value *c, attrib_conver
         return bad(ctx, t, row, "conv_time", tm, "a time HH:MM:SS");
     out->day = day;
     out->ts = (int64_t)day * ATTRIB_SECS_PER_DAY + sod;
-    if (amount_value(&c[ATTRIB_CV_REVENUE], &out->revenue) != 0)
+    if (attrib__amount_value(&c[ATTRIB_CV_REVENUE], &out->revenue) != 0)
         return bad(ctx, t, row, "revenue", &c[ATTRIB_CV_REVENUE],
                    "a number below 1.1e15 in magnitude");
     return ATTRIB_OK;

@@ -56,6 +56,10 @@ int attrib__rows_check_unique(attrib_ctx *ctx, attrib_store *st, unsigned defer,
 /* The exact check of one table (ATTRIB__IDS_SESSIONS or ATTRIB__IDS_CONVERSIONS). */
 int attrib__rows_check_unique_of(attrib_ctx *ctx, attrib_store *st, unsigned table);
 
+/* An amount (a cost, a revenue): an INT or REAL below 1.1e15 in magnitude,
+ * set in *out; -1 for anything else. */
+int attrib__amount_value(const attrib_value *v, double *out);
+
 /* A number column of attrib's own tables (ihc, revenue, report values). */
 int attrib__number(attrib_ctx *ctx, const attrib_value *v, double *out, const char *table,
                    const char *column, const char *row);

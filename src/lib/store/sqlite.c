@@ -554,7 +554,7 @@ static int sq_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn
     if (sel == NULL) {
         attrib_ctx *ctxs[1] = {s->ctx};
         void *payloads[1] = {payload};
-        return attrib__sq_scan_sessions_parts(s, 1, ctxs, fn, payloads);
+        return attrib__sq_scan_sessions_late(s, 1, ctxs, fn, payloads, false);
     }
     rc = attrib__sq_window_ok(s, &window);
     if (rc != ATTRIB_OK)

@@ -1,7 +1,8 @@
 /*
  * Internals of the SQLite backend shared by its files: sqlite.c
- * (connection, transactions, statements), sqlite_scan.c (the concurrent
- * full session scan) and sqlite_window.c (a selection's sessions).
+ * (connection, transactions, statements), sqlite_scan.c and sqlite_band.c
+ * (the concurrent full session scan) and sqlite_window.c (a selection's
+ * sessions).
  */
 #ifndef ATTRIB_LIB_STORE_SQLITE_H
 #define ATTRIB_LIB_STORE_SQLITE_H
@@ -17,6 +18,7 @@ typedef struct {
     bool sessions_rowid;    /* session_sources has a rowid */
     bool conversions_rowid; /* conversions has a rowid */
     bool costs_rowid;       /* session_costs has a rowid */
+    bool band_off;          /* the band join met what it cannot join: not again */
     sqlite3_stmt *ins_attr;
     sqlite3_stmt *ins_phase;
     unsigned busy_ms; /* how long a statement waits for another process's lock */
@@ -53,6 +55,11 @@ int attrib__sq_query(void *impl, const char *sql, const attrib_value *params, in
 /* The backend's scan_sessions_parts op (store.h), in sqlite_scan.c. */
 int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const *ctxs,
                                    attrib_row_fn fn, void *const *payloads);
+
+/* scan_sessions_parts, and scan_sessions(NULL) with late_ok false: rows
+ * without late cost rows (store.h), for receivers that do not take them. */
+int attrib__sq_scan_sessions_late(sq_store *s, unsigned parts, attrib_ctx *const *ctxs,
+                                  attrib_row_fn fn, void *const *payloads, bool late_ok);
 
 /* Whether session_costs.session_id is unique and compared as bytes (a rowid
  * table with a unique index of that one column, BINARY collation): then a

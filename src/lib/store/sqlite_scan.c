@@ -19,48 +19,19 @@
  * costs". Without rowids or a database file there is one part on the store's
  * own connection.
  */
-#include "lib/store/sqlite.h"
+#include "lib/store/sqlite_scan.h"
 
-#include "lib/store/costidx.h"
 #include "lib/store/readahead.h"
+#include "lib/store/rows.h"
 
 #include <assert.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PART_MIN_ROWS 65536 /* fewer rowids per part: fewer parts */
-#define PART_MAX 8
-#define PART_STOPPED 1 /* a part gave up: an earlier part failed */
-
-typedef struct sq_parts sq_parts;
-
-typedef struct {
-    sq_parts *all;
-    unsigned index;
-    sqlite3 *db;     /* this part's connection (the store's own when alone) */
-    attrib_ctx *ctx; /* this part's errors */
-    void *payload;
-    int64_t lo, hi;   /* session_sources rowids, inclusive */
-    int64_t clo, chi; /* session_costs rowids this part indexes, inclusive */
-    bool read_costs;  /* this part reads (a slice of) session_costs */
-    int rc;
-} sq_part;
-
-struct sq_parts {
-    sq_store *s;
-    unsigned n;
-    attrib__costidx *costs; /* NULL: join through the cost index of the table */
-    atomic_bool odd_costs;  /* session_costs holds what the index does not keep */
-    attrib_row_fn fn;
-    atomic_uint failed; /* lowest failing part; UINT_MAX when none */
-    sq_part part[PART_MAX];
-};
-
-static int part_fail(sq_part *p, const char *what)
+int attrib__sq_part_fail(sq_part *p, const char *what)
 {
     int code = sqlite3_errcode(p->db) == SQLITE_NOMEM ? ATTRIB_ENOMEM : ATTRIB_EDB;
     const sq_store *s = p->all->s;
@@ -69,28 +40,25 @@ static int part_fail(sq_part *p, const char *what)
                          attrib__sq_errmsg(p->db, s->path, s->busy_ms, msg, sizeof(msg)));
 }
 
-static bool part_stopped(sq_part *p)
+bool attrib__sq_part_stopped(sq_part *p)
 {
     return atomic_load(&p->all->failed) < p->index || atomic_load(&p->all->odd_costs);
 }
 
-/* Step a part's session statement: *row tells whether a row came; returns
- * ATTRIB_OK, PART_STOPPED when another part stopped the scan (checked every
- * 1024 rows), or the error of a failed step. */
-static int part_next(sq_part *p, sqlite3_stmt *st, uint64_t *k, bool *row)
+int attrib__sq_part_next(sq_part *p, sqlite3_stmt *st, uint64_t *k, bool *row)
 {
     int step = sqlite3_step(st);
     *row = step == SQLITE_ROW;
     if (step == SQLITE_DONE)
         return ATTRIB_OK;
     if (step != SQLITE_ROW)
-        return part_fail(p, "reading session_sources");
-    if ((++*k & 1023) == 0 && part_stopped(p))
+        return attrib__sq_part_fail(p, "reading session_sources");
+    if ((++*k & 1023) == 0 && attrib__sq_part_stopped(p))
         return PART_STOPPED;
     return ATTRIB_OK;
 }
 
-static void part_failed(sq_part *p)
+void attrib__sq_part_failed(sq_part *p)
 {
     unsigned cur = atomic_load(&p->all->failed);
     while (p->index < cur && !atomic_compare_exchange_weak(&p->all->failed, &cur, p->index))
@@ -119,7 +87,7 @@ static void *cost_part(void *arg)
                                             "WHERE rowid BETWEEN ?1 AND ?2"
                                           : "SELECT session_id, cost FROM session_costs",
                            -1, &st, NULL) != SQLITE_OK) {
-        p->rc = part_fail(p, "reading session_costs");
+        p->rc = attrib__sq_part_fail(p, "reading session_costs");
         goto done;
     }
     if (s->costs_rowid) {
@@ -127,7 +95,7 @@ static void *cost_part(void *arg)
         sqlite3_bind_int64(st, 2, p->chi);
     }
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((++k & 1023) == 0 && part_stopped(p))
+        if ((++k & 1023) == 0 && attrib__sq_part_stopped(p))
             break;
         attrib_value cost;
         attrib__sq_column_value(st, 1, &cost);
@@ -142,7 +110,7 @@ static void *cost_part(void *arg)
         }
     }
     if (step != SQLITE_DONE && step != SQLITE_ROW) {
-        p->rc = part_fail(p, "reading session_costs");
+        p->rc = attrib__sq_part_fail(p, "reading session_costs");
         goto done;
     }
     if (attrib__costidx_flush(w) != ATTRIB_OK)
@@ -151,7 +119,7 @@ done:
     sqlite3_finalize(st);
     attrib__costidx_writer_free(w);
     if (p->rc != ATTRIB_OK)
-        part_failed(p);
+        attrib__sq_part_failed(p);
     return NULL;
 }
 
@@ -171,7 +139,7 @@ static int join_part(sq_part *p)
              s->sessions_rowid ? "s.rowid" : "NULL",
              s->sessions_rowid ? " WHERE s.rowid BETWEEN ?1 AND ?2 ORDER BY s.rowid" : "");
     if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = part_fail(p, "reading session_sources");
+        rc = attrib__sq_part_fail(p, "reading session_sources");
         goto done;
     }
     if (s->sessions_rowid) {
@@ -180,7 +148,7 @@ static int join_part(sq_part *p)
     }
     for (;;) {
         bool row = false;
-        rc = part_next(p, st, &k, &row);
+        rc = attrib__sq_part_next(p, st, &k, &row);
         if (rc != ATTRIB_OK)
             goto done;
         if (!row)
@@ -197,50 +165,46 @@ done:
     return rc;
 }
 
-/*
- * Deliver the session row v with the cost rows of its id looked up in
- * session_costs (look, its id bound): one row per cost row, or one without a cost.
- */
-static int deliver_looked_up(sq_part *p, sqlite3_stmt *look, attrib_value *v)
+int attrib__sq_deliver_looked_up(sq_part *p, sqlite3_stmt *look, attrib_value *v, int64_t has_cost)
 {
     int rc = ATTRIB_OK, l;
     bool any = false;
     while ((l = sqlite3_step(look)) == SQLITE_ROW) {
         attrib__sq_column_value(look, 0, &v[ATTRIB_SS_COST]);
-        v[ATTRIB_SS_HAS_COST].i = 1;
+        v[ATTRIB_SS_HAS_COST].i = has_cost;
         any = true;
-        rc = p->all->fn(v, p->payload);
+        rc =
+            has_cost == ATTRIB__SS_LATE ? attrib__sq_deliver_late(p, v) : p->all->fn(v, p->payload);
         if (rc != ATTRIB_OK)
             break;
     }
     if (rc == ATTRIB_OK && l != SQLITE_DONE)
-        rc = part_fail(p, "reading session_costs");
-    else if (rc == ATTRIB_OK && !any)
+        rc = attrib__sq_part_fail(p, "reading session_costs");
+    else if (rc == ATTRIB_OK && !any && has_cost != ATTRIB__SS_LATE)
         rc = p->all->fn(v, p->payload);
     sqlite3_reset(look);
     sqlite3_clear_bindings(look);
     return rc;
 }
 
-#define LOOK_BATCH 32 /* sessions whose cost lookups overlap */
+int attrib__sq_deliver_late(sq_part *p, attrib_value *v)
+{
+    double x;
+    const attrib_value *cost = &v[ATTRIB_SS_COST];
+    if (cost->type != ATTRIB_V_NULL && attrib__amount_value(cost, &x) != 0) {
+        /* A cost the receiver refuses, of a session it took without one (and
+         * kept, when it skips bad rows): the scan again, joined otherwise. */
+        atomic_store(&p->all->odd_costs, true);
+        return PART_STOPPED;
+    }
+    v[ATTRIB_SS_HAS_COST].i = ATTRIB__SS_LATE;
+    return p->all->fn(v, p->payload);
+}
 
-/* Session rows copied out of their statement, so that their lookups in the
- * cost index (a cache miss each) can be started together. */
-typedef struct {
-    attrib_value v[LOOK_BATCH][ATTRIB_SS_NCOLS];
-    size_t off[LOOK_BATCH][8]; /* where text values start in text */
-    attrib__costidx_key key[LOOK_BATCH];
-    char *text;
-    size_t len, cap;
-    unsigned n;
-} sess_batch;
-
-/* Copy the current row of ss (a text session id) into the batch and start
- * loading the cost index's slot of its id, so the decoding of the next rows
- * overlaps the miss. (Issued 32 at once at flush the prefetches took 11% of
- * the session scan's samples on 2M shuffled, here ~9%: the miss still
- * shows on the prefetch itself.) */
-static int batch_add(sess_batch *b, const attrib__costidx *costs, sqlite3_stmt *ss)
+/* The decoding of the next rows overlaps the miss of each prefetch. (Issued
+ * 32 at once at flush the prefetches took 11% of the session scan's samples
+ * on 2M shuffled, here ~9%: the miss still shows on the prefetch itself.) */
+int attrib__sq_batch_add(sess_batch *b, const attrib__costidx *costs, sqlite3_stmt *ss)
 {
     attrib_value *v = b->v[b->n];
     for (int i = 0; i < 8; i++) {
@@ -271,11 +235,8 @@ static int batch_add(sess_batch *b, const attrib__costidx *costs, sqlite3_stmt *
     return ATTRIB_OK;
 }
 
-/* Look up the costs of the batch's sessions and deliver them, in order. */
-static int batch_flush(sq_part *p, sess_batch *b, sqlite3_stmt *look)
+void attrib__sq_batch_texts(sess_batch *b)
 {
-    const attrib__costidx *costs = p->all->costs;
-    int rc = ATTRIB_OK;
     for (unsigned r = 0; r < b->n; r++) {
         attrib_value *v = b->v[r];
         for (int i = 0; i < 8; i++) {
@@ -283,12 +244,29 @@ static int batch_flush(sq_part *p, sess_batch *b, sqlite3_stmt *look)
                 v[i].s = b->text + b->off[r][i];
         }
     }
+}
+
+void attrib__sq_session_value(sqlite3_stmt *ss, attrib_value *v)
+{
+    for (int i = 0; i < 8; i++)
+        attrib__sq_column_value(ss, i, &v[i]);
+    attrib__sq_column_value(ss, 8, &v[ATTRIB_SS_ROWID]);
+    v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
+    v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
+}
+
+/* Look up the costs of the batch's sessions and deliver them, in order. */
+static int batch_flush(sq_part *p, sess_batch *b, sqlite3_stmt *look)
+{
+    const attrib__costidx *costs = p->all->costs;
+    int rc = ATTRIB_OK;
+    attrib__sq_batch_texts(b);
     for (unsigned r = 0; r < b->n && rc == ATTRIB_OK; r++) {
         attrib_value *v = b->v[r];
         int found = attrib__costidx_find(costs, &b->key[r], &v[ATTRIB_SS_COST]);
         if (found == ATTRIB__COST_MANY) {
             sqlite3_bind_text(look, 1, v[0].s, (int)v[0].len, SQLITE_STATIC);
-            rc = deliver_looked_up(p, look, v);
+            rc = attrib__sq_deliver_looked_up(p, look, v, 1);
         } else {
             v[ATTRIB_SS_HAS_COST].i = found == ATTRIB__COST_ONE;
             rc = p->all->fn(v, p->payload);
@@ -321,7 +299,7 @@ static int hash_part(sq_part *p)
     if (sqlite3_prepare_v2(p->db, sql, -1, &ss, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
                            NULL) != SQLITE_OK) {
-        rc = part_fail(p, "reading session_sources");
+        rc = attrib__sq_part_fail(p, "reading session_sources");
         goto done;
     }
     if (s->sessions_rowid) {
@@ -330,13 +308,13 @@ static int hash_part(sq_part *p)
     }
     for (;;) {
         bool row = false;
-        rc = part_next(p, ss, &k, &row);
+        rc = attrib__sq_part_next(p, ss, &k, &row);
         if (rc != ATTRIB_OK)
             goto done;
         if (!row)
             break;
         if (sqlite3_column_type(ss, 0) == SQLITE_TEXT) {
-            if (batch_add(b, p->all->costs, ss) != ATTRIB_OK) {
+            if (attrib__sq_batch_add(b, p->all->costs, ss) != ATTRIB_OK) {
                 rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory");
                 goto done;
             }
@@ -348,13 +326,9 @@ static int hash_part(sq_part *p)
         attrib_value v[ATTRIB_SS_NCOLS];
         if ((rc = batch_flush(p, b, look)) != ATTRIB_OK)
             goto done;
-        for (int i = 0; i < 8; i++)
-            attrib__sq_column_value(ss, i, &v[i]);
-        attrib__sq_column_value(ss, 8, &v[ATTRIB_SS_ROWID]);
-        v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
-        v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
+        attrib__sq_session_value(ss, v);
         sqlite3_bind_value(look, 1, sqlite3_column_value(ss, 0));
-        if ((rc = deliver_looked_up(p, look, v)) != ATTRIB_OK)
+        if ((rc = attrib__sq_deliver_looked_up(p, look, v, 1)) != ATTRIB_OK)
             goto done;
     }
     rc = batch_flush(p, b, look);
@@ -372,12 +346,11 @@ static void *scan_part(void *arg)
     sq_part *p = arg;
     p->rc = p->all->costs != NULL ? hash_part(p) : join_part(p);
     if (p->rc < 0)
-        part_failed(p);
+        attrib__sq_part_failed(p);
     return NULL;
 }
 
-/* Run fn on every part, parts 1.. on threads (inline when a thread cannot start). */
-static void run_parts(sq_parts *all, void *(*fn)(void *))
+void attrib__sq_run_parts(sq_parts *all, void *(*fn)(void *))
 {
     pthread_t tid[PART_MAX];
     bool started[PART_MAX] = {false};
@@ -442,15 +415,14 @@ static int part_open(sq_part *p, const char *file)
     sqlite3_busy_timeout(p->db, (int)s->busy_ms);
     if (sqlite3_exec(p->db, "BEGIN; SELECT count(*) FROM sqlite_schema;", NULL, NULL, NULL) !=
         SQLITE_OK)
-        return part_fail(p, "starting a read");
+        return attrib__sq_part_fail(p, "starting a read");
     return ATTRIB_OK;
 }
 
-int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const *ctxs,
-                                   attrib_row_fn fn, void *const *payloads)
+int attrib__sq_scan_sessions_late(sq_store *s, unsigned parts, attrib_ctx *const *ctxs,
+                                  attrib_row_fn fn, void *const *payloads, bool late_ok)
 {
     assert(parts >= 1 && ctxs != NULL && ctxs[0] != NULL && payloads != NULL);
-    sq_store *s = impl;
     attrib_ctx *saved = s->ctx;
     sq_parts *all = calloc(1, sizeof(*all));
     int64_t lo = 0, hi = -1, clo = 0, chi = -1;
@@ -462,6 +434,7 @@ int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const
     }
     all->s = s;
     all->fn = fn;
+    all->late_ok = late_ok;
     atomic_init(&all->failed, UINT_MAX);
     atomic_init(&all->odd_costs, false);
     if (s->sessions_rowid)
@@ -490,6 +463,18 @@ int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const
     }
     if (rc != ATTRIB_OK)
         goto done;
+    /* Tables stored in event order: the band join (sqlite_band.c). */
+    bool band = false;
+    if (late_ok && !s->band_off)
+        rc = attrib__sq_band_plan(all, clo, chi, &band);
+    if (rc == ATTRIB_OK && band) {
+        rc = attrib__sq_band_scan(all);
+        if (rc == ATTRIB__RESTART)
+            s->band_off = true; /* the next attempt takes the hash join */
+        goto done;
+    }
+    if (rc != ATTRIB_OK)
+        goto done;
     /* The cost index, sized by the rowid span (an upper bound of the rows). */
     all->costs =
         attrib__costidx_new(s->costs_rowid && chi >= clo ? (uint64_t)(chi - clo) + 1 : 65536);
@@ -497,7 +482,7 @@ int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const
         rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
         goto done;
     }
-    run_parts(all, cost_part);
+    attrib__sq_run_parts(all, cost_part);
     for (unsigned i = 0; i < n; i++) {
         if (all->part[i].rc != ATTRIB_OK) {
             rc = all->part[i].rc;
@@ -510,7 +495,7 @@ int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const
         all->costs = NULL;
         atomic_store(&all->odd_costs, false);
     }
-    run_parts(all, scan_part);
+    attrib__sq_run_parts(all, scan_part);
     for (unsigned i = 0; i < n; i++) {
         if (all->part[i].rc < 0) {
             rc = all->part[i].rc;
@@ -523,10 +508,17 @@ done:
             sq_part *p = &all->part[i];
             if (p->db != NULL && p->db != s->db)
                 sqlite3_close(p->db); /* ends the read transaction */
+            free(p->miss);
         }
         attrib__costidx_free(all->costs);
         free(all);
     }
     s->ctx = saved;
     return rc;
+}
+
+int attrib__sq_scan_sessions_parts(void *impl, unsigned parts, attrib_ctx *const *ctxs,
+                                   attrib_row_fn fn, void *const *payloads)
+{
+    return attrib__sq_scan_sessions_late(impl, parts, ctxs, fn, payloads, true);
 }

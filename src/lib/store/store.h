@@ -70,6 +70,9 @@ enum {
     ATTRIB_AR_NCOLS
 };
 
+/* ATTRIB_SS_HAS_COST of a late cost row (scan_sessions_parts). */
+#define ATTRIB__SS_LATE 2
+
 /* scan_sessions_parts: start again (not an error; see there). */
 #define ATTRIB__RESTART 2
 
@@ -211,6 +214,10 @@ typedef struct attrib_store_ops {
      * early, earlier ones run to their end), or ATTRIB__RESTART: a fast path turned out
      * not to hold after rows were delivered; the caller discards everything the slices
      * received and calls again (the backend then takes the slow path).
+     * After its own rows a slice may receive late cost rows: a session the slice
+     * received earlier without a cost (ATTRIB_SS_HAS_COST 0), again with every column
+     * and the cost its join found since, ATTRIB_SS_HAS_COST being ATTRIB__SS_LATE; the
+     * receiver adds that cost and nothing else (the row is not a new session).
      * Optional (NULL: one slice, scan_sessions). */
     int (*scan_sessions_parts)(void *impl, unsigned parts, attrib_ctx *const *ctxs,
                                attrib_row_fn fn, void *const *payloads);
