@@ -298,6 +298,17 @@ expect_exit 0 "$ATTRIB" --db "$P" run -q --model linear --out rr3.csv --summary-
 grep -q '"attribution_unchanged": 0,' rr3.json || fail "PostgreSQL: a changed row was not rewritten"
 eq "$(pg_acj)" "$ref_acj" "PostgreSQL: rows after the rewrite"
 cmp -s rr1.csv rr3.csv || fail "PostgreSQL: the CSV after the rewrite differs"
+# The comparison stops at the first stored row that is not a new one while
+# the server still sends 300k more: the query is read to its end, not
+# cancelled, which would abort the write's transaction ("current transaction
+# is aborted", as test_kill.sh once met under load).
+pgs "${S}_gen" "INSERT INTO attribution_customer_journey
+    SELECT 'stale ' || g, 'session ' || g, 0.5 FROM generate_series(1, 300000) AS g" >/dev/null ||
+    fail "setup: stale rows"
+expect_exit 0 "$ATTRIB" --db "$P" run -q --model linear --out rr4.csv --summary-json rr4.json
+grep -q '"attribution_unchanged": 0,' rr4.json || fail "PostgreSQL: stale rows were not rewritten"
+eq "$(pg_acj)" "$ref_acj" "PostgreSQL: rows after the rewrite of stale rows"
+cmp -s rr1.csv rr4.csv || fail "PostgreSQL: the CSV after the rewrite of stale rows differs"
 
 # ---- 4. failures ----
 port_free=1

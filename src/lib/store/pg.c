@@ -265,10 +265,14 @@ static int column_value(pg_store *s, const PGresult *res, int col, attrib_value 
                     (size_t)PQgetlength(res, 0, col), PQftype(res, col), PQfname(res, col), v);
 }
 
-/* Stop a running query and swallow what is left of it. */
-static void abandon(pg_store *s)
+/* Stop a running query and swallow what is left of it. In a transaction
+ * block the query is not cancelled, only read to its end: a cancel that
+ * reaches the server before the query ends aborts the transaction, and the
+ * caller that stopped reading (a rerun's comparison of the stored rows, which
+ * stops at the first row that differs) goes on writing in it. */
+static void abandon(pg_store *s, bool in_block)
 {
-    PGcancel *c = PQgetCancel(s->conn);
+    PGcancel *c = in_block ? NULL : PQgetCancel(s->conn);
     if (c != NULL) {
         char err[256];
         PQcancel(c, err, sizeof(err));
@@ -286,10 +290,11 @@ static int run_query_v(pg_store *s, const char *sql, const char *const *v, int n
 {
     attrib_value vals[16];
     int rc = ATTRIB_OK;
+    bool in_block = PQtransactionStatus(s->conn) == PQTRANS_INTRANS;
     if (!PQsendQueryParams(s->conn, sql, n, NULL, v, NULL, NULL, 0))
         return pg_fail(s, NULL, what);
     if (!PQsetSingleRowMode(s->conn)) {
-        abandon(s);
+        abandon(s, in_block);
         return pg_fail(s, NULL, what);
     }
     PGresult *res;
@@ -307,7 +312,7 @@ static int run_query_v(pg_store *s, const char *sql, const char *const *v, int n
             }
             if (rc != ATTRIB_OK) {
                 PQclear(res);
-                abandon(s);
+                abandon(s, in_block);
                 return rc;
             }
         } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == ATTRIB_OK) {
@@ -363,10 +368,11 @@ static size_t unescape(char *f, size_t n)
     return o;
 }
 
-/* Stop a COPY TO STDOUT midway: cancel it and swallow what is left. */
-static void copy_out_abandon(pg_store *s)
+/* Stop a COPY TO STDOUT midway: cancel it (outside a transaction block, as
+ * abandon) and swallow what is left. */
+static void copy_out_abandon(pg_store *s, bool in_block)
 {
-    PGcancel *c = PQgetCancel(s->conn);
+    PGcancel *c = in_block ? NULL : PQgetCancel(s->conn);
     if (c != NULL) {
         char err[256];
         PQcancel(c, err, sizeof(err));
@@ -625,6 +631,7 @@ static int run_copy_batches(pg_store *s, const char *sql, int ncols, int stride,
     attrib_buf copy = ATTRIB_BUF_INIT(0);
     PGresult *res = NULL;
     int rc = ATTRIB_OK;
+    bool in_block = PQtransactionStatus(s->conn) == PQTRANS_INTRANS;
     assert(ncols <= stride && stride <= 16);
     if (r == NULL)
         return oom(s);
@@ -698,7 +705,7 @@ static int run_copy_batches(pg_store *s, const char *sql, int ncols, int stride,
         copy_release(r);
     }
     if (rc != ATTRIB_OK) {
-        copy_out_abandon(s);
+        copy_out_abandon(s, in_block);
         goto done;
     }
     while ((res = PQgetResult(s->conn)) != NULL) {
