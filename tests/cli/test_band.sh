@@ -52,11 +52,17 @@ check() { # NAME WHAT
 check t "event order"
 eq "$(report t.db)" "$(report t-h.db)" "event order: the report"
 
-# Cost rows shuffled within blocks of 150 rows: most in their band, those at a
+# Cost rows shuffled within blocks of 40 rows: most in their band, those at a
 # band's edges in the next or the one before (delivered late).
-variant block "INSERT INTO temp.c SELECT * FROM session_costs ORDER BY rowid / 150, random();"
-check block "blocks of 150"
-eq "$(report block.db)" "$(report t.db)" "blocks of 150: the report of the event order"
+variant block "INSERT INTO temp.c SELECT * FROM session_costs ORDER BY rowid / 40, random();"
+check block "blocks of 40"
+eq "$(report block.db)" "$(report t.db)" "blocks of 40: the report of the event order"
+
+# Cost rows in order from day to day, sorted by id within a day (a daily
+# load): the sample of near sessions sees it, the hash join.
+variant daily "INSERT INTO temp.c SELECT c.* FROM session_costs c JOIN session_sources s
+    USING (session_id) ORDER BY s.event_date, c.session_id;"
+check daily "a daily load sorted by id"
 
 # Cost rows of one day moved to the end, others deleted, NULL and integer
 # costs, a cost row of no session.

@@ -22,16 +22,18 @@
  * session_costs' (a unique index compared as bytes, the plan's condition), so
  * a cost row belongs to one session at most. In tables stored in event order
  * the leftover holds only the few rows that straddle a band's edge; a sample
- * of 64 sessions taken first must show cost rows rising with the sessions'
- * rowids, or the scan takes the hash join (a shuffled table would send every
- * cost row to the leftover: the hash join's memory and more).
+ * of sessions taken first (64 spread over the table, 32 pairs a sixteenth of
+ * a band apart) must show cost rows rising with the sessions' rowids, or the
+ * scan takes the hash join (a shuffled table would send every cost row to
+ * the leftover: the hash join's memory and more).
  */
 #include "lib/store/sqlite_scan.h"
 
 #include <assert.h>
 #include <stdlib.h>
 
-#define BAND_SAMPLES 64
+#define BAND_SAMPLES 64 /* sessions spread over the table, */
+#define BAND_NEAR 32    /* and pairs of sessions near each other, sampled */
 #define BAND_SEEK "64"  /* sessions searched from an edge for one with a cost row */
 #define BAND_MIN 256    /* sessions of a band at least, */
 #define BAND_MAX 262144 /* at most: ~6 MB of band index at 0.85 cost rows a session */
@@ -115,6 +117,26 @@ int attrib__sq_band_plan(sq_parts *all, int64_t clo, int64_t chi, bool *band)
         prev = c;
         have_prev = true;
     }
+    /* Near: pairs of sessions a sixteenth of a band apart, so that cost rows
+     * in order from day to day but not within a day (a daily load sorted by
+     * id) do not pass for a band join's: they would straddle every edge. */
+    int64_t step = band_rows(all) / 16 + 1;
+    for (unsigned k = 0; k < BAND_NEAR && hi - lo > step; k++) {
+        int64_t r = lo + (int64_t)((unsigned __int128)(uint64_t)(hi - lo - step) * (2 * k + 1) /
+                                   (2 * BAND_NEAR));
+        int64_t c[2];
+        bool found[2] = {false, false};
+        for (int e = 0; e < 2; e++) {
+            if (seek_cost(seek, r + e * step, &c[e], &found[e]) != ATTRIB_OK) {
+                rc = attrib__sq_part_fail(first, "sampling session_costs");
+                goto done;
+            }
+        }
+        if (found[0] && found[1] && c[0] != c[1]) {
+            pairs++;
+            rising += c[1] > c[0];
+        }
+    }
     /* Shuffled rows rise in half the pairs; rows in event order in all. */
     if (pairs < 4 || rising * 10 < pairs * 9)
         goto done;
@@ -194,16 +216,21 @@ static int band_costs(band_scan *w, int64_t a, int64_t b)
 
 static int remember(sq_part *p, const attrib__costidx_key *key, const attrib_value *rowid)
 {
-    if (p->n_miss == p->cap_miss) {
-        size_t cap = p->cap_miss ? p->cap_miss * 2 : 4096;
-        sq_miss *m = realloc(p->miss, cap * sizeof(*m));
-        if (m == NULL)
+    sq_miss_chunk *c = p->miss_tail;
+    if (c == NULL || c->n == SQ_MISS_CHUNK) {
+        c = attrib_arena_alloc(&p->miss_arena, sizeof(*c));
+        if (c == NULL)
             return ATTRIB_ENOMEM;
-        p->miss = m;
-        p->cap_miss = cap;
+        c->next = NULL;
+        c->n = 0;
+        if (p->miss_tail != NULL)
+            p->miss_tail->next = c;
+        else
+            p->miss = c;
+        p->miss_tail = c;
     }
     assert(rowid->type == ATTRIB_V_INT);
-    p->miss[p->n_miss++] = (sq_miss){.key = *key, .rowid = rowid->i};
+    c->m[c->n++] = (sq_miss){.key = *key, .rowid = rowid->i};
     return ATTRIB_OK;
 }
 
@@ -354,22 +381,22 @@ done:
     return NULL;
 }
 
-/* Deliver the late cost rows of this part's remembered sessions. */
-static int late_part_run(sq_part *p, sqlite3_stmt *row, sqlite3_stmt *look)
+/* The late cost row of one remembered session, if the leftover holds its cost. */
+static int late_one(sq_part *p, sqlite3_stmt *row, sqlite3_stmt *look, const sq_miss *miss,
+                    uint64_t *k)
 {
+    attrib_value v[ATTRIB_SS_NCOLS], cost;
     int rc = ATTRIB_OK;
-    for (size_t m = 0; m < p->n_miss && rc == ATTRIB_OK; m++) {
-        attrib_value v[ATTRIB_SS_NCOLS], cost;
-        int found = attrib__costidx_find(p->all->costs, &p->miss[m].key, &cost);
-        if (found == ATTRIB__COST_NONE)
-            continue;
-        sqlite3_bind_int64(row, 1, p->miss[m].rowid);
-        int step = sqlite3_step(row);
-        if (step != SQLITE_ROW) {
-            /* The row was read in this snapshot: gone now is an error. */
-            rc = attrib__sq_part_fail(p, "reading session_sources again");
-            break;
-        }
+    if ((++*k & 1023) == 0 && attrib__sq_part_stopped(p))
+        return PART_STOPPED;
+    int found = attrib__costidx_find(p->all->costs, &miss->key, &cost);
+    if (found == ATTRIB__COST_NONE)
+        return ATTRIB_OK;
+    sqlite3_bind_int64(row, 1, miss->rowid);
+    if (sqlite3_step(row) != SQLITE_ROW) {
+        /* The row was read in this snapshot: gone now is an error. */
+        rc = attrib__sq_part_fail(p, "reading session_sources again");
+    } else {
         attrib__sq_session_value(row, v);
         if (found == ATTRIB__COST_MANY) {
             sqlite3_bind_value(look, 1, sqlite3_column_value(row, 0));
@@ -378,9 +405,19 @@ static int late_part_run(sq_part *p, sqlite3_stmt *row, sqlite3_stmt *look)
             v[ATTRIB_SS_COST] = cost;
             rc = attrib__sq_deliver_late(p, v);
         }
-        sqlite3_reset(row);
-        if (rc == ATTRIB_OK && (m & 1023) == 0 && attrib__sq_part_stopped(p))
-            rc = PART_STOPPED;
+    }
+    sqlite3_reset(row);
+    return rc;
+}
+
+/* Deliver the late cost rows of this part's remembered sessions. */
+static int late_part_run(sq_part *p, sqlite3_stmt *row, sqlite3_stmt *look)
+{
+    int rc = ATTRIB_OK;
+    uint64_t k = 0;
+    for (const sq_miss_chunk *c = p->miss; c != NULL && rc == ATTRIB_OK; c = c->next) {
+        for (unsigned m = 0; m < c->n && rc == ATTRIB_OK; m++)
+            rc = late_one(p, row, look, &c->m[m], &k);
     }
     return rc;
 }

@@ -508,7 +508,7 @@ done:
             sq_part *p = &all->part[i];
             if (p->db != NULL && p->db != s->db)
                 sqlite3_close(p->db); /* ends the read transaction */
-            free(p->miss);
+            attrib_arena_free(&p->miss_arena);
         }
         attrib__costidx_free(all->costs);
         free(all);

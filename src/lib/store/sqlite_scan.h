@@ -8,6 +8,7 @@
 
 #include "lib/store/costidx.h"
 #include "lib/store/sqlite.h"
+#include "util/arena.h"
 
 #include <stdatomic.h>
 
@@ -24,17 +25,26 @@ typedef struct {
     int64_t rowid;
 } sq_miss;
 
+/* Remembered sessions in chunks from an arena (at 100M sessions ~16M of
+ * them, 400 MB: no copies as an array would grow, and huge pages). */
+#define SQ_MISS_CHUNK 4096
+typedef struct sq_miss_chunk {
+    struct sq_miss_chunk *next;
+    unsigned n;
+    sq_miss m[SQ_MISS_CHUNK];
+} sq_miss_chunk;
+
 typedef struct {
     sq_parts *all;
     unsigned index;
     sqlite3 *db;     /* this part's connection (the store's own when alone) */
     attrib_ctx *ctx; /* this part's errors */
     void *payload;
-    int64_t lo, hi;   /* session_sources rowids, inclusive */
-    int64_t clo, chi; /* session_costs rowids this part indexes, inclusive */
-    bool read_costs;  /* this part reads (a slice of) session_costs */
-    sq_miss *miss;    /* band join: this part's sessions not found in their band */
-    size_t n_miss, cap_miss;
+    int64_t lo, hi;                  /* session_sources rowids, inclusive */
+    int64_t clo, chi;                /* session_costs rowids this part indexes, inclusive */
+    bool read_costs;                 /* this part reads (a slice of) session_costs */
+    attrib_arena miss_arena;         /* band join: this part's sessions not found in their */
+    sq_miss_chunk *miss, *miss_tail; /* band, in the order of the scan */
     int rc;
 } sq_part;
 
