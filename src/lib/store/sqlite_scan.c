@@ -7,15 +7,17 @@
  * thread of its own; every connection opens its read transaction before any
  * part starts, so all parts see one snapshot.
  *
- * Costs are joined by hash, whatever order the tables are stored in: the
- * parts first read their rowid slices of session_costs into one cost index
- * (costidx.h: 24 bytes a row, no ids kept), then their slices of
+ * Tables stored in event order are joined band by band (sqlite_band.c),
+ * when a sample shows that order and the receiver takes late cost rows.
+ * Otherwise costs are joined by hash, whatever order the tables are stored
+ * in: the parts first read their rowid slices of session_costs into one cost
+ * index (costidx.h: 24 bytes a row, no ids kept), then their slices of
  * session_sources, each session looked up there. Sessions whose id is not
  * text, or whose fingerprint several cost rows share, are looked up in the
  * table itself, one row delivered per cost row as a LEFT JOIN does. When
  * session_costs holds an id that is not text or a cost that is text (what
  * the index does not keep), the parts read their slices through a LEFT JOIN
- * on the cost index instead. Why a hash join: docs/pipeline.md, "Joining
+ * on the cost index instead. Why these joins: docs/pipeline.md, "Joining
  * costs". Without rowids or a database file there is one part on the store's
  * own connection.
  */
