@@ -35,6 +35,19 @@ eq() {
     [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
 }
 
+# costs_sql DB [WHERE on s.event_date]: SQL's own LEFT JOIN sums of the
+# costs by channel and date, to hold the report's costs against.
+costs_sql() {
+    q "$1" "SELECT s.channel_name, s.event_date, printf('%.4f', sum(coalesce(c.cost, 0)))
+        FROM session_sources s LEFT JOIN session_costs c USING (session_id) ${2:-}
+        GROUP BY 1, 2 ORDER BY 1, 2"
+}
+# costs_report DB [WHERE on date]: the report's costs by channel and date.
+costs_report() {
+    q "$1" "SELECT channel_name, date, printf('%.4f', cost) FROM channel_reporting ${2:-}
+        ORDER BY 1, 2"
+}
+
 # A fresh database with the built-in schema and the golden rows.
 golden_db() {
     rm -f "$1"

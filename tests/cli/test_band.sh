@@ -9,14 +9,6 @@
 expect_exit 0 "$ATTRIB" --db t.db gen -q --sessions 150000 --seed 21 --days 10 \
     --start-date 2024-05-01
 
-costs_sql() {
-    q "$1" "SELECT s.channel_name, s.event_date, printf('%.4f', sum(coalesce(c.cost, 0)))
-        FROM session_sources s LEFT JOIN session_costs c USING (session_id)
-        GROUP BY 1, 2 ORDER BY 1, 2"
-}
-costs_report() {
-    q "$1" "SELECT channel_name, date, printf('%.4f', cost) FROM channel_reporting ORDER BY 1, 2"
-}
 report() { q "$1" "SELECT * FROM channel_reporting ORDER BY 1, 2"; }
 
 # variant NAME SQL: a copy of t.db whose session_costs SQL rewrote (the rows

@@ -51,14 +51,6 @@ for th in 1 2; do
 done
 # Every cost row counted once, sessions without one count 0: the report's
 # costs are SQL's own join sums.
-costs_sql() {
-    q "$1" "SELECT s.channel_name, s.event_date, printf('%.4f', sum(coalesce(c.cost, 0)))
-        FROM session_sources s LEFT JOIN session_costs c USING (session_id)
-        GROUP BY 1, 2 ORDER BY 1, 2"
-}
-costs_report() {
-    q "$1" "SELECT channel_name, date, printf('%.4f', cost) FROM channel_reporting ORDER BY 1, 2"
-}
 eq "$(costs_report r.db)" "$(costs_sql r.db)" "report costs are the join's sums"
 # A cost row of no session is ignored; a session_costs without a key holding
 # one id twice is joined as SQL joins it (the session counted once per row).

@@ -22,15 +22,6 @@ DELETE FROM session_costs WHERE session_id IN (SELECT session_id FROM temp.m);
 INSERT INTO session_costs SELECT * FROM temp.m;
 INSERT INTO session_costs VALUES ('no such session', 1e9);" || fail "reshape costs"
 
-costs_sql() { # DB [WHERE on s.event_date]
-    q "$1" "SELECT s.channel_name, s.event_date, printf('%.4f', sum(coalesce(c.cost, 0)))
-        FROM session_sources s LEFT JOIN session_costs c USING (session_id) ${2:-}
-        GROUP BY 1, 2 ORDER BY 1, 2"
-}
-costs_report() { # DB [WHERE on date]
-    q "$1" "SELECT channel_name, date, printf('%.4f', cost) FROM channel_reporting ${2:-}
-        ORDER BY 1, 2"
-}
 report() { q "$1" "SELECT * FROM channel_reporting ORDER BY 1, 2"; }
 
 check_db() { # DB WHAT: full run, then ranged runs, each against SQL and the full report
