@@ -258,12 +258,9 @@ void attrib__costidx_prefetch(const attrib__costidx *ix, const attrib__costidx_k
     __builtin_prefetch(&p->slot[home(k->h1, p->cap)]);
 }
 
-int attrib__costidx_find(const attrib__costidx *ix, const attrib__costidx_key *k,
-                         attrib_value *cost)
+/* What entry e (probed for a key) says of it, its cost in *cost with ONE. */
+static int entry_cost(const cost_entry *e, attrib_value *cost)
 {
-    uint64_t h1 = k->h1, h2 = k->h2;
-    const cost_part *p = &ix->part[part_of(h1)];
-    const cost_entry *e = probe(p->slot, p->cap, h1, h2);
     if (e->h1 == 0)
         return ATTRIB__COST_NONE;
     if (e->h2 & F_MANY)
@@ -280,6 +277,13 @@ int attrib__costidx_find(const attrib__costidx *ix, const attrib__costidx_key *k
         break;
     }
     return ATTRIB__COST_ONE;
+}
+
+int attrib__costidx_find(const attrib__costidx *ix, const attrib__costidx_key *k,
+                         attrib_value *cost)
+{
+    const cost_part *p = &ix->part[part_of(k->h1)];
+    return entry_cost(probe(p->slot, p->cap, k->h1, k->h2), cost);
 }
 
 uint64_t attrib__costidx_shared(const attrib__costidx *ix)
@@ -310,7 +314,7 @@ int attrib__costidx_claim(attrib__costidx *ix, const attrib__costidx_key *k, att
 {
     cost_part *p = &ix->part[part_of(k->h1)];
     cost_entry *e = probe(p->slot, p->cap, k->h1, k->h2);
-    int found = attrib__costidx_find(ix, k, cost);
+    int found = entry_cost(e, cost);
     if (found == ATTRIB__COST_ONE)
         e->h2 |= F_CLAIMED;
     return found;

@@ -31,6 +31,9 @@ typedef struct {
     "s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "                        \
     "s.holder_engagement, s.closer_engagement, s.impression_interaction"
 
+/* The cost rows of one session id (?1), as the LEFT JOIN would join them. */
+#define SQ_COST_LOOKUP "SELECT cost FROM session_costs WHERE session_id = ?1"
+
 /*
  * The message for a failed SQLite call on db (path as shown): SQLite's own
  * text, or, for a lock held past the busy timeout or a database that cannot

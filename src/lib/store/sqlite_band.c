@@ -163,6 +163,7 @@ done:
 typedef struct {
     sq_part *p;
     attrib__costidx *ix;          /* this band's cost rows */
+    attrib__costidx_writer *bw;   /* ix's writer */
     attrib__costidx_writer *left; /* the leftover index's writer */
     sqlite3_stmt *ss, *cs, *seek, *look;
     sess_batch *b;
@@ -173,44 +174,17 @@ static int band_oom(band_scan *w)
     return attrib__error(w->p->ctx, ATTRIB_ENOMEM, "out of memory joining session_costs");
 }
 
-/* Read the cost rows [a, b] into the band's index; PART_STOPPED when a row
- * holds what the index does not keep (the scan then starts again) or another
- * part stopped. */
+/* Read the cost rows [a, b] into the band's index (attrib__sq_index_costs'
+ * results: PART_STOPPED when another part stopped or a row holds what the
+ * index does not keep, and the scan then starts again). */
 static int band_costs(band_scan *w, int64_t a, int64_t b)
 {
-    sq_part *p = w->p;
-    attrib__costidx_writer *wr = attrib__costidx_writer_new(w->ix);
-    int rc = ATTRIB_OK, step;
-    uint64_t k = 0;
-    if (wr == NULL)
-        return band_oom(w);
     sqlite3_bind_int64(w->cs, 1, a);
     sqlite3_bind_int64(w->cs, 2, b);
-    while ((step = sqlite3_step(w->cs)) == SQLITE_ROW) {
-        if ((++k & 1023) == 0 && attrib__sq_part_stopped(p)) {
-            rc = PART_STOPPED;
-            break;
-        }
-        attrib_value cost;
-        attrib__sq_column_value(w->cs, 1, &cost);
-        if (sqlite3_column_type(w->cs, 0) != SQLITE_TEXT || cost.type == ATTRIB_V_TEXT) {
-            atomic_store(&p->all->odd_costs, true);
-            rc = PART_STOPPED;
-            break;
-        }
-        const char *id = (const char *)sqlite3_column_text(w->cs, 0);
-        if (attrib__costidx_add(wr, id, (size_t)sqlite3_column_bytes(w->cs, 0), &cost) !=
-            ATTRIB_OK) {
-            rc = band_oom(w);
-            break;
-        }
-    }
-    if (rc == ATTRIB_OK && step != SQLITE_DONE)
-        rc = attrib__sq_part_fail(p, "reading session_costs");
-    if (rc == ATTRIB_OK && attrib__costidx_flush(wr) != ATTRIB_OK)
+    int rc = attrib__sq_index_costs(w->p, w->cs, w->bw);
+    if (rc == ATTRIB_OK && attrib__costidx_flush(w->bw) != ATTRIB_OK)
         rc = band_oom(w);
     sqlite3_reset(w->cs);
-    attrib__costidx_writer_free(wr);
     return rc;
 }
 
@@ -345,22 +319,18 @@ static void *band_part(void *arg)
         1024;
     w.b = calloc(1, sizeof(*w.b));
     w.ix = attrib__costidx_new(expect);
+    w.bw = w.ix != NULL ? attrib__costidx_writer_new(w.ix) : NULL;
     w.left = attrib__costidx_writer_new(all->costs);
-    if (w.b == NULL || w.ix == NULL || w.left == NULL) {
+    if (w.b == NULL || w.bw == NULL || w.left == NULL) {
         p->rc = band_oom(&w);
         goto done;
     }
-    if (sqlite3_prepare_v2(p->db,
-                           "SELECT session_id, user_id, event_date, event_time, channel_name, "
-                           "holder_engagement, closer_engagement, impression_interaction, rowid "
-                           "FROM session_sources WHERE rowid BETWEEN ?1 AND ?2",
-                           -1, &w.ss, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(p->db, SQ_SESSION_SLICE, -1, &w.ss, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db,
                            "SELECT session_id, cost FROM session_costs "
                            "WHERE rowid BETWEEN ?1 AND ?2",
                            -1, &w.cs, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1,
-                           &w.look, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(p->db, SQ_COST_LOOKUP, -1, &w.look, NULL) != SQLITE_OK ||
         prepare_seek(p->db, &w.seek) != ATTRIB_OK) {
         p->rc = attrib__sq_part_fail(p, "reading session_sources");
         goto done;
@@ -370,6 +340,7 @@ done:
     if (w.b != NULL)
         free(w.b->text);
     free(w.b);
+    attrib__costidx_writer_free(w.bw);
     attrib__costidx_free(w.ix);
     attrib__costidx_writer_free(w.left);
     sqlite3_finalize(w.ss);
@@ -393,6 +364,7 @@ static int late_one(sq_part *p, sqlite3_stmt *row, sqlite3_stmt *look, const sq_
     if (found == ATTRIB__COST_NONE)
         return ATTRIB_OK;
     sqlite3_bind_int64(row, 1, miss->rowid);
+    sqlite3_bind_int64(row, 2, miss->rowid);
     if (sqlite3_step(row) != SQLITE_ROW) {
         /* The row was read in this snapshot: gone now is an error. */
         rc = attrib__sq_part_fail(p, "reading session_sources again");
@@ -426,13 +398,9 @@ static void *late_part(void *arg)
 {
     sq_part *p = arg;
     sqlite3_stmt *row = NULL, *look = NULL;
-    if (sqlite3_prepare_v2(p->db,
-                           "SELECT session_id, user_id, event_date, event_time, channel_name, "
-                           "holder_engagement, closer_engagement, impression_interaction, rowid "
-                           "FROM session_sources WHERE rowid = ?1",
-                           -1, &row, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
-                           NULL) != SQLITE_OK)
+    /* One session: the slice of its rowid alone. */
+    if (sqlite3_prepare_v2(p->db, SQ_SESSION_SLICE, -1, &row, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(p->db, SQ_COST_LOOKUP, -1, &look, NULL) != SQLITE_OK)
         p->rc = attrib__sq_part_fail(p, "reading session_sources");
     else
         p->rc = late_part_run(p, row, look);

@@ -67,6 +67,26 @@ void attrib__sq_part_failed(sq_part *p)
         ;
 }
 
+int attrib__sq_index_costs(sq_part *p, sqlite3_stmt *st, attrib__costidx_writer *w)
+{
+    uint64_t k = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((++k & 1023) == 0 && attrib__sq_part_stopped(p))
+            return PART_STOPPED;
+        attrib_value cost;
+        attrib__sq_column_value(st, 1, &cost);
+        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || cost.type == ATTRIB_V_TEXT) {
+            atomic_store(&p->all->odd_costs, true);
+            return PART_STOPPED;
+        }
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (attrib__costidx_add(w, id, (size_t)sqlite3_column_bytes(st, 0), &cost) != ATTRIB_OK)
+            return attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
+    }
+    return step == SQLITE_DONE ? ATTRIB_OK : attrib__sq_part_fail(p, "reading session_costs");
+}
+
 /* Read this part's slice of session_costs into the cost index. */
 static void *cost_part(void *arg)
 {
@@ -74,8 +94,6 @@ static void *cost_part(void *arg)
     sq_store *s = p->all->s;
     sqlite3_stmt *st = NULL;
     attrib__costidx_writer *w = NULL;
-    uint64_t k = 0;
-    int step = SQLITE_DONE;
     p->rc = ATTRIB_OK;
     if (!p->read_costs)
         return NULL;
@@ -96,27 +114,11 @@ static void *cost_part(void *arg)
         sqlite3_bind_int64(st, 1, p->clo);
         sqlite3_bind_int64(st, 2, p->chi);
     }
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((++k & 1023) == 0 && attrib__sq_part_stopped(p))
-            break;
-        attrib_value cost;
-        attrib__sq_column_value(st, 1, &cost);
-        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || cost.type == ATTRIB_V_TEXT) {
-            atomic_store(&p->all->odd_costs, true);
-            break;
-        }
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        if (attrib__costidx_add(w, id, (size_t)sqlite3_column_bytes(st, 0), &cost) != ATTRIB_OK) {
-            p->rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
-            goto done;
-        }
-    }
-    if (step != SQLITE_DONE && step != SQLITE_ROW) {
-        p->rc = attrib__sq_part_fail(p, "reading session_costs");
-        goto done;
-    }
-    if (attrib__costidx_flush(w) != ATTRIB_OK)
+    p->rc = attrib__sq_index_costs(p, st, w);
+    if (p->rc == ATTRIB_OK && attrib__costidx_flush(w) != ATTRIB_OK)
         p->rc = attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
+    if (p->rc == PART_STOPPED)
+        p->rc = ATTRIB_OK; /* the scan sees why: a failed part, or odd_costs */
 done:
     sqlite3_finalize(st);
     attrib__costidx_writer_free(w);
@@ -299,8 +301,7 @@ static int hash_part(sq_part *p)
              s->sessions_rowid ? "rowid" : "NULL",
              s->sessions_rowid ? " WHERE rowid BETWEEN ?1 AND ?2" : "");
     if (sqlite3_prepare_v2(p->db, sql, -1, &ss, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(p->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1, &look,
-                           NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(p->db, SQ_COST_LOOKUP, -1, &look, NULL) != SQLITE_OK) {
         rc = attrib__sq_part_fail(p, "reading session_sources");
         goto done;
     }

@@ -84,6 +84,14 @@ void attrib__sq_part_failed(sq_part *p);
 void attrib__sq_run_parts(sq_parts *all, void *(*fn)(void *));
 /* Whether another part stopped the scan. */
 bool attrib__sq_part_stopped(sq_part *p);
+/* The session columns and rowid of a rowid slice of session_sources (?1, ?2). */
+#define SQ_SESSION_SLICE                                                                           \
+    "SELECT " SQ_SESSION_COLS ", s.rowid FROM session_sources s WHERE s.rowid BETWEEN ?1 AND ?2"
+
+/* Read the rows (session_id, cost) of st, bound, into w: ATTRIB_OK at the
+ * end, PART_STOPPED when another part stopped the scan or a row holds what
+ * the index does not keep (odd_costs set), or an error. */
+int attrib__sq_index_costs(sq_part *p, sqlite3_stmt *st, attrib__costidx_writer *w);
 /* Deliver session row v with the cost rows of its id looked up in
  * session_costs (look, its id bound): one row per cost row, or one without a
  * cost; each cost row's ATTRIB_SS_HAS_COST is has_cost. */

@@ -305,8 +305,7 @@ int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn
         rc = win_oom(&w);
         goto done;
     }
-    if (sqlite3_prepare_v2(s->db, "SELECT cost FROM session_costs WHERE session_id = ?1", -1,
-                           &w.look, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(s->db, SQ_COST_LOOKUP, -1, &w.look, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "SELECT rowid FROM session_costs WHERE session_id = ?1", -1,
                            &w.where, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
