@@ -50,6 +50,18 @@ rejected big.db "conversions row conv_id 'c1': column revenue: value 1e\\+308 is
 cp g.db bigc.db
 q bigc.db "UPDATE session_costs SET cost = -2e15 WHERE session_id = 's4'"
 rejected bigc.db "session_costs row session_id 's4': column cost: value -2(e\\+15|000000000000000) is not a number below 1.1e15"
+# A ranged run reads the costs of its own dates only: a bad cost on an earlier
+# session of a journey in the range (s5, 2023-08-20, of c4) does not stop it,
+# and the journey keeps the session; a full run names the row.
+cp g.db oldc.db
+q oldc.db "UPDATE session_costs SET cost = 'abc' WHERE session_id = 's5'"
+expect_exit 0 "$ATTRIB" --db oldc.db run -q --model linear --start-date 2023-09-06 \
+    --end-date 2023-09-06 --out oldc.csv
+[ "$(q oldc.db "SELECT count(*) FROM attribution_customer_journey WHERE conv_id = 'c4'")" = 3 ] ||
+    fail "the ranged run lost a session of c4's journey"
+eq "$(cat oldc.csv)" "$(head -n 1 good.csv; grep ',2023-09-06,' good.csv)" "ranged CSV with a bad old cost"
+expect_exit 3 "$ATTRIB" --db oldc.db run --model linear --out oldc.csv
+expect_err "session_costs row session_id 's5': column cost: value 'abc' is not a number"
 expect_exit 0 "$ATTRIB" --db big.db run --model linear --skip-bad-rows --out big.csv
 expect_err '1 bad input rows were skipped'
 [ "$(q big.db "SELECT count(*) FROM attribution_customer_journey WHERE conv_id = 'c1'")" = 0 ] ||

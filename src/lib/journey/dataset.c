@@ -715,7 +715,7 @@ int attrib__dataset_load(attrib_ctx *ctx, attrib_store *st, const attrib_run_opt
         goto done;
     size_t nu = ds->users.count;
     bool probe = ranged && !all_sessions && nu <= USER_PROBE_LIMIT;
-    attrib_scan us = {.users = ds->users.keys, .n_users = nu};
+    attrib_scan us = {.users = ds->users.keys, .n_users = nu, .no_costs = !ds->want_costs};
     /* The user's earlier conversions outside the range end journeys too. */
     if (ranged && !ds->all_paths && opts->reset_after_conversion && nu > 0) {
         ls.selected = false;

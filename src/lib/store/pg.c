@@ -1483,11 +1483,12 @@ static int pg_scan_conversions(void *impl, const attrib_scan *sel, attrib_row_fn
                 "reading conversions");
 }
 
-#define SESSIONS_SELECT                                                                            \
+#define SESSIONS_COLS                                                                              \
     "SELECT s.session_id, s.user_id, s.event_date, s.event_time, s.channel_name, "                 \
-    "s.holder_engagement, s.closer_engagement, s.impression_interaction, c.cost, "                 \
-    "(c.session_id IS NOT NULL)::int, NULL::bigint FROM session_sources s "                        \
-    "LEFT JOIN session_costs c ON c.session_id = s.session_id"
+    "s.holder_engagement, s.closer_engagement, s.impression_interaction, "
+#define SESSIONS_SELECT                                                                            \
+    SESSIONS_COLS "c.cost, (c.session_id IS NOT NULL)::int, NULL::bigint FROM session_sources s "  \
+                  "LEFT JOIN session_costs c ON c.session_id = s.session_id"
 
 /* The full scan joined here: session_costs into a cost index, then the sessions. */
 typedef struct {
@@ -1619,8 +1620,11 @@ static int pg_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn
 {
     if (sel == NULL)
         return pg_full_sessions(impl, fn, payload);
-    return scan(impl, SESSIONS_SELECT, sel, "s.event_date", "s.user_id", NULL, ATTRIB_SS_NCOLS, fn,
-                payload, "reading session_sources");
+    return scan(impl,
+                sel->no_costs ? SESSIONS_COLS "NULL, 0, NULL::bigint FROM session_sources s"
+                              : SESSIONS_SELECT,
+                sel, "s.event_date", "s.user_id", NULL, ATTRIB_SS_NCOLS, fn, payload,
+                "reading session_sources");
 }
 
 static int pg_scan_attribution(void *impl, const attrib_scan *sel, attrib_row_fn fn, void *payload)

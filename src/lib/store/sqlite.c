@@ -556,15 +556,18 @@ static int sq_scan_sessions(void *impl, const attrib_scan *sel, attrib_row_fn fn
         void *payloads[1] = {payload};
         return attrib__sq_scan_sessions_late(s, 1, ctxs, fn, payloads, false);
     }
-    rc = attrib__sq_window_ok(s, &window);
+    rc = sel->no_costs ? ATTRIB_OK : attrib__sq_window_ok(s, &window);
     if (rc != ATTRIB_OK)
         goto done;
     /* With windows (sqlite_window.c) the costs are joined by their rowids, else by SQL. */
-    if (attrib_buf_printf(
-            &sql, "SELECT " SQ_SESSION_COLS ", %s%s FROM session_sources s%s",
-            window ? "" : "c.cost, c.session_id IS NOT NULL, ",
-            s->sessions_rowid ? "s.rowid" : "NULL",
-            window ? "" : " LEFT JOIN session_costs c ON c.session_id = s.session_id") != 0) {
+    if (attrib_buf_printf(&sql, "SELECT " SQ_SESSION_COLS ", %s%s FROM session_sources s%s",
+                          window          ? ""
+                          : sel->no_costs ? "NULL, 0, "
+                                          : "c.cost, c.session_id IS NOT NULL, ",
+                          s->sessions_rowid ? "s.rowid" : "NULL",
+                          window || sel->no_costs
+                              ? ""
+                              : " LEFT JOIN session_costs c ON c.session_id = s.session_id") != 0) {
         rc = attrib__error(s->ctx, ATTRIB_ENOMEM, "out of memory");
         goto done;
     }

@@ -26,19 +26,34 @@
 
 #include "util/strmap.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_ROWS 16384 /* sessions read before their costs are joined */
-#define SAMPLE 16        /* ids of a chunk looked up to place its window */
-#define WINDOW_FACTOR 4  /* a window holds at most this many rows per session */
+#define CHUNK_ROWS 4096 /* sessions read before their costs are joined */
+#define SAMPLE 16       /* ids of a chunk looked up to place its window */
+#define WINDOW_FACTOR 4 /* a window holds at most this many rows per session */
+
+/* A value kept in a chunk: 16 bytes where an attrib_value takes 40 (a chunk
+ * is fresh memory, and first touches cost more than the copies). */
+typedef struct {
+    attrib_vtype type;
+    uint32_t len; /* ATTRIB_V_TEXT */
+    union {
+        int64_t i;
+        double r;
+        size_t off; /* ATTRIB_V_TEXT: where it starts in the chunk's text */
+    } u;
+} win_val;
 
 /* A session row copied out of its statement. */
 typedef struct {
-    attrib_value v[ATTRIB_SS_NCOLS];
-    size_t off[ATTRIB_SS_COST]; /* where text values start in the chunk's text */
-    sqlite3_value *id;          /* an id that is not text, as stored; else NULL */
-    bool joined;                /* its cost found (or its absence known) before delivery */
+    win_val v[ATTRIB_SS_COST]; /* the session's columns */
+    win_val cost;              /* ATTRIB_V_NULL until a cost row is found */
+    win_val rowid;
+    sqlite3_value *id; /* an id that is not text, as stored; else NULL */
+    bool has_cost;     /* a cost row was found */
+    bool joined;       /* its cost found (or its absence known) before delivery */
 } win_row;
 
 /* A text id to look up, and the row it is of. */
@@ -62,7 +77,7 @@ typedef struct {
     /* The window read last: rowids [lo, hi], its text ids and their costs. */
     int64_t lo, hi;
     attrib_strmap ids;
-    attrib_value *cost;
+    win_val *cost;
     size_t cost_cap;
     win_key *keys; /* CHUNK_ROWS of them */
 } win_scan;
@@ -72,36 +87,84 @@ static int win_oom(win_scan *w)
     return attrib__error(w->s->ctx, ATTRIB_ENOMEM, "out of memory reading session_sources");
 }
 
+/* A column value that is not text as a chunk keeps it. */
+static win_val val_of(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        return (win_val){.type = ATTRIB_V_INT, .u.i = sqlite3_column_int64(st, i)};
+    case SQLITE_FLOAT:
+        return (win_val){.type = ATTRIB_V_REAL, .u.r = sqlite3_column_double(st, i)};
+    default:
+        return (win_val){.type = ATTRIB_V_NULL};
+    }
+}
+
+/* The value a chunk keeps as the callback takes it. */
+static attrib_value value_of(const win_scan *w, const win_val *v)
+{
+    switch (v->type) {
+    case ATTRIB_V_INT:
+        return (attrib_value){.type = ATTRIB_V_INT, .i = v->u.i};
+    case ATTRIB_V_REAL:
+        return (attrib_value){.type = ATTRIB_V_REAL, .r = v->u.r};
+    case ATTRIB_V_TEXT:
+        return (attrib_value){.type = ATTRIB_V_TEXT, .s = w->text + v->u.off, .len = v->len};
+    default:
+        return (attrib_value){.type = ATTRIB_V_NULL};
+    }
+}
+
+/* Row r as scan_sessions delivers it. */
+static void row_values(const win_scan *w, const win_row *r, attrib_value *out)
+{
+    for (int i = 0; i < ATTRIB_SS_COST; i++)
+        out[i] = value_of(w, &r->v[i]);
+    out[ATTRIB_SS_COST] = value_of(w, &r->cost);
+    out[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = r->has_cost};
+    out[ATTRIB_SS_ROWID] = value_of(w, &r->rowid);
+}
+
+/* The text id of row r (r->id == NULL). */
+static const char *row_id(const win_scan *w, const win_row *r)
+{
+    return w->text + r->v[ATTRIB_SS_SESSION_ID].u.off;
+}
+
 /* Copy the current row of ss into the chunk. */
 static int chunk_add(win_scan *w, sqlite3_stmt *ss)
 {
     win_row *r = &w->row[w->n];
     r->id = NULL;
     for (int i = 0; i < ATTRIB_SS_COST; i++) {
-        attrib__sq_column_value(ss, i, &r->v[i]);
-        if (r->v[i].type != ATTRIB_V_TEXT)
+        attrib_value v;
+        attrib__sq_column_value(ss, i, &v);
+        if (v.type != ATTRIB_V_TEXT) {
+            r->v[i] = val_of(ss, i);
             continue;
-        if (w->len + r->v[i].len + 1 > w->cap) {
-            size_t cap = (w->len + r->v[i].len + 1) * 2 + 65536;
+        }
+        assert(v.len <= UINT32_MAX); /* SQLite's values stay below 2 GB */
+        if (w->len + v.len + 1 > w->cap) {
+            size_t cap = (w->len + v.len + 1) * 2 + 65536;
             char *t = realloc(w->text, cap);
             if (t == NULL)
                 return win_oom(w);
             w->text = t;
             w->cap = cap;
         }
-        memcpy(w->text + w->len, r->v[i].s, r->v[i].len);
-        w->text[w->len + r->v[i].len] = '\0';
-        r->off[i] = w->len;
-        w->len += r->v[i].len + 1;
+        memcpy(w->text + w->len, v.s, v.len);
+        w->text[w->len + v.len] = '\0';
+        r->v[i] = (win_val){.type = ATTRIB_V_TEXT, .len = (uint32_t)v.len, .u.off = w->len};
+        w->len += v.len + 1;
     }
     if (sqlite3_column_type(ss, 0) != SQLITE_TEXT) {
         r->id = sqlite3_value_dup(sqlite3_column_value(ss, 0));
         if (r->id == NULL)
             return win_oom(w);
     }
-    attrib__sq_column_value(ss, 8, &r->v[ATTRIB_SS_ROWID]); /* the 9th column: rowid */
-    r->v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
-    r->v[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = 0};
+    r->rowid = val_of(ss, 8); /* the 9th column: rowid */
+    r->cost = (win_val){.type = ATTRIB_V_NULL};
+    r->has_cost = false;
     w->n++;
     return ATTRIB_OK;
 }
@@ -116,7 +179,7 @@ static int chunk_sample(win_scan *w, int64_t *lo, int64_t *hi)
         const win_row *r = &w->row[k * w->n / (w->n < SAMPLE ? w->n : SAMPLE)];
         if (r->id != NULL)
             continue;
-        sqlite3_bind_text(w->where, 1, r->v[0].s, (int)r->v[0].len, SQLITE_STATIC);
+        sqlite3_bind_text(w->where, 1, row_id(w, r), (int)r->v[0].len, SQLITE_STATIC);
         int step = sqlite3_step(w->where);
         if (step == SQLITE_ROW) {
             int64_t at = sqlite3_column_int64(w->where, 0);
@@ -141,10 +204,10 @@ static int window_load(win_scan *w, int64_t lo, int64_t hi)
     sqlite3_bind_int64(w->range, 1, lo);
     sqlite3_bind_int64(w->range, 2, hi);
     while ((step = sqlite3_step(w->range)) == SQLITE_ROW) {
-        attrib_value cost;
-        attrib__sq_column_value(w->range, 1, &cost);
         /* Ids not text and costs that are text stay in the table: looked up. */
-        if (sqlite3_column_type(w->range, 0) != SQLITE_TEXT || cost.type == ATTRIB_V_TEXT)
+        if (sqlite3_column_type(w->range, 0) != SQLITE_TEXT ||
+            sqlite3_column_type(w->range, 1) == SQLITE_TEXT ||
+            sqlite3_column_type(w->range, 1) == SQLITE_BLOB)
             continue;
         const char *id = (const char *)sqlite3_column_text(w->range, 0);
         int64_t at =
@@ -155,7 +218,7 @@ static int window_load(win_scan *w, int64_t lo, int64_t hi)
         }
         if ((size_t)at >= w->cost_cap) {
             size_t cap = w->cost_cap > 0 ? w->cost_cap * 2 : 4096;
-            attrib_value *c = realloc(w->cost, cap * sizeof(*c));
+            win_val *c = realloc(w->cost, cap * sizeof(*c));
             if (c == NULL) {
                 rc = win_oom(w);
                 goto done;
@@ -163,7 +226,7 @@ static int window_load(win_scan *w, int64_t lo, int64_t hi)
             w->cost = c;
             w->cost_cap = cap;
         }
-        w->cost[at] = cost;
+        w->cost[at] = val_of(w->range, 1);
     }
     if (step != SQLITE_DONE) {
         rc = attrib__sq_fail(w->s, "reading session_costs");
@@ -181,22 +244,24 @@ static int deliver_looked_up(win_scan *w, win_row *r)
 {
     int rc = ATTRIB_OK, step;
     bool any = false;
+    attrib_value v[ATTRIB_SS_NCOLS];
+    row_values(w, r, v);
     if (r->id != NULL)
         sqlite3_bind_value(w->look, 1, r->id);
     else
-        sqlite3_bind_text(w->look, 1, r->v[0].s, (int)r->v[0].len, SQLITE_STATIC);
+        sqlite3_bind_text(w->look, 1, row_id(w, r), (int)r->v[0].len, SQLITE_STATIC);
     while ((step = sqlite3_step(w->look)) == SQLITE_ROW) {
-        attrib__sq_column_value(w->look, 0, &r->v[ATTRIB_SS_COST]);
-        r->v[ATTRIB_SS_HAS_COST].i = 1;
+        attrib__sq_column_value(w->look, 0, &v[ATTRIB_SS_COST]);
+        v[ATTRIB_SS_HAS_COST].i = 1;
         any = true;
-        rc = w->fn(r->v, w->payload);
+        rc = w->fn(v, w->payload);
         if (rc != ATTRIB_OK)
             break;
     }
     if (rc == ATTRIB_OK && step != SQLITE_DONE)
         rc = attrib__sq_fail(w->s, "reading session_costs");
     else if (rc == ATTRIB_OK && !any)
-        rc = w->fn(r->v, w->payload);
+        rc = w->fn(v, w->payload);
     sqlite3_reset(w->look);
     sqlite3_clear_bindings(w->look);
     return rc;
@@ -222,21 +287,22 @@ static int lookup_sorted(win_scan *w)
     for (size_t k = 0; k < w->n; k++) {
         win_row *r = &w->row[k];
         if (!r->joined && r->id == NULL)
-            w->keys[n++] = (win_key){.s = r->v[0].s, .len = r->v[0].len, .k = k};
+            w->keys[n++] = (win_key){.s = row_id(w, r), .len = r->v[0].len, .k = k};
     }
     qsort(w->keys, n, sizeof(*w->keys), key_cmp);
     for (size_t i = 0; i < n; i++) {
         win_row *r = &w->row[w->keys[i].k];
-        sqlite3_bind_text(w->look, 1, r->v[0].s, (int)r->v[0].len, SQLITE_STATIC);
+        sqlite3_bind_text(w->look, 1, w->keys[i].s, (int)w->keys[i].len, SQLITE_STATIC);
         int step = sqlite3_step(w->look);
-        if (step == SQLITE_ROW && sqlite3_column_type(w->look, 0) != SQLITE_TEXT) {
-            attrib__sq_column_value(w->look, 0, &r->v[ATTRIB_SS_COST]);
-            r->v[ATTRIB_SS_HAS_COST].i = 1;
+        if (step == SQLITE_ROW && sqlite3_column_type(w->look, 0) != SQLITE_TEXT &&
+            sqlite3_column_type(w->look, 0) != SQLITE_BLOB) {
+            r->cost = val_of(w->look, 0);
+            r->has_cost = true;
             step = sqlite3_step(w->look); /* the unique index leaves no second row */
             r->joined = step == SQLITE_DONE;
             if (!r->joined) {
-                r->v[ATTRIB_SS_COST] = (attrib_value){.type = ATTRIB_V_NULL};
-                r->v[ATTRIB_SS_HAS_COST].i = 0;
+                r->cost = (win_val){.type = ATTRIB_V_NULL};
+                r->has_cost = false;
             }
         } else if (step == SQLITE_DONE) {
             r->joined = true; /* no cost row */
@@ -252,13 +318,6 @@ static int lookup_sorted(win_scan *w)
 static int chunk_flush(win_scan *w)
 {
     int rc = ATTRIB_OK;
-    for (size_t k = 0; k < w->n; k++) {
-        win_row *r = &w->row[k];
-        for (int i = 0; i < ATTRIB_SS_COST; i++) {
-            if (r->v[i].type == ATTRIB_V_TEXT)
-                r->v[i].s = w->text + r->off[i];
-        }
-    }
     int64_t lo = 0, hi = -1;
     rc = chunk_sample(w, &lo, &hi);
     if (rc == ATTRIB_OK && lo <= hi && (lo < w->lo || hi > w->hi)) {
@@ -273,19 +332,24 @@ static int chunk_flush(win_scan *w)
     for (size_t k = 0; k < w->n && rc == ATTRIB_OK; k++) {
         win_row *r = &w->row[k];
         int64_t at = r->id == NULL && w->ids.count > 0
-                         ? attrib_strmap_find(&w->ids, r->v[0].s, r->v[0].len)
+                         ? attrib_strmap_find(&w->ids, row_id(w, r), r->v[0].len)
                          : -1;
         r->joined = at >= 0;
         if (r->joined) {
-            r->v[ATTRIB_SS_COST] = w->cost[at];
-            r->v[ATTRIB_SS_HAS_COST].i = 1;
+            r->cost = w->cost[at];
+            r->has_cost = true;
         }
     }
     if (rc == ATTRIB_OK)
         rc = lookup_sorted(w);
     for (size_t k = 0; k < w->n && rc == ATTRIB_OK; k++) {
         win_row *r = &w->row[k];
-        rc = r->joined ? w->fn(r->v, w->payload) : deliver_looked_up(w, r);
+        if (r->joined) {
+            attrib_value v[ATTRIB_SS_NCOLS];
+            row_values(w, r, v);
+            rc = w->fn(v, w->payload);
+        } else
+            rc = deliver_looked_up(w, r);
     }
     for (size_t k = 0; k < w->n; k++)
         sqlite3_value_free(w->row[k].id);

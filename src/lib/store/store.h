@@ -91,6 +91,9 @@ typedef struct {
     size_t n_users;
     const char *const *dates; /* sessions, attribution, report: only these dates */
     size_t n_dates;
+    /* scan_sessions: the costs are not wanted, session_costs is not read: every
+     * row's ATTRIB_SS_COST is NULL and its ATTRIB_SS_HAS_COST 0. */
+    bool no_costs;
 } attrib_scan;
 
 /* One output row of attribution. */
