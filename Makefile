@@ -239,11 +239,12 @@ asan:
 # The tests that run threads (the others add minutes under TSan and nothing
 # it can see): unit tests of the API client and its fake server, serve, the
 # threaded model runs, the dataset scan and the report sums; CLI tests of the
-# sliced SQLite scan with 1/2/4 threads (test_parallel), the threaded
-# attribution (test_models), serve's connection threads (test_serve) and the
-# API client against serve (test_api_resume, test_api_pg).
+# sliced SQLite scan with 1/2/4 threads (test_parallel), the ranged scan's
+# prober thread (test_window), the threaded attribution (test_models),
+# serve's connection threads (test_serve) and the API client against serve
+# (test_api_resume, test_api_pg).
 TSAN_UNIT = test_api_client test_serve test_models test_dataset test_report_sums
-TSAN_CLI  = test_parallel.sh test_models.sh test_serve.sh test_api_resume.sh test_api_pg.sh
+TSAN_CLI  = test_parallel.sh test_window.sh test_models.sh test_serve.sh test_api_resume.sh test_api_pg.sh
 tsan:
 	@$(MAKE) --no-print-directory B=build/tsan TSAN=1 OPT=-O1 tsan-only
 

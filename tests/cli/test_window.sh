@@ -72,3 +72,10 @@ CREATE UNIQUE INDEX conversions_key ON conversions (conv_id);
 CREATE UNIQUE INDEX session_costs_key ON session_costs (session_id);" || fail "keys after"
 check_db u.db "keys built after the load"
 eq "$(report u.db)" "$(report w.db)" "keys after: the report equals the inline keys' one"
+
+# WAL mode: another connection could see a later state than the scan's, so
+# the ids are looked up on the scan's own connection only; the same report.
+cp w.db wal.db
+[ "$(q wal.db "PRAGMA journal_mode = WAL")" = wal ] || fail "WAL mode"
+check_db wal.db "WAL mode"
+eq "$(report wal.db)" "$(report w.db)" "WAL mode: the report equals the rollback journal's"

@@ -24,15 +24,21 @@
  */
 #include "lib/store/sqlite.h"
 
+#include "lib/store/readahead.h"
+
 #include "util/strmap.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CHUNK_ROWS 4096 /* sessions read before their costs are joined */
 #define SAMPLE 16       /* ids of a chunk looked up to place its window */
 #define WINDOW_FACTOR 4 /* a window holds at most this many rows per session */
+#define PROBE_TAKE 32   /* ids a looker-up takes at a time */
 
 /* A value kept in a chunk: 16 bytes where an attrib_value takes 40 (a chunk
  * is fresh memory, and first touches cost more than the copies). */
@@ -63,6 +69,34 @@ typedef struct {
     size_t k;
 } win_key;
 
+/* Rows read, and the ids of those whose costs are still to look up. */
+typedef struct {
+    win_row *row; /* CHUNK_ROWS of them */
+    size_t n;
+    char *text;
+    size_t len, cap;
+    win_key *keys; /* CHUNK_ROWS of them */
+    size_t n_keys;
+    atomic_size_t next_key; /* the first not taken by a looker-up yet */
+} win_chunk;
+
+/*
+ * The prober: while the scan reads a chunk, a thread looks up the ids of the
+ * chunk before on a read-only connection of its own, and the scan takes
+ * what is left of them when it is done reading (one chunk at a time: the
+ * thread is joined before the next starts). Its read transaction starts
+ * while the scan's statement holds the store's, so both see one state.
+ */
+typedef struct {
+    sqlite3 *db;
+    sqlite3_stmt *look;
+    pthread_t tid;
+    bool running;
+    win_chunk *job;
+    int step;      /* SQLITE_OK, or the result of the failing step */
+    char msg[256]; /* then its message */
+} win_prober;
+
 typedef struct {
     sq_store *s;
     attrib_row_fn fn;
@@ -70,16 +104,14 @@ typedef struct {
     sqlite3_stmt *look;  /* the cost rows of one id */
     sqlite3_stmt *where; /* the rowid of the cost row of one id */
     sqlite3_stmt *range; /* the cost rows of a rowid window */
-    win_row *row;
-    size_t n;
-    char *text;
-    size_t len, cap;
+    win_chunk chunk[2];  /* one being read, one being looked up */
     /* The window read last: rowids [lo, hi], its text ids and their costs. */
     int64_t lo, hi;
     attrib_strmap ids;
     win_val *cost;
     size_t cost_cap;
-    win_key *keys; /* CHUNK_ROWS of them */
+    win_prober pr;
+    bool pr_tried; /* opening the prober was tried */
 } win_scan;
 
 static int win_oom(win_scan *w)
@@ -101,7 +133,7 @@ static win_val val_of(sqlite3_stmt *st, int i)
 }
 
 /* The value a chunk keeps as the callback takes it. */
-static attrib_value value_of(const win_scan *w, const win_val *v)
+static attrib_value value_of(const win_chunk *c, const win_val *v)
 {
     switch (v->type) {
     case ATTRIB_V_INT:
@@ -109,32 +141,32 @@ static attrib_value value_of(const win_scan *w, const win_val *v)
     case ATTRIB_V_REAL:
         return (attrib_value){.type = ATTRIB_V_REAL, .r = v->u.r};
     case ATTRIB_V_TEXT:
-        return (attrib_value){.type = ATTRIB_V_TEXT, .s = w->text + v->u.off, .len = v->len};
+        return (attrib_value){.type = ATTRIB_V_TEXT, .s = c->text + v->u.off, .len = v->len};
     default:
         return (attrib_value){.type = ATTRIB_V_NULL};
     }
 }
 
 /* Row r as scan_sessions delivers it. */
-static void row_values(const win_scan *w, const win_row *r, attrib_value *out)
+static void row_values(const win_chunk *c, const win_row *r, attrib_value *out)
 {
     for (int i = 0; i < ATTRIB_SS_COST; i++)
-        out[i] = value_of(w, &r->v[i]);
-    out[ATTRIB_SS_COST] = value_of(w, &r->cost);
+        out[i] = value_of(c, &r->v[i]);
+    out[ATTRIB_SS_COST] = value_of(c, &r->cost);
     out[ATTRIB_SS_HAS_COST] = (attrib_value){.type = ATTRIB_V_INT, .i = r->has_cost};
-    out[ATTRIB_SS_ROWID] = value_of(w, &r->rowid);
+    out[ATTRIB_SS_ROWID] = value_of(c, &r->rowid);
 }
 
 /* The text id of row r (r->id == NULL). */
-static const char *row_id(const win_scan *w, const win_row *r)
+static const char *row_id(const win_chunk *c, const win_row *r)
 {
-    return w->text + r->v[ATTRIB_SS_SESSION_ID].u.off;
+    return c->text + r->v[ATTRIB_SS_SESSION_ID].u.off;
 }
 
-/* Copy the current row of ss into the chunk. */
-static int chunk_add(win_scan *w, sqlite3_stmt *ss)
+/* Copy the current row of ss into chunk c. */
+static int chunk_add(win_scan *w, win_chunk *c, sqlite3_stmt *ss)
 {
-    win_row *r = &w->row[w->n];
+    win_row *r = &c->row[c->n];
     r->id = NULL;
     for (int i = 0; i < ATTRIB_SS_COST; i++) {
         attrib_value v;
@@ -144,18 +176,18 @@ static int chunk_add(win_scan *w, sqlite3_stmt *ss)
             continue;
         }
         assert(v.len <= UINT32_MAX); /* SQLite's values stay below 2 GB */
-        if (w->len + v.len + 1 > w->cap) {
-            size_t cap = (w->len + v.len + 1) * 2 + 65536;
-            char *t = realloc(w->text, cap);
+        if (c->len + v.len + 1 > c->cap) {
+            size_t cap = (c->len + v.len + 1) * 2 + 65536;
+            char *t = realloc(c->text, cap);
             if (t == NULL)
                 return win_oom(w);
-            w->text = t;
-            w->cap = cap;
+            c->text = t;
+            c->cap = cap;
         }
-        memcpy(w->text + w->len, v.s, v.len);
-        w->text[w->len + v.len] = '\0';
-        r->v[i] = (win_val){.type = ATTRIB_V_TEXT, .len = (uint32_t)v.len, .u.off = w->len};
-        w->len += v.len + 1;
+        memcpy(c->text + c->len, v.s, v.len);
+        c->text[c->len + v.len] = '\0';
+        r->v[i] = (win_val){.type = ATTRIB_V_TEXT, .len = (uint32_t)v.len, .u.off = c->len};
+        c->len += v.len + 1;
     }
     if (sqlite3_column_type(ss, 0) != SQLITE_TEXT) {
         r->id = sqlite3_value_dup(sqlite3_column_value(ss, 0));
@@ -165,21 +197,31 @@ static int chunk_add(win_scan *w, sqlite3_stmt *ss)
     r->rowid = val_of(ss, 8); /* the 9th column: rowid */
     r->cost = (win_val){.type = ATTRIB_V_NULL};
     r->has_cost = false;
-    w->n++;
+    c->n++;
     return ATTRIB_OK;
 }
 
-/* Where the sampled ids of the chunk have their cost rows: *lo > *hi when
+/* Empty chunk c for the next rows. */
+static void chunk_clear(win_chunk *c)
+{
+    for (size_t k = 0; k < c->n; k++)
+        sqlite3_value_free(c->row[k].id);
+    c->n = 0;
+    c->len = 0;
+    c->n_keys = 0;
+}
+
+/* Where the sampled ids of chunk c have their cost rows: *lo > *hi when
  * none of them has one. */
-static int chunk_sample(win_scan *w, int64_t *lo, int64_t *hi)
+static int chunk_sample(win_scan *w, const win_chunk *c, int64_t *lo, int64_t *hi)
 {
     *lo = INT64_MAX;
     *hi = INT64_MIN;
-    for (size_t k = 0; k < SAMPLE && k < w->n; k++) {
-        const win_row *r = &w->row[k * w->n / (w->n < SAMPLE ? w->n : SAMPLE)];
+    for (size_t k = 0; k < SAMPLE && k < c->n; k++) {
+        const win_row *r = &c->row[k * c->n / (c->n < SAMPLE ? c->n : SAMPLE)];
         if (r->id != NULL)
             continue;
-        sqlite3_bind_text(w->where, 1, row_id(w, r), (int)r->v[0].len, SQLITE_STATIC);
+        sqlite3_bind_text(w->where, 1, row_id(c, r), (int)r->v[0].len, SQLITE_STATIC);
         int step = sqlite3_step(w->where);
         if (step == SQLITE_ROW) {
             int64_t at = sqlite3_column_int64(w->where, 0);
@@ -239,17 +281,17 @@ done:
     return rc;
 }
 
-/* Deliver row r with the cost rows of its id looked up in session_costs. */
-static int deliver_looked_up(win_scan *w, win_row *r)
+/* Deliver row r of chunk c with the cost rows of its id looked up in session_costs. */
+static int deliver_looked_up(win_scan *w, const win_chunk *c, const win_row *r)
 {
     int rc = ATTRIB_OK, step;
     bool any = false;
     attrib_value v[ATTRIB_SS_NCOLS];
-    row_values(w, r, v);
+    row_values(c, r, v);
     if (r->id != NULL)
         sqlite3_bind_value(w->look, 1, r->id);
     else
-        sqlite3_bind_text(w->look, 1, row_id(w, r), (int)r->v[0].len, SQLITE_STATIC);
+        sqlite3_bind_text(w->look, 1, row_id(c, r), (int)r->v[0].len, SQLITE_STATIC);
     while ((step = sqlite3_step(w->look)) == SQLITE_ROW) {
         attrib__sq_column_value(w->look, 0, &v[ATTRIB_SS_COST]);
         v[ATTRIB_SS_HAS_COST].i = 1;
@@ -275,86 +317,177 @@ static int key_cmp(const void *a, const void *b)
     return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/*
- * Look up the text ids of the rows the window did not hold, in id order, and
- * keep what is found: one cost row that is not text, or none. Anything else
- * (a text cost, whose text dies with the statement) is left to
- * deliver_looked_up.
- */
-static int lookup_sorted(win_scan *w)
+/* Place chunk c's window, join what it holds, and list the text ids still to
+ * look up, in id order: consecutive lookups then share the index's upper pages. */
+static int chunk_join(win_scan *w, win_chunk *c)
 {
-    size_t n = 0;
-    for (size_t k = 0; k < w->n; k++) {
-        win_row *r = &w->row[k];
-        if (!r->joined && r->id == NULL)
-            w->keys[n++] = (win_key){.s = row_id(w, r), .len = r->v[0].len, .k = k};
-    }
-    qsort(w->keys, n, sizeof(*w->keys), key_cmp);
-    for (size_t i = 0; i < n; i++) {
-        win_row *r = &w->row[w->keys[i].k];
-        sqlite3_bind_text(w->look, 1, w->keys[i].s, (int)w->keys[i].len, SQLITE_STATIC);
-        int step = sqlite3_step(w->look);
-        if (step == SQLITE_ROW && sqlite3_column_type(w->look, 0) != SQLITE_TEXT &&
-            sqlite3_column_type(w->look, 0) != SQLITE_BLOB) {
-            r->cost = val_of(w->look, 0);
-            r->has_cost = true;
-            step = sqlite3_step(w->look); /* the unique index leaves no second row */
-            r->joined = step == SQLITE_DONE;
-            if (!r->joined) {
-                r->cost = (win_val){.type = ATTRIB_V_NULL};
-                r->has_cost = false;
-            }
-        } else if (step == SQLITE_DONE) {
-            r->joined = true; /* no cost row */
-        }
-        sqlite3_reset(w->look);
-        if (step != SQLITE_ROW && step != SQLITE_DONE)
-            return attrib__sq_fail(w->s, "reading session_costs");
-    }
-    return ATTRIB_OK;
-}
-
-/* Join the chunk's costs and deliver its rows in order. */
-static int chunk_flush(win_scan *w)
-{
-    int rc = ATTRIB_OK;
     int64_t lo = 0, hi = -1;
-    rc = chunk_sample(w, &lo, &hi);
+    int rc = chunk_sample(w, c, &lo, &hi);
     if (rc == ATTRIB_OK && lo <= hi && (lo < w->lo || hi > w->hi)) {
         /* Widened by the share the sample may have missed on either side. */
         uint64_t width = (uint64_t)hi - (uint64_t)lo, pad = width / SAMPLE + 1;
-        if (width + 2 * pad <= (uint64_t)WINDOW_FACTOR * w->n) {
+        if (width + 2 * pad <= (uint64_t)WINDOW_FACTOR * c->n) {
             lo = lo > INT64_MIN + (int64_t)pad ? lo - (int64_t)pad : INT64_MIN;
             hi = hi < INT64_MAX - (int64_t)pad ? hi + (int64_t)pad : INT64_MAX;
             rc = window_load(w, lo, hi);
         }
     }
-    for (size_t k = 0; k < w->n && rc == ATTRIB_OK; k++) {
-        win_row *r = &w->row[k];
+    if (rc != ATTRIB_OK)
+        return rc;
+    c->n_keys = 0;
+    for (size_t k = 0; k < c->n; k++) {
+        win_row *r = &c->row[k];
         int64_t at = r->id == NULL && w->ids.count > 0
-                         ? attrib_strmap_find(&w->ids, row_id(w, r), r->v[0].len)
+                         ? attrib_strmap_find(&w->ids, row_id(c, r), r->v[0].len)
                          : -1;
         r->joined = at >= 0;
         if (r->joined) {
             r->cost = w->cost[at];
             r->has_cost = true;
+        } else if (r->id == NULL) {
+            c->keys[c->n_keys++] = (win_key){.s = row_id(c, r), .len = r->v[0].len, .k = k};
         }
     }
-    if (rc == ATTRIB_OK)
-        rc = lookup_sorted(w);
-    for (size_t k = 0; k < w->n && rc == ATTRIB_OK; k++) {
-        win_row *r = &w->row[k];
+    qsort(c->keys, c->n_keys, sizeof(*c->keys), key_cmp);
+    return ATTRIB_OK;
+}
+
+/*
+ * Look up one listed id and keep what is found in its row: one cost row that
+ * is not text, or none. Anything else (a text cost, whose text dies with the
+ * statement) is left to deliver_looked_up. SQLite calls only (the prober's
+ * thread runs it): SQLITE_OK, or the failing step's result.
+ */
+static int probe_one(sqlite3_stmt *look, win_row *r, const win_key *key)
+{
+    sqlite3_bind_text(look, 1, key->s, (int)key->len, SQLITE_STATIC);
+    int step = sqlite3_step(look);
+    if (step == SQLITE_ROW && sqlite3_column_type(look, 0) != SQLITE_TEXT &&
+        sqlite3_column_type(look, 0) != SQLITE_BLOB) {
+        r->cost = val_of(look, 0);
+        r->has_cost = true;
+        step = sqlite3_step(look); /* the unique index leaves no second row */
+        r->joined = step == SQLITE_DONE;
+        if (!r->joined) {
+            r->cost = (win_val){.type = ATTRIB_V_NULL};
+            r->has_cost = false;
+        }
+    } else if (step == SQLITE_DONE) {
+        r->joined = true; /* no cost row */
+    }
+    sqlite3_reset(look);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? SQLITE_OK : step;
+}
+
+/* Look up chunk c's listed ids with `look`, PROBE_TAKE at a time while any
+ * are left: the prober and the scan share them. SQLITE_OK, or the failing
+ * step's result with its message in msg. */
+static int probe_keys(sqlite3_stmt *look, win_chunk *c, char *msg, size_t cap)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&c->next_key, PROBE_TAKE);
+        if (i >= c->n_keys)
+            return SQLITE_OK;
+        size_t end = c->n_keys - i < PROBE_TAKE ? c->n_keys : i + PROBE_TAKE;
+        for (; i < end; i++) {
+            int step = probe_one(look, &c->row[c->keys[i].k], &c->keys[i]);
+            if (step != SQLITE_OK) {
+                snprintf(msg, cap, "%s", sqlite3_errmsg(sqlite3_db_handle(look)));
+                atomic_store(&c->next_key, c->n_keys); /* the other one stops too */
+                return step;
+            }
+        }
+    }
+}
+
+static void *prober_run(void *arg)
+{
+    win_prober *p = arg;
+    p->step = probe_keys(p->look, p->job, p->msg, sizeof(p->msg));
+    return NULL;
+}
+
+/* Open the prober, when the store is a file not in WAL mode (where another
+ * connection may see a later state) and a read can start without waiting.
+ * Without it the scan looks the ids up alone. */
+static void prober_open(win_scan *w)
+{
+    win_prober *p = &w->pr;
+    const char *file = sqlite3_db_filename(w->s->db, "main");
+    sqlite3_stmt *mode = NULL;
+    bool wal = true;
+    w->pr_tried = true;
+    if (file == NULL || file[0] == '\0')
+        return;
+    if (sqlite3_prepare_v2(w->s->db, "PRAGMA main.journal_mode", -1, &mode, NULL) == SQLITE_OK &&
+        sqlite3_step(mode) == SQLITE_ROW)
+        wal = sqlite3_stricmp((const char *)sqlite3_column_text(mode, 0), "wal") == 0;
+    sqlite3_finalize(mode);
+    if (wal)
+        return;
+    if (sqlite3_open_v2(file, &p->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        attrib__sqlite_readahead_vfs()) != SQLITE_OK ||
+        sqlite3_exec(p->db, "BEGIN; SELECT count(*) FROM sqlite_schema;", NULL, NULL, NULL) !=
+            SQLITE_OK ||
+        sqlite3_prepare_v2(p->db, SQ_COST_LOOKUP, -1, &p->look, NULL) != SQLITE_OK) {
+        sqlite3_finalize(p->look);
+        sqlite3_close(p->db);
+        *p = (win_prober){0};
+    }
+}
+
+/* Start looking up chunk c's listed ids: on the prober, from the first full
+ * chunk on (a selection of one chunk is not worth a connection). */
+static void probe_start(win_scan *w, win_chunk *c, bool full)
+{
+    win_prober *p = &w->pr;
+    atomic_store(&c->next_key, 0);
+    if (full && !w->pr_tried)
+        prober_open(w);
+    if (p->db == NULL || c->n_keys <= PROBE_TAKE)
+        return;
+    assert(!p->running);
+    p->job = c;
+    p->step = SQLITE_OK;
+    p->running = pthread_create(&p->tid, NULL, prober_run, p) == 0;
+}
+
+/* Look up what is left of chunk c's ids, wait for the prober: a failure of
+ * either is the scan's. */
+static int probe_finish(win_scan *w, win_chunk *c)
+{
+    win_prober *p = &w->pr;
+    char msg[256];
+    int step = probe_keys(w->look, c, msg, sizeof(msg));
+    if (p->running) {
+        assert(p->job == c);
+        pthread_join(p->tid, NULL);
+        p->running = false;
+        if (step == SQLITE_OK && p->step != SQLITE_OK) {
+            step = p->step;
+            memcpy(msg, p->msg, sizeof(msg));
+        }
+    }
+    if (step == SQLITE_OK)
+        return ATTRIB_OK;
+    return attrib__error(w->s->ctx, step == SQLITE_NOMEM ? ATTRIB_ENOMEM : ATTRIB_EDB,
+                         "%s: reading session_costs: %s", w->s->path, msg);
+}
+
+/* Deliver chunk c's rows in order, and empty it. */
+static int chunk_deliver(win_scan *w, win_chunk *c)
+{
+    int rc = ATTRIB_OK;
+    for (size_t k = 0; k < c->n && rc == ATTRIB_OK; k++) {
+        const win_row *r = &c->row[k];
         if (r->joined) {
             attrib_value v[ATTRIB_SS_NCOLS];
-            row_values(w, r, v);
+            row_values(c, r, v);
             rc = w->fn(v, w->payload);
         } else
-            rc = deliver_looked_up(w, r);
+            rc = deliver_looked_up(w, c, r);
     }
-    for (size_t k = 0; k < w->n; k++)
-        sqlite3_value_free(w->row[k].id);
-    w->n = 0;
-    w->len = 0;
+    chunk_clear(c);
     return rc;
 }
 
@@ -363,11 +496,13 @@ int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn
     win_scan w = {.s = s, .fn = fn, .payload = payload, .lo = 1, .hi = 0};
     int rc = ATTRIB_OK, step;
     w.ids = (attrib_strmap)ATTRIB_STRMAP_INIT;
-    w.row = malloc(CHUNK_ROWS * sizeof(*w.row));
-    w.keys = malloc(CHUNK_ROWS * sizeof(*w.keys));
-    if (w.row == NULL || w.keys == NULL) {
-        rc = win_oom(&w);
-        goto done;
+    for (int i = 0; i < 2; i++) {
+        w.chunk[i].row = malloc(CHUNK_ROWS * sizeof(*w.chunk[i].row));
+        w.chunk[i].keys = malloc(CHUNK_ROWS * sizeof(*w.chunk[i].keys));
+        if (w.chunk[i].row == NULL || w.chunk[i].keys == NULL) {
+            rc = win_oom(&w);
+            goto done;
+        }
     }
     if (sqlite3_prepare_v2(s->db, SQ_COST_LOOKUP, -1, &w.look, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "SELECT rowid FROM session_costs WHERE session_id = ?1", -1,
@@ -379,10 +514,22 @@ int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn
         rc = attrib__sq_fail(s, "reading session_costs");
         goto done;
     }
+    /* A full chunk is joined, then looked up while the next is read, then
+     * delivered: the rows keep the order the selection reads them in. */
+    win_chunk *cur = &w.chunk[0], *behind = NULL;
     while ((step = sqlite3_step(ss)) == SQLITE_ROW) {
-        rc = chunk_add(&w, ss);
-        if (rc == ATTRIB_OK && w.n == CHUNK_ROWS)
-            rc = chunk_flush(&w);
+        rc = chunk_add(&w, cur, ss);
+        if (rc == ATTRIB_OK && cur->n == CHUNK_ROWS) {
+            rc = chunk_join(&w, cur);
+            if (rc == ATTRIB_OK && behind != NULL)
+                rc = probe_finish(&w, behind);
+            if (rc == ATTRIB_OK)
+                probe_start(&w, cur, true);
+            if (rc == ATTRIB_OK && behind != NULL)
+                rc = chunk_deliver(&w, behind);
+            behind = cur;
+            cur = cur == &w.chunk[0] ? &w.chunk[1] : &w.chunk[0];
+        }
         if (rc != ATTRIB_OK)
             goto done;
     }
@@ -390,13 +537,31 @@ int attrib__sq_scan_sessions_window(sq_store *s, sqlite3_stmt *ss, attrib_row_fn
         rc = attrib__sq_fail(s, "reading session_sources");
         goto done;
     }
-    rc = chunk_flush(&w);
+    rc = chunk_join(&w, cur);
+    if (rc == ATTRIB_OK && behind != NULL)
+        rc = probe_finish(&w, behind);
+    if (rc == ATTRIB_OK) {
+        probe_start(&w, cur, false);
+        if (behind != NULL)
+            rc = chunk_deliver(&w, behind);
+    }
+    if (rc == ATTRIB_OK)
+        rc = probe_finish(&w, cur);
+    if (rc == ATTRIB_OK)
+        rc = chunk_deliver(&w, cur);
 done:
-    for (size_t k = 0; k < w.n; k++)
-        sqlite3_value_free(w.row[k].id);
-    free(w.row);
-    free(w.keys);
-    free(w.text);
+    if (w.pr.running) {
+        pthread_join(w.pr.tid, NULL);
+        w.pr.running = false;
+    }
+    sqlite3_finalize(w.pr.look);
+    sqlite3_close(w.pr.db);
+    for (int i = 0; i < 2; i++) {
+        chunk_clear(&w.chunk[i]);
+        free(w.chunk[i].row);
+        free(w.chunk[i].keys);
+        free(w.chunk[i].text);
+    }
     free(w.cost);
     attrib_strmap_free(&w.ids);
     sqlite3_finalize(w.look);
