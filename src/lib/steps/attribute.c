@@ -361,6 +361,37 @@ static int apply_job_delta(attrib_store *st, attrib__sums_delta *job)
     return attrib__sums_delta_apply(job->ctx, st, job);
 }
 
+int attrib__stored_credit_scan(const attrib__stored_credit *sc, attrib_row_fn fn, void *payload)
+{
+    const attrib__dataset *ds = sc->ds;
+    attrib_channels ch = attrib__dataset_channels(ds);
+    int rc = ATTRIB_OK;
+    for (size_t j = 0; j < ds->n_journeys && rc == ATTRIB_OK; j++) {
+        const attrib_journey *jr = &ds->journeys[j];
+        if (sc->api_state != NULL && sc->api_state[j] != ATTRIB__CREDIT_DONE)
+            continue; /* stored nothing (write_attribution) */
+        for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++) {
+            const attrib_session *s = &jr->sessions[k];
+            char date[11];
+            attrib_date_format(attrib_ts_day(s->ts), date);
+            assert(s->channel < ch.count);
+            const char *name = ch.names[s->channel];
+            attrib_value cols[ATTRIB_AR_NCOLS] = {
+                [ATTRIB_AR_CONV_ID] = {.type = ATTRIB_V_TEXT,
+                                       .s = jr->conv_id,
+                                       .len = strlen(jr->conv_id)},
+                [ATTRIB_AR_SESSION_ID] = {.type = ATTRIB_V_TEXT, .s = s->id, .len = strlen(s->id)},
+                [ATTRIB_AR_IHC] = {.type = ATTRIB_V_REAL, .r = sc->credits[sc->offset[j] + k].ihc},
+                [ATTRIB_AR_CHANNEL] = {.type = ATTRIB_V_TEXT, .s = name, .len = strlen(name)},
+                [ATTRIB_AR_EVENT_DATE] = {.type = ATTRIB_V_TEXT, .s = date, .len = 10},
+                [ATTRIB_AR_REVENUE] = {.type = ATTRIB_V_REAL, .r = jr->revenue},
+            };
+            rc = fn(cols, payload);
+        }
+    }
+    return rc;
+}
+
 /* Attribute, and with the run the report in the same transaction (steps.h). */
 int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                            attrib__report_mode report, attrib_summary *sum)
@@ -493,7 +524,9 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         rc = apply_job_delta(st, &job);
     if (rc == ATTRIB_OK && report == ATTRIB__REPORT_AFTER) {
         double tr = attrib__now_seconds();
-        rc = attrib__report_step(ctx, st, opts, false, sum);
+        attrib__stored_credit stored = {
+            .ds = &ds, .offset = offset, .credits = credits, .api_state = api_state};
+        rc = attrib__report_step(ctx, st, opts, false, &stored, sum);
         report_seconds = attrib__now_seconds() - tr;
     }
     if (rc == ATTRIB_OK && attrib__cancelled(ctx))

@@ -237,11 +237,14 @@ static int on_sums_row(const attrib_value *cols, void *payload)
 }
 
 /* Find the keys, read what is stored for their dates, choose the scratch dates. */
-static int incr_plan(attrib_store *st, const attrib_scan *range, incr_state *in)
+static int incr_plan(attrib_store *st, const attrib_scan *range,
+                     const attrib__stored_credit *stored, incr_state *in)
 {
     report_state *rs = in->rs;
     int rc = attrib__report_scan_dirty_keys(st, on_dirty_key, in);
-    if (rc == ATTRIB_OK)
+    if (rc == ATTRIB_OK && stored != NULL)
+        rc = attrib__stored_credit_scan(stored, on_journey_row, in);
+    else if (rc == ATTRIB_OK)
         rc = st->ops->scan_attribution_conv(st->impl, range, on_journey_row, in);
     for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
         const attrib__agg_cell *c = &in->keys.cells[i];
@@ -347,7 +350,7 @@ static int concat_rows(attrib_ctx *ctx, attrib_report_row **a, size_t *na,
 }
 
 int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                        bool own_tx, attrib_summary *sum)
+                        bool own_tx, const attrib__stored_credit *stored, attrib_summary *sum)
 {
     double t0 = attrib__now_seconds();
     report_state rs = {.ctx = ctx, .opts = opts};
@@ -381,7 +384,7 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
             rc = attrib__report_conversion_after(st, opts->end_date, &after);
         in.fold = !after;
         if (rc == ATTRIB_OK)
-            rc = valid ? incr_plan(st, &range, &in)
+            rc = valid ? incr_plan(st, &range, stored, &in)
                        : st->ops->scan_attribution_dates(st->impl, &range, on_date, &rs);
         /* Every recomputed date is replaced too. */
         for (size_t i = 0; valid && i < rs.dates.count && rc == ATTRIB_OK; i++)
@@ -479,6 +482,6 @@ int attrib_report(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *o
     attrib__enter(ctx);
     int rc = attrib__store_recover(st); /* a dead job's prepared rows would block the report */
     if (rc == ATTRIB_OK)
-        rc = attrib__report_step(ctx, st, opts, true, sum);
+        rc = attrib__report_step(ctx, st, opts, true, NULL, sum);
     return attrib__leave(ctx, rc);
 }

@@ -51,13 +51,32 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
                            attrib__report_mode report, attrib_summary *sum);
 
 /*
+ * The attribution rows of a range's conversions as the attribute step of a
+ * ranged run has just stored them, in the columns scan_attribution_conv
+ * reads them back with (store.h: ATTRIB_AR_*): every journey with its
+ * credits, each session's channel and date, the conversion's revenue. The
+ * report step in the same transaction takes them from here instead of
+ * reading them again (a random session lookup a row).
+ */
+typedef struct {
+    const attrib__dataset *ds;
+    const size_t *offset; /* journey j's credits start at credits[offset[j]] */
+    const attrib_credit *credits;
+    const unsigned char *api_state; /* NULL, or a journey without a result has no rows */
+} attrib__stored_credit;
+
+/* Hand every row of sc to fn, as scan_attribution_conv(range) would. */
+int attrib__stored_credit_scan(const attrib__stored_credit *sc, attrib_row_fn fn, void *payload);
+
+/*
  * The report step (report.c). With own_tx it runs in a transaction of its
  * own (the report command); without, inside the caller's open transaction
  * (a ranged run, after the attribution rows were written), which it neither
- * commits nor rolls back: the caller does either.
+ * commits nor rolls back: the caller does either. stored: the rows the
+ * caller's attribute step stored for the range, or NULL (read them).
  */
 int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
-                        bool own_tx, attrib_summary *sum);
+                        bool own_tx, const attrib__stored_credit *stored, attrib_summary *sum);
 
 /*
  * Whether the attribution rows stored equal, exactly, the rows an attribute
