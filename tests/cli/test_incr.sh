@@ -39,6 +39,21 @@ expect_exit 0 "$ATTRIB" --db g.db run -q --model first --start-date 2023-01-20 -
 same_as_full g.db "one-day run, first"
 eq "$(q g.db "SELECT count(*) FROM attrib_dirty_keys")" "0" "dirty keys after the ranged report"
 eq "$(q g.db "SELECT count(*) FROM attrib_dirty_dates")" "0" "dirty dates with valid sums"
+# A rerun of the day leaves the rows of the other dates as they are (none
+# deleted and written again: a trigger of the test logs the dates written);
+# another model changes the credit of earlier days, whose rows are replaced.
+q g.db "CREATE TABLE written (date text);
+CREATE TRIGGER log_written AFTER INSERT ON channel_reporting
+BEGIN INSERT INTO written VALUES (new.date); END"
+others() { q g.db "SELECT count(*) FROM written WHERE date <> '2023-01-20'"; }
+expect_exit 0 "$ATTRIB" --db g.db run -q --model first --start-date 2023-01-20 --end-date 2023-01-20 --out d.csv
+eq "$(others)" "0" "rows of other dates written by a rerun of the day"
+[ "$(q g.db "SELECT count(*) FROM written")" -gt 0 ] || fail "the day's own rows were not written"
+same_as_full g.db "rerun of the day"
+expect_exit 0 "$ATTRIB" --db g.db run -q --model linear --start-date 2023-01-20 --end-date 2023-01-20 --out d.csv
+[ "$(others)" -gt 0 ] || fail "earlier days' rows kept although their credit changed"
+same_as_full g.db "the day again, linear"
+q g.db "DROP TRIGGER log_written; DROP TABLE written"
 expect_exit 0 "$ATTRIB" --db g.db run -q --model linear --lookback-days 3 --start-date 2023-01-25 --end-date 2023-01-27 --out d.csv
 same_as_full g.db "three-day run, lookback 3"
 

@@ -21,6 +21,8 @@ typedef struct {
     bool mark;       /* the cell's sums changed / a key to recompute */
     bool has_report; /* a channel_reporting row exists; its cost: */
     double report_cost;
+    bool report_real; /* and its cost, ihc and ihc_revenue were REAL: */
+    double report_ihc, report_revenue;
 } attrib__agg_cell;
 
 typedef struct {

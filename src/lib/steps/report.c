@@ -140,6 +140,8 @@ typedef struct {
     attrib__agg keys;     /* the keys (cells used as a set) */
     attrib__agg cur;      /* existing rows (has_report) and stored sums (mark) of their dates */
     attrib_strmap kdates; /* the keys' dates */
+    attrib_strmap rdates; /* the dates whose rows are replaced: not the keys' dates
+                           * whose every row would be written as it is stored */
     /* No conversion dated after the range: the rows read for the keys are all the
      * range's credit there is (a journey holds sessions before its conversion
      * only), so the credit of the range's sessions is taken from them here. */
@@ -147,28 +149,31 @@ typedef struct {
     attrib__agg folded;
 } incr_state;
 
-static int add_key(incr_state *in, const attrib_value *ch, const attrib_value *d)
+/* A key (a dirty one's mark set: its date is replaced, which clears the mark). */
+static int add_key(incr_state *in, const attrib_value *ch, const attrib_value *d, bool dirty)
 {
     int32_t day;
     if (ch->type != ATTRIB_V_TEXT || d->type != ATTRIB_V_TEXT ||
         attrib_date_parse(d->s, d->len, &day) != 0 || date_in_range(d->s, in->rs->opts))
         return ATTRIB_OK;
     int64_t k = attrib_strmap_intern(&in->rs->channels, ch->s, ch->len, NULL);
-    if (k < 0 || attrib__agg_cell_of(&in->keys, (uint32_t)k, day) == NULL)
+    attrib__agg_cell *c = k < 0 ? NULL : attrib__agg_cell_of(&in->keys, (uint32_t)k, day);
+    if (c == NULL)
         return attrib__error(in->rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    c->mark = c->mark || dirty;
     return ATTRIB_OK;
 }
 
 static int on_dirty_key(const attrib_value *cols, void *payload)
 {
-    return add_key(payload, &cols[ATTRIB_DK_CHANNEL], &cols[ATTRIB_DK_DATE]);
+    return add_key(payload, &cols[ATTRIB_DK_CHANNEL], &cols[ATTRIB_DK_DATE], true);
 }
 
 static int on_journey_row(const attrib_value *cols, void *payload)
 {
     incr_state *in = payload;
     const attrib_value *d = &cols[ATTRIB_AR_EVENT_DATE];
-    int rc = add_key(in, &cols[ATTRIB_AR_CHANNEL], d);
+    int rc = add_key(in, &cols[ATTRIB_AR_CHANNEL], d, false);
     if (rc == ATTRIB_OK && in->fold && d->type == ATTRIB_V_TEXT &&
         date_in_range(d->s, in->rs->opts))
         rc = credit_into(in->rs, &in->folded, cols);
@@ -216,6 +221,10 @@ static int on_report_row(const attrib_value *cols, void *payload)
     else
         return scratch_day(in->rs, day); /* not a cost we wrote: recompute the date */
     c->has_report = true;
+    c->report_real = v->type == ATTRIB_V_REAL && cols[ATTRIB_CR_IHC].type == ATTRIB_V_REAL &&
+                     cols[ATTRIB_CR_IHC_REVENUE].type == ATTRIB_V_REAL;
+    c->report_ihc = cols[ATTRIB_CR_IHC].r;
+    c->report_revenue = cols[ATTRIB_CR_IHC_REVENUE].r;
     return ATTRIB_OK;
 }
 
@@ -279,7 +288,51 @@ static int incr_plan(attrib_store *st, const attrib_scan *range,
     return rc;
 }
 
-/* Rows of the keys' dates not recomputed: stored cost, ihc and ihc × revenue from the sums. */
+static bool same_double(double a, double b)
+{
+    return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* Add the date of cell c to `dates`. */
+static int add_date(report_state *rs, attrib_strmap *dates, const attrib__agg_cell *c)
+{
+    char d[11];
+    attrib_date_format(attrib__agg_day(c), d);
+    if (attrib_strmap_intern(dates, d, 10, NULL) < 0)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    return ATTRIB_OK;
+}
+
+/*
+ * The dates whose rows are replaced: the recomputed ones, those of dirty
+ * keys, and the keys' dates where a row would change. The rows of the others
+ * would be written as they are stored (cost as it is, ihc and ihc × revenue
+ * from the sums, which a rerun of the same range leaves as they were).
+ */
+static int replaced_dates(incr_state *in)
+{
+    report_state *rs = in->rs;
+    int rc = ATTRIB_OK;
+    for (size_t i = 0; i < rs->dates.count && rc == ATTRIB_OK; i++)
+        if (attrib_strmap_intern(&in->rdates, rs->dates.keys[i], 10, NULL) < 0)
+            rc = attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
+        const attrib__agg_cell *c = &in->keys.cells[i];
+        if (c->used && c->mark)
+            rc = add_date(rs, &in->rdates, c);
+    }
+    for (size_t i = 0; i < in->cur.cap && rc == ATTRIB_OK; i++) {
+        const attrib__agg_cell *c = &in->cur.cells[i];
+        if (c->used && c->has_report &&
+            !(c->report_real && same_double(c->report_ihc, attrib_xsum_value(&c->ihc)) &&
+              same_double(c->report_revenue, attrib_xsum_value(&c->revenue))))
+            rc = add_date(rs, &in->rdates, c);
+    }
+    return rc;
+}
+
+/* Rows of the replaced keys' dates not recomputed: stored cost, ihc and ihc ×
+ * revenue from the sums. */
 static int incr_rows(attrib_ctx *ctx, const incr_state *in, attrib_report_row **rows, size_t *n,
                      char **date_store)
 {
@@ -298,8 +351,9 @@ static int incr_rows(attrib_ctx *ctx, const incr_state *in, attrib_report_row **
             continue;
         char *d = dates + 11 * k;
         attrib_date_format(attrib__agg_day(c), d);
-        if (attrib_strmap_find(&in->rs->dates, d, 10) >= 0)
-            continue; /* recomputed */
+        if (attrib_strmap_find(&in->rs->dates, d, 10) >= 0 ||
+            attrib_strmap_find(&in->rdates, d, 10) < 0)
+            continue; /* recomputed, or kept as it is */
         r[k++] = (attrib_report_row){.channel = in->rs->channels.keys[attrib__agg_channel(c)],
                                      .date = d,
                                      .cost = c->report_cost,
@@ -430,15 +484,16 @@ int attrib__report_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_opti
     if (rc == ATTRIB_OK && write_sums)
         rc = attrib__agg_sums_rows(ctx, &rs.agg, false, &srows, &n_srows, &sdates);
     if (rc == ATTRIB_OK && !full && valid) {
-        rc = incr_rows(ctx, &in, &irows, &n_irows, &idates);
+        rc = replaced_dates(&in);
+        if (rc == ATTRIB_OK)
+            rc = incr_rows(ctx, &in, &irows, &n_irows, &idates);
         if (rc == ATTRIB_OK)
             rc = concat_rows(ctx, &rows, &n_rows, irows, n_irows);
     }
     if (rc != ATTRIB_OK)
         goto done;
     attrib_scan repl = range;
-    /* With valid sums the keys' dates hold the scratch dates too. */
-    const attrib_strmap *rdates = !full && valid ? &in.kdates : &rs.dates;
+    const attrib_strmap *rdates = !full && valid ? &in.rdates : &rs.dates;
     repl.dates = rdates->keys;
     repl.n_dates = rdates->count;
     rc = attrib__report_replace(st, full ? NULL : &repl, rows, n_rows);
@@ -470,6 +525,7 @@ done:
     attrib__agg_free(&in.cur);
     attrib__agg_free(&in.folded);
     attrib_strmap_free(&in.kdates);
+    attrib_strmap_free(&in.rdates);
     attrib_strmap_free(&rs.channels);
     attrib_strmap_free(&rs.dates);
     sum->seconds += attrib__now_seconds() - t0;

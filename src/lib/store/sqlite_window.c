@@ -14,7 +14,9 @@
  * not hold are looked up one by one, in id order: consecutive lookups then
  * share the upper pages of the index (a day at 10M sessions: 5.5k sessions
  * without a cost row, 19.6k page reads looked up in date order). Rows in any
- * other order give wide windows: then every session is looked up.
+ * other order give wide windows: then every session is looked up. Those
+ * lookups go on on a second thread (the prober, below) while the next chunk
+ * is read.
  *
  * Exact because the caller only comes here when session_costs.session_id is
  * unique and compared as bytes (a unique index, BINARY collation; see
