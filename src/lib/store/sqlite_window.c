@@ -41,6 +41,11 @@
 #define SAMPLE 16       /* ids of a chunk looked up to place its window */
 #define WINDOW_FACTOR 4 /* a window holds at most this many rows per session */
 #define PROBE_TAKE 32   /* ids a looker-up takes at a time */
+/* The prober's page cache: the upper levels of the id index (at 10M cost
+ * rows the root and its 64 children), which every lookup reads again; the
+ * leaves are read once each, and more of them kept would only cost fresh
+ * memory (one-day run at 10M: 2,940 -> 2,630 page faults, 0.127 -> 0.121 s). */
+#define PROBER_CACHE "PRAGMA cache_size = 200; "
 
 /* A value kept in a chunk: 16 bytes where an attrib_value takes 40 (a chunk
  * is fresh memory, and first touches cost more than the copies). */
@@ -429,8 +434,8 @@ static void prober_open(win_scan *w)
         return;
     if (sqlite3_open_v2(file, &p->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                         attrib__sqlite_readahead_vfs()) != SQLITE_OK ||
-        sqlite3_exec(p->db, "BEGIN; SELECT count(*) FROM sqlite_schema;", NULL, NULL, NULL) !=
-            SQLITE_OK ||
+        sqlite3_exec(p->db, PROBER_CACHE "BEGIN; SELECT count(*) FROM sqlite_schema;", NULL, NULL,
+                     NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(p->db, SQ_COST_LOOKUP, -1, &p->look, NULL) != SQLITE_OK) {
         sqlite3_finalize(p->look);
         sqlite3_close(p->db);
