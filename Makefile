@@ -38,6 +38,17 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS)
 LIBS       = $(PKG_LIBS) -lpthread -lm
+# The attrib binary loads libpq, libcurl and libmicrohttpd when first called
+# (src/cli/lazy.c: a SQLite run never needs them, and their dependencies cost
+# ~14 ms of every start); it links the others. Their sonames, read from the
+# libraries pkg-config names, are what lazy.c opens.
+LAZY_PKGS  = libpq libcurl libmicrohttpd
+EAGER_LIBS = $(shell pkg-config --libs $(filter-out $(LAZY_PKGS),$(PKGS)) 2>/dev/null) -lpthread -lm
+soname     = $(shell readelf -d $(shell pkg-config --variable=libdir $(1) 2>/dev/null)/$(2) \
+                 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+LAZY_DEFS  = -DATTRIB_SONAME_PQ='"$(call soname,libpq,libpq.so)"' \
+             -DATTRIB_SONAME_CURL='"$(call soname,libcurl,libcurl.so)"' \
+             -DATTRIB_SONAME_MHD='"$(call soname,libmicrohttpd,libmicrohttpd.so)"'
 
 LIB_SRC  = $(sort $(wildcard src/lib/*/*.c src/util/*.c))
 CLI_SRC  = $(sort $(wildcard src/cli/*.c))
@@ -47,7 +58,8 @@ MODELS   = $(sort $(wildcard models/*.json))
 LIB_OBJ  = $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/embed_models.o
 # The shared library's objects: the same sources compiled position-independent.
 PIC_OBJ  = $(LIB_SRC:%.c=$(B)/pic/%.o) $(B)/pic/gen/embed_models.o
-CLI_OBJ  = $(CLI_SRC:%.c=$(B)/obj/%.o)
+LAZY_OBJ = $(B)/obj/src/cli/lazy.o
+CLI_OBJ  = $(filter-out $(LAZY_OBJ),$(CLI_SRC:%.c=$(B)/obj/%.o))
 TESTS    = $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
 
 # The version is stated once, in include/attrib/version.h; the soname carries
@@ -162,8 +174,13 @@ $(B)/attrib.pc: tools/attrib.pc.in include/attrib/version.h Makefile
 	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@PKGS@|$(PKGS)|' $< >$@
 
-$(B)/attrib: $(CLI_OBJ) $(B)/libattrib.a
-	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(B)/libattrib.a $(LIBS)
+$(B)/attrib: $(CLI_OBJ) $(LAZY_OBJ) $(B)/libattrib.a
+	$(CC) $(LDSAN) -o $@ $(CLI_OBJ) $(LAZY_OBJ) $(B)/libattrib.a $(EAGER_LIBS)
+
+$(LAZY_OBJ): src/cli/lazy.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) $(LAZY_DEFS) -MMD -MP -c $< -o $@
 
 $(B)/attrib.1: $(B)/attrib
 	@$(B)/attrib --help-man >$@.tmp && mv $@.tmp $@

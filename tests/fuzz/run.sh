@@ -25,7 +25,7 @@ for src in tests/fuzz/fuzz_*.c; do
     fi
     extra=""
     if grep -q FUZZ_NEEDS_CLI "$src"; then
-        extra=$(ls src/cli/*.c | grep -v '/main\.c$')
+        extra=$(ls src/cli/*.c | grep -v -e '/main\.c$' -e '/lazy\.c$') # (lazy.c: the binary's only)
     fi
     # shellcheck disable=SC2046,SC2086
     clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc $(pkg-config --cflags jansson) \
