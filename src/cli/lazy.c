@@ -22,6 +22,10 @@
 #ifndef ATTRIB_SONAME_PQ
 #error "build through the Makefile: it passes the libraries' sonames"
 #endif
+/* An empty name would open the program itself, whose functions are these. */
+_Static_assert(sizeof(ATTRIB_SONAME_PQ) > 1 && sizeof(ATTRIB_SONAME_CURL) > 1 &&
+                   sizeof(ATTRIB_SONAME_MHD) > 1,
+               "the Makefile found no soname (readelf, pkg-config's libdir)");
 
 #include "cli.h"
 #include "msgs.h"
