@@ -76,28 +76,28 @@ static void *lazy_sym(lazy_lib *lib, void (*load)(void), _Atomic(void *) *slot, 
     return p;
 }
 
-/* ret name(params) forwarding args, or `fail` when it cannot be loaded (the
- * locals' names cannot be a parameter's). */
+/* In a wrapper: f, declared by the caller, set to the real `sym`, or return
+ * `fail` when it cannot be loaded (the locals' names cannot be a parameter's). */
+#define LAZY_LOAD(lib, sym, f, fail)                                                               \
+    static _Atomic(void *) lazy_slot_;                                                             \
+    void *lazy_p_ = lazy_sym(&lib, load_##lib, &lazy_slot_, sym);                                  \
+    if (lazy_p_ == NULL)                                                                           \
+        return fail;                                                                               \
+    memcpy(&f, &lazy_p_, sizeof(f))
+
+/* ret name(params) forwarding args, or `fail` when it cannot be loaded. */
 #define LAZY(lib, fail, ret, name, params, args)                                                   \
     ret name params                                                                                \
     {                                                                                              \
-        static _Atomic(void *) lazy_slot_;                                                         \
         ret(*lazy_f_) params;                                                                      \
-        void *lazy_p_ = lazy_sym(&lib, load_##lib, &lazy_slot_, #name);                            \
-        if (lazy_p_ == NULL)                                                                       \
-            return fail;                                                                           \
-        memcpy(&lazy_f_, &lazy_p_, sizeof(lazy_f_));                                               \
+        LAZY_LOAD(lib, #name, lazy_f_, fail);                                                      \
         return lazy_f_ args;                                                                       \
     }
 #define LAZY_VOID(lib, name, params, args)                                                         \
     void name params                                                                               \
     {                                                                                              \
-        static _Atomic(void *) lazy_slot_;                                                         \
         void(*lazy_f_) params;                                                                     \
-        void *lazy_p_ = lazy_sym(&lib, load_##lib, &lazy_slot_, #name);                            \
-        if (lazy_p_ == NULL)                                                                       \
-            return;                                                                                \
-        memcpy(&lazy_f_, &lazy_p_, sizeof(lazy_f_));                                               \
+        LAZY_LOAD(lib, #name, lazy_f_, );                                                          \
         lazy_f_ args;                                                                              \
     }
 
@@ -176,14 +176,10 @@ LAZY(curl, NULL, curl_version_info_data *, curl_version_info, (CURLversion v), (
  * option's number range says (curl.h: CURLOPTTYPE_*, CURLINFO_*). */
 CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
 {
-    static _Atomic(void *) slot;
-    void *p = lazy_sym(&curl, load_curl, &slot, "curl_easy_setopt");
     CURLcode (*f)(CURL *, CURLoption, ...);
     CURLcode rc;
     va_list ap;
-    if (p == NULL)
-        return CURLE_FAILED_INIT;
-    memcpy(&f, &p, sizeof(f));
+    LAZY_LOAD(curl, "curl_easy_setopt", f, CURLE_FAILED_INIT);
     va_start(ap, opt);
     if (opt < CURLOPTTYPE_OBJECTPOINT)
         rc = f(h, opt, va_arg(ap, long));
@@ -199,14 +195,10 @@ CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
 
 CURLcode curl_easy_getinfo(CURL *h, CURLINFO info, ...)
 {
-    static _Atomic(void *) slot;
-    void *p = lazy_sym(&curl, load_curl, &slot, "curl_easy_getinfo");
     CURLcode (*f)(CURL *, CURLINFO, ...);
     CURLcode rc;
     va_list ap;
-    if (p == NULL)
-        return CURLE_FAILED_INIT;
-    memcpy(&f, &p, sizeof(f));
+    LAZY_LOAD(curl, "curl_easy_getinfo", f, CURLE_FAILED_INIT);
     va_start(ap, info);
     rc = f(h, info, va_arg(ap, void *)); /* every CURLINFO_* takes a pointer */
     va_end(ap);
@@ -231,15 +223,11 @@ LAZY_VOID(mhd, MHD_stop_daemon, (struct MHD_Daemon * d), (d))
 struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_AcceptPolicyCallback apc,
                                     void *apc_cls, MHD_AccessHandlerCallback dh, void *dh_cls, ...)
 {
-    static _Atomic(void *) slot;
-    void *p = lazy_sym(&mhd, load_mhd, &slot, "MHD_start_daemon_va");
     struct MHD_Daemon *(*f)(unsigned int, uint16_t, MHD_AcceptPolicyCallback, void *,
                             MHD_AccessHandlerCallback, void *, va_list);
     struct MHD_Daemon *d;
     va_list ap;
-    if (p == NULL)
-        return NULL;
-    memcpy(&f, &p, sizeof(f));
+    LAZY_LOAD(mhd, "MHD_start_daemon_va", f, NULL);
     va_start(ap, dh_cls);
     d = f(flags, port, apc, apc_cls, dh, dh_cls, ap);
     va_end(ap);
@@ -250,11 +238,7 @@ struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port, MHD_Accep
 const union MHD_DaemonInfo *MHD_get_daemon_info(struct MHD_Daemon *d, enum MHD_DaemonInfoType type,
                                                 ...)
 {
-    static _Atomic(void *) slot;
-    void *p = lazy_sym(&mhd, load_mhd, &slot, "MHD_get_daemon_info");
     const union MHD_DaemonInfo *(*f)(struct MHD_Daemon *, enum MHD_DaemonInfoType, ...);
-    if (p == NULL)
-        return NULL;
-    memcpy(&f, &p, sizeof(f));
+    LAZY_LOAD(mhd, "MHD_get_daemon_info", f, NULL);
     return f(d, type);
 }

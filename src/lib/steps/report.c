@@ -181,13 +181,18 @@ static int on_journey_row(const attrib_value *cols, void *payload)
 }
 
 /* A date to recompute from scratch. */
-static int scratch_day(report_state *rs, int32_t day)
+static int add_day(report_state *rs, attrib_strmap *dates, int32_t day)
 {
     char d[11];
     attrib_date_format(day, d);
-    if (attrib_strmap_intern(&rs->dates, d, 10, NULL) < 0)
+    if (attrib_strmap_intern(dates, d, 10, NULL) < 0)
         return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
     return ATTRIB_OK;
+}
+
+static int scratch_day(report_state *rs, int32_t day)
+{
+    return add_day(rs, &rs->dates, day);
 }
 
 /* The cell in `cur` of a row's (channel, date); NULL (and *day untouched) when unusable. */
@@ -257,12 +262,8 @@ static int incr_plan(attrib_store *st, const attrib_scan *range,
         rc = st->ops->scan_attribution_conv(st->impl, range, on_journey_row, in);
     for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
         const attrib__agg_cell *c = &in->keys.cells[i];
-        char d[11];
-        if (!c->used)
-            continue;
-        attrib_date_format(attrib__agg_day(c), d);
-        if (attrib_strmap_intern(&in->kdates, d, 10, NULL) < 0)
-            rc = attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
+        if (c->used)
+            rc = add_day(rs, &in->kdates, attrib__agg_day(c));
     }
     if (rc != ATTRIB_OK || in->kdates.count == 0)
         return rc;
@@ -293,16 +294,6 @@ static bool same_double(double a, double b)
     return memcmp(&a, &b, sizeof(a)) == 0;
 }
 
-/* Add the date of cell c to `dates`. */
-static int add_date(report_state *rs, attrib_strmap *dates, const attrib__agg_cell *c)
-{
-    char d[11];
-    attrib_date_format(attrib__agg_day(c), d);
-    if (attrib_strmap_intern(dates, d, 10, NULL) < 0)
-        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory");
-    return ATTRIB_OK;
-}
-
 /*
  * The dates whose rows are replaced: the recomputed ones, those of dirty
  * keys, and the keys' dates where a row would change. The rows of the others
@@ -319,14 +310,14 @@ static int replaced_dates(incr_state *in)
     for (size_t i = 0; i < in->keys.cap && rc == ATTRIB_OK; i++) {
         const attrib__agg_cell *c = &in->keys.cells[i];
         if (c->used && c->mark)
-            rc = add_date(rs, &in->rdates, c);
+            rc = add_day(rs, &in->rdates, attrib__agg_day(c));
     }
     for (size_t i = 0; i < in->cur.cap && rc == ATTRIB_OK; i++) {
         const attrib__agg_cell *c = &in->cur.cells[i];
         if (c->used && c->has_report &&
             !(c->report_real && same_double(c->report_ihc, attrib_xsum_value(&c->ihc)) &&
               same_double(c->report_revenue, attrib_xsum_value(&c->revenue))))
-            rc = add_date(rs, &in->rdates, c);
+            rc = add_day(rs, &in->rdates, attrib__agg_day(c));
     }
     return rc;
 }
