@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,9 @@
 #define RA_CONFIRM 16                     /* forward reads before a stream is trusted */
 #define RA_STREAMS 4                      /* a merge reads two tables at once */
 #define RA_DENSITY 8                      /* read ahead where >= 1/8 of the pages are read */
+#define RA_NODES 8                        /* interior pages whose children are watched at once */
+#define RA_CONFIRM_KIDS 3 /* children read one after another before a node counts as scanned */
+#define RA_LOOK 8         /* how far past the expected child a read still counts as in order */
 
 /* A run of reads moving forward. */
 typedef struct {
@@ -25,12 +29,28 @@ typedef struct {
     unsigned age;
 } ra_stream;
 
+/* An interior B-tree page read lately, and its children in key order. */
+typedef struct {
+    uint32_t pgno; /* 0: unused */
+    uint32_t n;    /* children in kid[] */
+    uint32_t next; /* the child a scan would read next */
+    uint32_t run;  /* children read one after another, up to `next` */
+    bool scanned;  /* its children from `next` on were requested */
+    unsigned age;
+    uint32_t *kid;
+} ra_node;
+
 typedef struct {
     sqlite3_file base;  /* pMethods = &ra_methods */
     sqlite3_file *real; /* the default VFS's file, right after this struct */
     int fd;             /* our own descriptor for fadvise; -1 for other files */
     unsigned clock;
     ra_stream stream[RA_STREAMS];
+    int page_size;  /* of the first whole page read; 0 before */
+    uint32_t *kids; /* RA_NODES + 1 arrays of `cap` page numbers (the last: scratch) */
+    uint32_t cap;
+    ra_node node[RA_NODES];
+    attrib__ra_stats stats;
 } ra_file;
 
 static sqlite3_vfs ra_vfs;
@@ -82,12 +102,135 @@ static void ra_note(ra_file *f, sqlite3_int64 off, int amt)
                             POSIX_FADV_WILLNEED); /* advice only: failure changes nothing */
 }
 
+static uint32_t be16(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 8 | p[1];
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Ask the kernel for the children of `nd` from `next` on, in file order, runs
+ * of neighbouring pages in one call. */
+static void ra_request(ra_file *f, ra_node *nd)
+{
+    uint32_t *v = f->kids + (size_t)RA_NODES * f->cap, n = nd->n - nd->next;
+    memcpy(v, nd->kid + nd->next, n * sizeof(*v));
+    qsort(v, n, sizeof(*v), cmp_u32);
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = i + 1;
+        while (j < n && v[j] <= v[j - 1] + 1)
+            j++;
+        off_t from = (off_t)(v[i] - 1) * f->page_size;
+        off_t len = (off_t)(v[j - 1] - v[i] + 1) * f->page_size;
+        (void)posix_fadvise(f->fd, from, len, POSIX_FADV_WILLNEED); /* advice only */
+        f->stats.calls++;
+        f->stats.pages += v[j - 1] - v[i] + 1;
+        i = j;
+    }
+    nd->scanned = true;
+}
+
+/* Watch the interior page `pgno` (its bytes in `p`): its children, in key
+ * order, are the left child of each cell and then the right-most pointer.
+ * Anything that does not parse as such a page is left alone. */
+static void ra_watch(ra_file *f, uint32_t pgno, const unsigned char *p, bool scanned)
+{
+    uint32_t hdr = pgno == 1 ? 100 : 0, size = (uint32_t)f->page_size;
+    if (p[hdr] != 0x02 && p[hdr] != 0x05) /* interior index / table page */
+        return;
+    uint32_t ncell = be16(p + hdr + 3), start = hdr + 12 + 2 * ncell;
+    if (start > size || ncell + 1 > f->cap)
+        return;
+    uint32_t *v = f->kids + (size_t)RA_NODES * f->cap; /* scratch */
+    for (uint32_t i = 0; i < ncell; i++) {
+        uint32_t at = be16(p + hdr + 12 + 2 * i);
+        if (at < start || at + 4 > size || (v[i] = be32(p + at)) < 2)
+            return; /* not what it seemed */
+    }
+    if ((v[ncell] = be32(p + hdr + 8)) < 2)
+        return;
+    ra_node *nd = &f->node[0];
+    for (int i = 0; i < RA_NODES; i++) { /* the same page again, or the oldest */
+        if (f->node[i].pgno == pgno) {
+            nd = &f->node[i];
+            break;
+        }
+        if (f->node[i].age < nd->age)
+            nd = &f->node[i];
+    }
+    uint32_t *kid = nd->kid;
+    memcpy(kid, v, (ncell + 1) * sizeof(*kid));
+    *nd = (ra_node){.pgno = pgno, .n = ncell + 1, .age = f->clock, .kid = kid};
+    if (scanned)
+        ra_request(f, nd);
+}
+
+/*
+ * Note that page `pgno` was read (bytes in `p`). A full scan of a B-tree reads
+ * the children of each interior page in key order, and where the tree was
+ * written over pages taken from the free list (a table deleted and written
+ * again), those children lie anywhere in the file: no stream forms, and each
+ * leaf is a read of its own once the file is out of memory. So the children of
+ * interior pages read lately are watched: once RA_CONFIRM_KIDS of them were read
+ * one after another, the rest are requested at once, sorted by place in the
+ * file; and an interior page that is the child of such a scanned page has its
+ * children requested as soon as it is read. Lookups read one child of a page,
+ * not several in a row, and get nothing.
+ */
+static void ra_note_page(ra_file *f, uint32_t pgno, const unsigned char *p)
+{
+    bool in_scan = false;
+    for (int i = 0; i < RA_NODES; i++) {
+        ra_node *nd = &f->node[i];
+        if (nd->pgno == 0 || nd->next >= nd->n)
+            continue;
+        uint32_t end = nd->next + RA_LOOK < nd->n ? nd->next + RA_LOOK : nd->n, k = nd->next;
+        while (k < end && nd->kid[k] != pgno)
+            k++;
+        if (k == end)
+            continue;
+        nd->run = k == nd->next ? nd->run + 1 : 1;
+        nd->next = k + 1;
+        nd->age = f->clock;
+        if (nd->scanned)
+            in_scan = true;
+        else if (nd->run >= RA_CONFIRM_KIDS && nd->next < nd->n)
+            ra_request(f, nd);
+    }
+    ra_watch(f, pgno, p, in_scan);
+}
+
 static int ra_read(sqlite3_file *pf, void *buf, int amt, sqlite3_int64 off)
 {
     ra_file *f = (ra_file *)pf;
     if (f->fd >= 0)
         ra_note(f, off, amt);
-    return f->real->pMethods->xRead(f->real, buf, amt, off);
+    int rc = f->real->pMethods->xRead(f->real, buf, amt, off);
+    if (rc != SQLITE_OK || f->fd < 0 || amt < 512 || amt > 65536 || (amt & (amt - 1)) != 0 ||
+        off % amt != 0 || off / amt >= UINT32_MAX)
+        return rc;                                  /* not a whole page */
+    if (f->page_size == 0) {                        /* the first page read fixes the size */
+        uint32_t cap = (uint32_t)(amt - 8) / 2 + 1; /* > the most cells a page holds */
+        f->kids = malloc(sizeof(*f->kids) * cap * (RA_NODES + 1));
+        if (f->kids == NULL)
+            return rc; /* no scan readahead, still correct; tried again next read */
+        f->page_size = amt;
+        f->cap = cap;
+        for (int i = 0; i < RA_NODES; i++)
+            f->node[i].kid = f->kids + (size_t)i * cap;
+    }
+    if (amt == f->page_size)
+        ra_note_page(f, (uint32_t)(off / amt) + 1, buf);
+    return rc;
 }
 
 static int ra_close(sqlite3_file *pf)
@@ -96,6 +239,8 @@ static int ra_close(sqlite3_file *pf)
     if (f->fd >= 0)
         close(f->fd);
     f->fd = -1;
+    free(f->kids);
+    f->kids = NULL;
     return f->real->pMethods->xClose(f->real);
 }
 
@@ -131,6 +276,10 @@ static int ra_check_reserved(sqlite3_file *pf, int *out)
 }
 static int ra_file_control(sqlite3_file *pf, int op, void *arg)
 {
+    if (op == ATTRIB__FCNTL_RA_STATS) {
+        *(attrib__ra_stats *)arg = ((ra_file *)pf)->stats;
+        return SQLITE_OK;
+    }
     return REAL(pf)->pMethods->xFileControl(REAL(pf), op, arg);
 }
 static int ra_sector_size(sqlite3_file *pf)
