@@ -9,8 +9,14 @@
  *
  * The comparison is exact: every stored row (conv_id, session_id, ihc) must
  * be one of the new rows, each new row must be stored once, and the ihc the
- * same double bit for bit. The new rows are found by a hash of their two ids
- * and then compared by their strings, so nothing rests on a hash alone.
+ * same double bit for bit. The rows a step wrote come back in the order it
+ * wrote them (journey by journey: the table's rowid order on SQLite, its heap
+ * order after a TRUNCATE on PostgreSQL), so each stored row is first compared
+ * with the next new row in that order, touching no memory at random. From the
+ * first row out of order on, the new rows are found by a hash of their two ids
+ * (a table built then, of all of them) and compared by their strings, so
+ * nothing rests on a hash alone. At 100M sessions the hash table alone took
+ * 4 s of a rerun (a cache and TLB miss per probe and per string).
  * Anything else (another type in a column, a duplicate, a stale row, phase
  * rows that a rewrite would delete) means "changed": the step rewrites as
  * before.
@@ -25,6 +31,7 @@
 #include <string.h>
 
 #define UNCHANGED_STOP 3 /* a row differs: stop reading (private to this file) */
+#define AHEAD 16 /* rows fetched into cache ahead: session ids AHEAD on, sessions 2 AHEAD on */
 
 typedef struct {
     uint64_t hash;
@@ -32,10 +39,19 @@ typedef struct {
 } row_slot;
 
 typedef struct {
+    size_t j, k; /* journey, session within it */
+} row_pos;
+
+typedef struct {
+    attrib_ctx *ctx;
     const attrib__dataset *ds;
     const size_t *offset;
     const attrib_credit *credits;
-    row_slot *slots;
+    const unsigned char *api_state; /* NULL: every journey has rows */
+    size_t n;                       /* new rows */
+    row_pos at;                     /* the next new row in write order */
+    row_pos near, far;              /* the next rows to fetch the id, the session of */
+    row_slot *slots;                /* NULL until a stored row comes out of order */
     size_t mask;
     unsigned char *seen; /* one byte per new row: stored once already */
     size_t matched;
@@ -64,12 +80,108 @@ static row_slot *find(const row_set *rs, uint64_t h, const char *conv, size_t cl
     }
 }
 
+/* Whether the NUL-terminated `a` is the `len` bytes at `b`. */
+static bool same_text(const char *a, const char *b, size_t len)
+{
+    return strlen(a) == len && memcmp(a, b, len) == 0;
+}
+
+/* The first journey from `j` on with rows (an API failure has none). */
+static size_t next_journey(const row_set *rs, size_t j)
+{
+    while (j < rs->ds->n_journeys &&
+           (rs->ds->journeys[j].n == 0 ||
+            (rs->api_state != NULL && rs->api_state[j] != ATTRIB__CREDIT_DONE)))
+        j++;
+    return j;
+}
+
+/* The new row after `p` in write order. */
+static void step(const row_set *rs, row_pos *p)
+{
+    if (p->j < rs->ds->n_journeys && ++p->k == rs->ds->journeys[p->j].n) {
+        p->k = 0;
+        p->j = next_journey(rs, p->j + 1);
+    }
+}
+
+/* Ask for what the rows ahead will read: their sessions and session ids lie
+ * in memory in the order sessions were read, a cache miss each. */
+static void fetch_ahead(row_set *rs, bool near)
+{
+    const attrib_journey *js = rs->ds->journeys;
+    if (rs->far.j < rs->ds->n_journeys) {
+        __builtin_prefetch(&js[rs->far.j].sessions[rs->far.k]);
+        step(rs, &rs->far);
+    }
+    if (near && rs->near.j < rs->ds->n_journeys) {
+        __builtin_prefetch(js[rs->near.j].sessions[rs->near.k].id);
+        step(rs, &rs->near);
+    }
+}
+
+/* Whether the stored row is the next new row in write order (then it is
+ * counted and the order moves on). */
+static bool in_order(row_set *rs, const attrib_value *cols)
+{
+    if (rs->at.j >= rs->ds->n_journeys)
+        return false;
+    const attrib_journey *jr = &rs->ds->journeys[rs->at.j];
+    size_t r = rs->offset[rs->at.j] + rs->at.k;
+    double ihc = rs->credits[r].ihc;
+    if (!same_text(jr->conv_id, cols[0].s, cols[0].len) ||
+        !same_text(jr->sessions[rs->at.k].id, cols[1].s, cols[1].len) ||
+        memcmp(&ihc, &cols[2].r, sizeof(ihc)) != 0)
+        return false;
+    rs->seen[r] = 1;
+    rs->matched++;
+    fetch_ahead(rs, true);
+    step(rs, &rs->at);
+    return true;
+}
+
+/* The hash table of every new row (rows matched in order stay marked in
+ * `seen`). UNCHANGED_STOP when a key is there twice: a rewrite decides. */
+static int build_slots(row_set *rs)
+{
+    size_t cap = 16;
+    while (cap < 2 * rs->n)
+        cap *= 2;
+    rs->mask = cap - 1;
+    rs->slots = malloc(cap * sizeof(*rs->slots));
+    if (rs->slots == NULL)
+        return attrib__error(rs->ctx, ATTRIB_ENOMEM, "out of memory comparing attribution rows");
+    for (size_t i = 0; i < cap; i++)
+        rs->slots[i].j = UINT32_MAX;
+    for (size_t j = next_journey(rs, 0); j < rs->ds->n_journeys; j = next_journey(rs, j + 1)) {
+        const attrib_journey *jr = &rs->ds->journeys[j];
+        size_t clen = strlen(jr->conv_id);
+        for (size_t k = 0; k < jr->n; k++) {
+            const char *id = jr->sessions[k].id;
+            size_t slen = strlen(id);
+            uint64_t h = key_hash(jr->conv_id, clen, id, slen);
+            row_slot *s = find(rs, h, jr->conv_id, clen, id, slen);
+            if (s->j != UINT32_MAX)
+                return UNCHANGED_STOP; /* a key twice among the new rows */
+            *s = (row_slot){.hash = h, .j = (uint32_t)j, .k = (uint32_t)k};
+        }
+    }
+    return ATTRIB_OK;
+}
+
 static int on_stored(const attrib_value *cols, void *payload)
 {
     row_set *rs = payload;
     if (cols[0].type != ATTRIB_V_TEXT || cols[1].type != ATTRIB_V_TEXT ||
         cols[2].type != ATTRIB_V_REAL)
         return UNCHANGED_STOP;
+    if (rs->slots == NULL) {
+        if (in_order(rs, cols))
+            return ATTRIB_OK;
+        int rc = build_slots(rs);
+        if (rc != ATTRIB_OK)
+            return rc;
+    }
     uint64_t h = key_hash(cols[0].s, cols[0].len, cols[1].s, cols[1].len);
     const row_slot *s = find(rs, h, cols[0].s, cols[0].len, cols[1].s, cols[1].len);
     if (s->j == UINT32_MAX)
@@ -117,9 +229,10 @@ int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attri
 {
     assert(ds != NULL && offset != NULL && credits != NULL && same != NULL && rows != NULL);
     assert(range == NULL || (range->users == NULL && range->dates == NULL));
-    row_set rs = {.ds = ds, .offset = offset, .credits = credits};
+    row_set rs = {
+        .ctx = ctx, .ds = ds, .offset = offset, .credits = credits, .api_state = api_state};
     int64_t phases = -1;
-    size_t n = 0, cap = 16;
+    size_t n = 0;
     int rc = ATTRIB_OK;
     *same = false;
     for (size_t j = 0; j < ds->n_journeys; j++)
@@ -134,31 +247,15 @@ int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attri
                         NULL, 0, 1, on_count, &phases, "reading attrib_journey_phases");
     if (rc != ATTRIB_OK || phases != 0)
         goto done;
-    while (cap < 2 * n)
-        cap *= 2;
-    rs.mask = cap - 1;
-    rs.slots = malloc(cap * sizeof(*rs.slots));
+    rs.n = n;
+    rs.at.j = next_journey(&rs, 0);
+    rs.near = rs.far = rs.at;
+    for (int i = 0; i < 2 * AHEAD; i++)
+        fetch_ahead(&rs, i >= AHEAD);
     rs.seen = calloc(offset[ds->n_journeys] + 1, 1);
-    if (rs.slots == NULL || rs.seen == NULL) {
+    if (rs.seen == NULL) {
         rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory comparing attribution rows");
         goto done;
-    }
-    for (size_t i = 0; i < cap; i++)
-        rs.slots[i].j = UINT32_MAX;
-    for (size_t j = 0; j < ds->n_journeys; j++) {
-        const attrib_journey *jr = &ds->journeys[j];
-        if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
-            continue;
-        size_t clen = strlen(jr->conv_id);
-        for (size_t k = 0; k < jr->n; k++) {
-            const char *id = jr->sessions[k].id;
-            size_t slen = strlen(id);
-            uint64_t h = key_hash(jr->conv_id, clen, id, slen);
-            row_slot *s = find(&rs, h, jr->conv_id, clen, id, slen);
-            if (s->j != UINT32_MAX)
-                goto done; /* a key twice among the new rows: rewrite */
-            *s = (row_slot){.hash = h, .j = (uint32_t)j, .k = (uint32_t)k};
-        }
     }
     rc = scan_stored(st, range, &rs);
     if (rc == UNCHANGED_STOP)
