@@ -16,7 +16,7 @@
  * first row out of order on, the new rows are found by a hash of their two ids
  * (a table built then, of all of them) and compared by their strings, so
  * nothing rests on a hash alone. At 100M sessions the hash table alone took
- * 4 s of a rerun (a cache and TLB miss per probe and per string).
+ * 3.8 s of a rerun (a cache and TLB miss per probe and per string).
  * Anything else (another type in a column, a duplicate, a stale row, phase
  * rows that a rewrite would delete) means "changed": the step rewrites as
  * before.
