@@ -4,18 +4,13 @@
  * anywhere in the file, has its leaves requested from the kernel; the same for
  * a covering index scan; lookups request nothing. What was requested is read
  * through the VFS's stats file control; that the kernel then reads it early
- * is the benchmark's business (bench/README.md). And a forward scan of a file
- * bigger than memory (here: told so) drops the pages it passed beyond the
- * part kept, as the page cache shows (mincore), and of a smaller file nothing.
+ * is the benchmark's business (bench/README.md).
  */
 #include "testutil.h"
 
 #include "lib/store/readahead.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define ROWS 40000
@@ -160,91 +155,10 @@ static void test_scan_readahead(void **state)
     unlink(path);
 }
 
-#define MB ((off_t)1 << 20)
-
-/* Pages of [from, to) of the file in the page cache, in percent. */
-static int resident(const char *path, off_t from, off_t to)
-{
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    long page = sysconf(_SC_PAGESIZE);
-    void *m = mmap(NULL, (size_t)(to - from), PROT_READ, MAP_SHARED, fd, from);
-    assert_true(m != MAP_FAILED);
-    size_t n = (size_t)((to - from) / page), in = 0;
-    unsigned char *vec = malloc(n);
-    assert_non_null(vec);
-    assert_int_equal(mincore(m, (size_t)(to - from), vec), 0);
-    for (size_t i = 0; i < n; i++)
-        in += vec[i] & 1;
-    free(vec);
-    munmap(m, (size_t)(to - from));
-    close(fd);
-    return (int)(in * 100 / n);
-}
-
-/* Read the whole file once: every page in the page cache. */
-static void load(const char *path)
-{
-    char buf[1 << 16];
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    while (read(fd, buf, sizeof(buf)) > 0)
-        ;
-    close(fd);
-}
-
-static void test_drop_behind(void **state)
-{
-    (void)state;
-    char path[] = "/tmp/attrib-readahead-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    unlink(path);
-    sqlite3 *db = open_db(path);
-    exec(db, "PRAGMA page_size = 4096; PRAGMA journal_mode = OFF; CREATE TABLE big (x text);"
-             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 16384)"
-             " INSERT INTO big SELECT printf('%03000d', i) FROM n;");
-    sqlite3_close(db);
-    fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(fdatasync(fd), 0); /* clean pages: dirty ones are not dropped */
-    struct stat sb;
-    assert_int_equal(fstat(fd, &sb), 0);
-    close(fd);
-    assert_true(sb.st_size >= 64 * MB);
-
-    /* a file that fits in memory: nothing dropped */
-    load(path);
-    db = open_db(path);
-    assert_int_equal(scan(db, "SELECT x FROM big"), 16384);
-    attrib__ra_stats s = stats(db);
-    sqlite3_close(db);
-    assert_int_equal(s.dropped, 0);
-    assert_true(resident(path, 0, 56 * MB) > 90);
-
-    /* told it is bigger than memory, keeping its first 4 MB: the pages passed
-     * beyond them are dropped (all but the last few chunks), the first kept */
-    db = open_db(path);
-    sqlite3_int64 keep = 4 * MB;
-    assert_int_equal(sqlite3_file_control(db, "main", ATTRIB__FCNTL_RA_KEEP, &keep), SQLITE_OK);
-    assert_int_equal(scan(db, "SELECT x FROM big"), 16384);
-    s = stats(db);
-    sqlite3_close(db);
-    if (s.dropped < 20 * (uint64_t)MB)
-        fail_msg("dropped %llu bytes of a %lld-byte file", (unsigned long long)s.dropped,
-                 (long long)sb.st_size);
-    int kept = resident(path, 0, 4 * MB), passed = resident(path, 4 * MB, 4 * MB + 20 * MB);
-    if (kept < 90 || passed > 10)
-        fail_msg("in the page cache: %d%% of the kept part, %d%% of the part passed", kept, passed);
-    unlink(path);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan_readahead),
-        cmocka_unit_test(test_drop_behind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define RA_CHUNK ((sqlite3_int64)4 << 20) /* readahead unit */
@@ -16,18 +15,16 @@
 #define RA_CONFIRM 16                     /* forward reads before a stream is trusted */
 #define RA_STREAMS 4                      /* a merge reads two tables at once */
 #define RA_DENSITY 8                      /* read ahead where >= 1/8 of the pages are read */
-#define RA_BEHIND 8       /* chunks a stream leaves cached behind it: other streams read near it */
-#define RA_NODES 8        /* interior pages whose children are watched at once */
+#define RA_NODES 8                        /* interior pages whose children are watched at once */
 #define RA_CONFIRM_KIDS 3 /* children read one after another before a node counts as scanned */
 #define RA_LOOK 8         /* how far past the expected child a read still counts as in order */
 
 /* A run of reads moving forward. */
 typedef struct {
-    sqlite3_int64 first;   /* where its density window starts */
-    sqlite3_int64 last;    /* offset of its last read; -1 when unused */
-    sqlite3_int64 bytes;   /* read since `first` */
-    sqlite3_int64 ahead;   /* first chunk not requested yet */
-    sqlite3_int64 dropped; /* first chunk not dropped yet (none before the stream began) */
+    sqlite3_int64 first; /* where its density window starts */
+    sqlite3_int64 last;  /* offset of its last read; -1 when unused */
+    sqlite3_int64 bytes; /* read since `first` */
+    sqlite3_int64 ahead; /* first chunk not requested yet */
     unsigned hits;
     unsigned age;
 } ra_stream;
@@ -47,7 +44,6 @@ typedef struct {
     sqlite3_file base;  /* pMethods = &ra_methods */
     sqlite3_file *real; /* the default VFS's file, right after this struct */
     int fd;             /* our own descriptor for fadvise; -1 for other files */
-    sqlite3_int64 keep; /* streams drop what they passed beyond this offset; -1: never */
     unsigned clock;
     ra_stream stream[RA_STREAMS];
     int page_size;  /* of the first whole page read; 0 before */
@@ -85,8 +81,7 @@ static void ra_note(ra_file *f, sqlite3_int64 off, int amt)
             oldest = t;
     }
     if (s == NULL) {
-        *oldest = (ra_stream){
-            .first = off, .last = off, .bytes = amt, .dropped = off / RA_CHUNK, .age = f->clock};
+        *oldest = (ra_stream){.first = off, .last = off, .bytes = amt, .age = f->clock};
         return;
     }
     s->last = off;
@@ -105,17 +100,6 @@ static void ra_note(ra_file *f, sqlite3_int64 off, int amt)
     for (; s->ahead <= c + RA_AHEAD; s->ahead++)
         (void)posix_fadvise(f->fd, (off_t)(s->ahead * RA_CHUNK), (off_t)RA_CHUNK,
                             POSIX_FADV_WILLNEED); /* advice only: failure changes nothing */
-    if (f->keep < 0)
-        return;
-    sqlite3_int64 from = (f->keep + RA_CHUNK - 1) / RA_CHUNK, to = c - RA_BEHIND;
-    if (from < s->dropped)
-        from = s->dropped;
-    if (to > from) {
-        (void)posix_fadvise(f->fd, (off_t)(from * RA_CHUNK), (off_t)((to - from) * RA_CHUNK),
-                            POSIX_FADV_DONTNEED);
-        f->stats.dropped += (uint64_t)(to - from) * RA_CHUNK;
-        s->dropped = to;
-    }
 }
 
 static uint32_t be16(const unsigned char *p)
@@ -296,10 +280,6 @@ static int ra_file_control(sqlite3_file *pf, int op, void *arg)
         *(attrib__ra_stats *)arg = ((ra_file *)pf)->stats;
         return SQLITE_OK;
     }
-    if (op == ATTRIB__FCNTL_RA_KEEP) {
-        ((ra_file *)pf)->keep = *(const sqlite3_int64 *)arg;
-        return SQLITE_OK;
-    }
     return REAL(pf)->pMethods->xFileControl(REAL(pf), op, arg);
 }
 static int ra_sector_size(sqlite3_file *pf)
@@ -341,11 +321,6 @@ static int ra_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int fla
         f->stream[i].last = -1;
     if ((flags & SQLITE_OPEN_MAIN_DB) && name != NULL)
         f->fd = open(name, O_RDONLY | O_CLOEXEC); /* -1: no readahead, still correct */
-    f->keep = -1;
-    struct stat sb;
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (f->fd >= 0 && fstat(f->fd, &sb) == 0 && pages > 0 && page > 0 && sb.st_size / page > pages)
-        f->keep = (sqlite3_int64)pages / 2 * page; /* bigger than memory: keep its first half */
     f->base.pMethods = &ra_methods;
     return SQLITE_OK;
 }

@@ -9,14 +9,6 @@
  * And for full scans of a B-tree whose pages lie anywhere in the file (written
  * over pages of the free list), it requests the children of the interior
  * pages the scan goes through, sorted by place in the file (readahead.c).
- *
- * A file bigger than memory, scanned whole by every run, defeats the kernel's
- * page cache: each run's last pages push out the first ones the next run
- * needs first, so nothing is ever found there, and the kernel spends CPU
- * reclaiming. So the file's first half-of-memory stays cached, and beyond it
- * the forward streams drop (POSIX_FADV_DONTNEED) what they passed, RA_BEHIND
- * chunks back: the next run finds the first part in memory (the bulk-read
- * ring of PostgreSQL's buffer manager avoids the same trap).
  */
 #ifndef ATTRIB_LIB_SQLITE_READAHEAD_H
 #define ATTRIB_LIB_SQLITE_READAHEAD_H
@@ -32,15 +24,9 @@ const char *attrib__sqlite_readahead_vfs(void);
  * file: sqlite3_file_control(db, "main", ATTRIB__FCNTL_RA_STATS, &stats).
  * For tests and benchmarks; the forward streams are not counted. */
 typedef struct {
-    uint64_t calls;   /* posix_fadvise calls */
-    uint64_t pages;   /* pages they covered */
-    uint64_t dropped; /* bytes the forward streams dropped behind them */
+    uint64_t calls; /* posix_fadvise calls */
+    uint64_t pages; /* pages they covered */
 } attrib__ra_stats;
 #define ATTRIB__FCNTL_RA_STATS 0x41545201 /* above SQLite's own opcodes */
-
-/* The offset beyond which forward streams drop the pages they passed
- * (sqlite3_int64; -1: never). Set at open: half the machine's memory for a
- * file bigger than memory, -1 otherwise. For tests. */
-#define ATTRIB__FCNTL_RA_KEEP 0x41545202
 
 #endif
