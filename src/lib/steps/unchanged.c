@@ -235,9 +235,8 @@ int attrib__attribution_unchanged(attrib_ctx *ctx, attrib_store *st, const attri
     size_t n = 0;
     int rc = ATTRIB_OK;
     *same = false;
-    for (size_t j = 0; j < ds->n_journeys; j++)
-        if (api_state == NULL || api_state[j] == ATTRIB__CREDIT_DONE)
-            n += ds->journeys[j].n;
+    for (size_t j = next_journey(&rs, 0); j < ds->n_journeys; j = next_journey(&rs, j + 1))
+        n += ds->journeys[j].n;
     *rows = n;
     if (ds->n_journeys >= UINT32_MAX)
         goto done; /* beyond the slots' indexes: rewrite */
