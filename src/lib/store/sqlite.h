@@ -48,7 +48,8 @@ const char *attrib__sq_errmsg(sqlite3 *db, const char *path, unsigned busy_ms, c
 int attrib__sq_fail(sq_store *s, const char *what);
 
 /* One column of the current row of st as the store delivers it (text borrowed
- * until the next step). */
+ * until the next step). Only on connections opened with SQLITE_OPEN_NOMUTEX
+ * (sqlite.c says why). */
 void attrib__sq_column_value(sqlite3_stmt *st, int i, attrib_value *v);
 
 /* The backend's query op (store.h). */

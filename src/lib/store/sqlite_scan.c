@@ -76,12 +76,14 @@ int attrib__sq_index_costs(sq_part *p, sqlite3_stmt *st, attrib__costidx_writer 
             return PART_STOPPED;
         attrib_value cost;
         attrib__sq_column_value(st, 1, &cost);
-        if (sqlite3_column_type(st, 0) != SQLITE_TEXT || cost.type == ATTRIB_V_TEXT) {
+        sqlite3_value *id = sqlite3_column_value(st, 0); /* NOMUTEX: sqlite.c */
+        if (sqlite3_value_type(id) != SQLITE_TEXT || cost.type == ATTRIB_V_TEXT) {
             atomic_store(&p->all->odd_costs, true);
             return PART_STOPPED;
         }
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        if (attrib__costidx_add(w, id, (size_t)sqlite3_column_bytes(st, 0), &cost) != ATTRIB_OK)
+        const char *text = (const char *)sqlite3_value_text(id);
+        if (text == NULL ||
+            attrib__costidx_add(w, text, (size_t)sqlite3_value_bytes(id), &cost) != ATTRIB_OK)
             return attrib__error(p->ctx, ATTRIB_ENOMEM, "out of memory indexing session_costs");
     }
     return step == SQLITE_DONE ? ATTRIB_OK : attrib__sq_part_fail(p, "reading session_costs");
