@@ -42,6 +42,14 @@ int64_t attrib_strmap_find(const attrib_strmap *m, const char *key, size_t len);
 int64_t attrib_strmap_find_hashed(const attrib_strmap *m, const char *key, size_t len,
                                   uint64_t hash);
 
+/* Ask for the slot where a key of this hash is looked up first (a cache
+ * miss in a big map), ahead of attrib_strmap_find_hashed. */
+static inline void attrib_strmap_prefetch(const attrib_strmap *m, uint64_t hash)
+{
+    if (m->cap != 0)
+        __builtin_prefetch(&m->slots[hash & (m->cap - 1)]);
+}
+
 /* Index of key, inserting it if new (*added set accordingly, may be NULL).
  * Returns -1 when out of memory or past UINT32_MAX keys. */
 int64_t attrib_strmap_intern(attrib_strmap *m, const char *key, size_t len, int *added);

@@ -117,6 +117,61 @@ static void test_paths(void **state)
 }
 
 /* Fill three sets with n distinct text ids split unevenly (id i is "id-<i>"). */
+/* Journeys come in conv_id byte order (the order rows are written in), also
+ * where ids share their first 8 bytes, where one is a prefix of another and
+ * where a byte is above 0x7f; and every session of a converting user is kept,
+ * the users of other sessions held and settled in turn (more sessions than
+ * the loader holds at once, and fewer after them). */
+static void test_journey_order(void **state)
+{
+    (void)state;
+    attrib_ctx *ctx = NULL;
+    assert_int_equal(attrib_ctx_new(&ctx), ATTRIB_OK);
+    char path[] = "/tmp/attrib-dataset-XXXXXX";
+    attrib_store *st = golden_store(ctx, path);
+    static const char *const ids[] = {
+        "order-abc-2",  "order-ab", "order-a\xc3\xa9", "Order-b", "order-abc-1",
+        "order-abc-10", "order-a",  "order-b",         "o",       "order-abd",
+    };
+    enum { N_IDS = sizeof(ids) / sizeof(ids[0]) };
+    attrib_buf sql = ATTRIB_BUF_INIT(0);
+    for (int i = 0; i < N_IDS; i++) {
+        /* A converting user with two sessions before, and a stranger's between. */
+        assert_int_equal(
+            attrib_buf_printf(&sql,
+                              "INSERT INTO session_sources VALUES ('ord-s%d', 'ord-u%d', "
+                              "'2023-10-01', '10:00:00', 'Paid Search', 1, 0, 0), ('ord-x%d', "
+                              "'stranger%d', '2023-10-01', '10:30:00', 'Affiliate', 0, 0, 0), "
+                              "('ord-t%d', 'ord-u%d', '2023-10-01', '11:00:00', 'Email', 0, 1, "
+                              "0);\nINSERT INTO conversions VALUES ('%s', 'ord-u%d', '2023-10-02', "
+                              "'09:00:00', 5.0);\n",
+                              i, i, i, i, i, i, ids[i], i),
+            0);
+    }
+    assert_int_equal(st->ops->exec_script(st->impl, attrib_buf_cstr(&sql)), ATTRIB_OK);
+    attrib_run_options o = ATTRIB_RUN_OPTIONS_INIT;
+    o.start_date = "2023-10-02";
+    attrib__dataset ds = {0};
+    assert_int_equal(attrib__dataset_load(ctx, st, &o, false, &ds), ATTRIB_OK);
+    assert_int_equal(ds.n_journeys, N_IDS);
+    for (size_t j = 1; j < ds.n_journeys; j++)
+        assert_true(strcmp(ds.journeys[j - 1].conv_id, ds.journeys[j].conv_id) < 0);
+    for (size_t j = 0; j < ds.n_journeys; j++) {
+        assert_int_equal(ds.journeys[j].n, 2);
+        assert_true(strncmp(ds.journeys[j].sessions[0].id, "ord-s", 5) == 0);
+        assert_true(strncmp(ds.journeys[j].sessions[1].id, "ord-t", 5) == 0);
+    }
+    assert_string_equal(ds.journeys[0].conv_id, "Order-b");
+    assert_string_equal(ds.journeys[1].conv_id, "o");
+    assert_string_equal(ds.journeys[2].conv_id, "order-a");
+    assert_string_equal(ds.journeys[N_IDS - 1].conv_id, "order-b");
+    attrib__dataset_free(&ds);
+    attrib_buf_free(&sql);
+    attrib_store_close(st);
+    unlink(path);
+    attrib_ctx_free(ctx);
+}
+
 static void fill_ids(attrib__ids sets[3], size_t n)
 {
     char id[32];
@@ -168,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_journey_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
