@@ -105,13 +105,15 @@ static void step(const row_set *rs, row_pos *p)
     }
 }
 
-/* Ask for what the rows ahead will read: their sessions and session ids lie
- * in memory in the order sessions were read, a cache miss each. */
+/* Ask for what the rows ahead will read: their sessions, session ids and
+ * conversion ids lie in memory in the order they were read, a cache miss each. */
 static void fetch_ahead(row_set *rs, bool near)
 {
     const attrib_journey *js = rs->ds->journeys;
     if (rs->far.j < rs->ds->n_journeys) {
         __builtin_prefetch(&js[rs->far.j].sessions[rs->far.k]);
+        if (rs->far.k == 0)
+            __builtin_prefetch(js[rs->far.j].conv_id);
         step(rs, &rs->far);
     }
     if (near && rs->near.j < rs->ds->n_journeys) {
