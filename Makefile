@@ -257,9 +257,9 @@ asan:
 # it can see): unit tests of the API client and its fake server, serve, the
 # threaded model runs, the dataset scan and the report sums; CLI tests of the
 # sliced SQLite scan with 1/2/4 threads (test_parallel), the ranged scan's
-# prober thread (test_window), the threaded attribution (test_models),
-# serve's connection threads (test_serve) and the API client against serve
-# (test_api_resume, test_api_pg).
+# prober thread (test_window), a run's report sums thread (test_parallel),
+# the threaded attribution (test_models), serve's connection threads
+# (test_serve) and the API client against serve (test_api_resume, test_api_pg).
 TSAN_UNIT = test_api_client test_serve test_models test_dataset test_report_sums
 TSAN_CLI  = test_parallel.sh test_window.sh test_models.sh test_serve.sh test_api_resume.sh test_api_pg.sh
 tsan:

@@ -24,6 +24,7 @@
 #include "util/ts.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,81 @@ int attrib__stored_credit_scan(const attrib__stored_credit *sc, attrib_row_fn fn
     return rc;
 }
 
+/* The report's sums with a run's credits added, and (rows) their rows: what
+ * a fused report writes. Run on a thread of its own while the attribution
+ * rows are compared and written (report_sums_thread): it reads the dataset
+ * and the credits, which the write only reads, and changes ds->costs, which
+ * the write does not touch. At 100M sessions, 0.5 s of a run on one core. */
+typedef struct {
+    attrib_ctx *ctx;
+    attrib__dataset *ds;
+    const size_t *offset;
+    const attrib_credit *credits;
+    const unsigned char *api_state;
+    attrib_report_row *report;
+    attrib_sums_row *sums;
+    char *dates, *sdates;
+    size_t n_report, n_sums;
+} report_sums;
+
+static int add_credits(report_sums *r)
+{
+    const attrib__dataset *ds = r->ds;
+    for (size_t j = 0; j < ds->n_journeys; j++) {
+        const attrib_journey *jr = &ds->journeys[j];
+        if (r->api_state != NULL && r->api_state[j] != ATTRIB__CREDIT_DONE)
+            continue;
+        for (size_t k = 0; k < jr->n; k++) {
+            if (attrib__agg_credit(&r->ds->costs, jr->sessions[k].channel,
+                                   attrib_ts_day(jr->sessions[k].ts),
+                                   r->credits[r->offset[j] + k].ihc, jr->revenue) != ATTRIB_OK)
+                return attrib__error(r->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
+        }
+    }
+    return ATTRIB_OK;
+}
+
+static int sums_rows(report_sums *r, const attrib__agg *sums)
+{
+    int rc = attrib__agg_rows(r->ctx, sums, &r->report, &r->n_report, &r->dates);
+    if (rc == ATTRIB_OK)
+        rc = attrib__agg_sums_rows(r->ctx, sums, false, &r->sums, &r->n_sums, &r->sdates);
+    return rc;
+}
+
+typedef struct {
+    report_sums r;
+    attrib_ctx ctx; /* the thread's errors */
+    pthread_t thread;
+    int rc;
+} report_sums_job;
+
+static void *report_sums_thread(void *arg)
+{
+    report_sums_job *job = arg;
+    job->rc = add_credits(&job->r);
+    if (job->rc == ATTRIB_OK)
+        job->rc = sums_rows(&job->r, &job->r.ds->costs);
+    return NULL;
+}
+
+/* Wait for the report sums' thread: its results into *rs, its error into ctx. */
+static int join_report_sums(attrib_ctx *ctx, report_sums_job **job, report_sums *rs)
+{
+    report_sums_job *j = *job;
+    int rc = pthread_join(j->thread, NULL) != 0
+                 ? attrib__error(ctx, ATTRIB_ERROR, "could not wait for the report's sums")
+                 : j->rc;
+    if (rc != ATTRIB_OK && j->ctx.code != ATTRIB_OK)
+        rc = attrib__error_replace(ctx, j->ctx.code, "%s", j->ctx.msg);
+    attrib_ctx *keep = rs->ctx;
+    *rs = j->r;
+    rs->ctx = keep;
+    free(j);
+    *job = NULL;
+    return rc;
+}
+
 /* Attribute, and with the run the report in the same transaction (steps.h). */
 int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_options *opts,
                            attrib__report_mode report, attrib_summary *sum)
@@ -411,10 +487,9 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     attrib_model *model = NULL;
     size_t *offset = NULL;
     attrib_credit *credits = NULL;
-    attrib_report_row *rows = NULL;
-    attrib_sums_row *srows = NULL;
-    char *dates = NULL, *sdates = NULL;
-    size_t total = 0, n_rows = 0, n_srows = 0;
+    report_sums rs = {.ctx = ctx, .ds = &ds};
+    report_sums_job *rjob = NULL; /* rs on a thread of its own, when it started */
+    size_t total = 0;
     unsigned char *api_state = NULL;
     attrib_strmap orphans = ATTRIB_STRMAP_INIT; /* shard 0: conversions gone, rows left */
     int api_rc = ATTRIB_OK;
@@ -470,30 +545,29 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         if (rc != ATTRIB_OK)
             goto done;
     } else if (fuse_report || reduce) {
-        for (size_t j = 0; j < ds.n_journeys && rc == ATTRIB_OK; j++) {
-            const attrib_journey *jr = &ds.journeys[j];
-            if (api_state != NULL && api_state[j] != ATTRIB__CREDIT_DONE)
-                continue;
-            for (size_t k = 0; k < jr->n && rc == ATTRIB_OK; k++)
-                rc = attrib__agg_credit(&ds.costs, jr->sessions[k].channel,
-                                        attrib_ts_day(jr->sessions[k].ts),
-                                        credits[offset[j] + k].ihc, jr->revenue);
+        rs.offset = offset;
+        rs.credits = credits;
+        rs.api_state = api_state;
+        if (fuse_report && attrib__threads(opts) > 1 && (rjob = calloc(1, sizeof(*rjob))) != NULL) {
+            rjob->r = rs;
+            rjob->r.ctx = &rjob->ctx;
+            if (pthread_create(&rjob->thread, NULL, report_sums_thread, rjob) != 0) {
+                free(rjob); /* then here, on this thread */
+                rjob = NULL;
+            }
         }
-        if (rc != ATTRIB_OK) {
-            rc = attrib__error(ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
-            goto done;
+        if (rjob == NULL) {
+            rc = add_credits(&rs);
+            const attrib__agg *sums = &ds.costs;
+            if (rc == ATTRIB_OK && reduce) {
+                rc = reduce_report(ctx, opts, &ds.costs, &job.delta);
+                sums = &job.delta;
+            }
+            if (rc == ATTRIB_OK && write_report)
+                rc = sums_rows(&rs, sums);
+            if (rc != ATTRIB_OK)
+                goto done;
         }
-        const attrib__agg *sums = &ds.costs;
-        if (reduce) {
-            rc = reduce_report(ctx, opts, &ds.costs, &job.delta);
-            sums = &job.delta;
-        }
-        if (rc == ATTRIB_OK && write_report)
-            rc = attrib__agg_rows(ctx, sums, &rows, &n_rows, &dates);
-        if (rc == ATTRIB_OK && write_report)
-            rc = attrib__agg_sums_rows(ctx, sums, false, &srows, &n_srows, &sdates);
-        if (rc != ATTRIB_OK)
-            goto done;
     }
     /* (With a reduced report the writer's transaction makes the sums valid:
      * invalidating them here would wait on its locks until after the vote.) */
@@ -513,12 +587,17 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         rc = write_attribution(ctx, st, &ds, offset, credits, api_state,
                                opts->api != NULL || (opts->phases && model_has_phases(ops)), opts,
                                sum);
-    if (rc == ATTRIB_OK && write_report) {
-        rc = attrib__report_replace(st, NULL, rows, n_rows);
+    if (rjob != NULL) {
+        int jrc = join_report_sums(ctx, &rjob, &rs);
         if (rc == ATTRIB_OK)
-            rc = attrib__report_replace_sums(st, NULL, srows, n_srows, false);
-        sum->report_rows += n_rows;
-        sum->report_dates += attrib__count_dates(rows, n_rows);
+            rc = jrc;
+    }
+    if (rc == ATTRIB_OK && write_report) {
+        rc = attrib__report_replace(st, NULL, rs.report, rs.n_report);
+        if (rc == ATTRIB_OK)
+            rc = attrib__report_replace_sums(st, NULL, rs.sums, rs.n_sums, false);
+        sum->report_rows += rs.n_report;
+        sum->report_dates += attrib__count_dates(rs.report, rs.n_report);
     }
     if (rc == ATTRIB_OK && reduce && ranged && opts->report_writer)
         rc = apply_job_delta(st, &job);
@@ -568,11 +647,13 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
                            "in attrib_api_failures)",
                            (unsigned long long)sum->conversions_failed);
 done:
+    if (rjob != NULL)
+        (void)join_report_sums(ctx, &rjob, &rs); /* failed before: its error is not the first */
     free(api_state);
-    free(rows);
-    free(dates);
-    free(srows);
-    free(sdates);
+    free(rs.report);
+    free(rs.dates);
+    free(rs.sums);
+    free(rs.sdates);
     free(offset);
     free(credits);
     attrib_model_free(model);
