@@ -393,7 +393,7 @@ int attrib__stored_credit_scan(const attrib__stored_credit *sc, attrib_row_fn fn
     return rc;
 }
 
-/* The report's sums with a run's credits added, and (rows) their rows: what
+/* The report's sums with a run's credits added, and their rows: what
  * a fused report writes. Run on a thread of its own while the attribution
  * rows are compared and written (report_sums_thread): it reads the dataset
  * and the credits, which the write only reads, and changes ds->costs, which
