@@ -42,10 +42,7 @@ typedef struct {
  */
 #define HOLD 8 /* sessions held; the users filter is tested half way through */
 typedef struct {
-    uint64_t h; /* attrib_hash of the user id */
-    int64_t ts;
-    uint32_t channel;
-    uint8_t holder, closer, impression;
+    attrib__other row;  /* the compact row (user: attrib_hash of the user id) */
     bool tested, maybe; /* the filter tested; it let the user through */
     size_t user_len, id_len;
     char *buf; /* the user id, then the session id */
@@ -198,12 +195,7 @@ static int keep_other(slice_state *sl, const held_row *e)
 {
     if (grow((void **)&sl->other, &sl->cap_other, sl->n_other + 1, sizeof(*sl->other)) != 0)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory keeping paths");
-    sl->other[sl->n_other++] = (attrib__other){.user = e->h,
-                                               .ts = e->ts,
-                                               .channel = e->channel,
-                                               .holder = e->holder,
-                                               .closer = e->closer,
-                                               .impression = e->impression};
+    sl->other[sl->n_other++] = e->row;
     return ATTRIB_OK;
 }
 
@@ -211,11 +203,11 @@ static int keep_other(slice_state *sl, const held_row *e)
  * lets the user through, ask for the user's slot in the map. */
 static void test_held(const attrib__dataset *ds, held_row *e)
 {
-    uint64_t bits = filter_bits(e->h);
+    uint64_t h = e->row.user, bits = filter_bits(h);
     e->tested = true;
-    e->maybe = (ds->user_filter[filter_word(ds, e->h)] & bits) == bits;
+    e->maybe = (ds->user_filter[filter_word(ds, h)] & bits) == bits;
     if (e->maybe)
-        attrib_strmap_prefetch(&ds->users, e->h);
+        attrib_strmap_prefetch(&ds->users, h);
 }
 
 /* Hold r's session as the newest of the ring (which has room). */
@@ -234,12 +226,12 @@ static int hold(slice_state *sl, const attrib_session_row *r, uint32_t channel, 
     }
     memcpy(e->buf, r->user_id, r->user_id_len);
     memcpy(e->buf + r->user_id_len, r->session_id, r->session_id_len);
-    e->h = h;
-    e->ts = r->ts;
-    e->channel = channel;
-    e->holder = r->holder;
-    e->closer = r->closer;
-    e->impression = r->impression;
+    e->row = (attrib__other){.user = h,
+                             .ts = r->ts,
+                             .channel = channel,
+                             .holder = r->holder,
+                             .closer = r->closer,
+                             .impression = r->impression};
     e->tested = false;
     e->user_len = r->user_id_len;
     e->id_len = r->session_id_len;
@@ -262,7 +254,7 @@ static int settle_held(slice_state *sl)
     if (!e->tested)
         test_held(ds, e);
     int64_t user =
-        e->maybe ? attrib_strmap_find_hashed(&ds->users, user_id, e->user_len, e->h) : -1;
+        e->maybe ? attrib_strmap_find_hashed(&ds->users, user_id, e->user_len, e->row.user) : -1;
     if (user < 0 && ds->all_paths && ds->local_paths && !ds->scoped &&
         attrib_shard_index(user_id, e->user_len, sl->opts->shard_count) != sl->opts->shard_index)
         return ATTRIB_OK; /* another shard's user: its path is reduced in, not read */
@@ -277,11 +269,11 @@ static int settle_held(slice_state *sl)
     if (id == NULL)
         return attrib__error(&sl->ctx, ATTRIB_ENOMEM, "out of memory keeping sessions");
     sl->sessions[sl->n_sessions] = (attrib_session){.id = id,
-                                                    .ts = e->ts,
-                                                    .channel = e->channel,
-                                                    .holder = e->holder,
-                                                    .closer = e->closer,
-                                                    .impression = e->impression};
+                                                    .ts = e->row.ts,
+                                                    .channel = e->row.channel,
+                                                    .holder = e->row.holder,
+                                                    .closer = e->row.closer,
+                                                    .impression = e->row.impression};
     sl->session_user[sl->n_sessions] = (uint32_t)user;
     sl->n_sessions++;
     return ATTRIB_OK;
@@ -799,8 +791,11 @@ static int cut_journeys(attrib_ctx *ctx, const attrib_run_options *opts, attrib_
             .n = hi - lo,
         };
     }
-    if (ds->n_journeys > 1 && sort_journeys(ctx, ds) != ATTRIB_OK)
-        return ATTRIB_ENOMEM;
+    if (ds->n_journeys > 1) {
+        int rc = sort_journeys(ctx, ds);
+        if (rc != ATTRIB_OK)
+            return rc;
+    }
     if (ds->n_unattributable > 1)
         qsort(ds->unattributable, ds->n_unattributable, sizeof(*ds->unattributable), cmp_unattr);
     return ATTRIB_OK;

@@ -399,7 +399,6 @@ int attrib__stored_credit_scan(const attrib__stored_credit *sc, attrib_row_fn fn
  * and the credits, which the write only reads, and changes ds->costs, which
  * the write does not touch. At 100M sessions, 0.5 s of a run on one core. */
 typedef struct {
-    attrib_ctx *ctx;
     attrib__dataset *ds;
     const size_t *offset;
     const attrib_credit *credits;
@@ -410,7 +409,7 @@ typedef struct {
     size_t n_report, n_sums;
 } report_sums;
 
-static int add_credits(report_sums *r)
+static int add_credits(attrib_ctx *ctx, report_sums *r)
 {
     const attrib__dataset *ds = r->ds;
     for (size_t j = 0; j < ds->n_journeys; j++) {
@@ -421,22 +420,22 @@ static int add_credits(report_sums *r)
             if (attrib__agg_credit(&r->ds->costs, jr->sessions[k].channel,
                                    attrib_ts_day(jr->sessions[k].ts),
                                    r->credits[r->offset[j] + k].ihc, jr->revenue) != ATTRIB_OK)
-                return attrib__error(r->ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
+                return attrib__error(ctx, ATTRIB_ENOMEM, "out of memory aggregating the report");
         }
     }
     return ATTRIB_OK;
 }
 
-static int sums_rows(report_sums *r, const attrib__agg *sums)
+static int sums_rows(attrib_ctx *ctx, report_sums *r, const attrib__agg *sums)
 {
-    int rc = attrib__agg_rows(r->ctx, sums, &r->report, &r->n_report, &r->dates);
+    int rc = attrib__agg_rows(ctx, sums, &r->report, &r->n_report, &r->dates);
     if (rc == ATTRIB_OK)
-        rc = attrib__agg_sums_rows(r->ctx, sums, false, &r->sums, &r->n_sums, &r->sdates);
+        rc = attrib__agg_sums_rows(ctx, sums, false, &r->sums, &r->n_sums, &r->sdates);
     return rc;
 }
 
 typedef struct {
-    report_sums r;
+    report_sums *r; /* the caller's, untouched by it until the join */
     attrib_ctx ctx; /* the thread's errors */
     pthread_t thread;
     int rc;
@@ -445,14 +444,14 @@ typedef struct {
 static void *report_sums_thread(void *arg)
 {
     report_sums_job *job = arg;
-    job->rc = add_credits(&job->r);
+    job->rc = add_credits(&job->ctx, job->r);
     if (job->rc == ATTRIB_OK)
-        job->rc = sums_rows(&job->r, &job->r.ds->costs);
+        job->rc = sums_rows(&job->ctx, job->r, &job->r->ds->costs);
     return NULL;
 }
 
-/* Wait for the report sums' thread: its results into *rs, its error into ctx. */
-static int join_report_sums(attrib_ctx *ctx, report_sums_job **job, report_sums *rs)
+/* Wait for the report sums' thread: its error into ctx. */
+static int join_report_sums(attrib_ctx *ctx, report_sums_job **job)
 {
     report_sums_job *j = *job;
     int rc = pthread_join(j->thread, NULL) != 0
@@ -460,9 +459,6 @@ static int join_report_sums(attrib_ctx *ctx, report_sums_job **job, report_sums 
                  : j->rc;
     if (rc != ATTRIB_OK && j->ctx.code != ATTRIB_OK)
         rc = attrib__error_replace(ctx, j->ctx.code, "%s", j->ctx.msg);
-    attrib_ctx *keep = rs->ctx;
-    *rs = j->r;
-    rs->ctx = keep;
     free(j);
     *job = NULL;
     return rc;
@@ -487,7 +483,7 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
     attrib_model *model = NULL;
     size_t *offset = NULL;
     attrib_credit *credits = NULL;
-    report_sums rs = {.ctx = ctx, .ds = &ds};
+    report_sums rs = {.ds = &ds};
     report_sums_job *rjob = NULL; /* rs on a thread of its own, when it started */
     size_t total = 0;
     unsigned char *api_state = NULL;
@@ -549,22 +545,21 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
         rs.credits = credits;
         rs.api_state = api_state;
         if (fuse_report && attrib__threads(opts) > 1 && (rjob = calloc(1, sizeof(*rjob))) != NULL) {
-            rjob->r = rs;
-            rjob->r.ctx = &rjob->ctx;
+            rjob->r = &rs;
             if (pthread_create(&rjob->thread, NULL, report_sums_thread, rjob) != 0) {
                 free(rjob); /* then here, on this thread */
                 rjob = NULL;
             }
         }
         if (rjob == NULL) {
-            rc = add_credits(&rs);
+            rc = add_credits(ctx, &rs);
             const attrib__agg *sums = &ds.costs;
             if (rc == ATTRIB_OK && reduce) {
                 rc = reduce_report(ctx, opts, &ds.costs, &job.delta);
                 sums = &job.delta;
             }
             if (rc == ATTRIB_OK && write_report)
-                rc = sums_rows(&rs, sums);
+                rc = sums_rows(ctx, &rs, sums);
             if (rc != ATTRIB_OK)
                 goto done;
         }
@@ -588,7 +583,7 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
                                opts->api != NULL || (opts->phases && model_has_phases(ops)), opts,
                                sum);
     if (rjob != NULL) {
-        int jrc = join_report_sums(ctx, &rjob, &rs);
+        int jrc = join_report_sums(ctx, &rjob);
         if (rc == ATTRIB_OK)
             rc = jrc;
     }
@@ -648,7 +643,7 @@ int attrib__attribute_step(attrib_ctx *ctx, attrib_store *st, const attrib_run_o
                            (unsigned long long)sum->conversions_failed);
 done:
     if (rjob != NULL)
-        (void)join_report_sums(ctx, &rjob, &rs); /* failed before: its error is not the first */
+        (void)join_report_sums(ctx, &rjob); /* failed before: its error is not the first */
     free(api_state);
     free(rs.report);
     free(rs.dates);
